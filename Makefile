@@ -1,0 +1,46 @@
+# Thin wrapper over CMake/Ninja. Every target installs what is missing first
+# (deploy/install-build-deps.sh, as root on Debian 12) and builds on first use.
+BUILD   ?= build
+WERROR  ?= OFF
+DEV_DIR ?= .trailkeep-dev
+JOBS    ?= $(shell nproc)
+
+.PHONY: all deps configure build run test unit integration bench peers format clean
+
+all: build
+
+deps:
+	@sh deploy/install-build-deps.sh
+
+configure: deps
+	@if [ ! -f $(BUILD)/build.ninja ] || [ "$$(grep -s '^TRAILKEEP_WERROR:BOOL=' $(BUILD)/CMakeCache.txt | cut -d= -f2)" != "$(WERROR)" ]; then \
+	  cmake -S . -B $(BUILD) -G Ninja -DTRAILKEEP_WERROR=$(WERROR) >/dev/null; fi
+
+build: configure
+	@ninja -C $(BUILD) -j $(JOBS)
+
+# Real peers the integration tests drive: rsyslog unpacked into a private
+# folder (it conflicts with syslog-ng-core, which ships loggen).
+peers: deps
+	@sh tests/peers/fetch-rsyslog.sh $(BUILD)/peers
+
+run: build
+	$(BUILD)/bin/trailkeepd --dev $(DEV_DIR)
+
+test: build peers
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+unit: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+
+integration: build peers
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L integration
+
+bench: build peers
+	@sh tests/bench/run.sh $(BUILD)
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,19 @@
+// Time in the collector is microseconds since the Unix epoch (UTC).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace trailkeep {
+
+int64_t NowMicros();
+// "2026-11-23T05:08:34.858884Z".
+std::string FormatRfc3339Micros(int64_t utc_us);
+// Accepts an RFC 3339 time ("2026-11-23T05:00:00Z", offsets, fractions), a
+// date ("2026-11-23", midnight UTC), or a duration before `now_us` such as
+// "15m", "2h", "7d", "30s". Returns nullopt for anything else.
+std::optional<int64_t> ParseTimeArg(std::string_view text, int64_t now_us);
+
+}  // namespace trailkeep

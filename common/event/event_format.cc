@@ -1,0 +1,195 @@
+#include "common/event/event_format.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/base/bytes.h"
+#include "common/base/time_format.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::string Hex(const std::string& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+// Replaces control characters other than TAB so one event stays one line.
+std::string OneLine(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (c == '\n' || c == '\r') {
+      out += "\\n";
+    } else if (c < 0x20 && c != '\t') {
+      out += '?';
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+constexpr auto kLossy = nlohmann::json::error_handler_t::replace;
+
+}  // namespace
+
+const char* FacilityName(int f) {
+  static constexpr const char* kNames[] = {
+      "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
+      "uucp",   "cron",   "authpriv", "ftp",  "ntp",    "audit",  "alert",  "clock",
+      "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
+  return f >= 0 && f < 24 ? kNames[f] : "";
+}
+
+const char* SeverityName(int s) {
+  static constexpr const char* kNames[] = {"emerg",   "alert",  "crit", "err",
+                                           "warning", "notice", "info", "debug"};
+  return s >= 0 && s < 8 ? kNames[s] : "";
+}
+
+const char* TransportName(int t) {
+  switch (t) {
+    case v1::TRANSPORT_TLS_SYSLOG: return "tls-syslog";
+    case v1::TRANSPORT_AUDIT_PORT60: return "audit-port60";
+    case v1::TRANSPORT_SELF: return "self";
+    default: return "unknown";
+  }
+}
+
+const char* FormatName(int f) {
+  switch (f) {
+    case v1::FORMAT_RFC5424: return "rfc5424";
+    case v1::FORMAT_RFC3164: return "rfc3164";
+    case v1::FORMAT_UNPARSED: return "unparsed";
+    case v1::FORMAT_INTERNAL: return "internal";
+    default: return "unknown";
+  }
+}
+
+const char* IntegrityName(int i) {
+  switch (i) {
+    case v1::INTEGRITY_UNSIGNED: return "unsigned";
+    case v1::INTEGRITY_VERIFIED: return "verified";
+    case v1::INTEGRITY_AFTER_GAP: return "after_gap";
+    case v1::INTEGRITY_BAD_MAC: return "bad_mac";
+    default: return "unknown";
+  }
+}
+
+std::string EventToJson(const v1::Event& e) {
+  json j;
+  j["ingest_seq"] = e.ingest_seq();
+  j["receive_time"] = FormatRfc3339Micros(e.receive_time_us());
+  j["host"] = e.host();
+  const v1::Peer& p = e.peer();
+  j["peer"] = {{"address", p.address()},
+               {"authenticated", p.authenticated()},
+               {"cert_subject", p.cert_subject()},
+               {"cert_sha256", p.cert_sha256()},
+               {"cert_dns_names", json(std::vector<std::string>(p.cert_dns_names().begin(),
+                                                                p.cert_dns_names().end()))},
+               {"listener", p.listener()}};
+  j["transport"] = TransportName(e.transport());
+  j["format"] = FormatName(e.format());
+  if (e.pri() >= 0) {
+    j["pri"] = e.pri();
+    j["facility"] = FacilityName(e.pri() / 8);
+    j["severity"] = SeverityName(e.pri() % 8);
+  } else {
+    j["pri"] = nullptr;
+    j["facility"] = nullptr;
+    j["severity"] = nullptr;
+  }
+  j["version"] = e.version();
+  j["timestamp"] = e.timestamp_text();
+  j["event_time"] = FormatRfc3339Micros(e.event_time_us());
+  j["event_time_inferred"] = e.event_time_inferred();
+  j["tz_offset_min"] = e.event_tz_offset_min();
+  j["hostname"] = e.hostname();
+  j["app_name"] = e.app_name();
+  j["procid"] = e.procid();
+  j["msgid"] = e.msgid();
+  json sd = json::array();
+  for (const auto& el : e.structured_data()) {
+    json params = json::array();
+    for (const auto& prm : el.params()) params.push_back({{"name", prm.name()}, {"value", prm.value()}});
+    sd.push_back({{"id", el.id()}, {"params", std::move(params)}});
+  }
+  j["structured_data"] = std::move(sd);
+  j["msg"] = e.msg();
+  j["msg_has_bom"] = e.msg_has_bom();
+  j["raw_b64"] = Base64Encode(e.raw());
+  j["parse_error"] = e.parse_error();
+  j["integrity"] = IntegrityName(e.integrity());
+  j["refs"] = json(std::vector<std::string>(e.ndcpp_refs().begin(), e.ndcpp_refs().end()));
+  j["description"] = e.description();
+  if (e.chain_epoch() != 0 || e.chain_seq() != 0) {
+    j["chain"] = {{"e", e.chain_epoch()},
+                  {"s", e.chain_seq()},
+                  {"p", Hex(e.chain_prev_mac())},
+                  {"m", Hex(e.chain_mac())}};
+  } else {
+    j["chain"] = nullptr;
+  }
+  return j.dump(-1, ' ', false, kLossy);
+}
+
+std::string EventToText(const v1::Event& e) {
+  std::string line = FormatRfc3339Micros(e.receive_time_us());
+  line += ' ';
+  line += e.host().empty() ? "-" : e.host();
+  line += ' ';
+  line += e.app_name().empty() ? "-" : e.app_name();
+  if (!e.procid().empty()) line += "[" + e.procid() + "]";
+  if (e.pri() >= 0) {
+    line += " <";
+    line += FacilityName(e.pri() / 8);
+    line += '.';
+    line += SeverityName(e.pri() % 8);
+    line += '>';
+  }
+  if (e.ndcpp_refs_size() > 0) {
+    line += " [";
+    for (int i = 0; i < e.ndcpp_refs_size(); ++i) {
+      if (i > 0) line += ',';
+      line += e.ndcpp_refs(i);
+    }
+    line += ']';
+  }
+  // Integrity mark: '=' verified, '~' unsigned, '!' bad MAC, '+' first after a gap.
+  switch (e.integrity()) {
+    case v1::INTEGRITY_VERIFIED: line += " ="; break;
+    case v1::INTEGRITY_BAD_MAC: line += " !"; break;
+    case v1::INTEGRITY_AFTER_GAP: line += " +"; break;
+    default: line += " ~"; break;
+  }
+  line += ' ';
+  line += OneLine(e.msg());
+  // Round-trip through the JSON library's lossy UTF-8 handling is not needed
+  // here: terminals render invalid bytes themselves.
+  return line;
+}
+
+std::string HostStateToJson(const v1::HostState& h) {
+  json j = {{"host", h.name()},
+            {"id", h.id()},
+            {"events", h.events()},
+            {"bytes", h.bytes()},
+            {"unauthenticated_events", h.unauthenticated_events()},
+            {"first_seen", FormatRfc3339Micros(h.first_seen_us())},
+            {"last_seen", FormatRfc3339Micros(h.last_seen_us())},
+            {"last_ingest_seq", h.last_ingest_seq()},
+            {"last_peer", h.last_peer()},
+            {"last_transport", TransportName(h.last_transport())}};
+  return j.dump(-1, ' ', false, kLossy);
+}
+
+}  // namespace trailkeep

@@ -1,0 +1,28 @@
+// The one JSON schema of an event (docs/event-schema.md), shared by
+// `trailkeepd query --format json`, export NDJSON and `trailkeep tail`, and
+// the one-line text form people read.
+#pragma once
+
+#include <string>
+
+namespace trailkeep::v1 {
+class Event;
+class HostState;
+}  // namespace trailkeep::v1
+
+namespace trailkeep {
+
+// One JSON object on one line, no trailing newline. Text fields that are not
+// valid UTF-8 are rendered with U+FFFD; `raw_b64` always carries the exact bytes.
+std::string EventToJson(const v1::Event& event);
+// "2026-11-23T05:08:34.858884Z host app[pid] <auth.notice> [refs] ~ message".
+std::string EventToText(const v1::Event& event);
+std::string HostStateToJson(const v1::HostState& host);
+
+const char* FacilityName(int facility);
+const char* SeverityName(int severity);
+const char* TransportName(int transport);
+const char* FormatName(int format);
+const char* IntegrityName(int integrity);
+
+}  // namespace trailkeep

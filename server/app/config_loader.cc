@@ -1,0 +1,267 @@
+#include <unistd.h>
+
+#include <climits>
+#include <filesystem>
+#include <set>
+#include <toml++/toml.h>
+
+#include "server/app/config.h"
+#include "server/net/tls_syslog_listener.h"
+
+namespace trailkeep {
+namespace {
+
+// Collects errors with positions while reading a parsed TOML table.
+class Reader {
+ public:
+  Reader(std::string file, std::vector<ConfigError>* errors)
+      : file_(std::move(file)), errors_(errors) {}
+
+  void Error(const toml::node* node, const std::string& msg) {
+    int line = node != nullptr ? static_cast<int>(node->source().begin.line) : 0;
+    errors_->push_back({file_, line, msg});
+  }
+
+  // Reads an optional string key of `table` into *out.
+  void String(const toml::table& table, const std::string& prefix, const char* key,
+              std::string* out) {
+    const toml::node* n = table.get(key);
+    Seen(prefix, key);
+    if (n == nullptr) return;
+    if (auto v = n->value<std::string>()) {
+      *out = *v;
+    } else {
+      Error(n, prefix + key + " must be a string");
+    }
+  }
+
+  template <typename Int>
+  void Integer(const toml::table& table, const std::string& prefix, const char* key, Int* out,
+               int64_t min, int64_t max) {
+    const toml::node* n = table.get(key);
+    Seen(prefix, key);
+    if (n == nullptr) return;
+    auto v = n->value<int64_t>();
+    if (!v || !n->is_integer()) {
+      Error(n, prefix + key + " must be an integer");
+    } else if (*v < min || *v > max) {
+      Error(n, prefix + key + " must be between " + std::to_string(min) + " and " +
+                   std::to_string(max) + ", not " + std::to_string(*v));
+    } else {
+      *out = static_cast<Int>(*v);
+    }
+  }
+
+  void Bool(const toml::table& table, const std::string& prefix, const char* key, bool* out) {
+    const toml::node* n = table.get(key);
+    Seen(prefix, key);
+    if (n == nullptr) return;
+    if (auto v = n->value<bool>(); v && n->is_boolean()) {
+      *out = *v;
+    } else {
+      Error(n, prefix + key + " must be true or false");
+    }
+  }
+
+  void StringList(const toml::table& table, const std::string& prefix, const char* key,
+                  std::vector<std::string>* out) {
+    const toml::node* n = table.get(key);
+    Seen(prefix, key);
+    if (n == nullptr) return;
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr) {
+      Error(n, prefix + key + " must be an array of strings");
+      return;
+    }
+    out->clear();
+    for (const auto& el : *arr) {
+      if (auto v = el.value<std::string>()) {
+        out->push_back(*v);
+      } else {
+        Error(&el, prefix + key + " must contain only strings");
+      }
+    }
+  }
+
+  void Seen(const std::string& prefix, const char* key) { known_.insert(prefix + key); }
+
+  // Reports keys nobody read: almost always a typo.
+  void Unknown(const toml::table& table, const std::string& prefix) {
+    for (const auto& [k, v] : table) {
+      const std::string full = prefix + std::string(k.str());
+      if (known_.count(full) == 0 && !v.is_table()) Error(&v, "unknown key " + full);
+      if (v.is_table() && known_.count(full) == 0) Error(&v, "unknown table [" + full + "]");
+    }
+  }
+
+ private:
+  std::string file_;
+  std::vector<ConfigError>* errors_;
+  std::set<std::string> known_;
+};
+
+void ReadListeners(const toml::table& root, Reader* r, ServerConfig* c) {
+  const toml::node* listen = root.get("listen");
+  r->Seen("", "listen");
+  if (listen == nullptr) return;
+  const toml::table* lt = listen->as_table();
+  if (lt == nullptr) {
+    r->Error(listen, "listen must be a table holding [[listen.syslog]] entries");
+    return;
+  }
+  for (const auto& [k, v] : *lt) {
+    if (k.str() != "syslog") {
+      r->Error(&v, "unknown listener kind listen." + std::string(k.str()) +
+                       " (this version has [[listen.syslog]])");
+      continue;
+    }
+    const toml::array* arr = v.as_array();
+    if (arr == nullptr || !arr->is_array_of_tables()) {
+      r->Error(&v, "listen.syslog must be an array of tables: [[listen.syslog]]");
+      continue;
+    }
+    c->syslog.addresses.clear();
+    for (const auto& el : *arr) {
+      const toml::table& t = *el.as_table();
+      Reader sub = *r;
+      std::string address;
+      const toml::node* an = t.get("address");
+      sub.String(t, "listen.syslog.", "address", &address);
+      if (address.empty()) {
+        r->Error(&el, "[[listen.syslog]] needs address = \"host:port\"");
+        continue;
+      }
+      try {
+        std::string host;
+        unsigned short port;
+        SplitHostPort(address, &host, &port);
+        c->syslog.addresses.push_back(address);
+      } catch (const std::exception& e) {
+        r->Error(an, e.what());
+      }
+      sub.Unknown(t, "listen.syslog.");
+    }
+  }
+}
+
+void ReadTls(const toml::table& root, Reader* r, ServerConfig* c) {
+  r->Seen("", "tls");
+  const toml::table* t = root["tls"].as_table();
+  if (t == nullptr) return;
+  TlsOptions& tls = c->syslog.tls;
+  r->String(*t, "tls.", "cert_file", &tls.cert_file);
+  r->String(*t, "tls.", "key_file", &tls.key_file);
+  r->String(*t, "tls.", "ca_file", &tls.ca_file);
+  r->String(*t, "tls.", "crl_file", &tls.crl_file);
+  std::string auth;
+  r->String(*t, "tls.", "client_auth", &auth);
+  if (auth == "require") {
+    tls.client_auth = ClientAuth::kRequire;
+  } else if (auth == "optional") {
+    tls.client_auth = ClientAuth::kOptional;
+  } else if (auth == "none") {
+    tls.client_auth = ClientAuth::kNone;
+  } else if (!auth.empty()) {
+    r->Error(t->get("client_auth"), "tls.client_auth must be \"require\", \"optional\" or \"none\"");
+  }
+  r->StringList(*t, "tls.", "permitted_peers", &tls.permitted_peers);
+  r->StringList(*t, "tls.", "permitted_fingerprints", &tls.permitted_fingerprints);
+  r->Bool(*t, "tls.", "session_tickets", &tls.session_tickets);
+  r->Unknown(*t, "tls.");
+}
+
+void ReadLimits(const toml::table& root, Reader* r, ServerConfig* c) {
+  r->Seen("", "limits");
+  const toml::table* t = root["limits"].as_table();
+  if (t == nullptr) return;
+  r->Integer(*t, "limits.", "max_frame_bytes", &c->syslog.max_frame_bytes, 480, 64 << 20);
+  r->Integer(*t, "limits.", "handshake_timeout_ms", &c->syslog.handshake_timeout_ms, 100,
+             600'000);
+  r->Integer(*t, "limits.", "idle_timeout_ms", &c->syslog.idle_timeout_ms, 1000, 86'400'000);
+  r->Integer(*t, "limits.", "max_connections", &c->syslog.max_connections, 1, 1'000'000);
+  r->Integer(*t, "limits.", "max_handshakes", &c->syslog.max_handshakes, 1, 1'000'000);
+  r->Unknown(*t, "limits.");
+}
+
+void ReadStore(const toml::table& root, Reader* r, ServerConfig* c) {
+  r->Seen("", "store");
+  const toml::table* t = root["store"].as_table();
+  if (t == nullptr) return;
+  r->Integer(*t, "store.", "commit_queue_bytes", &c->commit_queue_bytes, 1 << 20, 1LL << 34);
+  r->Integer(*t, "store.", "max_batch_events", &c->max_batch_events, 1, 1'000'000);
+  r->Unknown(*t, "store.");
+}
+
+void ReadSelfAudit(const toml::table& root, Reader* r, ServerConfig* c) {
+  r->Seen("", "self_audit");
+  const toml::table* t = root["self_audit"].as_table();
+  if (t == nullptr) return;
+  r->Integer(*t, "self_audit.", "window_seconds", &c->self_audit_window_seconds, 1, 3600);
+  r->Integer(*t, "self_audit.", "burst", &c->self_audit_burst, 1, 100000);
+  r->Unknown(*t, "self_audit.");
+}
+
+void CheckFile(const std::string& cfg_file, const std::string& key, const std::string& path,
+               bool required, std::vector<ConfigError>* errors) {
+  if (path.empty()) {
+    if (required) errors->push_back({cfg_file, 0, key + " is required"});
+    return;
+  }
+  if (access(path.c_str(), R_OK) != 0) {
+    errors->push_back({cfg_file, 0, key + " = \"" + path + "\": cannot read the file"});
+  }
+}
+
+std::string LocalHostName() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+}  // namespace
+
+std::string ConfigError::ToString() const {
+  return line > 0 ? file + ":" + std::to_string(line) + ": " + message : file + ": " + message;
+}
+
+std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
+  std::vector<ConfigError> errors;
+  c->source = path;
+  c->collector_name = LocalHostName();
+  c->syslog.addresses = {"0.0.0.0:6514"};
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    errors.push_back({path, static_cast<int>(e.source().begin.line), std::string(e.description())});
+    return errors;
+  }
+  Reader r(path, &errors);
+  r.String(root, "", "data_dir", &c->data_dir);
+  r.String(root, "", "collector_name", &c->collector_name);
+  r.String(root, "", "log_level", &c->log_level);
+  r.Integer(root, "", "io_threads", &c->io_threads, 0, 256);
+  r.Integer(root, "", "enterprise_number", &c->enterprise_number, 1, INT_MAX);
+  ReadListeners(root, &r, c);
+  ReadTls(root, &r, c);
+  ReadLimits(root, &r, c);
+  ReadStore(root, &r, c);
+  ReadSelfAudit(root, &r, c);
+  r.Unknown(root, "");
+
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error",
+                                                "critical", "off"};
+  if (!kLevels.count(c->log_level)) {
+    errors.push_back({path, 0, "log_level must be one of trace, debug, info, warn, error, "
+                               "critical, off"});
+  }
+  if (c->data_dir.empty()) errors.push_back({path, 0, "data_dir is required"});
+  const TlsOptions& tls = c->syslog.tls;
+  CheckFile(path, "tls.cert_file", tls.cert_file, true, &errors);
+  CheckFile(path, "tls.key_file", tls.key_file, true, &errors);
+  CheckFile(path, "tls.ca_file", tls.ca_file, tls.client_auth != ClientAuth::kNone, &errors);
+  CheckFile(path, "tls.crl_file", tls.crl_file, false, &errors);
+  return errors;
+}
+
+}  // namespace trailkeep

@@ -1,0 +1,25 @@
+// Local store tools: `trailkeepd query` and `trailkeepd hosts` on a data
+// folder, opened as a RocksDB secondary instance so they work while the
+// collector runs. Output goes to stdout, errors to stderr; the return value
+// is the process exit code.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace trailkeep {
+
+struct QueryOptions {
+  std::string db;        // data folder (holding store/) or the store folder itself
+  std::string host;      // glob, "" = all
+  std::string ref;       // NDcPP ref, "" = all
+  std::string since, until;  // RFC 3339 or relative ("15m"); on receive time
+  uint64_t limit = 0;    // 0 = no limit
+  std::string format = "text";  // text | json
+};
+
+int RunQuery(const QueryOptions& options);
+int RunHosts(const std::string& db, const std::string& format);
+
+}  // namespace trailkeep

@@ -1,0 +1,176 @@
+#include "server/net/tls_context.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/ssl/context.hpp>
+#include <stdexcept>
+
+#include "common/base/bytes.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+namespace {
+
+constexpr char kTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr char kTls13Suites[] =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
+[[noreturn]] void Throw(const std::string& what) {
+  unsigned long err = ERR_get_error();
+  std::string msg = what;
+  if (err != 0) {
+    char buf[256];
+    ERR_error_string_n(err, buf, sizeof buf);
+    msg += ": ";
+    msg += buf;
+  }
+  ERR_clear_error();
+  throw std::runtime_error(msg);
+}
+
+void LoadCrls(SSL_CTX* ctx, const std::string& file) {
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+  if (lookup == nullptr || X509_load_crl_file(lookup, file.c_str(), X509_FILETYPE_PEM) <= 0) {
+    Throw("cannot load CRLs from " + file);
+  }
+  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+}
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "SHA256:AB:.." (rsyslog) and "sha-256:ab:.." (RFC 5425) compare equal.
+std::string NormalizeFingerprint(const std::string& fp) {
+  std::string s = Lower(fp);
+  if (s.rfind("sha256:", 0) == 0) s = "sha-256:" + s.substr(7);
+  return s;
+}
+
+}  // namespace
+
+std::shared_ptr<boost::asio::ssl::context> MakeServerTlsContext(const TlsOptions& o) {
+  namespace ssl = boost::asio::ssl;
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION);
+  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) Throw("TLS 1.2 cipher list");
+  if (SSL_CTX_set_ciphersuites(native, kTls13Suites) != 1) Throw("TLS 1.3 cipher suites");
+  SSL_CTX_set_max_early_data(native, 0);
+  if (!o.session_tickets) {
+    SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(native, 0);
+  }
+  SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+
+  if (SSL_CTX_use_certificate_chain_file(native, o.cert_file.c_str()) != 1) {
+    Throw("cannot load the server certificate " + o.cert_file);
+  }
+  if (SSL_CTX_use_PrivateKey_file(native, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    Throw("cannot load the server key " + o.key_file);
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    Throw("the server key " + o.key_file + " does not match " + o.cert_file);
+  }
+  if (o.client_auth != ClientAuth::kNone) {
+    if (o.ca_file.empty()) throw std::runtime_error("client_auth needs tls.ca_file");
+    if (SSL_CTX_load_verify_locations(native, o.ca_file.c_str(), nullptr) != 1) {
+      Throw("cannot load the client CA " + o.ca_file);
+    }
+    if (!o.crl_file.empty()) LoadCrls(native, o.crl_file);
+    int mode = SSL_VERIFY_PEER;
+    if (o.client_auth == ClientAuth::kRequire) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_verify(native, mode, nullptr);
+    // Tell clients which CAs we accept, so they pick the right certificate.
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(o.ca_file.c_str());
+    if (names != nullptr) SSL_CTX_set_client_CA_list(native, names);
+  } else {
+    SSL_CTX_set_verify(native, SSL_VERIFY_NONE, nullptr);
+  }
+  return ctx;
+}
+
+void FillPeerFromTls(SSL* ssl, v1::Peer* peer) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return;
+  peer->set_authenticated(SSL_get_verify_result(ssl) == X509_V_OK);
+  if (BIO* bio = BIO_new(BIO_s_mem())) {
+    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+    char* data = nullptr;
+    long len = BIO_get_mem_data(bio, &data);
+    peer->set_cert_subject(std::string(data, static_cast<size_t>(len)));
+    BIO_free(bio);
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &md_len) == 1) {
+    peer->set_cert_sha256("sha-256:" +
+                          HexColon(std::string_view(reinterpret_cast<char*>(md), md_len)));
+  }
+  auto* sans = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (sans != nullptr) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
+      const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
+      if (gn->type != GEN_DNS) continue;
+      const ASN1_IA5STRING* s = gn->d.dNSName;
+      peer->add_cert_dns_names(
+          std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                      static_cast<size_t>(ASN1_STRING_length(s))));
+    }
+    GENERAL_NAMES_free(sans);
+  }
+  X509_free(cert);
+}
+
+bool DnsNameMatches(const std::string& pattern, const std::string& name) {
+  const std::string p = Lower(pattern), n = Lower(name);
+  if (p.rfind("*.", 0) != 0) return p == n;
+  const size_t dot = n.find('.');
+  if (dot == std::string::npos || dot == 0) return false;
+  return n.substr(dot) == p.substr(1);
+}
+
+namespace {
+
+// CN of an RFC 2253 subject ("CN=a,O=b"); used only when there is no SAN.
+std::string CommonName(const std::string& subject) {
+  size_t pos = subject.find("CN=");
+  if (pos == std::string::npos) return "";
+  size_t end = subject.find(',', pos);
+  return subject.substr(pos + 3, end == std::string::npos ? std::string::npos : end - pos - 3);
+}
+
+}  // namespace
+
+bool PeerPermitted(const TlsOptions& o, const v1::Peer& peer, std::string* why) {
+  if (!peer.authenticated()) return true;
+  if (o.permitted_peers.empty() && o.permitted_fingerprints.empty()) return true;
+  const std::string fp = NormalizeFingerprint(peer.cert_sha256());
+  for (const auto& f : o.permitted_fingerprints) {
+    if (NormalizeFingerprint(f) == fp) return true;
+  }
+  std::vector<std::string> names(peer.cert_dns_names().begin(), peer.cert_dns_names().end());
+  if (names.empty()) names.push_back(CommonName(peer.cert_subject()));
+  for (const auto& allowed : o.permitted_peers) {
+    for (const auto& n : names) {
+      if (DnsNameMatches(allowed, n)) return true;
+    }
+  }
+  *why = "certificate " + peer.cert_subject() + " (" + peer.cert_sha256() +
+         ") is not among the permitted peers";
+  return false;
+}
+
+}  // namespace trailkeep

@@ -1,0 +1,43 @@
+// Server-side TLS context and peer identity for the syslog listener.
+//
+// MakeServerTlsContext builds an OpenSSL context with TLS 1.2 and 1.3 only,
+// ECDHE + AEAD suites only, no session tickets unless configured (a client
+// that never reads them resets the connection at close and loses data, see
+// docs/performance.md), and client-certificate verification per ClientAuth
+// with CRL checks when a CRL file is configured. Throws std::runtime_error
+// with the file and OpenSSL's reason: it runs at start-up only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "server/net/tls_options.h"
+
+typedef struct ssl_st SSL;
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace trailkeep::v1 {
+class Peer;
+}
+
+namespace trailkeep {
+
+std::shared_ptr<boost::asio::ssl::context> MakeServerTlsContext(const TlsOptions& options);
+
+// Fills the certificate fields of *peer from the verified client certificate
+// of `ssl` (subject, SHA-256 fingerprint, SAN dNSNames); authenticated is set
+// only when a certificate was presented and verified.
+void FillPeerFromTls(SSL* ssl, v1::Peer* peer);
+
+// Applies permitted_peers / permitted_fingerprints to an authenticated peer.
+// Unauthenticated peers (ClientAuth::kOptional without a certificate) pass:
+// their events are marked as such. Sets *why when refusing.
+bool PeerPermitted(const TlsOptions& options, const v1::Peer& peer, std::string* why);
+
+// RFC 5425 name matching: '*' only as the whole left-most label, one label.
+bool DnsNameMatches(const std::string& pattern, const std::string& name);
+
+}  // namespace trailkeep

@@ -1,0 +1,145 @@
+#include "server/net/tls_syslog_listener.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/strand.hpp>
+#include <stdexcept>
+
+#include "server/net/ingest.h"
+#include "server/net/tls_context.h"
+#include "server/net/tls_syslog_session.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+
+void SplitHostPort(const std::string& address, std::string* host, unsigned short* port) {
+  std::string h, p;
+  if (!address.empty() && address.front() == '[') {
+    const size_t close = address.find(']');
+    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
+      throw std::runtime_error("bad address '" + address + "': expected [v6]:port");
+    }
+    h = address.substr(1, close - 1);
+    p = address.substr(close + 2);
+  } else {
+    const size_t colon = address.rfind(':');
+    if (colon == std::string::npos) {
+      throw std::runtime_error("bad address '" + address + "': expected host:port");
+    }
+    h = address.substr(0, colon);
+    p = address.substr(colon + 1);
+  }
+  if (h.empty() || p.empty() || p.size() > 5 ||
+      p.find_first_not_of("0123456789") != std::string::npos || std::stoul(p) > 65535) {
+    throw std::runtime_error("bad address '" + address + "': expected host:port, port 0..65535");
+  }
+  *host = h;
+  *port = static_cast<unsigned short>(std::stoul(p));
+}
+
+struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
+  Impl(net::io_context& io_in, const TlsSyslogOptions& o, IngestSink* s)
+      : io(io_in),
+        options(std::make_shared<const TlsSyslogOptions>(o)),
+        sink(s),
+        ctx(MakeServerTlsContext(o.tls)),
+        counters(std::make_shared<TlsSyslogCounters>()) {}
+
+  void Bind(const std::string& address) {
+    std::string host;
+    unsigned short port;
+    SplitHostPort(address, &host, &port);
+    error_code ec;
+    auto ip = net::ip::make_address(host, ec);
+    if (ec) throw std::runtime_error("bad listen address '" + address + "': " + ec.message());
+    tcp::endpoint ep(ip, port);
+    auto acc = std::make_unique<tcp::acceptor>(io);
+    acc->open(ep.protocol(), ec);
+    if (!ec) acc->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acc->bind(ep, ec);
+    if (!ec) acc->listen(net::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + address + ": " + ec.message());
+    acceptors.push_back(std::move(acc));
+  }
+
+  void Accept(tcp::acceptor* acc) {
+    acc->async_accept(net::make_strand(io), [self = shared_from_this(), acc](error_code ec,
+                                                                             tcp::socket sock) {
+      if (ec == net::error::operation_aborted || !acc->is_open()) return;
+      if (!ec) self->Admit(std::move(sock), acc);
+      self->Accept(acc);
+    });
+  }
+
+  void Admit(tcp::socket sock, tcp::acceptor* acc) {
+    const bool too_many = counters->connections.load() >= options->max_connections;
+    const bool too_busy = counters->handshaking.load() >= options->max_handshakes;
+    if (too_many || too_busy) {
+      ++counters->refused;
+      v1::Peer peer;
+      error_code ec;
+      auto ep = sock.remote_endpoint(ec);
+      if (!ec) peer.set_address(ep.address().to_string() + ":" + std::to_string(ep.port()));
+      sink->ReportConnectionEvent(
+          ConnectionEventKind::kConnectionLimit, peer,
+          too_many ? "connection limit of " + std::to_string(options->max_connections) + " reached"
+                   : "handshake limit of " + std::to_string(options->max_handshakes) + " reached");
+      sock.close(ec);
+      return;
+    }
+    error_code ec;
+    sock.set_option(tcp::no_delay(true), ec);
+    StartTlsSyslogSession(std::move(sock), ctx, options, sink, counters, LocalAddress(*acc));
+  }
+
+  static std::string LocalAddress(const tcp::acceptor& acc) {
+    error_code ec;
+    auto ep = acc.local_endpoint(ec);
+    if (ec) return "";
+    const auto a = ep.address();
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" +
+           std::to_string(ep.port());
+  }
+
+  net::io_context& io;
+  std::shared_ptr<const TlsSyslogOptions> options;
+  IngestSink* sink;
+  std::shared_ptr<net::ssl::context> ctx;
+  std::shared_ptr<TlsSyslogCounters> counters;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+};
+
+TlsSyslogListener::TlsSyslogListener(net::io_context& io, const TlsSyslogOptions& options,
+                                     IngestSink* sink)
+    : impl_(std::make_shared<Impl>(io, options, sink)) {
+  if (options.addresses.empty()) throw std::runtime_error("no [[listen.syslog]] address");
+  for (const auto& a : options.addresses) impl_->Bind(a);
+  for (auto& acc : impl_->acceptors) impl_->Accept(acc.get());
+}
+
+TlsSyslogListener::~TlsSyslogListener() = default;
+
+std::vector<std::string> TlsSyslogListener::BoundAddresses() const {
+  std::vector<std::string> out;
+  for (const auto& acc : impl_->acceptors) out.push_back(Impl::LocalAddress(*acc));
+  return out;
+}
+
+void TlsSyslogListener::Stop() {
+  // Runs on a foreign thread: close the acceptors on their own executor.
+  net::post(impl_->io, [impl = impl_] {
+    for (auto& acc : impl->acceptors) {
+      error_code ec;
+      acc->close(ec);
+    }
+  });
+}
+
+const TlsSyslogCounters& TlsSyslogListener::counters() const { return *impl_->counters; }
+
+}  // namespace trailkeep

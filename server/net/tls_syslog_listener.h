@@ -1,0 +1,73 @@
+// RFC 5425 listener: accepts TLS connections on every configured address and
+// runs one TlsSyslogSession per connection, each on its own strand.
+//
+// Limits bound memory under floods: at most max_connections sessions and at
+// most max_handshakes of them still handshaking; connections beyond either
+// are closed at once and reported (the sink rate-limits those reports).
+//
+// Concurrency: Start/Stop from the composition root; everything else runs on
+// the io_context's threads.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/net/tls_options.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace trailkeep {
+
+class IngestSink;
+
+struct TlsSyslogOptions {
+  std::vector<std::string> addresses;  // "host:port"; port 0 picks a free port
+  TlsOptions tls;
+  size_t max_frame_bytes = 64 * 1024;
+  int handshake_timeout_ms = 10'000;
+  int idle_timeout_ms = 600'000;
+  size_t max_connections = 10'000;
+  size_t max_handshakes = 1'000;
+};
+
+// Counters shared by the listener and its sessions.
+struct TlsSyslogCounters {
+  std::atomic<size_t> connections{0};
+  std::atomic<size_t> handshaking{0};
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> refused{0};
+  std::atomic<uint64_t> frames{0};
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> framing_errors{0};
+};
+
+class TlsSyslogListener {
+ public:
+  // Binds every address and starts accepting. Throws std::runtime_error on a
+  // bad address, a port in use or an unusable certificate (start-up only).
+  TlsSyslogListener(boost::asio::io_context& io, const TlsSyslogOptions& options,
+                    IngestSink* sink);
+  ~TlsSyslogListener();
+  TlsSyslogListener(const TlsSyslogListener&) = delete;
+  TlsSyslogListener& operator=(const TlsSyslogListener&) = delete;
+
+  // "ip:port" of every bound socket, with the real port when 0 was asked.
+  std::vector<std::string> BoundAddresses() const;
+  // Stops accepting and closes open sessions (their complete frames are kept).
+  void Stop();
+  const TlsSyslogCounters& counters() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// Splits "host:port" / "[v6]:port". Throws std::runtime_error on bad input.
+void SplitHostPort(const std::string& address, std::string* host, unsigned short* port);
+
+}  // namespace trailkeep

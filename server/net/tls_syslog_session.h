@@ -1,0 +1,26 @@
+// One RFC 5425 connection: handshake -> read -> frame -> offer, with
+// deadlines. Internal to server/net (included by the listener only).
+//
+// Life of a session: the TLS handshake runs under the handshake deadline;
+// a failed handshake (bad certificate, garbage, plain TCP) is reported with
+// the verifier's reason and the connection closed. Then reads run under the
+// idle deadline; complete frames are offered to the IngestSink after each
+// read, and while the sink refuses them the session stops reading and retries
+// (back-pressure). A framing error closes the connection after the frames
+// before it were handed over. At EOF or reset, a half-sent frame is reported.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <memory>
+
+#include "server/net/tls_syslog_listener.h"
+
+namespace trailkeep {
+
+void StartTlsSyslogSession(boost::asio::ip::tcp::socket socket,
+                           std::shared_ptr<boost::asio::ssl::context> ctx,
+                           std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
+                           std::shared_ptr<TlsSyslogCounters> counters, std::string listener);
+
+}  // namespace trailkeep

@@ -1,0 +1,169 @@
+#include "server/selfaudit/self_audit.h"
+
+#include <unistd.h>
+
+#include "common/base/time_format.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+namespace {
+
+constexpr size_t kMaxTrackedPeers = 1000;
+constexpr int kFacilityLogAudit = 13;
+
+int SeverityOf(SelfEventKind kind) {
+  switch (kind) {
+    case SelfEventKind::kStartup:
+    case SelfEventKind::kShutdown: return 5;  // notice
+    case SelfEventKind::kStoreError: return 2;  // crit
+    default: return 4;  // warning
+  }
+}
+
+// RFC 5424 PARAM-VALUE escaping: '"', '\' and ']' take a backslash.
+std::string EscapeParam(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '"' || c == '\\' || c == ']') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string AddressOnly(const std::string& peer) {
+  if (!peer.empty() && peer.front() == '[') return peer.substr(1, peer.find(']') - 1);
+  return peer.substr(0, peer.rfind(':'));
+}
+
+}  // namespace
+
+const char* SelfEventMsgId(SelfEventKind kind) {
+  switch (kind) {
+    case SelfEventKind::kStartup: return "COLLECTOR_START";
+    case SelfEventKind::kShutdown: return "COLLECTOR_STOP";
+    case SelfEventKind::kTlsHandshakeFailed: return "TLS_HANDSHAKE_FAILED";
+    case SelfEventKind::kPeerNotPermitted: return "PEER_NOT_PERMITTED";
+    case SelfEventKind::kFramingError: return "FRAMING_ERROR";
+    case SelfEventKind::kTruncatedFrame: return "TRUNCATED_FRAME";
+    case SelfEventKind::kConnectionLimit: return "CONNECTION_LIMIT";
+    case SelfEventKind::kStoreError: return "STORE_ERROR";
+  }
+  return "UNKNOWN";
+}
+
+RateLimitedSelfAudit::RateLimitedSelfAudit(SelfAuditOptions options, Emit emit, Clock clock)
+    : options_(std::move(options)), emit_(std::move(emit)), clock_(std::move(clock)) {}
+
+void RateLimitedSelfAudit::Record(SelfEventKind kind, const std::string& peer,
+                                  const std::string& message,
+                                  const std::vector<std::pair<std::string, std::string>>& fields) {
+  const int64_t now = clock_();
+  std::vector<v1::Event> out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Window& w = windows_[kind];
+    if (w.start_us == 0 || now - w.start_us >= options_.window_seconds * 1'000'000LL) {
+      if (w.suppressed > 0) out.push_back(Summary(kind, w, now));
+      w = Window{};
+      w.start_us = now;
+    }
+    if (w.recorded < options_.burst) {
+      ++w.recorded;
+      out.push_back(Build(kind, peer, message, fields, now));
+    } else {
+      ++w.suppressed;
+      ++suppressed_total_;
+      if (w.peers.size() < kMaxTrackedPeers && !peer.empty()) w.peers.insert(AddressOnly(peer));
+      w.last_reason = message;
+    }
+  }
+  if (!out.empty()) emit_(&out);
+}
+
+void RateLimitedSelfAudit::Tick() {
+  const int64_t now = clock_();
+  std::vector<v1::Event> out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [kind, w] : windows_) {
+      if (w.start_us != 0 && now - w.start_us >= options_.window_seconds * 1'000'000LL) {
+        if (w.suppressed > 0) out.push_back(Summary(kind, w, now));
+        w = Window{};
+      }
+    }
+  }
+  if (!out.empty()) emit_(&out);
+}
+
+uint64_t RateLimitedSelfAudit::suppressed_total() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return suppressed_total_;
+}
+
+v1::Event RateLimitedSelfAudit::Summary(SelfEventKind kind, const Window& w, int64_t now) {
+  std::string examples;
+  int n = 0;
+  for (const auto& p : w.peers) {
+    if (n++ == 5) break;
+    if (!examples.empty()) examples += ' ';
+    examples += p;
+  }
+  std::string msg = std::to_string(w.suppressed) + " more " + SelfEventMsgId(kind) +
+                    " events in " + std::to_string((now - w.start_us) / 1'000'000) + " s from " +
+                    std::to_string(w.peers.size()) +
+                    (w.peers.size() >= kMaxTrackedPeers ? "+" : "") + " peers; last: " +
+                    w.last_reason;
+  return Build(kind, "", msg,
+               {{"summary", "1"},
+                {"suppressed", std::to_string(w.suppressed)},
+                {"distinct_peers", std::to_string(w.peers.size())},
+                {"example_peers", examples}},
+               now);
+}
+
+v1::Event RateLimitedSelfAudit::Build(
+    SelfEventKind kind, const std::string& peer, const std::string& message,
+    const std::vector<std::pair<std::string, std::string>>& fields, int64_t now) {
+  v1::Event e;
+  const int pri = kFacilityLogAudit * 8 + SeverityOf(kind);
+  const std::string sd_id = "trailkeep@" + std::to_string(options_.enterprise_number);
+  const std::string ts = FormatRfc3339Micros(now);
+  const std::string pid = std::to_string(getpid());
+  e.set_receive_time_us(now);
+  e.set_event_time_us(now);
+  e.set_host(options_.collector_host);
+  e.set_transport(v1::TRANSPORT_SELF);
+  e.set_format(v1::FORMAT_INTERNAL);
+  e.set_integrity(v1::INTEGRITY_UNSIGNED);
+  e.set_pri(pri);
+  e.set_version(1);
+  e.set_timestamp_text(ts);
+  e.set_hostname(options_.collector_host);
+  e.set_app_name("trailkeepd");
+  e.set_procid(pid);
+  e.set_msgid(SelfEventMsgId(kind));
+  e.mutable_peer()->set_authenticated(true);
+  e.mutable_peer()->set_cert_subject("trailkeepd (self)");
+  v1::SdElement* sd = e.add_structured_data();
+  sd->set_id(sd_id);
+  std::string sd_text = "[" + sd_id;
+  auto add = [&](const std::string& k, const std::string& v) {
+    v1::SdParam* p = sd->add_params();
+    p->set_name(k);
+    p->set_value(v);
+    sd_text += " " + k + "=\"" + EscapeParam(v) + "\"";
+  };
+  if (!peer.empty()) add("peer", peer);
+  for (const auto& [k, v] : fields) add(k, v);
+  sd_text += "]";
+  if (sd->params_size() == 0) {
+    e.clear_structured_data();
+    sd_text = "-";
+  }
+  e.set_msg(message);
+  e.set_raw("<" + std::to_string(pri) + ">1 " + ts + " " + options_.collector_host +
+            " trailkeepd " + pid + " " + SelfEventMsgId(kind) + " " + sd_text + " " + message);
+  return e;
+}
+
+}  // namespace trailkeep

@@ -1,0 +1,90 @@
+// SelfAudit: how the collector records its own security-relevant events
+// (start-up, shutdown, refused handshakes and certificates, framing errors,
+// store failures) into its own store, as ordinary events with transport
+// "self", host = the collector's host name and app_name "trailkeepd".
+//
+// Floods are summarised: per kind, the first `burst` events of each window
+// are recorded one by one; the rest are counted and recorded as one summary
+// event (count, distinct peers, examples, last reason) when the window ends
+// (Tick()). A handshake storm therefore costs a bounded number of writes.
+//
+// Concurrency: Record() and Tick() are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace trailkeep::v1 {
+class Event;
+}
+
+namespace trailkeep {
+
+enum class SelfEventKind {
+  kStartup,
+  kShutdown,
+  kTlsHandshakeFailed,
+  kPeerNotPermitted,
+  kFramingError,
+  kTruncatedFrame,
+  kConnectionLimit,
+  kStoreError,
+};
+
+// The MSGID under which a kind is stored ("TLS_HANDSHAKE_FAILED", ...).
+const char* SelfEventMsgId(SelfEventKind kind);
+
+class SelfAudit {
+ public:
+  virtual ~SelfAudit() = default;
+  // `peer` is "ip:port" or "" for events without one; `fields` become
+  // parameters of the [trailkeep@32473 ...] structured-data element.
+  virtual void Record(SelfEventKind kind, const std::string& peer, const std::string& message,
+                      const std::vector<std::pair<std::string, std::string>>& fields = {}) = 0;
+};
+
+struct SelfAuditOptions {
+  std::string collector_host;   // HOSTNAME of the collector's own events
+  int window_seconds = 10;
+  int burst = 10;               // events per kind and window recorded one by one
+  int enterprise_number = 32473;
+};
+
+class RateLimitedSelfAudit final : public SelfAudit {
+ public:
+  using Emit = std::function<void(std::vector<v1::Event>*)>;
+  using Clock = std::function<int64_t()>;  // microseconds since the epoch
+
+  RateLimitedSelfAudit(SelfAuditOptions options, Emit emit, Clock clock);
+  void Record(SelfEventKind kind, const std::string& peer, const std::string& message,
+              const std::vector<std::pair<std::string, std::string>>& fields = {}) override;
+  // Closes windows that have ended, emitting their summaries. Call about once a second.
+  void Tick();
+  uint64_t suppressed_total() const;
+
+ private:
+  struct Window {
+    int64_t start_us = 0;
+    int recorded = 0;
+    uint64_t suppressed = 0;
+    std::set<std::string> peers;  // bounded: at most kMaxTrackedPeers
+    std::string last_reason;
+  };
+  v1::Event Build(SelfEventKind kind, const std::string& peer, const std::string& message,
+                  const std::vector<std::pair<std::string, std::string>>& fields, int64_t now);
+  v1::Event Summary(SelfEventKind kind, const Window& w, int64_t now);
+
+  const SelfAuditOptions options_;
+  const Emit emit_;
+  const Clock clock_;
+  mutable std::mutex mu_;
+  std::map<SelfEventKind, Window> windows_;  // GUARDED_BY(mu_)
+  uint64_t suppressed_total_ = 0;            // GUARDED_BY(mu_)
+};
+
+}  // namespace trailkeep

@@ -1,0 +1,128 @@
+#include "server/store/committer.h"
+
+#include <chrono>
+
+#include "server/store/store.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+namespace {
+
+size_t ApproxBytes(const std::vector<v1::Event>& events) {
+  size_t n = 0;
+  for (const auto& e : events) n += e.raw().size() + e.msg().size() + 256;
+  return n;
+}
+
+}  // namespace
+
+Committer::Committer(Store* store, CommitterOptions options)
+    : store_(store), options_(options) {}
+
+Committer::~Committer() { Stop(); }
+
+void Committer::AddListener(Listener listener) { listeners_.push_back(std::move(listener)); }
+void Committer::SetFailureHandler(FailureHandler handler) { on_failure_ = std::move(handler); }
+
+void Committer::Start() { thread_ = std::thread([this] { Run(); }); }
+
+bool Committer::Offer(std::vector<v1::Event>* events) {
+  if (events->empty()) return true;
+  const size_t bytes = ApproxBytes(*events);
+  std::lock_guard<std::mutex> lock(mu_);
+  // A single batch larger than the bound is still accepted into an empty
+  // queue, or a large frame could never make progress.
+  if (queued_bytes_ > 0 && queued_bytes_ + bytes > options_.max_queue_bytes) {
+    ++stats_.offers_refused;
+    return false;
+  }
+  if (stopping_) return false;
+  Enqueue(events, bytes);
+  return true;
+}
+
+void Committer::OfferUnbounded(std::vector<v1::Event>* events) {
+  if (events->empty()) return;
+  const size_t bytes = ApproxBytes(*events);
+  std::lock_guard<std::mutex> lock(mu_);
+  Enqueue(events, bytes);
+}
+
+void Committer::Enqueue(std::vector<v1::Event>* events, size_t bytes) {
+  queue_.push_back(std::move(*events));
+  events->clear();
+  queued_bytes_ += bytes;
+  wake_.notify_one();
+}
+
+void Committer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    wake_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+CommitterStats Committer::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  CommitterStats s = stats_;
+  s.queued_bytes = queued_bytes_;
+  return s;
+}
+
+void Committer::Run() {
+  std::vector<v1::Event> batch;
+  for (;;) {
+    size_t taken_bytes = 0;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && batch.size() < options_.max_batch_events) {
+        auto& front = queue_.front();
+        taken_bytes += ApproxBytes(front);
+        if (batch.empty()) {
+          batch = std::move(front);
+        } else {
+          std::move(front.begin(), front.end(), std::back_inserter(batch));
+        }
+        queue_.pop_front();
+      }
+    }
+    Status s = store_->Commit(&batch);
+    while (!s.ok()) {
+      // Nothing of a failed batch is stored. Keep the events and retry: the
+      // queue stays full, so producers stop reading and nothing is dropped.
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.commit_failures;
+      }
+      if (on_failure_) on_failure_(s);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) {
+          // Shutting down with a store that cannot write: these events were
+          // never acknowledged to anyone; say how many are not stored.
+          stats_.events_abandoned += batch.size();
+          queued_bytes_ -= std::min(queued_bytes_, taken_bytes);
+          batch.clear();
+          break;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      s = store_->Commit(&batch);
+    }
+    if (!s.ok()) continue;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queued_bytes_ -= std::min(queued_bytes_, taken_bytes);
+      stats_.events_committed += batch.size();
+      ++stats_.commits;
+    }
+    for (const auto& l : listeners_) l(batch);
+    batch.clear();
+  }
+}
+
+}  // namespace trailkeep

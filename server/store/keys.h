@@ -1,0 +1,42 @@
+// Key encodings of the column families (docs/formats/record_store.md).
+// All integers are big-endian so RocksDB's bytewise order is numeric order;
+// times are microseconds since the epoch, sign-flipped (OrderedFromSigned).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace trailkeep::keys {
+
+inline constexpr int kSchemaVersion = 1;
+
+inline constexpr char kCfEvents[] = "events";
+inline constexpr char kCfByTime[] = "by_time";
+inline constexpr char kCfByHost[] = "by_host";
+inline constexpr char kCfByNdcpp[] = "by_ndcpp";
+inline constexpr char kCfChain[] = "chain";
+inline constexpr char kCfHosts[] = "hosts";
+inline constexpr char kCfIntegrity[] = "integrity";
+inline constexpr char kCfDedupe[] = "dedupe";
+
+// Keys of the default column family.
+inline constexpr char kMetaSchemaVersion[] = "meta/schema_version";
+inline constexpr char kMetaNextHostId[] = "meta/next_host_id";
+
+// events: first ingest_seq of the block.
+std::string EventsKey(uint64_t first_seq);
+// by_time: receive second -> first ingest_seq of that second (value).
+std::string ByTimeKey(int64_t receive_second);
+// by_host: host_id . receive_time_us . first ingest_seq of the block.
+std::string ByHostKey(uint64_t host_id, int64_t receive_time_us, uint64_t first_seq);
+// by_ndcpp: ref . 0x00 . receive_time_us . ingest_seq.
+std::string ByNdcppKey(std::string_view ref, int64_t receive_time_us, uint64_t seq);
+
+// Decoders; the caller checks sizes against the encodings above.
+uint64_t DecodeSeq(std::string_view events_key);
+uint64_t DecodeByHostSeq(std::string_view by_host_key);
+int64_t DecodeByHostTime(std::string_view by_host_key);
+uint64_t DecodeByNdcppSeq(std::string_view by_ndcpp_key);
+
+}  // namespace trailkeep::keys

@@ -1,0 +1,380 @@
+// RocksDB implementation of Store: the only file that includes <rocksdb/...>.
+//
+// Concurrency: Commit() runs on the committer thread only; it alone touches
+// next_seq_ writes, last_second_, next_host_id_ and hosts_. Readers use the
+// DB's own snapshot consistency; LastSeq() reads an atomic.
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <unordered_map>
+
+#include "common/base/bytes.h"
+#include "server/store/keys.h"
+#include "server/store/store.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+namespace {
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsNotFound()) return Status::NotFound(what + ": " + s.ToString());
+  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
+  if (s.IsIOError()) return Status::IoError(what + ": " + s.ToString());
+  return Status::Unavailable(what + ": " + s.ToString());
+}
+
+const std::vector<std::string>& AllColumnFamilies() {
+  static const std::vector<std::string> kNames = {
+      rocksdb::kDefaultColumnFamilyName, keys::kCfEvents, keys::kCfByTime,
+      keys::kCfByHost, keys::kCfByNdcpp, keys::kCfChain, keys::kCfHosts,
+      keys::kCfIntegrity, keys::kCfDedupe};
+  return kNames;
+}
+
+enum Cf { kDefault, kEvents, kByTime, kByHost, kByNdcpp, kChain, kHosts, kIntegrity, kDedupe };
+
+rocksdb::ColumnFamilyOptions CfOptions(const std::string& name) {
+  rocksdb::ColumnFamilyOptions o;
+  o.compression = rocksdb::kNoCompression;
+  if (name == keys::kCfEvents) {
+    o.write_buffer_size = 64 << 20;
+    o.compression = rocksdb::kLZ4Compression;
+    o.bottommost_compression = rocksdb::kZSTD;
+  }
+  return o;
+}
+
+class RocksDbStore final : public Store {
+ public:
+  ~RocksDbStore() override {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    handles_.clear();
+    db_.reset();
+    if (!secondary_dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(secondary_dir_, ec);
+    }
+  }
+
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, StoreMode mode) {
+    auto store = std::unique_ptr<RocksDbStore>(new RocksDbStore());
+    Status s = store->DoOpen(dir, mode);
+    if (!s.ok()) return s;
+    return std::unique_ptr<Store>(std::move(store));
+  }
+
+  Status Commit(std::vector<v1::Event>* events) override;
+  Status ScanEvents(uint64_t after_seq,
+                    const std::function<bool(const v1::Event&)>& fn) const override;
+  Result<uint64_t> SeqAtTime(int64_t time_us) const override;
+  Status ScanHostBlocks(uint64_t host_id, int64_t since_us, int64_t until_us,
+                        const std::function<bool(uint64_t)>& fn) const override;
+  Status ScanRef(const std::string& ref, int64_t since_us, int64_t until_us,
+                 const std::function<bool(uint64_t)>& fn) const override;
+  Status ReadBlock(uint64_t first_seq, std::vector<v1::Event>* events) const override;
+  Status ListHosts(const std::function<void(const v1::HostState&)>& fn) const override;
+  uint64_t LastSeq() const override { return next_seq_.load(std::memory_order_acquire) - 1; }
+  Status CatchUp() override;
+
+ private:
+  RocksDbStore() = default;
+  Status DoOpen(const std::string& dir, StoreMode mode);
+  Status CheckSchema(bool fresh);
+  Status RecoverCounters();
+  v1::HostState* HostFor(const std::string& name, rocksdb::WriteBatch* wb, bool* new_id);
+  rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::string secondary_dir_;
+  bool read_only_ = false;
+
+  std::atomic<uint64_t> next_seq_{1};
+  int64_t last_second_ = INT64_MIN;
+  uint64_t next_host_id_ = 1;
+  std::unordered_map<std::string, v1::HostState> hosts_;
+};
+
+Status RocksDbStore::DoOpen(const std::string& dir, StoreMode mode) {
+  rocksdb::DBOptions opts;
+  opts.create_if_missing = mode == StoreMode::kReadWrite;
+  opts.create_missing_column_families = mode == StoreMode::kReadWrite;
+  opts.max_background_jobs = 2;
+  opts.keep_log_file_num = 4;
+  opts.info_log_level = rocksdb::WARN_LEVEL;
+
+  std::vector<std::string> existing;
+  bool fresh = !rocksdb::DB::ListColumnFamilies(opts, dir, &existing).ok();
+  if (fresh && mode != StoreMode::kReadWrite) {
+    return Status::NotFound("no trailkeep store at " + dir +
+                            " (start trailkeepd with this data folder first)");
+  }
+  std::vector<std::string> names = AllColumnFamilies();
+  for (const auto& e : existing) {
+    if (std::find(names.begin(), names.end(), e) == names.end()) names.push_back(e);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (const auto& n : names) descs.emplace_back(n, CfOptions(n));
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status rs;
+  if (mode == StoreMode::kReadWrite) {
+    rs = rocksdb::DB::Open(opts, dir, descs, &handles_, &raw);
+  } else {
+    if (names.size() != existing.size()) {
+      return Status::InvalidArgument("store at " + dir +
+                                     " lacks column families of schema version " +
+                                     std::to_string(keys::kSchemaVersion));
+    }
+    std::string tmpl = (std::filesystem::temp_directory_path() / "trailkeep-secondary-XXXXXX");
+    if (mkdtemp(tmpl.data()) == nullptr) return Status::IoError("mkdtemp for secondary instance");
+    secondary_dir_ = tmpl;
+    opts.max_open_files = -1;
+    rs = rocksdb::DB::OpenAsSecondary(opts, dir, secondary_dir_, descs, &handles_, &raw);
+    read_only_ = true;
+  }
+  db_.reset(raw);
+  if (!rs.ok()) return FromRocks(rs, "opening the store at " + dir);
+  Status s = CheckSchema(fresh);
+  if (!s.ok()) return s;
+  return RecoverCounters();
+}
+
+Status RocksDbStore::CheckSchema(bool fresh) {
+  std::string v;
+  rocksdb::Status rs = db_->Get({}, cf(kDefault), keys::kMetaSchemaVersion, &v);
+  if (rs.IsNotFound() && fresh && !read_only_) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db_->Put(wo, cf(kDefault), keys::kMetaSchemaVersion,
+                              std::to_string(keys::kSchemaVersion)),
+                     "writing the schema version");
+  }
+  if (rs.IsNotFound()) {
+    return Status::Corruption("the store has no schema version: not a trailkeep store");
+  }
+  if (!rs.ok()) return FromRocks(rs, "reading the schema version");
+  if (v != std::to_string(keys::kSchemaVersion)) {
+    return Status::InvalidArgument("the store has schema version " + v + "; this trailkeepd reads "
+                                   "schema version " + std::to_string(keys::kSchemaVersion) +
+                                   " (see docs/formats/record_store.md)");
+  }
+  return Status::Ok();
+}
+
+Status RocksDbStore::RecoverCounters() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kEvents)));
+  it->SeekToLast();
+  if (it->Valid()) {
+    v1::EventBlock block;
+    if (!block.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return Status::Corruption("unreadable event block at the end of the store");
+    }
+    next_seq_ = keys::DecodeSeq(it->key().ToStringView()) +
+                static_cast<uint64_t>(block.events_size());
+  } else {
+    next_seq_ = 1;
+  }
+  std::unique_ptr<rocksdb::Iterator> t(db_->NewIterator({}, cf(kByTime)));
+  t->SeekToLast();
+  if (t->Valid()) last_second_ = SignedFromOrdered(DecodeFixed64BE(t->key().ToStringView()));
+  std::string v;
+  if (db_->Get({}, cf(kDefault), keys::kMetaNextHostId, &v).ok() && v.size() == 8) {
+    next_host_id_ = DecodeFixed64BE(v);
+  }
+  return Status::Ok();
+}
+
+v1::HostState* RocksDbStore::HostFor(const std::string& name, rocksdb::WriteBatch*, bool* new_id) {
+  auto it = hosts_.find(name);
+  if (it != hosts_.end()) return &it->second;
+  v1::HostState hs;
+  std::string v;
+  if (db_->Get({}, cf(kHosts), name, &v).ok() && hs.ParseFromString(v)) {
+    return &hosts_.emplace(name, std::move(hs)).first->second;
+  }
+  hs.set_id(next_host_id_++);
+  hs.set_name(name);
+  *new_id = true;
+  return &hosts_.emplace(name, std::move(hs)).first->second;
+}
+
+Status RocksDbStore::Commit(std::vector<v1::Event>* events) {
+  if (read_only_) return Status::InvalidArgument("Commit on a read-only store");
+  if (events->empty()) return Status::Ok();
+  // Group by host, keeping each host's events in arrival order.
+  std::vector<std::string> order;
+  std::unordered_map<std::string, std::vector<size_t>> groups;
+  for (size_t i = 0; i < events->size(); ++i) {
+    auto [it, inserted] = groups.try_emplace((*events)[i].host());
+    if (inserted) order.push_back(it->first);
+    it->second.push_back(i);
+  }
+
+  rocksdb::WriteBatch wb;
+  const uint64_t first_seq_of_commit = next_seq_.load(std::memory_order_relaxed);
+  uint64_t seq = first_seq_of_commit;
+  int64_t last_second = last_second_;
+  bool new_host = false;
+  std::unordered_map<std::string, v1::HostState> touched;  // copies, for rollback
+  std::string value;
+  for (const std::string& host : order) {
+    v1::HostState* hs = HostFor(host, &wb, &new_host);
+    if (!touched.count(host)) touched.emplace(host, *hs);
+    const auto& idx = groups[host];
+    const uint64_t block_first = seq;
+    v1::EventBlock block;
+    block.set_host_id(hs->id());
+    for (size_t i : idx) {
+      v1::Event& e = (*events)[i];
+      e.set_ingest_seq(seq);
+      const int64_t sec = e.receive_time_us() / 1000000;
+      if (sec > last_second) {
+        wb.Put(cf(kByTime), keys::ByTimeKey(sec), keys::EventsKey(seq));
+        last_second = sec;
+      }
+      for (const auto& ref : e.ndcpp_refs()) {
+        wb.Put(cf(kByNdcpp), keys::ByNdcppKey(ref, e.receive_time_us(), seq), "");
+      }
+      if (hs->first_seen_us() == 0) hs->set_first_seen_us(e.receive_time_us());
+      hs->set_last_seen_us(std::max(hs->last_seen_us(), e.receive_time_us()));
+      hs->set_events(hs->events() + 1);
+      hs->set_bytes(hs->bytes() + e.raw().size());
+      if (!e.peer().authenticated()) hs->set_unauthenticated_events(hs->unauthenticated_events() + 1);
+      hs->set_last_peer(e.peer().address());
+      hs->set_last_transport(e.transport());
+      hs->set_last_ingest_seq(seq);
+      block.add_events()->Swap(&e);
+      ++seq;
+    }
+    block.SerializeToString(&value);
+    // Hand the events back to the caller, now carrying their ingest_seq.
+    for (int k = 0; k < block.events_size(); ++k) block.mutable_events(k)->Swap(&(*events)[idx[static_cast<size_t>(k)]]);
+    wb.Put(cf(kEvents), keys::EventsKey(block_first), value);
+    wb.Put(cf(kByHost),
+           keys::ByHostKey(hs->id(), (*events)[idx.front()].receive_time_us(), block_first), "");
+    wb.Put(cf(kHosts), host, hs->SerializeAsString());
+  }
+  if (new_host) {
+    std::string id;
+    PutFixed64BE(&id, next_host_id_);
+    wb.Put(cf(kDefault), keys::kMetaNextHostId, id);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status rs = db_->Write(wo, &wb);
+  if (!rs.ok()) {
+    for (auto& [name, old] : touched) hosts_[name] = std::move(old);
+    for (auto& e : *events) e.set_ingest_seq(0);
+    return FromRocks(rs, "committing " + std::to_string(events->size()) + " events");
+  }
+  last_second_ = last_second;
+  next_seq_.store(seq, std::memory_order_release);
+  return Status::Ok();
+}
+
+Status RocksDbStore::ReadBlock(uint64_t first_seq, std::vector<v1::Event>* events) const {
+  std::string v;
+  rocksdb::Status rs = db_->Get({}, cf(kEvents), keys::EventsKey(first_seq), &v);
+  if (!rs.ok()) return FromRocks(rs, "reading block " + std::to_string(first_seq));
+  v1::EventBlock block;
+  if (!block.ParseFromString(v)) {
+    return Status::Corruption("event block " + std::to_string(first_seq) + " does not parse");
+  }
+  for (auto& e : *block.mutable_events()) events->push_back(std::move(e));
+  return Status::Ok();
+}
+
+Status RocksDbStore::ScanEvents(uint64_t after_seq,
+                                const std::function<bool(const v1::Event&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kEvents)));
+  it->SeekForPrev(keys::EventsKey(after_seq + 1));
+  if (!it->Valid()) it->SeekToFirst();
+  v1::EventBlock block;
+  for (; it->Valid(); it->Next()) {
+    if (!block.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return Status::Corruption("event block " +
+                                std::to_string(keys::DecodeSeq(it->key().ToStringView())) +
+                                " does not parse");
+    }
+    for (const auto& e : block.events()) {
+      if (e.ingest_seq() <= after_seq) continue;
+      if (!fn(e)) return Status::Ok();
+    }
+  }
+  return FromRocks(it->status(), "scanning events");
+}
+
+Result<uint64_t> RocksDbStore::SeqAtTime(int64_t time_us) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kByTime)));
+  int64_t sec = time_us / 1000000;
+  if (time_us < 0 && time_us % 1000000 != 0) --sec;
+  it->Seek(keys::ByTimeKey(sec));
+  if (!it->Valid()) {
+    if (!it->status().ok()) return FromRocks(it->status(), "reading by_time");
+    return LastSeq() + 1;  // nothing that late yet
+  }
+  return keys::DecodeSeq(it->value().ToStringView());
+}
+
+Status RocksDbStore::ScanHostBlocks(uint64_t host_id, int64_t since_us, int64_t until_us,
+                                    const std::function<bool(uint64_t)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kByHost)));
+  std::string prefix;
+  PutFixed64BE(&prefix, host_id);
+  // A block's key carries its first event's time; start a little early so a
+  // block that began before `since` but holds later events is not missed.
+  it->Seek(keys::ByHostKey(host_id, since_us - 60'000'000, 0));
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (keys::DecodeByHostTime(it->key().ToStringView()) > until_us) break;
+    if (!fn(keys::DecodeByHostSeq(it->key().ToStringView()))) break;
+  }
+  return FromRocks(it->status(), "scanning by_host");
+}
+
+Status RocksDbStore::ScanRef(const std::string& ref, int64_t since_us, int64_t until_us,
+                             const std::function<bool(uint64_t)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kByNdcpp)));
+  std::string prefix = ref;
+  prefix.push_back('\0');
+  it->Seek(keys::ByNdcppKey(ref, since_us, 0));
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string_view k = it->key().ToStringView();
+    if (SignedFromOrdered(DecodeFixed64BE(k.substr(prefix.size(), 8))) > until_us) break;
+    if (!fn(keys::DecodeByNdcppSeq(k))) break;
+  }
+  return FromRocks(it->status(), "scanning by_ndcpp");
+}
+
+Status RocksDbStore::ListHosts(const std::function<void(const v1::HostState&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kHosts)));
+  v1::HostState hs;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!hs.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return Status::Corruption("host state of " + it->key().ToString() + " does not parse");
+    }
+    fn(hs);
+  }
+  return FromRocks(it->status(), "listing hosts");
+}
+
+Status RocksDbStore::CatchUp() {
+  if (!read_only_) return Status::Ok();
+  Status s = FromRocks(db_->TryCatchUpWithPrimary(), "catching up with the collector");
+  if (!s.ok()) return s;
+  return RecoverCounters();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir, StoreMode mode) {
+  return RocksDbStore::Open(dir, mode);
+}
+
+}  // namespace trailkeep

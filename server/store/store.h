@@ -1,0 +1,62 @@
+// Store: the collector's durable event store, as the rest of the server sees
+// it. One writer (the committer thread) calls Commit(); readers (query, hosts,
+// later export and tail) use the Scan/Get calls. RocksDB stays behind this
+// interface (server/store/rocksdb_store.cc is its only includer).
+//
+// Concurrency: Commit() must be called from one thread at a time. Read calls
+// are safe from any thread, concurrently with Commit().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+
+namespace trailkeep::v1 {
+class Event;
+class HostState;
+}  // namespace trailkeep::v1
+
+namespace trailkeep {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Assigns consecutive ingest_seqs to `events` in order, groups them into
+  // per-host blocks, writes blocks, index entries and host states in one
+  // WriteBatch with the WAL synced. On success every event is durable and
+  // carries its ingest_seq; on failure nothing of the batch is stored.
+  virtual Status Commit(std::vector<v1::Event>* events) = 0;
+
+  // Calls `fn` for each stored event with ingest_seq > after_seq, in ingest
+  // order, until `fn` returns false.
+  virtual Status ScanEvents(uint64_t after_seq,
+                            const std::function<bool(const v1::Event&)>& fn) const = 0;
+  // The smallest ingest_seq received at or after `time_us` (0 if none).
+  virtual Result<uint64_t> SeqAtTime(int64_t time_us) const = 0;
+  // Block start seqs of `host_id` received in [since_us, until_us], ascending.
+  virtual Status ScanHostBlocks(uint64_t host_id, int64_t since_us, int64_t until_us,
+                                const std::function<bool(uint64_t first_seq)>& fn) const = 0;
+  // Ingest seqs classified under `ref`, received in [since_us, until_us].
+  virtual Status ScanRef(const std::string& ref, int64_t since_us, int64_t until_us,
+                         const std::function<bool(uint64_t seq)>& fn) const = 0;
+  // Events of the block starting at `first_seq`.
+  virtual Status ReadBlock(uint64_t first_seq, std::vector<v1::Event>* events) const = 0;
+  virtual Status ListHosts(const std::function<void(const v1::HostState&)>& fn) const = 0;
+  // Highest ingest_seq committed (0 when empty).
+  virtual uint64_t LastSeq() const = 0;
+  // Secondary instances: read what the primary committed since the last call.
+  virtual Status CatchUp() = 0;
+};
+
+enum class StoreMode { kReadWrite, kSecondary };
+
+// Opens (creating when kReadWrite) the store under `dir`. Fails with a clear
+// message when the schema version on disk differs from this build's.
+Result<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir, StoreMode mode);
+
+}  // namespace trailkeep
