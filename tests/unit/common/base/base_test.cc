@@ -1,0 +1,64 @@
+#include <gtest/gtest.h>
+
+#include "common/base/bytes.h"
+#include "common/base/glob.h"
+#include "common/base/status.h"
+#include "common/base/time_format.h"
+
+namespace trailkeep {
+namespace {
+
+TEST(StatusTest, OkAndErrors) {
+  EXPECT_TRUE(Status::Ok().ok());
+  Status s = Status::Corruption("block 7");
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.ToString(), "corruption: block 7");
+  Result<int> r = 5;
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.value(), 5);
+  Result<int> bad = Status::NotFound("x");
+  EXPECT_FALSE(bad.ok());
+}
+
+TEST(BytesTest, Fixed64RoundTripAndOrder) {
+  std::string a, b;
+  PutFixed64BE(&a, 0x0102030405060708ULL);
+  EXPECT_EQ(a, std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8));
+  EXPECT_EQ(DecodeFixed64BE(a), 0x0102030405060708ULL);
+  PutFixed64BE(&b, OrderedFromSigned(-1));
+  std::string c;
+  PutFixed64BE(&c, OrderedFromSigned(0));
+  EXPECT_LT(b, c);
+  EXPECT_EQ(SignedFromOrdered(OrderedFromSigned(-12345)), -12345);
+}
+
+TEST(BytesTest, Base64AndHex) {
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(HexColon(std::string("\xab\x01", 2)), "AB:01");
+}
+
+TEST(GlobTest, HostPatterns) {
+  EXPECT_TRUE(GlobMatch("api-*", "api-1"));
+  EXPECT_TRUE(GlobMatch("API-?", "api-1"));
+  EXPECT_FALSE(GlobMatch("api-*", "db-1"));
+  EXPECT_TRUE(IsLiteralPattern("db-1.example.com"));
+  EXPECT_FALSE(IsLiteralPattern("db-*"));
+}
+
+TEST(TimeFormatTest, FormatsAndParses) {
+  EXPECT_EQ(FormatRfc3339Micros(0), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(FormatRfc3339Micros(1'700'000'000'123'456), "2023-11-14T22:13:20.123456Z");
+  EXPECT_EQ(ParseTimeArg("2023-11-14T22:13:20.123456Z", 0), 1'700'000'000'123'456);
+  EXPECT_EQ(ParseTimeArg("2023-11-14T23:13:20+01:00", 0), 1'700'000'000'000'000);
+  EXPECT_EQ(ParseTimeArg("1970-01-02", 0), 86'400'000'000);
+  EXPECT_EQ(ParseTimeArg("15m", 1'000'000'000), 1'000'000'000 - 900'000'000);
+  EXPECT_EQ(ParseTimeArg("2h", 0), -7'200'000'000);
+  EXPECT_FALSE(ParseTimeArg("yesterday", 0).has_value());
+  EXPECT_FALSE(ParseTimeArg("2023-13-01", 0).has_value());
+}
+
+}  // namespace
+}  // namespace trailkeep

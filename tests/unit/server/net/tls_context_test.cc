@@ -1,0 +1,65 @@
+#include "server/net/tls_context.h"
+
+#include <gtest/gtest.h>
+
+#include "server/net/tls_syslog_listener.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+namespace {
+
+TEST(DnsNameMatchesTest, Rfc5425WildcardRules) {
+  EXPECT_TRUE(DnsNameMatches("collector.test", "COLLECTOR.test"));
+  EXPECT_TRUE(DnsNameMatches("*.example.com", "a.example.com"));
+  EXPECT_FALSE(DnsNameMatches("*.example.com", "example.com"));
+  EXPECT_FALSE(DnsNameMatches("*.example.com", "a.b.example.com"));
+  EXPECT_FALSE(DnsNameMatches("a.example.com", "b.example.com"));
+}
+
+TEST(PeerPermittedTest, NamesAndFingerprintsInBothSpellings) {
+  TlsOptions o;
+  v1::Peer p;
+  p.set_authenticated(true);
+  p.set_cert_subject("CN=node1,O=x");
+  p.set_cert_sha256("sha-256:AB:CD");
+  p.add_cert_dns_names("node1.fleet.test");
+  std::string why;
+  EXPECT_TRUE(PeerPermitted(o, p, &why));  // no restriction configured
+  o.permitted_peers = {"*.other.test"};
+  EXPECT_FALSE(PeerPermitted(o, p, &why));
+  EXPECT_NE(why.find("not among the permitted peers"), std::string::npos);
+  o.permitted_peers = {"*.fleet.test"};
+  EXPECT_TRUE(PeerPermitted(o, p, &why));
+  o.permitted_peers = {"nobody"};
+  o.permitted_fingerprints = {"SHA256:ab:cd"};
+  EXPECT_TRUE(PeerPermitted(o, p, &why));
+  v1::Peer anonymous;  // optional client auth without a certificate
+  EXPECT_TRUE(PeerPermitted(o, anonymous, &why));
+}
+
+TEST(PeerPermittedTest, CommonNameOnlyWithoutSan) {
+  TlsOptions o;
+  o.permitted_peers = {"node1"};
+  v1::Peer p;
+  p.set_authenticated(true);
+  p.set_cert_subject("CN=node1,O=x");
+  std::string why;
+  EXPECT_TRUE(PeerPermitted(o, p, &why));
+}
+
+TEST(SplitHostPortTest, AcceptsV4V6AndRejectsJunk) {
+  std::string h;
+  unsigned short port;
+  SplitHostPort("127.0.0.1:6514", &h, &port);
+  EXPECT_EQ(h, "127.0.0.1");
+  EXPECT_EQ(port, 6514);
+  SplitHostPort("[::1]:0", &h, &port);
+  EXPECT_EQ(h, "::1");
+  EXPECT_EQ(port, 0);
+  EXPECT_THROW(SplitHostPort("127.0.0.1", &h, &port), std::runtime_error);
+  EXPECT_THROW(SplitHostPort("127.0.0.1:70000", &h, &port), std::runtime_error);
+  EXPECT_THROW(SplitHostPort("[::1]6514", &h, &port), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace trailkeep

@@ -1,0 +1,70 @@
+#include "server/selfaudit/self_audit.h"
+
+#include <gtest/gtest.h>
+
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+namespace {
+
+struct Harness {
+  int64_t now = 1'700'000'000'000'000;
+  std::vector<v1::Event> emitted;
+  RateLimitedSelfAudit audit{SelfAuditOptions{"collector-1", 10, 3, 32473},
+                             [this](std::vector<v1::Event>* e) {
+                               for (auto& x : *e) emitted.push_back(x);
+                             },
+                             [this] { return now; }};
+};
+
+TEST(SelfAuditTest, RecordsAnEventWithStructuredDataAndRawRfc5424) {
+  Harness h;
+  h.audit.Record(SelfEventKind::kTlsHandshakeFailed, "192.0.2.7:41234", "certificate has expired",
+                 {{"reason", "certificate has expired"}});
+  ASSERT_EQ(h.emitted.size(), 1u);
+  const v1::Event& e = h.emitted[0];
+  EXPECT_EQ(e.host(), "collector-1");
+  EXPECT_EQ(e.app_name(), "trailkeepd");
+  EXPECT_EQ(e.msgid(), "TLS_HANDSHAKE_FAILED");
+  EXPECT_EQ(e.transport(), v1::TRANSPORT_SELF);
+  ASSERT_EQ(e.structured_data_size(), 1);
+  EXPECT_EQ(e.structured_data(0).id(), "trailkeep@32473");
+  EXPECT_EQ(e.structured_data(0).params(0).value(), "192.0.2.7:41234");
+  EXPECT_EQ(e.raw().rfind("<108>1 ", 0), 0u);  // log audit (13) * 8 + warning (4)
+  EXPECT_NE(e.raw().find("peer=\"192.0.2.7:41234\""), std::string::npos);
+}
+
+TEST(SelfAuditTest, FloodIsSummarisedPerWindow) {
+  Harness h;
+  for (int i = 0; i < 1000; ++i) {
+    h.audit.Record(SelfEventKind::kTlsHandshakeFailed, "10.0.0." + std::to_string(i % 50) + ":1",
+                   "garbage");
+  }
+  EXPECT_EQ(h.emitted.size(), 3u);  // the burst
+  h.audit.Tick();                   // window not over yet
+  EXPECT_EQ(h.emitted.size(), 3u);
+  h.now += 10'000'001;
+  h.audit.Tick();
+  ASSERT_EQ(h.emitted.size(), 4u);
+  const v1::Event& summary = h.emitted.back();
+  EXPECT_NE(summary.msg().find("997 more TLS_HANDSHAKE_FAILED"), std::string::npos);
+  EXPECT_NE(summary.msg().find("from 50 peers"), std::string::npos);
+  EXPECT_EQ(h.audit.suppressed_total(), 997u);
+}
+
+TEST(SelfAuditTest, KindsAreLimitedSeparately) {
+  Harness h;
+  for (int i = 0; i < 5; ++i) h.audit.Record(SelfEventKind::kFramingError, "a:1", "x");
+  h.audit.Record(SelfEventKind::kShutdown, "", "bye");
+  ASSERT_EQ(h.emitted.size(), 4u);
+  EXPECT_EQ(h.emitted.back().msgid(), "COLLECTOR_STOP");
+}
+
+TEST(SelfAuditTest, EscapesStructuredDataValues) {
+  Harness h;
+  h.audit.Record(SelfEventKind::kFramingError, "", "x", {{"reason", "a\"b]c\\d"}});
+  EXPECT_NE(h.emitted[0].raw().find("reason=\"a\\\"b\\]c\\\\d\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace trailkeep

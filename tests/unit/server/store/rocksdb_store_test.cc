@@ -1,0 +1,186 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "server/store/committer.h"
+#include "server/store/keys.h"
+#include "server/store/store.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "tk-store-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+v1::Event MakeEvent(const std::string& host, int64_t t_us, const std::string& msg) {
+  v1::Event e;
+  e.set_host(host);
+  e.set_receive_time_us(t_us);
+  e.set_msg(msg);
+  e.set_raw("<13>1 - " + host + " app - - - " + msg);
+  return e;
+}
+
+std::unique_ptr<Store> Open(const std::string& dir, StoreMode mode = StoreMode::kReadWrite) {
+  auto r = OpenRocksDbStore(dir, mode);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? std::move(r).value() : nullptr;
+}
+
+std::vector<v1::Event> ScanAll(const Store& s, uint64_t after = 0) {
+  std::vector<v1::Event> out;
+  EXPECT_TRUE(s.ScanEvents(after, [&](const v1::Event& e) {
+                 out.push_back(e);
+                 return true;
+               }).ok());
+  return out;
+}
+
+TEST(KeysTest, BigEndianKeysSortNumerically) {
+  EXPECT_LT(keys::EventsKey(255), keys::EventsKey(256));
+  EXPECT_LT(keys::ByTimeKey(-5), keys::ByTimeKey(3));
+  EXPECT_LT(keys::ByHostKey(1, 100, 9), keys::ByHostKey(1, 101, 2));
+  EXPECT_LT(keys::ByHostKey(1, INT64_MAX / 2, 9), keys::ByHostKey(2, 0, 0));
+  EXPECT_EQ(keys::DecodeByHostSeq(keys::ByHostKey(7, 123, 456)), 456u);
+  EXPECT_EQ(keys::DecodeByHostTime(keys::ByHostKey(7, -123, 456)), -123);
+  EXPECT_EQ(keys::DecodeByNdcppSeq(keys::ByNdcppKey("FIA_UIA_EXT.1", 5, 77)), 77u);
+}
+
+TEST(RocksDbStoreTest, CommitAssignsConsecutiveSeqsAndGroupsBlocksByHost) {
+  TempDir dir;
+  auto store = Open(dir.path());
+  std::vector<v1::Event> batch = {MakeEvent("a", 1'000'000, "1"), MakeEvent("b", 1'000'001, "2"),
+                                  MakeEvent("a", 1'000'002, "3")};
+  ASSERT_TRUE(store->Commit(&batch).ok());
+  EXPECT_EQ(batch[0].ingest_seq(), 1u);
+  EXPECT_EQ(batch[2].ingest_seq(), 2u);  // a's block holds seqs 1 and 2
+  EXPECT_EQ(batch[1].ingest_seq(), 3u);
+  EXPECT_EQ(store->LastSeq(), 3u);
+
+  auto all = ScanAll(*store);
+  ASSERT_EQ(all.size(), 3u);
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].ingest_seq(), i + 1);
+  EXPECT_EQ(ScanAll(*store, 1).size(), 2u);  // cursor inside a block
+  EXPECT_EQ(ScanAll(*store, 3).size(), 0u);
+
+  std::vector<v1::HostState> hosts;
+  ASSERT_TRUE(store->ListHosts([&](const v1::HostState& h) { hosts.push_back(h); }).ok());
+  ASSERT_EQ(hosts.size(), 2u);
+  EXPECT_EQ(hosts[0].name(), "a");
+  EXPECT_EQ(hosts[0].events(), 2u);
+  EXPECT_EQ(hosts[1].events(), 1u);
+}
+
+TEST(RocksDbStoreTest, ReopenKeepsSeqsHostsAndTimeIndex) {
+  TempDir dir;
+  {
+    auto store = Open(dir.path());
+    std::vector<v1::Event> b1 = {MakeEvent("a", 10'000'000, "x"), MakeEvent("b", 11'000'000, "y")};
+    ASSERT_TRUE(store->Commit(&b1).ok());
+  }
+  auto store = Open(dir.path());
+  EXPECT_EQ(store->LastSeq(), 2u);
+  std::vector<v1::Event> b2 = {MakeEvent("a", 20'000'000, "z")};
+  ASSERT_TRUE(store->Commit(&b2).ok());
+  EXPECT_EQ(b2[0].ingest_seq(), 3u);
+  auto seq = store->SeqAtTime(11'000'000);
+  ASSERT_TRUE(seq.ok());
+  EXPECT_EQ(seq.value(), 2u);
+  EXPECT_EQ(store->SeqAtTime(15'000'000).value(), 3u);
+  EXPECT_EQ(store->SeqAtTime(99'000'000).value(), 4u);  // nothing yet: after the last
+
+  std::vector<uint64_t> blocks;
+  uint64_t a_id = 0;
+  ASSERT_TRUE(store->ListHosts([&](const v1::HostState& h) {
+                     if (h.name() == "a") a_id = h.id();
+                   }).ok());
+  ASSERT_TRUE(store->ScanHostBlocks(a_id, 0, INT64_MAX / 2, [&](uint64_t s) {
+                     blocks.push_back(s);
+                     return true;
+                   }).ok());
+  EXPECT_EQ(blocks, (std::vector<uint64_t>{1, 3}));
+}
+
+TEST(RocksDbStoreTest, SecondaryReadsWhilePrimaryWrites) {
+  TempDir dir;
+  auto primary = Open(dir.path());
+  std::vector<v1::Event> b1 = {MakeEvent("a", 1, "x")};
+  ASSERT_TRUE(primary->Commit(&b1).ok());
+  auto secondary = Open(dir.path(), StoreMode::kSecondary);
+  ASSERT_NE(secondary, nullptr);
+  EXPECT_EQ(ScanAll(*secondary).size(), 1u);
+  std::vector<v1::Event> b2 = {MakeEvent("a", 2, "y")};
+  ASSERT_TRUE(primary->Commit(&b2).ok());
+  ASSERT_TRUE(secondary->CatchUp().ok());
+  EXPECT_EQ(ScanAll(*secondary).size(), 2u);
+}
+
+TEST(RocksDbStoreTest, SecondaryOnMissingStoreSaysSo) {
+  TempDir dir;
+  auto r = OpenRocksDbStore(dir.path() + "/nothing", StoreMode::kSecondary);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("no trailkeep store"), std::string::npos);
+}
+
+TEST(RocksDbStoreTest, RefIndexFindsClassifiedEvents) {
+  TempDir dir;
+  auto store = Open(dir.path());
+  v1::Event e = MakeEvent("a", 5'000'000, "login failed");
+  e.add_ndcpp_refs("FIA_UIA_EXT.1");
+  std::vector<v1::Event> b = {MakeEvent("a", 4'000'000, "other"), e};
+  ASSERT_TRUE(store->Commit(&b).ok());
+  std::vector<uint64_t> seqs;
+  ASSERT_TRUE(store->ScanRef("FIA_UIA_EXT.1", 0, INT64_MAX / 2, [&](uint64_t s) {
+                     seqs.push_back(s);
+                     return true;
+                   }).ok());
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{2}));
+}
+
+TEST(CommitterTest, CommitsEverythingOfferedAndNotifiesInOrder) {
+  TempDir dir;
+  auto store = Open(dir.path());
+  Committer committer(store.get(), {1 << 20, 64});
+  std::vector<uint64_t> seen;
+  committer.AddListener([&](const std::vector<v1::Event>& events) {
+    for (const auto& e : events) seen.push_back(e.ingest_seq());
+  });
+  committer.Start();
+  for (int i = 0; i < 100; ++i) {
+    std::vector<v1::Event> b = {MakeEvent("h" + std::to_string(i % 3), i, std::to_string(i))};
+    while (!committer.Offer(&b)) std::this_thread::yield();
+  }
+  committer.Stop();
+  ASSERT_EQ(seen.size(), 100u);
+  std::sort(seen.begin(), seen.end());
+  for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], i + 1);
+  EXPECT_EQ(store->LastSeq(), 100u);
+}
+
+TEST(CommitterTest, RefusesWhenQueueIsFullWithoutTakingTheEvents) {
+  TempDir dir;
+  auto store = Open(dir.path());
+  Committer committer(store.get(), {1, 64});  // one byte: any queued batch fills it
+  std::vector<v1::Event> first = {MakeEvent("a", 1, "x")};
+  ASSERT_TRUE(committer.Offer(&first));  // not started: stays queued
+  std::vector<v1::Event> second = {MakeEvent("a", 2, "y")};
+  EXPECT_FALSE(committer.Offer(&second));
+  EXPECT_EQ(second.size(), 1u);
+  committer.Start();
+  committer.Stop();
+  EXPECT_EQ(store->LastSeq(), 1u);
+}
+
+}  // namespace
+}  // namespace trailkeep
