@@ -1,6 +1,7 @@
 #include "server/app/server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -59,9 +60,20 @@ class Ticker {
   RateLimitedSelfAudit* audit_;
 };
 
+// Thousands of connections need more descriptors than the usual soft limit
+// of 1024: raise it to the hard limit the administrator allows.
+void RaiseFileLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) spdlog::warn("cannot raise the open-file limit");
+  }
+}
+
 }  // namespace
 
 int RunServer(const ServerConfig& config) {
+  RaiseFileLimit();
   std::filesystem::create_directories(config.data_dir);
   std::filesystem::remove(config.data_dir + "/ports.json");
   auto opened = OpenRocksDbStore(config.data_dir + "/store", StoreMode::kReadWrite);
@@ -81,7 +93,11 @@ int RunServer(const ServerConfig& config) {
       sa_opts,
       [&committer](std::vector<v1::Event>* events) {
         for (const auto& e : *events) {
-          spdlog::warn("self-audit {}: {}", e.msgid(), e.msg());
+          const int severity = e.pri() % 8;
+          const auto level = severity <= 3   ? spdlog::level::err
+                             : severity == 4 ? spdlog::level::warn
+                                             : spdlog::level::info;
+          spdlog::log(level, "{}: {}", e.msgid(), e.msg());
         }
         committer.OfferUnbounded(events);
       },
