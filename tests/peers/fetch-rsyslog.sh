@@ -3,10 +3,12 @@
 # installing them (rsyslog conflicts with syslog-ng-core). Idempotent.
 # Tests run it as DIR/rsyslog/usr/sbin/rsyslogd -M DIR/rsyslog/usr/lib/x86_64-linux-gnu/rsyslog.
 set -eu
-dir=$1/rsyslog
+mkdir -p "$1"
+root=$(cd "$1" && pwd)
+dir=$root/rsyslog
 [ -x "$dir/usr/sbin/rsyslogd" ] && [ -f "$dir/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_ossl.so" ] && exit 0
-mkdir -p "$1/debs"
-cd "$1/debs"
+mkdir -p "$root/debs"
+cd "$root/debs"
 if ! apt-get download rsyslog rsyslog-openssl rsyslog-gnutls >/dev/null 2>&1; then
   apt-get update -qq >/dev/null 2>&1 || true
   apt-get download rsyslog rsyslog-openssl rsyslog-gnutls
