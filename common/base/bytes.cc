@@ -13,7 +13,8 @@ void PutFixed64BE(std::string* dst, uint64_t v) {
 
 uint64_t DecodeFixed64BE(std::string_view src) {
   uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(src[static_cast<size_t>(i)]);
+  for (int i = 0; i < 8; ++i)
+    v = (v << 8) | static_cast<unsigned char>(src[static_cast<size_t>(i)]);
   return v;
 }
 

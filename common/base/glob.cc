@@ -1,8 +1,8 @@
 #include "common/base/glob.h"
 
-#include <fnmatch.h>
-
 #include <string>
+
+#include <fnmatch.h>
 
 namespace trailkeep {
 

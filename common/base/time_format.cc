@@ -30,8 +30,8 @@ bool ParseDigits(std::string_view s, size_t pos, size_t n, int* out) {
 
 std::optional<int64_t> ParseAbsolute(std::string_view s) {
   int year, mon, day;
-  if (!ParseDigits(s, 0, 4, &year) || s.size() < 10 || s[4] != '-' ||
-      !ParseDigits(s, 5, 2, &mon) || s[7] != '-' || !ParseDigits(s, 8, 2, &day)) {
+  if (!ParseDigits(s, 0, 4, &year) || s.size() < 10 || s[4] != '-' || !ParseDigits(s, 5, 2, &mon) ||
+      s[7] != '-' || !ParseDigits(s, 8, 2, &day)) {
     return std::nullopt;
   }
   if (mon < 1 || mon > 12 || day < 1 || day > 31) return std::nullopt;
@@ -39,8 +39,8 @@ std::optional<int64_t> ParseAbsolute(std::string_view s) {
   if (s.size() == 10) return days * 86400LL * 1000000;
   int hh, mm, ss;
   if (s.size() < 19 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !ParseDigits(s, 11, 2, &hh) || s[13] != ':' || !ParseDigits(s, 14, 2, &mm) ||
-      s[16] != ':' || !ParseDigits(s, 17, 2, &ss) || hh > 23 || mm > 59 || ss > 59) {
+      !ParseDigits(s, 11, 2, &hh) || s[13] != ':' || !ParseDigits(s, 14, 2, &mm) || s[16] != ':' ||
+      !ParseDigits(s, 17, 2, &ss) || hh > 23 || mm > 59 || ss > 59) {
     return std::nullopt;
   }
   int64_t us = ((days * 24 + hh) * 60 + mm) * 60LL * 1000000 + ss * 1000000LL;
@@ -102,12 +102,23 @@ std::optional<int64_t> ParseTimeArg(std::string_view text, int64_t now_us) {
   std::string_view digits = text.substr(0, text.size() - 1);
   int64_t mult = 0;
   switch (unit) {
-    case 's': mult = 1; break;
-    case 'm': mult = 60; break;
-    case 'h': mult = 3600; break;
-    case 'd': mult = 86400; break;
-    case 'w': mult = 7 * 86400; break;
-    default: break;
+    case 's':
+      mult = 1;
+      break;
+    case 'm':
+      mult = 60;
+      break;
+    case 'h':
+      mult = 3600;
+      break;
+    case 'd':
+      mult = 86400;
+      break;
+    case 'w':
+      mult = 7 * 86400;
+      break;
+    default:
+      break;
   }
   if (mult != 0 && !digits.empty() && digits.size() <= 9 &&
       digits.find_first_not_of("0123456789") == std::string_view::npos) {

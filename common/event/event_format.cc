@@ -43,9 +43,9 @@ constexpr auto kLossy = nlohmann::json::error_handler_t::replace;
 
 const char* FacilityName(int f) {
   static constexpr const char* kNames[] = {
-      "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
-      "uucp",   "cron",   "authpriv", "ftp",  "ntp",    "audit",  "alert",  "clock",
-      "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
+      "kern",   "user",   "mail",     "daemon", "auth",   "syslog", "lpr",    "news",
+      "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "audit",  "alert",  "clock",
+      "local0", "local1", "local2",   "local3", "local4", "local5", "local6", "local7"};
   return f >= 0 && f < 24 ? kNames[f] : "";
 }
 
@@ -57,30 +57,44 @@ const char* SeverityName(int s) {
 
 const char* TransportName(int t) {
   switch (t) {
-    case v1::TRANSPORT_TLS_SYSLOG: return "tls-syslog";
-    case v1::TRANSPORT_AUDIT_PORT60: return "audit-port60";
-    case v1::TRANSPORT_SELF: return "self";
-    default: return "unknown";
+    case v1::TRANSPORT_TLS_SYSLOG:
+      return "tls-syslog";
+    case v1::TRANSPORT_AUDIT_PORT60:
+      return "audit-port60";
+    case v1::TRANSPORT_SELF:
+      return "self";
+    default:
+      return "unknown";
   }
 }
 
 const char* FormatName(int f) {
   switch (f) {
-    case v1::FORMAT_RFC5424: return "rfc5424";
-    case v1::FORMAT_RFC3164: return "rfc3164";
-    case v1::FORMAT_UNPARSED: return "unparsed";
-    case v1::FORMAT_INTERNAL: return "internal";
-    default: return "unknown";
+    case v1::FORMAT_RFC5424:
+      return "rfc5424";
+    case v1::FORMAT_RFC3164:
+      return "rfc3164";
+    case v1::FORMAT_UNPARSED:
+      return "unparsed";
+    case v1::FORMAT_INTERNAL:
+      return "internal";
+    default:
+      return "unknown";
   }
 }
 
 const char* IntegrityName(int i) {
   switch (i) {
-    case v1::INTEGRITY_UNSIGNED: return "unsigned";
-    case v1::INTEGRITY_VERIFIED: return "verified";
-    case v1::INTEGRITY_AFTER_GAP: return "after_gap";
-    case v1::INTEGRITY_BAD_MAC: return "bad_mac";
-    default: return "unknown";
+    case v1::INTEGRITY_UNSIGNED:
+      return "unsigned";
+    case v1::INTEGRITY_VERIFIED:
+      return "verified";
+    case v1::INTEGRITY_AFTER_GAP:
+      return "after_gap";
+    case v1::INTEGRITY_BAD_MAC:
+      return "bad_mac";
+    default:
+      return "unknown";
   }
 }
 
@@ -120,7 +134,8 @@ std::string EventToJson(const v1::Event& e) {
   json sd = json::array();
   for (const auto& el : e.structured_data()) {
     json params = json::array();
-    for (const auto& prm : el.params()) params.push_back({{"name", prm.name()}, {"value", prm.value()}});
+    for (const auto& prm : el.params())
+      params.push_back({{"name", prm.name()}, {"value", prm.value()}});
     sd.push_back({{"id", el.id()}, {"params", std::move(params)}});
   }
   j["structured_data"] = std::move(sd);
@@ -166,10 +181,18 @@ std::string EventToText(const v1::Event& e) {
   }
   // Integrity mark: '=' verified, '~' unsigned, '!' bad MAC, '+' first after a gap.
   switch (e.integrity()) {
-    case v1::INTEGRITY_VERIFIED: line += " ="; break;
-    case v1::INTEGRITY_BAD_MAC: line += " !"; break;
-    case v1::INTEGRITY_AFTER_GAP: line += " +"; break;
-    default: line += " ~"; break;
+    case v1::INTEGRITY_VERIFIED:
+      line += " =";
+      break;
+    case v1::INTEGRITY_BAD_MAC:
+      line += " !";
+      break;
+    case v1::INTEGRITY_AFTER_GAP:
+      line += " +";
+      break;
+    default:
+      line += " ~";
+      break;
   }
   line += ' ';
   line += OneLine(e.msg());

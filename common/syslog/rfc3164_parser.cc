@@ -12,14 +12,14 @@
 // is the caller's. HOSTNAME, TAG and PID are taken only when they are printable
 // US-ASCII, because proto3 `string` fields must hold valid UTF-8.
 
-#include <time.h>
-
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include <time.h>
 
 #include "common/syslog/syslog_parser.h"
 #include "trailkeep/v1/record.pb.h"
@@ -47,14 +47,14 @@ char ToLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' +
 
 // A timestamp found at the start of the text, normalised for ParseRfc3339.
 struct Timestamp {
-  size_t length = 0;        // bytes of the input it spans
-  bool has_year = false;    // false: `rfc3339` holds the placeholder year 0000
+  size_t length = 0;      // bytes of the input it spans
+  bool has_year = false;  // false: `rfc3339` holds the placeholder year 0000
   bool has_zone = false;
   bool valid_date = false;  // digits in range; false keeps the text but not the time
   std::string rfc3339;      // "YYYY-MM-DDThh:mm:ss[.ffffff](Z|+hh:mm)"
 };
 
-// Reads 1..max_digits digits at text[*pos].
+// Reads min_digits..max_digits digits at text[*pos]; a longer digit run fails.
 bool ReadNumber(std::string_view text, size_t* pos, size_t min_digits, size_t max_digits,
                 int* value) {
   size_t digits = 0;
@@ -76,7 +76,9 @@ bool Consume(std::string_view text, size_t* pos, char c) {
   return true;
 }
 
-bool AtTokenEnd(std::string_view text, size_t pos) { return pos >= text.size() || text[pos] == ' '; }
+bool AtTokenEnd(std::string_view text, size_t pos) {
+  return pos >= text.size() || text[pos] == ' ';
+}
 
 // ".ddd..." at text[*pos]: keeps at most six digits (microseconds), drops the rest.
 std::string ReadFraction(std::string_view text, size_t* pos) {
@@ -125,6 +127,7 @@ bool ParseBsdTimestamp(std::string_view text, Timestamp* ts) {
     if (ToLower(text[0]) == kMonths[i][0] && ToLower(text[1]) == kMonths[i][1] &&
         ToLower(text[2]) == kMonths[i][2]) {
       month = static_cast<int>(i) + 1;
+      break;
     }
   }
   if (month == 0) return false;
@@ -216,7 +219,9 @@ bool ResolveYearlessTime(const Timestamp& ts, int64_t receive_time_us, int64_t* 
     text.replace(0, 4, FourDigits(year));
     int offset = 0;
     int64_t candidate = 0;
-    if (ParseRfc3339(text, &candidate, &offset) && candidate <= receive_time_us + kMaxFutureUs) {
+    // Compared as candidate - limit: the candidate is bounded by years 0..9999,
+    // the receive time is not, and signed overflow would be undefined.
+    if (ParseRfc3339(text, &candidate, &offset) && candidate - kMaxFutureUs <= receive_time_us) {
       *utc_us = candidate;
       return true;
     }

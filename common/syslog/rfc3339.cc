@@ -107,8 +107,8 @@ bool ParseOffset(std::string_view text, size_t* pos, int* offset_min) {
   if (c != '+' && c != '-') return false;
   int hours = 0;
   int minutes = 0;
-  if (!ReadDigits(text, *pos + 1, 2, &hours) || *pos + 3 >= text.size() ||
-      text[*pos + 3] != ':' || !ReadDigits(text, *pos + 4, 2, &minutes)) {
+  if (!ReadDigits(text, *pos + 1, 2, &hours) || *pos + 3 >= text.size() || text[*pos + 3] != ':' ||
+      !ReadDigits(text, *pos + 4, 2, &minutes)) {
     return false;
   }
   if (hours > 23 || minutes > 59) return false;

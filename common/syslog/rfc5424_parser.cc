@@ -144,17 +144,16 @@ bool Rfc5424Parser::Parse(std::string* error) {
   // also lets a message without MSG end cleanly after STRUCTURED-DATA.
   if (!text_.empty() && text_.back() == '\n') text_.remove_suffix(1);
 
-  const bool ok =
-      ParsePri() && ParseVersion() && Expect(' ', "SP after VERSION") && ParseTimestamp() &&
-      Expect(' ', "SP after TIMESTAMP") &&
-      ParseHeaderField("HOSTNAME", kMaxHostname, event_->mutable_hostname()) &&
-      Expect(' ', "SP after HOSTNAME") &&
-      ParseHeaderField("APP-NAME", kMaxAppName, event_->mutable_app_name()) &&
-      Expect(' ', "SP after APP-NAME") &&
-      ParseHeaderField("PROCID", kMaxProcId, event_->mutable_procid()) &&
-      Expect(' ', "SP after PROCID") &&
-      ParseHeaderField("MSGID", kMaxMsgId, event_->mutable_msgid()) &&
-      Expect(' ', "SP after MSGID") && ParseStructuredData();
+  const bool ok = ParsePri() && ParseVersion() && Expect(' ', "SP after VERSION") &&
+                  ParseTimestamp() && Expect(' ', "SP after TIMESTAMP") &&
+                  ParseHeaderField("HOSTNAME", kMaxHostname, event_->mutable_hostname()) &&
+                  Expect(' ', "SP after HOSTNAME") &&
+                  ParseHeaderField("APP-NAME", kMaxAppName, event_->mutable_app_name()) &&
+                  Expect(' ', "SP after APP-NAME") &&
+                  ParseHeaderField("PROCID", kMaxProcId, event_->mutable_procid()) &&
+                  Expect(' ', "SP after PROCID") &&
+                  ParseHeaderField("MSGID", kMaxMsgId, event_->mutable_msgid()) &&
+                  Expect(' ', "SP after MSGID") && ParseStructuredData();
   if (!ok) {
     *error = error_;
     return false;

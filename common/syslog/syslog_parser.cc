@@ -12,12 +12,14 @@
 // FORMAT_UNPARSED records carry the whole frame as MSG and the receive time as
 // an inferred event time; every other field is empty (pri -1).
 
+#include "common/syslog/syslog_parser.h"
+
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 
-#include "common/syslog/syslog_parser.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -143,7 +145,7 @@ bool ParseRfc5424Leniently(std::string_view frame, int64_t receive_time_us, v1::
   // off-grammar); fields with bytes outside US-ASCII are left to the raw frame.
   std::string* const fields[] = {event->mutable_hostname(), event->mutable_app_name(),
                                  event->mutable_procid(), event->mutable_msgid()};
-  for (size_t i = 0; i < 4; ++i) {
+  for (size_t i = 0; i < std::size(fields); ++i) {
     const std::string_view token = tokens[i + 1];
     if (token != "-" && IsPrintableAscii(token)) fields[i]->assign(token);
   }

@@ -31,9 +31,7 @@ void OctetFramer::Compact() {
   pos_ = 0;
 }
 
-std::string_view OctetFramer::Pending() const {
-  return std::string_view(buf_).substr(pos_);
-}
+std::string_view OctetFramer::Pending() const { return std::string_view(buf_).substr(pos_); }
 
 OctetFramer::Result OctetFramer::Fail(std::string why) {
   failed_ = true;

@@ -45,7 +45,7 @@ class OctetFramer {
 
   size_t max_frame_;
   std::string buf_;
-  size_t pos_ = 0;  // start of the first unconsumed byte in buf_
+  size_t pos_ = 0;        // start of the first unconsumed byte in buf_
   size_t line_scan_ = 0;  // bytes of the current line already scanned for LF
   bool failed_ = false;
   std::string error_;

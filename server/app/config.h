@@ -10,11 +10,11 @@
 namespace trailkeep {
 
 struct ServerConfig {
-  std::string source;      // the file it came from, or "--dev DIR"
-  std::string data_dir;    // store, ports.json
+  std::string source;          // the file it came from, or "--dev DIR"
+  std::string data_dir;        // store, ports.json
   std::string collector_name;  // HOSTNAME of the collector's own events
   std::string log_level = "info";
-  int io_threads = 0;      // 0: one per core
+  int io_threads = 0;  // 0: one per core
   bool dev_mode = false;
 
   TlsSyslogOptions syslog;  // [[listen.syslog]] + [tls] + [limits]

@@ -1,9 +1,12 @@
-#include <unistd.h>
-
+#include <algorithm>
+#include <cerrno>
 #include <climits>
+#include <cstring>
 #include <filesystem>
 #include <set>
+
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include "server/app/config.h"
 #include "server/net/tls_syslog_listener.h"
@@ -162,7 +165,8 @@ void ReadTls(const toml::table& root, Reader* r, ServerConfig* c) {
   } else if (auth == "none") {
     tls.client_auth = ClientAuth::kNone;
   } else if (!auth.empty()) {
-    r->Error(t->get("client_auth"), "tls.client_auth must be \"require\", \"optional\" or \"none\"");
+    r->Error(t->get("client_auth"),
+             "tls.client_auth must be \"require\", \"optional\" or \"none\"");
   }
   r->StringList(*t, "tls.", "permitted_peers", &tls.permitted_peers);
   r->StringList(*t, "tls.", "permitted_fingerprints", &tls.permitted_fingerprints);
@@ -175,8 +179,7 @@ void ReadLimits(const toml::table& root, Reader* r, ServerConfig* c) {
   const toml::table* t = root["limits"].as_table();
   if (t == nullptr) return;
   r->Integer(*t, "limits.", "max_frame_bytes", &c->syslog.max_frame_bytes, 480, 64 << 20);
-  r->Integer(*t, "limits.", "handshake_timeout_ms", &c->syslog.handshake_timeout_ms, 100,
-             600'000);
+  r->Integer(*t, "limits.", "handshake_timeout_ms", &c->syslog.handshake_timeout_ms, 100, 600'000);
   r->Integer(*t, "limits.", "idle_timeout_ms", &c->syslog.idle_timeout_ms, 1000, 86'400'000);
   r->Integer(*t, "limits.", "max_connections", &c->syslog.max_connections, 1, 1'000'000);
   r->Integer(*t, "limits.", "max_handshakes", &c->syslog.max_handshakes, 1, 1'000'000);
@@ -201,14 +204,21 @@ void ReadSelfAudit(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Unknown(*t, "self_audit.");
 }
 
-void CheckFile(const std::string& cfg_file, const std::string& key, const std::string& path,
-               bool required, std::vector<ConfigError>* errors) {
+int LineOf(const toml::table& root, const std::string& dotted_key) {
+  const toml::node* n = root.at_path(dotted_key).node();
+  return n != nullptr ? static_cast<int>(n->source().begin.line) : 0;
+}
+
+void CheckFile(const std::string& cfg_file, const toml::table& root, const std::string& key,
+               const std::string& path, bool required, std::vector<ConfigError>* errors) {
   if (path.empty()) {
-    if (required) errors->push_back({cfg_file, 0, key + " is required"});
+    if (required) errors->push_back({cfg_file, LineOf(root, key), key + " is required"});
     return;
   }
   if (access(path.c_str(), R_OK) != 0) {
-    errors->push_back({cfg_file, 0, key + " = \"" + path + "\": cannot read the file"});
+    errors->push_back(
+        {cfg_file, LineOf(root, key),
+         key + " = \"" + path + "\": cannot read the file (" + std::strerror(errno) + ")"});
   }
 }
 
@@ -249,18 +259,22 @@ std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
   ReadSelfAudit(root, &r, c);
   r.Unknown(root, "");
 
-  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error",
-                                                "critical", "off"};
+  static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
+                                                "error", "critical", "off"};
   if (!kLevels.count(c->log_level)) {
-    errors.push_back({path, 0, "log_level must be one of trace, debug, info, warn, error, "
-                               "critical, off"});
+    errors.push_back({path, LineOf(root, "log_level"),
+                      "log_level must be one of trace, debug, info, warn, error, critical, off"});
   }
   if (c->data_dir.empty()) errors.push_back({path, 0, "data_dir is required"});
   const TlsOptions& tls = c->syslog.tls;
-  CheckFile(path, "tls.cert_file", tls.cert_file, true, &errors);
-  CheckFile(path, "tls.key_file", tls.key_file, true, &errors);
-  CheckFile(path, "tls.ca_file", tls.ca_file, tls.client_auth != ClientAuth::kNone, &errors);
-  CheckFile(path, "tls.crl_file", tls.crl_file, false, &errors);
+  CheckFile(path, root, "tls.cert_file", tls.cert_file, true, &errors);
+  CheckFile(path, root, "tls.key_file", tls.key_file, true, &errors);
+  CheckFile(path, root, "tls.ca_file", tls.ca_file, tls.client_auth != ClientAuth::kNone, &errors);
+  CheckFile(path, root, "tls.crl_file", tls.crl_file, false, &errors);
+  // In file order; errors without a line (missing keys) last.
+  std::stable_sort(errors.begin(), errors.end(), [](const ConfigError& a, const ConfigError& b) {
+    return (a.line == 0 ? INT_MAX : a.line) < (b.line == 0 ? INT_MAX : b.line);
+  });
   return errors;
 }
 

@@ -1,7 +1,7 @@
-#include <unistd.h>
-
 #include <climits>
 #include <filesystem>
+
+#include <unistd.h>
 
 #include "server/app/config.h"
 #include "server/app/dev_pki.h"

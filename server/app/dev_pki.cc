@@ -1,16 +1,16 @@
 #include "server/app/dev_pki.h"
 
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
-
-#include <cstdio>
-#include <filesystem>
-#include <memory>
-#include <stdexcept>
 
 namespace trailkeep {
 namespace {
@@ -44,8 +44,8 @@ void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
 }
 
 // Issues a certificate for `key`; self-signed when issuer is null.
-CertPtr Issue(const std::string& cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
-              bool ca, const char* san, const char* eku) {
+CertPtr Issue(const std::string& cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, bool ca,
+              const char* san, const char* eku) {
   CertPtr cert(X509_new());
   X509_set_version(cert.get(), 2);
   unsigned char serial[16];

@@ -5,11 +5,11 @@
 //   trailkeepd query --db DIR [--host GLOB] [--since T] [--until T] [--ref SFR]
 //                    [--limit N] [--format text|json]
 //   trailkeepd hosts --db DIR [--format text|json]
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
+#include <iostream>
 
 #include <CLI/CLI.hpp>
-#include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "server/app/config.h"
 #include "server/app/server.h"
@@ -27,8 +27,9 @@ void PrintDevHelp(const trailkeep::ServerConfig& c, const std::string& dev_dir) 
             << dev_dir << ")\n\n"
             << "Send it something (TLS with the dev client certificate):\n"
             << "  echo '<13>1 - myhost myapp - - - hello trailkeep' | openssl s_client -quiet "
-               "-no_ign_eof -connect 127.0.0.1:" << port << " -CAfile " << pki << "/ca.pem -cert "
-            << pki << "/client.pem -key " << pki << "/client.key\n"
+               "-no_ign_eof -connect 127.0.0.1:"
+            << port << " -CAfile " << pki << "/ca.pem -cert " << pki << "/client.pem -key " << pki
+            << "/client.key\n"
             << "  loggen -U -P -n 100 127.0.0.1 " << port
             << "      # syslog-ng's loggen: no client certificate, marked unauthenticated\n\n"
             << "Read it back (works while the collector runs):\n"
@@ -66,8 +67,7 @@ int main(int argc, char** argv) {
   query->add_option("--until", q.until, "receive time upper bound: RFC 3339 or 15m, 2h, 7d");
   query->add_option("--ref", q.ref, "NDcPP SFR reference, e.g. FIA_UIA_EXT.1");
   query->add_option("--limit", q.limit, "stop after N events");
-  query->add_option("--format", q.format, "text or json")
-      ->check(CLI::IsMember({"text", "json"}));
+  query->add_option("--format", q.format, "text or json")->check(CLI::IsMember({"text", "json"}));
 
   std::string hosts_db, hosts_format = "text";
   auto* hosts = app.add_subcommand("hosts", "list source hosts with counts (local store)");
@@ -116,7 +116,8 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config.log_level : log_level));
   if (config.dev_mode) {
     // Resolve the actual port in the help text only when it is fixed.
-    if (config.syslog.addresses.front().substr(config.syslog.addresses.front().rfind(':')) != ":0") {
+    if (config.syslog.addresses.front().substr(config.syslog.addresses.front().rfind(':')) !=
+        ":0") {
       PrintDevHelp(config, dev_dir);
     }
   }

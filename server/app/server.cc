@@ -1,14 +1,14 @@
 #include "server/app/server.h"
 
-#include <spdlog/spdlog.h>
-#include <sys/resource.h>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <filesystem>
-#include <fstream>
-#include <thread>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include "common/base/time_format.h"
 #include "server/net/tls_syslog_listener.h"
@@ -124,8 +124,7 @@ int RunServer(const ServerConfig& config) {
   const auto bound = listener->BoundAddresses();
   std::string addrs;
   for (const auto& a : bound) addrs += (addrs.empty() ? "" : " ") + a;
-  self_audit.Record(SelfEventKind::kStartup, "",
-                    "trailkeepd started; syslog over TLS on " + addrs,
+  self_audit.Record(SelfEventKind::kStartup, "", "trailkeepd started; syslog over TLS on " + addrs,
                     {{"config", config.source}, {"dev_mode", config.dev_mode ? "1" : "0"}});
   spdlog::info("trailkeepd listening for RFC 5425 syslog on {} (data in {})", addrs,
                config.data_dir);

@@ -95,8 +95,8 @@ Status ScanHosts(const Store& store, const Filter& f, Printer* out) {
   if (!s.ok()) return s;
   std::vector<uint64_t> blocks;
   for (uint64_t id : ids) {
-    s = store.ScanHostBlocks(id, f.since_us == INT64_MIN ? INT64_MIN / 2 : f.since_us,
-                             f.until_us, [&](uint64_t seq) {
+    s = store.ScanHostBlocks(id, f.since_us == INT64_MIN ? INT64_MIN / 2 : f.since_us, f.until_us,
+                             [&](uint64_t seq) {
                                blocks.push_back(seq);
                                return true;
                              });
@@ -117,8 +117,8 @@ Status ScanHosts(const Store& store, const Filter& f, Printer* out) {
 
 Status ScanRef(const Store& store, const Filter& f, Printer* out) {
   std::vector<uint64_t> seqs;
-  Status s = store.ScanRef(f.ref, f.since_us == INT64_MIN ? INT64_MIN / 2 : f.since_us,
-                           f.until_us, [&](uint64_t seq) {
+  Status s = store.ScanRef(f.ref, f.since_us == INT64_MIN ? INT64_MIN / 2 : f.since_us, f.until_us,
+                           [&](uint64_t seq) {
                              seqs.push_back(seq);
                              return true;
                            });

@@ -18,7 +18,7 @@
 namespace trailkeep::v1 {
 class Event;
 class Peer;
-}
+}  // namespace trailkeep::v1
 
 namespace trailkeep {
 
@@ -29,11 +29,11 @@ struct RawFrame {
 };
 
 enum class ConnectionEventKind {
-  kTlsHandshakeFailed,   // includes refused certificates
-  kPeerNotPermitted,     // verified certificate, but not on the permitted list
-  kFramingError,         // oversize or malformed frame: connection closed
-  kTruncatedFrame,       // half-sent frame at disconnect
-  kConnectionLimit,      // refused: too many connections or handshakes
+  kTlsHandshakeFailed,  // includes refused certificates
+  kPeerNotPermitted,    // verified certificate, but not on the permitted list
+  kFramingError,        // oversize or malformed frame: connection closed
+  kTruncatedFrame,      // half-sent frame at disconnect
+  kConnectionLimit,     // refused: too many connections or handshakes
 };
 
 class IngestSink {

@@ -1,12 +1,12 @@
 #include "server/net/tls_context.h"
 
+#include <stdexcept>
+
+#include <boost/asio/ssl/context.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-
-#include <boost/asio/ssl/context.hpp>
-#include <stdexcept>
 
 #include "common/base/bytes.h"
 #include "trailkeep/v1/record.pb.h"
@@ -63,8 +63,8 @@ std::shared_ptr<boost::asio::ssl::context> MakeServerTlsContext(const TlsOptions
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION);
-  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) Throw("TLS 1.2 cipher list");
   if (SSL_CTX_set_ciphersuites(native, kTls13Suites) != 1) Throw("TLS 1.3 cipher suites");
   SSL_CTX_set_max_early_data(native, 0);
@@ -118,16 +118,15 @@ void FillPeerFromTls(SSL* ssl, v1::Peer* peer) {
     peer->set_cert_sha256("sha-256:" +
                           HexColon(std::string_view(reinterpret_cast<char*>(md), md_len)));
   }
-  auto* sans = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (sans != nullptr) {
     for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
       const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
       if (gn->type != GEN_DNS) continue;
       const ASN1_IA5STRING* s = gn->d.dNSName;
-      peer->add_cert_dns_names(
-          std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                      static_cast<size_t>(ASN1_STRING_length(s))));
+      peer->add_cert_dns_names(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                           static_cast<size_t>(ASN1_STRING_length(s))));
     }
     GENERAL_NAMES_free(sans);
   }

@@ -11,8 +11,8 @@ enum class ClientAuth { kNone, kOptional, kRequire };
 struct TlsOptions {
   std::string cert_file;  // PEM chain, leaf first
   std::string key_file;
-  std::string ca_file;    // trust anchors for client certificates
-  std::string crl_file;   // optional PEM CRLs; when set, every client chain is checked
+  std::string ca_file;   // trust anchors for client certificates
+  std::string crl_file;  // optional PEM CRLs; when set, every client chain is checked
   ClientAuth client_auth = ClientAuth::kRequire;
   // When non-empty, a verified client certificate must match one of these
   // names (SAN dNSName, CN as fallback; "*.example.com" wildcards) or one of

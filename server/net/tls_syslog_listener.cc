@@ -1,10 +1,11 @@
 #include "server/net/tls_syslog_listener.h"
 
+#include <stdexcept>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
-#include <stdexcept>
 
 #include "server/net/ingest.h"
 #include "server/net/tls_context.h"
@@ -68,12 +69,12 @@ struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void Accept(tcp::acceptor* acc) {
-    acc->async_accept(net::make_strand(io), [self = shared_from_this(), acc](error_code ec,
-                                                                             tcp::socket sock) {
-      if (ec == net::error::operation_aborted || !acc->is_open()) return;
-      if (!ec) self->Admit(std::move(sock), acc);
-      self->Accept(acc);
-    });
+    acc->async_accept(net::make_strand(io),
+                      [self = shared_from_this(), acc](error_code ec, tcp::socket sock) {
+                        if (ec == net::error::operation_aborted || !acc->is_open()) return;
+                        if (!ec) self->Admit(std::move(sock), acc);
+                        self->Accept(acc);
+                      });
   }
 
   void Admit(tcp::socket sock, tcp::acceptor* acc) {

@@ -50,8 +50,7 @@ class TlsSyslogListener {
  public:
   // Binds every address and starts accepting. Throws std::runtime_error on a
   // bad address, a port in use or an unusable certificate (start-up only).
-  TlsSyslogListener(boost::asio::io_context& io, const TlsSyslogOptions& options,
-                    IngestSink* sink);
+  TlsSyslogListener(boost::asio::io_context& io, const TlsSyslogOptions& options, IngestSink* sink);
   ~TlsSyslogListener();
   TlsSyslogListener(const TlsSyslogListener&) = delete;
   TlsSyslogListener& operator=(const TlsSyslogListener&) = delete;

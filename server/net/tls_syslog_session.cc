@@ -1,12 +1,12 @@
 #include "server/net/tls_syslog_session.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
 #include <array>
+#include <chrono>
+
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <chrono>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "common/base/time_format.h"
 #include "common/wire/octet_framer.h"
@@ -23,6 +23,8 @@ using tcp = net::ip::tcp;
 using boost::system::error_code;
 
 constexpr size_t kReadBufferBytes = 16 * 1024;
+constexpr int kMaxReadsPerWakeup = 256;
+constexpr size_t kDrainBytes = 256 * 1024;
 constexpr auto kRetryDelay = std::chrono::milliseconds(2);
 constexpr auto kShutdownTimeout = std::chrono::seconds(2);
 
@@ -30,6 +32,19 @@ std::string Endpoint(const tcp::endpoint& ep) {
   const auto a = ep.address();
   std::string s = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
   return s + ":" + std::to_string(ep.port());
+}
+
+// RFC 2253 form, as stored in Peer::cert_subject.
+std::string SubjectOf(X509* cert) {
+  std::string out;
+  if (BIO* bio = BIO_new(BIO_s_mem())) {
+    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio, &data);
+    out.assign(data, static_cast<size_t>(len));
+    BIO_free(bio);
+  }
+  return out;
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -61,8 +76,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Start() {
+    // The stream owns the callback and the session owns the stream: capture
+    // `this`, not shared_from_this(), or the session would keep itself alive.
     stream_.set_verify_callback(
-        [self = shared_from_this()](bool ok, ssl::verify_context& vc) { return self->Verify(ok, vc); });
+        [this](bool ok, ssl::verify_context& vc) { return Verify(ok, vc); });
     Arm(std::chrono::milliseconds(options_->handshake_timeout_ms), "TLS handshake timed out");
     stream_.async_handshake(ssl::stream_base::server,
                             [self = shared_from_this()](error_code ec) { self->OnHandshake(ec); });
@@ -76,9 +93,7 @@ class Session : public std::enable_shared_from_this<Session> {
       const int err = X509_STORE_CTX_get_error(sc);
       verify_error_ = X509_verify_cert_error_string(err);
       if (X509* cert = X509_STORE_CTX_get_current_cert(sc)) {
-        char name[256];
-        X509_NAME_oneline(X509_get_subject_name(cert), name, sizeof name);
-        verify_error_ += std::string(" (certificate ") + name + ")";
+        verify_error_ += " (certificate " + SubjectOf(cert) + ")";
       }
     }
     return preverified;
@@ -117,20 +132,44 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     ++counters_->accepted;
+    // Reads continue synchronously while data is ready (DrainReady), so the
+    // socket must never block.
+    error_code ignored;
+    stream_.next_layer().non_blocking(true, ignored);
     ReadSome();
   }
 
   void ReadSome() {
     Arm(std::chrono::milliseconds(options_->idle_timeout_ms), "idle timeout");
-    stream_.async_read_some(net::buffer(buf_), [self = shared_from_this()](error_code ec, size_t n) {
-      self->OnRead(ec, n);
-    });
+    stream_.async_read_some(
+        net::buffer(buf_),
+        [self = shared_from_this()](error_code ec, size_t n) { self->OnRead(ec, n); });
+  }
+
+  // OpenSSL hands out one TLS record per read, and senders such as loggen
+  // put each message in its own record: keep reading what is already there
+  // so one Offer() carries many frames instead of one.
+  void DrainReady(error_code* ec) {
+    for (int i = 0; i < kMaxReadsPerWakeup && framer_.Pending().size() < kDrainBytes; ++i) {
+      error_code rec;
+      const size_t n = stream_.read_some(net::buffer(buf_), rec);
+      if (n > 0) {
+        counters_->bytes += n;
+        framer_.Feed(std::string_view(buf_.data(), n));
+      }
+      if (rec == net::error::would_block || rec == net::error::try_again) return;
+      if (rec) {
+        *ec = rec;
+        return;
+      }
+    }
   }
 
   void OnRead(error_code ec, size_t n) {
     if (n > 0) {
       counters_->bytes += n;
       framer_.Feed(std::string_view(buf_.data(), n));
+      if (!ec) DrainReady(&ec);
       const int64_t now = NowMicros();
       std::string_view frame;
       OctetFramer::Kind kind;

@@ -10,9 +10,10 @@
 // before it were handed over. At EOF or reset, a half-sent frame is reported.
 #pragma once
 
+#include <memory>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <memory>
 
 #include "server/net/tls_syslog_listener.h"
 

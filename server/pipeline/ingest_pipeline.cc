@@ -14,11 +14,16 @@ std::string AddressOnly(const std::string& peer) {
 
 SelfEventKind KindOf(ConnectionEventKind k) {
   switch (k) {
-    case ConnectionEventKind::kTlsHandshakeFailed: return SelfEventKind::kTlsHandshakeFailed;
-    case ConnectionEventKind::kPeerNotPermitted: return SelfEventKind::kPeerNotPermitted;
-    case ConnectionEventKind::kFramingError: return SelfEventKind::kFramingError;
-    case ConnectionEventKind::kTruncatedFrame: return SelfEventKind::kTruncatedFrame;
-    case ConnectionEventKind::kConnectionLimit: return SelfEventKind::kConnectionLimit;
+    case ConnectionEventKind::kTlsHandshakeFailed:
+      return SelfEventKind::kTlsHandshakeFailed;
+    case ConnectionEventKind::kPeerNotPermitted:
+      return SelfEventKind::kPeerNotPermitted;
+    case ConnectionEventKind::kFramingError:
+      return SelfEventKind::kFramingError;
+    case ConnectionEventKind::kTruncatedFrame:
+      return SelfEventKind::kTruncatedFrame;
+    case ConnectionEventKind::kConnectionLimit:
+      return SelfEventKind::kConnectionLimit;
   }
   return SelfEventKind::kFramingError;
 }

@@ -14,9 +14,12 @@ constexpr int kFacilityLogAudit = 13;
 int SeverityOf(SelfEventKind kind) {
   switch (kind) {
     case SelfEventKind::kStartup:
-    case SelfEventKind::kShutdown: return 5;  // notice
-    case SelfEventKind::kStoreError: return 2;  // crit
-    default: return 4;  // warning
+    case SelfEventKind::kShutdown:
+      return 5;  // notice
+    case SelfEventKind::kStoreError:
+      return 2;  // crit
+    default:
+      return 4;  // warning
   }
 }
 
@@ -39,14 +42,22 @@ std::string AddressOnly(const std::string& peer) {
 
 const char* SelfEventMsgId(SelfEventKind kind) {
   switch (kind) {
-    case SelfEventKind::kStartup: return "COLLECTOR_START";
-    case SelfEventKind::kShutdown: return "COLLECTOR_STOP";
-    case SelfEventKind::kTlsHandshakeFailed: return "TLS_HANDSHAKE_FAILED";
-    case SelfEventKind::kPeerNotPermitted: return "PEER_NOT_PERMITTED";
-    case SelfEventKind::kFramingError: return "FRAMING_ERROR";
-    case SelfEventKind::kTruncatedFrame: return "TRUNCATED_FRAME";
-    case SelfEventKind::kConnectionLimit: return "CONNECTION_LIMIT";
-    case SelfEventKind::kStoreError: return "STORE_ERROR";
+    case SelfEventKind::kStartup:
+      return "COLLECTOR_START";
+    case SelfEventKind::kShutdown:
+      return "COLLECTOR_STOP";
+    case SelfEventKind::kTlsHandshakeFailed:
+      return "TLS_HANDSHAKE_FAILED";
+    case SelfEventKind::kPeerNotPermitted:
+      return "PEER_NOT_PERMITTED";
+    case SelfEventKind::kFramingError:
+      return "FRAMING_ERROR";
+    case SelfEventKind::kTruncatedFrame:
+      return "TRUNCATED_FRAME";
+    case SelfEventKind::kConnectionLimit:
+      return "CONNECTION_LIMIT";
+    case SelfEventKind::kStoreError:
+      return "STORE_ERROR";
   }
   return "UNKNOWN";
 }
@@ -108,11 +119,10 @@ v1::Event RateLimitedSelfAudit::Summary(SelfEventKind kind, const Window& w, int
     if (!examples.empty()) examples += ' ';
     examples += p;
   }
-  std::string msg = std::to_string(w.suppressed) + " more " + SelfEventMsgId(kind) +
-                    " events in " + std::to_string((now - w.start_us) / 1'000'000) + " s from " +
-                    std::to_string(w.peers.size()) +
-                    (w.peers.size() >= kMaxTrackedPeers ? "+" : "") + " peers; last: " +
-                    w.last_reason;
+  std::string msg =
+      std::to_string(w.suppressed) + " more " + SelfEventMsgId(kind) + " events in " +
+      std::to_string((now - w.start_us) / 1'000'000) + " s from " + std::to_string(w.peers.size()) +
+      (w.peers.size() >= kMaxTrackedPeers ? "+" : "") + " peers; last: " + w.last_reason;
   return Build(kind, "", msg,
                {{"summary", "1"},
                 {"suppressed", std::to_string(w.suppressed)},

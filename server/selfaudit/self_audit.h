@@ -49,9 +49,9 @@ class SelfAudit {
 };
 
 struct SelfAuditOptions {
-  std::string collector_host;   // HOSTNAME of the collector's own events
+  std::string collector_host;  // HOSTNAME of the collector's own events
   int window_seconds = 10;
-  int burst = 10;               // events per kind and window recorded one by one
+  int burst = 10;  // events per kind and window recorded one by one
   int enterprise_number = 32473;
 };
 

@@ -16,15 +16,16 @@ size_t ApproxBytes(const std::vector<v1::Event>& events) {
 
 }  // namespace
 
-Committer::Committer(Store* store, CommitterOptions options)
-    : store_(store), options_(options) {}
+Committer::Committer(Store* store, CommitterOptions options) : store_(store), options_(options) {}
 
 Committer::~Committer() { Stop(); }
 
 void Committer::AddListener(Listener listener) { listeners_.push_back(std::move(listener)); }
 void Committer::SetFailureHandler(FailureHandler handler) { on_failure_ = std::move(handler); }
 
-void Committer::Start() { thread_ = std::thread([this] { Run(); }); }
+void Committer::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 bool Committer::Offer(std::vector<v1::Event>* events) {
   if (events->empty()) return true;

@@ -41,8 +41,6 @@ int64_t DecodeByHostTime(std::string_view k) {
   return SignedFromOrdered(DecodeFixed64BE(k.substr(8)));
 }
 
-uint64_t DecodeByNdcppSeq(std::string_view k) {
-  return DecodeFixed64BE(k.substr(k.size() - 8));
-}
+uint64_t DecodeByNdcppSeq(std::string_view k) { return DecodeFixed64BE(k.substr(k.size() - 8)); }
 
 }  // namespace trailkeep::keys

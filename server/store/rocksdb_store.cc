@@ -3,15 +3,15 @@
 // Concurrency: Commit() runs on the committer thread only; it alone touches
 // next_seq_ writes, last_second_, next_host_id_ and hosts_. Readers use the
 // DB's own snapshot consistency; LastSeq() reads an atomic.
+#include <atomic>
+#include <filesystem>
+#include <unordered_map>
+
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <stdlib.h>
-
-#include <atomic>
-#include <filesystem>
-#include <unordered_map>
 
 #include "common/base/bytes.h"
 #include "server/store/keys.h"
@@ -30,10 +30,15 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
 }
 
 const std::vector<std::string>& AllColumnFamilies() {
-  static const std::vector<std::string> kNames = {
-      rocksdb::kDefaultColumnFamilyName, keys::kCfEvents, keys::kCfByTime,
-      keys::kCfByHost, keys::kCfByNdcpp, keys::kCfChain, keys::kCfHosts,
-      keys::kCfIntegrity, keys::kCfDedupe};
+  static const std::vector<std::string> kNames = {rocksdb::kDefaultColumnFamilyName,
+                                                  keys::kCfEvents,
+                                                  keys::kCfByTime,
+                                                  keys::kCfByHost,
+                                                  keys::kCfByNdcpp,
+                                                  keys::kCfChain,
+                                                  keys::kCfHosts,
+                                                  keys::kCfIntegrity,
+                                                  keys::kCfDedupe};
   return kNames;
 }
 
@@ -152,17 +157,19 @@ Status RocksDbStore::CheckSchema(bool fresh) {
   if (rs.IsNotFound() && fresh && !read_only_) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    return FromRocks(db_->Put(wo, cf(kDefault), keys::kMetaSchemaVersion,
-                              std::to_string(keys::kSchemaVersion)),
-                     "writing the schema version");
+    return FromRocks(
+        db_->Put(wo, cf(kDefault), keys::kMetaSchemaVersion, std::to_string(keys::kSchemaVersion)),
+        "writing the schema version");
   }
   if (rs.IsNotFound()) {
     return Status::Corruption("the store has no schema version: not a trailkeep store");
   }
   if (!rs.ok()) return FromRocks(rs, "reading the schema version");
   if (v != std::to_string(keys::kSchemaVersion)) {
-    return Status::InvalidArgument("the store has schema version " + v + "; this trailkeepd reads "
-                                   "schema version " + std::to_string(keys::kSchemaVersion) +
+    return Status::InvalidArgument("the store has schema version " + v +
+                                   "; this trailkeepd reads "
+                                   "schema version " +
+                                   std::to_string(keys::kSchemaVersion) +
                                    " (see docs/formats/record_store.md)");
   }
   return Status::Ok();
@@ -176,8 +183,8 @@ Status RocksDbStore::RecoverCounters() {
     if (!block.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return Status::Corruption("unreadable event block at the end of the store");
     }
-    next_seq_ = keys::DecodeSeq(it->key().ToStringView()) +
-                static_cast<uint64_t>(block.events_size());
+    next_seq_ =
+        keys::DecodeSeq(it->key().ToStringView()) + static_cast<uint64_t>(block.events_size());
   } else {
     next_seq_ = 1;
   }
@@ -246,7 +253,8 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events) {
       hs->set_last_seen_us(std::max(hs->last_seen_us(), e.receive_time_us()));
       hs->set_events(hs->events() + 1);
       hs->set_bytes(hs->bytes() + e.raw().size());
-      if (!e.peer().authenticated()) hs->set_unauthenticated_events(hs->unauthenticated_events() + 1);
+      if (!e.peer().authenticated())
+        hs->set_unauthenticated_events(hs->unauthenticated_events() + 1);
       hs->set_last_peer(e.peer().address());
       hs->set_last_transport(e.transport());
       hs->set_last_ingest_seq(seq);
@@ -255,7 +263,8 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events) {
     }
     block.SerializeToString(&value);
     // Hand the events back to the caller, now carrying their ingest_seq.
-    for (int k = 0; k < block.events_size(); ++k) block.mutable_events(k)->Swap(&(*events)[idx[static_cast<size_t>(k)]]);
+    for (int k = 0; k < block.events_size(); ++k)
+      block.mutable_events(k)->Swap(&(*events)[idx[static_cast<size_t>(k)]]);
     wb.Put(cf(kEvents), keys::EventsKey(block_first), value);
     wb.Put(cf(kByHost),
            keys::ByHostKey(hs->id(), (*events)[idx.front()].receive_time_us(), block_first), "");

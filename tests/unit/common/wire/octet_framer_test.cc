@@ -1,10 +1,10 @@
 #include "common/wire/octet_framer.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace trailkeep {
 namespace {

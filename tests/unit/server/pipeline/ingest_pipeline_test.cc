@@ -36,10 +36,9 @@ TEST(IngestPipelineTest, ParsesKeepsRawAndChoosesHost) {
       },
       &audit);
   auto peer = MakePeer(true);
-  std::vector<RawFrame> frames = {
-      {"<13>1 2026-11-23T05:08:34Z web-1 app - - - hi", 1, peer},
-      {"<13>1 2026-11-23T05:08:34Z - app - - - nil host", 2, peer},
-      {std::string("\xff\x00garbage", 9), 3, MakePeer(false)}};
+  std::vector<RawFrame> frames = {{"<13>1 2026-11-23T05:08:34Z web-1 app - - - hi", 1, peer},
+                                  {"<13>1 2026-11-23T05:08:34Z - app - - - nil host", 2, peer},
+                                  {std::string("\xff\x00garbage", 9), 3, MakePeer(false)}};
   ASSERT_TRUE(pipeline.Offer(&frames));
   EXPECT_TRUE(frames.empty());
   ASSERT_EQ(offered.size(), 3u);
@@ -65,7 +64,8 @@ TEST(IngestPipelineTest, ConnectionEventsGoToSelfAudit) {
   IngestPipeline pipeline([](std::vector<v1::Event>*) { return true; }, &audit);
   v1::Peer p;
   p.set_address("198.51.100.1:443");
-  pipeline.ReportConnectionEvent(ConnectionEventKind::kTlsHandshakeFailed, p, "certificate expired");
+  pipeline.ReportConnectionEvent(ConnectionEventKind::kTlsHandshakeFailed, p,
+                                 "certificate expired");
   ASSERT_EQ(audit.records.size(), 1u);
   EXPECT_EQ(audit.records[0].first, SelfEventKind::kTlsHandshakeFailed);
   EXPECT_EQ(audit.records[0].second, "198.51.100.1:443 certificate expired");

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "server/store/committer.h"
 #include "server/store/keys.h"
@@ -102,13 +102,18 @@ TEST(RocksDbStoreTest, ReopenKeepsSeqsHostsAndTimeIndex) {
 
   std::vector<uint64_t> blocks;
   uint64_t a_id = 0;
-  ASSERT_TRUE(store->ListHosts([&](const v1::HostState& h) {
-                     if (h.name() == "a") a_id = h.id();
-                   }).ok());
-  ASSERT_TRUE(store->ScanHostBlocks(a_id, 0, INT64_MAX / 2, [&](uint64_t s) {
-                     blocks.push_back(s);
-                     return true;
-                   }).ok());
+  ASSERT_TRUE(store
+                  ->ListHosts([&](const v1::HostState& h) {
+                    if (h.name() == "a") a_id = h.id();
+                  })
+                  .ok());
+  ASSERT_TRUE(store
+                  ->ScanHostBlocks(a_id, 0, INT64_MAX / 2,
+                                   [&](uint64_t s) {
+                                     blocks.push_back(s);
+                                     return true;
+                                   })
+                  .ok());
   EXPECT_EQ(blocks, (std::vector<uint64_t>{1, 3}));
 }
 
@@ -141,10 +146,13 @@ TEST(RocksDbStoreTest, RefIndexFindsClassifiedEvents) {
   std::vector<v1::Event> b = {MakeEvent("a", 4'000'000, "other"), e};
   ASSERT_TRUE(store->Commit(&b).ok());
   std::vector<uint64_t> seqs;
-  ASSERT_TRUE(store->ScanRef("FIA_UIA_EXT.1", 0, INT64_MAX / 2, [&](uint64_t s) {
-                     seqs.push_back(s);
-                     return true;
-                   }).ok());
+  ASSERT_TRUE(store
+                  ->ScanRef("FIA_UIA_EXT.1", 0, INT64_MAX / 2,
+                            [&](uint64_t s) {
+                              seqs.push_back(s);
+                              return true;
+                            })
+                  .ok());
   EXPECT_EQ(seqs, (std::vector<uint64_t>{2}));
 }
 
