@@ -147,7 +147,7 @@ std::string EventToJson(const v1::Event& e) {
   j["refs"] = json(std::vector<std::string>(e.ndcpp_refs().begin(), e.ndcpp_refs().end()));
   j["description"] = e.description();
   if (e.chain_epoch() != 0 || e.chain_seq() != 0) {
-    j["chain"] = {{"e", e.chain_epoch()},
+    j["chain"] = {{"e", std::to_string(e.chain_epoch())},
                   {"s", e.chain_seq()},
                   {"p", Hex(e.chain_prev_mac())},
                   {"m", Hex(e.chain_mac())}};

@@ -75,13 +75,14 @@ void RaiseFileLimit() {
 int RunServer(const ServerConfig& config) {
   RaiseFileLimit();
   std::filesystem::create_directories(config.data_dir);
-  std::filesystem::remove(config.data_dir + "/ports.json");
   auto opened = OpenRocksDbStore(config.data_dir + "/store", StoreMode::kReadWrite);
   if (!opened.ok()) {
     spdlog::critical("cannot open the store: {}", opened.status().ToString());
     return 1;
   }
   std::unique_ptr<Store> store = std::move(opened).value();
+  // Only the instance holding the store's lock may touch ports.json.
+  std::filesystem::remove(config.data_dir + "/ports.json");
   Committer committer(store.get(), {config.commit_queue_bytes, config.max_batch_events});
 
   SelfAuditOptions sa_opts;
@@ -102,13 +103,14 @@ int RunServer(const ServerConfig& config) {
         committer.OfferUnbounded(events);
       },
       NowMicros);
-  committer.SetFailureHandler([](const Status& s) {
+  committer.SetFailureHandler([&self_audit](const Status& s) {
     spdlog::error("commit failed, retrying (producers are paused): {}", s.ToString());
+    self_audit.Record(SelfEventKind::kStoreError, "", "commit failed: " + s.ToString());
   });
   committer.Start();
 
   IngestPipeline pipeline([&committer](std::vector<v1::Event>* e) { return committer.Offer(e); },
-                          &self_audit);
+                          &self_audit, [&committer] { return committer.HasRoom(); });
 
   net::io_context io;
   std::unique_ptr<TlsSyslogListener> listener;
@@ -154,7 +156,7 @@ int RunServer(const ServerConfig& config) {
                     "trailkeepd stopping; " + std::to_string(c.frames.load()) +
                         " frames received, " + std::to_string(c.refused.load()) +
                         " connections refused");
-  self_audit.Tick();
+  self_audit.Flush();
   committer.Stop();
   const auto stats = committer.stats();
   spdlog::info("stopped: {} events committed in {} commits, {} not stored", stats.events_committed,

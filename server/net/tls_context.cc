@@ -125,8 +125,14 @@ void FillPeerFromTls(SSL* ssl, v1::Peer* peer) {
       const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
       if (gn->type != GEN_DNS) continue;
       const ASN1_IA5STRING* s = gn->d.dNSName;
-      peer->add_cert_dns_names(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                                           static_cast<size_t>(ASN1_STRING_length(s))));
+      std::string name(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                       static_cast<size_t>(ASN1_STRING_length(s)));
+      // A dNSName is IA5 (ASCII); anything else would make the stored
+      // record unreadable (proto3 strings must be UTF-8), so mask it.
+      for (char& c : name) {
+        if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+      }
+      peer->add_cert_dns_names(std::move(name));
     }
     GENERAL_NAMES_free(sans);
   }

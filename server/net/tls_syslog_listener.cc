@@ -18,6 +18,10 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
+std::string FormatEndpoint(const std::string& ip, bool v6, unsigned short port) {
+  return (v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
+}
+
 void SplitHostPort(const std::string& address, std::string* host, unsigned short* port) {
   std::string h, p;
   if (!address.empty() && address.front() == '[') {
@@ -85,7 +89,8 @@ struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
       v1::Peer peer;
       error_code ec;
       auto ep = sock.remote_endpoint(ec);
-      if (!ec) peer.set_address(ep.address().to_string() + ":" + std::to_string(ep.port()));
+      if (!ec)
+        peer.set_address(FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port()));
       sink->ReportConnectionEvent(
           ConnectionEventKind::kConnectionLimit, peer,
           too_many ? "connection limit of " + std::to_string(options->max_connections) + " reached"
@@ -102,9 +107,7 @@ struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
     error_code ec;
     auto ep = acc.local_endpoint(ec);
     if (ec) return "";
-    const auto a = ep.address();
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" +
-           std::to_string(ep.port());
+    return FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port());
   }
 
   net::io_context& io;

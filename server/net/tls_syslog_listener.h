@@ -57,7 +57,8 @@ class TlsSyslogListener {
 
   // "ip:port" of every bound socket, with the real port when 0 was asked.
   std::vector<std::string> BoundAddresses() const;
-  // Stops accepting and closes open sessions (their complete frames are kept).
+  // Stops accepting. Open sessions end when the io_context stops; frames
+  // they already handed to the sink are kept.
   void Stop();
   const TlsSyslogCounters& counters() const;
 
@@ -65,6 +66,9 @@ class TlsSyslogListener {
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
+
+// "ip:port", or "[v6]:port" for IPv6.
+std::string FormatEndpoint(const std::string& ip, bool v6, unsigned short port);
 
 // Splits "host:port" / "[v6]:port". Throws std::runtime_error on bad input.
 void SplitHostPort(const std::string& address, std::string* host, unsigned short* port);

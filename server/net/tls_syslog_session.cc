@@ -29,9 +29,7 @@ constexpr auto kRetryDelay = std::chrono::milliseconds(2);
 constexpr auto kShutdownTimeout = std::chrono::seconds(2);
 
 std::string Endpoint(const tcp::endpoint& ep) {
-  const auto a = ep.address();
-  std::string s = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
-  return s + ":" + std::to_string(ep.port());
+  return FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port());
 }
 
 // RFC 2253 form, as stored in Peer::cert_subject.

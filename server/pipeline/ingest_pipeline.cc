@@ -36,10 +36,11 @@ std::string SourceHostOf(const v1::Event& event, const v1::Peer& peer) {
   return AddressOnly(peer.address());
 }
 
-IngestPipeline::IngestPipeline(OfferFn offer, SelfAudit* self_audit)
-    : offer_(std::move(offer)), self_audit_(self_audit) {}
+IngestPipeline::IngestPipeline(OfferFn offer, SelfAudit* self_audit, HasRoomFn has_room)
+    : offer_(std::move(offer)), self_audit_(self_audit), has_room_(std::move(has_room)) {}
 
 bool IngestPipeline::Offer(std::vector<RawFrame>* frames) {
+  if (has_room_ && !has_room_()) return false;
   std::vector<v1::Event> events;
   events.reserve(frames->size());
   uint64_t fallbacks = 0;

@@ -24,8 +24,11 @@ class IngestPipeline final : public IngestSink {
  public:
   // `offer` hands parsed events to the committer; false means full.
   using OfferFn = std::function<bool(std::vector<v1::Event>*)>;
+  // Whether `offer` is likely to accept now; checked before parsing so a
+  // full queue costs no parsing work on every retry.
+  using HasRoomFn = std::function<bool()>;
 
-  IngestPipeline(OfferFn offer, SelfAudit* self_audit);
+  IngestPipeline(OfferFn offer, SelfAudit* self_audit, HasRoomFn has_room = nullptr);
   bool Offer(std::vector<RawFrame>* frames) override;
   void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer& peer,
                              const std::string& reason) override;
@@ -36,6 +39,7 @@ class IngestPipeline final : public IngestSink {
  private:
   OfferFn offer_;
   SelfAudit* self_audit_;
+  HasRoomFn has_room_;
   std::atomic<uint64_t> parsed_{0};
   std::atomic<uint64_t> fallbacks_{0};
 };

@@ -106,6 +106,19 @@ void RateLimitedSelfAudit::Tick() {
   if (!out.empty()) emit_(&out);
 }
 
+void RateLimitedSelfAudit::Flush() {
+  const int64_t now = clock_();
+  std::vector<v1::Event> out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [kind, w] : windows_) {
+      if (w.suppressed > 0) out.push_back(Summary(kind, w, now));
+      w = Window{};
+    }
+  }
+  if (!out.empty()) emit_(&out);
+}
+
 uint64_t RateLimitedSelfAudit::suppressed_total() const {
   std::lock_guard<std::mutex> lock(mu_);
   return suppressed_total_;

@@ -65,6 +65,8 @@ class RateLimitedSelfAudit final : public SelfAudit {
               const std::vector<std::pair<std::string, std::string>>& fields = {}) override;
   // Closes windows that have ended, emitting their summaries. Call about once a second.
   void Tick();
+  // Emits the summaries of every open window now (at shutdown).
+  void Flush();
   uint64_t suppressed_total() const;
 
  private:

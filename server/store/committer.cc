@@ -42,6 +42,11 @@ bool Committer::Offer(std::vector<v1::Event>* events) {
   return true;
 }
 
+bool Committer::HasRoom() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queued_bytes_ < options_.max_queue_bytes;
+}
+
 void Committer::OfferUnbounded(std::vector<v1::Event>* events) {
   if (events->empty()) return;
   const size_t bytes = ApproxBytes(*events);

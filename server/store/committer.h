@@ -66,6 +66,9 @@ class Committer {
   // returns true; returns false and leaves *events untouched when full.
   bool Offer(std::vector<v1::Event>* events);
   void OfferUnbounded(std::vector<v1::Event>* events);
+  // A hint for producers: false while the queue is full, so they can wait
+  // without preparing a batch that Offer() would refuse.
+  bool HasRoom() const;
 
   // Commits everything queued, then stops the thread. Idempotent.
   void Stop();

@@ -225,6 +225,7 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events) {
   }
 
   rocksdb::WriteBatch wb;
+  const uint64_t next_host_id_before = next_host_id_;
   const uint64_t first_seq_of_commit = next_seq_.load(std::memory_order_relaxed);
   uint64_t seq = first_seq_of_commit;
   int64_t last_second = last_second_;
@@ -279,7 +280,16 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events) {
   wo.sync = true;
   rocksdb::Status rs = db_->Write(wo, &wb);
   if (!rs.ok()) {
-    for (auto& [name, old] : touched) hosts_[name] = std::move(old);
+    // Forget hosts created by this batch (their ids are handed out again)
+    // and restore the others, so memory matches what is on disk.
+    for (auto& [name, old] : touched) {
+      if (old.id() >= next_host_id_before) {
+        hosts_.erase(name);
+      } else {
+        hosts_[name] = std::move(old);
+      }
+    }
+    next_host_id_ = next_host_id_before;
     for (auto& e : *events) e.set_ingest_seq(0);
     return FromRocks(rs, "committing " + std::to_string(events->size()) + " events");
   }

@@ -68,3 +68,20 @@ TEST(SelfAuditTest, EscapesStructuredDataValues) {
 
 }  // namespace
 }  // namespace trailkeep
+
+namespace trailkeep {
+namespace {
+
+TEST(SelfAuditTest, FlushEmitsOpenWindowsAtShutdown) {
+  Harness h;
+  for (int i = 0; i < 7; ++i) h.audit.Record(SelfEventKind::kFramingError, "a:1", "x");
+  ASSERT_EQ(h.emitted.size(), 3u);
+  h.audit.Flush();  // the window has not ended, but the collector is stopping
+  ASSERT_EQ(h.emitted.size(), 4u);
+  EXPECT_NE(h.emitted.back().msg().find("4 more FRAMING_ERROR"), std::string::npos);
+  h.audit.Flush();
+  EXPECT_EQ(h.emitted.size(), 4u);
+}
+
+}  // namespace
+}  // namespace trailkeep
