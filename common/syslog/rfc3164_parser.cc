@@ -326,27 +326,10 @@ std::string_view TrimTrailers(std::string_view text) {
   return text;
 }
 
-void ResetFields(int64_t receive_time_us, v1::Event* event) {
-  event->set_format(v1::FORMAT_RFC3164);
-  event->set_pri(-1);
-  event->set_version(0);
-  event->clear_timestamp_text();
-  event->set_event_time_us(receive_time_us);
-  event->set_event_time_inferred(true);
-  event->set_event_tz_offset_min(0);
-  event->clear_hostname();
-  event->clear_app_name();
-  event->clear_procid();
-  event->clear_msgid();
-  event->clear_structured_data();
-  event->clear_msg();
-  event->set_msg_has_bom(false);
-}
-
 }  // namespace
 
 void ParseRfc3164(std::string_view frame, int64_t receive_time_us, v1::Event* event) {
-  ResetFields(receive_time_us, event);
+  ResetParsedFields(v1::FORMAT_RFC3164, receive_time_us, event);
   std::string_view rest = TrimTrailers(frame);
   rest.remove_prefix(ParsePri(rest, event));
 

@@ -53,26 +53,8 @@ bool AnnouncesRfc5424(std::string_view frame) {
   return pri_len != 0 && frame.substr(pri_len, 2) == "1 ";
 }
 
-// Sets every field the parsers own to "absent"; time falls back to the receive time.
-void ResetFields(v1::SyntaxFormat format, int64_t receive_time_us, v1::Event* event) {
-  event->set_format(format);
-  event->set_pri(-1);
-  event->set_version(0);
-  event->clear_timestamp_text();
-  event->set_event_time_us(receive_time_us);
-  event->set_event_time_inferred(true);
-  event->set_event_tz_offset_min(0);
-  event->clear_hostname();
-  event->clear_app_name();
-  event->clear_procid();
-  event->clear_msgid();
-  event->clear_structured_data();
-  event->clear_msg();
-  event->set_msg_has_bom(false);
-}
-
 void MarkUnparsed(std::string_view frame, int64_t receive_time_us, v1::Event* event) {
-  ResetFields(v1::FORMAT_UNPARSED, receive_time_us, event);
+  ResetParsedFields(v1::FORMAT_UNPARSED, receive_time_us, event);
   event->set_msg(std::string(frame));
 }
 
@@ -130,7 +112,7 @@ bool ParseRfc5424Leniently(std::string_view frame, int64_t receive_time_us, v1::
   int pri = 0;
   for (size_t i = 1; i + 1 < pri_len; ++i) pri = pri * 10 + (frame[i] - '0');
   const bool pri_ok = pri <= kMaxPri && !(pri_len > 3 && frame[1] == '0');
-  ResetFields(v1::FORMAT_RFC5424, receive_time_us, event);
+  ResetParsedFields(v1::FORMAT_RFC5424, receive_time_us, event);
   event->set_pri(pri_ok ? pri : -1);
   event->set_version(1);
   event->set_timestamp_text(std::string(timestamp));
@@ -171,6 +153,24 @@ void ParseSyslog(std::string_view frame, int64_t receive_time_us, v1::Event* eve
     MarkUnparsed(frame, receive_time_us, event);
     event->set_parse_error("unparsed: neither PRI nor timestamp");
   }
+}
+
+// Sets every field the parsers own to "absent"; time falls back to the receive time.
+void ResetParsedFields(int format, int64_t receive_time_us, v1::Event* event) {
+  event->set_format(static_cast<v1::SyntaxFormat>(format));
+  event->set_pri(-1);
+  event->set_version(0);
+  event->clear_timestamp_text();
+  event->set_event_time_us(receive_time_us);
+  event->set_event_time_inferred(true);
+  event->set_event_tz_offset_min(0);
+  event->clear_hostname();
+  event->clear_app_name();
+  event->clear_procid();
+  event->clear_msgid();
+  event->clear_structured_data();
+  event->clear_msg();
+  event->set_msg_has_bom(false);
 }
 
 }  // namespace trailkeep

@@ -31,6 +31,10 @@ bool ParseRfc5424(std::string_view frame, int64_t receive_time_us, v1::Event* ev
 // ISO timestamps in place of the BSD one, missing PRI, missing HOSTNAME.
 void ParseRfc3164(std::string_view frame, int64_t receive_time_us, v1::Event* event);
 
+// Sets every field the parsers own to "absent" with the given format; the
+// event time falls back to the receive time (marked inferred).
+void ResetParsedFields(int format, int64_t receive_time_us, v1::Event* event);
+
 // RFC 3339 timestamp as RFC 5424 restricts it. On success sets *utc_us and
 // *offset_min. Leap seconds (":60") are refused.
 bool ParseRfc3339(std::string_view text, int64_t* utc_us, int* offset_min);

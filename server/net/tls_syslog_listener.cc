@@ -7,6 +7,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "common/base/endpoint.h"
 #include "server/net/ingest.h"
 #include "server/net/tls_context.h"
 #include "server/net/tls_syslog_session.h"
@@ -17,10 +18,6 @@ namespace trailkeep {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
-
-std::string FormatEndpoint(const std::string& ip, bool v6, unsigned short port) {
-  return (v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
-}
 
 void SplitHostPort(const std::string& address, std::string* host, unsigned short* port) {
   std::string h, p;

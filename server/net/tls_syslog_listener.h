@@ -67,9 +67,6 @@ class TlsSyslogListener {
   std::shared_ptr<Impl> impl_;
 };
 
-// "ip:port", or "[v6]:port" for IPv6.
-std::string FormatEndpoint(const std::string& ip, bool v6, unsigned short port);
-
 // Splits "host:port" / "[v6]:port". Throws std::runtime_error on bad input.
 void SplitHostPort(const std::string& address, std::string* host, unsigned short* port);
 

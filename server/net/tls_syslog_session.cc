@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "common/base/endpoint.h"
 #include "common/base/time_format.h"
 #include "common/wire/octet_framer.h"
 #include "server/net/ingest.h"

@@ -1,16 +1,12 @@
 #include "server/pipeline/ingest_pipeline.h"
 
+#include "common/base/endpoint.h"
 #include "common/syslog/syslog_parser.h"
 #include "server/selfaudit/self_audit.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
 namespace {
-
-std::string AddressOnly(const std::string& peer) {
-  if (!peer.empty() && peer.front() == '[') return peer.substr(1, peer.find(']') - 1);
-  return peer.substr(0, peer.rfind(':'));
-}
 
 SelfEventKind KindOf(ConnectionEventKind k) {
   switch (k) {
@@ -33,7 +29,7 @@ SelfEventKind KindOf(ConnectionEventKind k) {
 std::string SourceHostOf(const v1::Event& event, const v1::Peer& peer) {
   if (!event.hostname().empty()) return event.hostname();
   if (peer.authenticated() && peer.cert_dns_names_size() > 0) return peer.cert_dns_names(0);
-  return AddressOnly(peer.address());
+  return AddressOfEndpoint(peer.address());
 }
 
 IngestPipeline::IngestPipeline(OfferFn offer, SelfAudit* self_audit, HasRoomFn has_room)

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "common/base/endpoint.h"
 #include "common/base/time_format.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -31,11 +32,6 @@ std::string EscapeParam(const std::string& v) {
     out.push_back(c);
   }
   return out;
-}
-
-std::string AddressOnly(const std::string& peer) {
-  if (!peer.empty() && peer.front() == '[') return peer.substr(1, peer.find(']') - 1);
-  return peer.substr(0, peer.rfind(':'));
 }
 
 }  // namespace
@@ -84,7 +80,8 @@ void RateLimitedSelfAudit::Record(SelfEventKind kind, const std::string& peer,
     } else {
       ++w.suppressed;
       ++suppressed_total_;
-      if (w.peers.size() < kMaxTrackedPeers && !peer.empty()) w.peers.insert(AddressOnly(peer));
+      if (w.peers.size() < kMaxTrackedPeers && !peer.empty())
+        w.peers.insert(AddressOfEndpoint(peer));
       w.last_reason = message;
     }
   }

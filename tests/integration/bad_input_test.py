@@ -21,16 +21,8 @@ import uuid
 
 import harness
 from harness import Collector, frame, close_tls, b64, log, scaled
-from pki import TestPki, collector_config
+from pki import TestPki, collector_config, shared_pki as pki
 
-_PKI = None
-
-
-def pki():
-    global _PKI
-    if _PKI is None:
-        _PKI = TestPki.standard()
-    return _PKI
 
 
 def configured(**kw):

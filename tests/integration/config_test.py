@@ -15,18 +15,10 @@ import tempfile
 
 import harness
 from harness import Collector, log
-from pki import TestPki, collector_config
+from pki import TestPki, collector_config, shared_pki as pki
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
-_PKI = None
-
-
-def pki():
-    global _PKI
-    if _PKI is None:
-        _PKI = TestPki.standard()
-    return _PKI
 
 
 def trailkeepd(*args, timeout=60):

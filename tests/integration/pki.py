@@ -314,3 +314,14 @@ if __name__ == "__main__":
         print(n)
     print(p.fingerprint("client"), p.subject("client"))
     print(collector_config(p, permitted_peers=["allowed.example"]))
+
+
+_SHARED = None
+
+
+def shared_pki():
+    """One standard PKI per test process (minting certificates takes seconds)."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = TestPki.standard()
+    return _SHARED
