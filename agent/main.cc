@@ -5,10 +5,11 @@
 //       from FILE or stdin exactly as the collector does and prints each as
 //       the event JSON of docs/event-schema.md: a way to test what the
 //       collector will make of a sender's lines, with no collector at all.
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+
+#include <CLI/CLI.hpp>
 
 #include "common/base/time_format.h"
 #include "common/event/event_format.h"
@@ -43,8 +44,7 @@ int RunParse(const std::string& file, const std::string& format, size_t max_fram
     e.set_host(e.hostname());
     e.set_integrity(trailkeep::v1::INTEGRITY_UNSIGNED);
     e.set_raw(std::string(bytes));
-    std::cout << (format == "json" ? trailkeep::EventToJson(e) : trailkeep::EventToText(e))
-              << "\n";
+    std::cout << (format == "json" ? trailkeep::EventToJson(e) : trailkeep::EventToText(e)) << "\n";
   };
   while (in->read(buf, sizeof buf) || in->gcount() > 0) {
     framer.Feed(std::string_view(buf, static_cast<size_t>(in->gcount())));
