@@ -5,7 +5,7 @@ WERROR  ?= OFF
 DEV_DIR ?= .trailkeep-dev
 JOBS    ?= $(shell nproc)
 
-.PHONY: all deps configure build run test unit integration bench peers format clean
+.PHONY: all deps configure build binaries run test unit integration bench peers format clean
 
 all: build
 
@@ -19,12 +19,15 @@ configure: deps
 build: configure
 	@ninja -C $(BUILD) -j $(JOBS)
 
+binaries: configure
+	@ninja -C $(BUILD) -j $(JOBS) trailkeepd trailkeep
+
 # Real peers the integration tests drive: rsyslog unpacked into a private
 # folder (it conflicts with syslog-ng-core, which ships loggen).
 peers: deps
 	@sh tests/peers/fetch-rsyslog.sh $(BUILD)/peers
 
-run: build
+run: binaries
 	$(BUILD)/bin/trailkeepd --dev $(DEV_DIR)
 
 test: build peers
