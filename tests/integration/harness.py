@@ -25,6 +25,12 @@ PEERS = os.environ.get("TRAILKEEP_PEERS", os.path.join(BIN, "..", "peers"))
 SCALE = float(os.environ.get("TRAILKEEP_TEST_SCALE", "1"))
 
 
+# Every folder a test run makes goes under one temp folder, removed at the end
+# when every test passed and kept (path printed) when one failed.
+RUN_DIR = tempfile.mkdtemp(prefix="tk-it-%s-" % os.path.splitext(os.path.basename(sys.argv[0]))[0])
+tempfile.tempdir = RUN_DIR
+
+
 def scaled(n):
     return max(1, int(n * SCALE))
 
@@ -228,4 +234,8 @@ def main(tests):
             import traceback
             traceback.print_exc()
             log("FAIL %s: %s" % (t.__name__, e))
+    if failed:
+        log("test folders kept in %s" % RUN_DIR)
+    else:
+        shutil.rmtree(RUN_DIR, ignore_errors=True)
     sys.exit(1 if failed else 0)
