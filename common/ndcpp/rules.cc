@@ -1,0 +1,402 @@
+#include "common/ndcpp/rules.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <re2/re2.h>
+#include <re2/set.h>
+#include <toml++/toml.h>
+
+#include "common/ndcpp/sfr.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep::ndcpp {
+
+struct RuleSet::Bucket {
+  std::vector<int> always;             // rules of this bucket without a msg pattern
+  std::unique_ptr<re2::RE2::Set> set;  // msg patterns; null when there are none
+  std::vector<int> set_rule;           // set index -> rule index
+};
+
+namespace {
+
+RE2::Options PatternOptions() {
+  RE2::Options o;
+  o.set_log_errors(false);
+  return o;
+}
+
+int LineOf(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
+
+class Loader {
+ public:
+  explicit Loader(std::string source) : source_(std::move(source)) {}
+
+  void Error(int line, const std::string& message) { errors_.push_back({line, message}); }
+  bool ok() const { return errors_.empty(); }
+  // "source:line: message", in line order (toml++ visits keys sorted by name).
+  std::vector<std::string> Sorted() const {
+    auto sorted = errors_;
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::string> out;
+    for (const auto& [line, message] : sorted) {
+      out.push_back(source_ + ":" + std::to_string(line) + ": " + message);
+    }
+    return out;
+  }
+
+  // A string, or an array of non-empty strings, into `out`.
+  bool StringList(const toml::node& node, const std::string& key, std::vector<std::string>* out) {
+    if (const auto* s = node.as_string()) {
+      if (s->get().empty()) {
+        Error(LineOf(node), "'" + key + "' must not be empty");
+        return false;
+      }
+      out->push_back(s->get());
+      return true;
+    }
+    const auto* arr = node.as_array();
+    if (arr == nullptr) {
+      Error(LineOf(node), "'" + key + "' must be a string or an array of strings");
+      return false;
+    }
+    if (arr->empty()) {
+      Error(LineOf(node), "'" + key + "' must not be an empty array");
+      return false;
+    }
+    bool ok = true;
+    for (const toml::node& el : *arr) {
+      const auto* s = el.as_string();
+      if (s == nullptr || s->get().empty()) {
+        Error(LineOf(el), "'" + key + "' entries must be non-empty strings");
+        ok = false;
+        continue;
+      }
+      out->push_back(s->get());
+    }
+    return ok;
+  }
+
+  bool String(const toml::node& node, const std::string& key, std::string* out) {
+    const auto* s = node.as_string();
+    if (s == nullptr) {
+      Error(LineOf(node), "'" + key + "' must be a string");
+      return false;
+    }
+    *out = s->get();
+    return true;
+  }
+
+  bool Pattern(const toml::node& node, const std::string& what, const std::string& pattern) {
+    RE2 re(pattern, PatternOptions());
+    if (!re.ok()) {
+      Error(LineOf(node), "bad regular expression in " + what + ": " + re.error());
+      return false;
+    }
+    return true;
+  }
+
+  bool ParseRule(const toml::table& t, int line, Rule* rule) {
+    rule->line = line;
+    bool ok = true;
+    bool has_refs = false, has_description = false;
+    for (auto&& [k, v] : t) {
+      const std::string key(k.str());
+      if (key == "name") {
+        ok &= String(v, key, &rule->name);
+      } else if (key == "app") {
+        ok &= StringList(v, key, &rule->apps);
+        for (std::string& a : rule->apps) a = std::string(RuleAppName(a));
+      } else if (key == "msgid") {
+        ok &= StringList(v, key, &rule->msgids);
+      } else if (key == "msg") {
+        if (String(v, key, &rule->msg)) {
+          if (rule->msg.empty()) {
+            Error(LineOf(v), "'msg' must not be empty (leave it out to match any MSG)");
+            ok = false;
+          } else {
+            ok &= Pattern(v, "'msg'", rule->msg);
+          }
+        } else {
+          ok = false;
+        }
+      } else if (key == "sd_id") {
+        ok &= String(v, key, &rule->sd_id);
+      } else if (key == "sd") {
+        const auto* sd = v.as_table();
+        if (sd == nullptr) {
+          Error(LineOf(v), "'sd' must be a table of SD-PARAM name = regular expression");
+          ok = false;
+          continue;
+        }
+        for (auto&& [pk, pv] : *sd) {
+          Rule::SdCondition c;
+          c.param = std::string(pk.str());
+          if (!String(pv, "sd." + c.param, &c.pattern) ||
+              !Pattern(pv, "'sd." + c.param + "'", c.pattern)) {
+            ok = false;
+            continue;
+          }
+          c.re = std::make_shared<const RE2>(c.pattern, PatternOptions());
+          rule->sd.push_back(std::move(c));
+        }
+      } else if (key == "refs") {
+        has_refs = true;
+        std::vector<std::string> names;
+        if (!StringList(v, key, &names)) {
+          ok = false;
+          continue;
+        }
+        const auto* arr = v.as_array();
+        for (size_t i = 0; i < names.size(); ++i) {
+          const int ref_line = arr != nullptr ? LineOf((*arr)[i]) : LineOf(v);
+          auto canonical = CanonicalSfr(names[i]);
+          if (!canonical) {
+            Error(ref_line, "unknown SFR '" + names[i] + "' (see common/ndcpp/sfr.cc)");
+            ok = false;
+            continue;
+          }
+          if (std::find(rule->refs.begin(), rule->refs.end(), *canonical) == rule->refs.end()) {
+            rule->refs.push_back(*canonical);
+          }
+        }
+      } else if (key == "description") {
+        has_description = true;
+        if (String(v, key, &rule->description) && rule->description.empty()) {
+          Error(LineOf(v), "'description' must not be empty");
+          ok = false;
+        }
+      } else {
+        Error(LineOf(v), "unknown key '" + key +
+                             "' (known: name, app, msgid, msg, sd_id, sd, refs, description)");
+        ok = false;
+      }
+    }
+    if (rule->name.empty()) {
+      Error(line, "rule has no 'name'");
+      ok = false;
+    }
+    if (!has_refs) {
+      Error(line, "rule '" + rule->name + "' has no 'refs'");
+      ok = false;
+    }
+    if (!has_description) {
+      Error(line, "rule '" + rule->name + "' has no 'description'");
+      ok = false;
+    }
+    if (rule->apps.empty() && rule->msgids.empty() && rule->msg.empty() && rule->sd_id.empty() &&
+        rule->sd.empty()) {
+      Error(line, "rule '" + rule->name + "' has no condition (app, msgid, msg, sd_id or sd)");
+      ok = false;
+    }
+    return ok;
+  }
+
+ private:
+  std::string source_;
+  std::vector<std::pair<int, std::string>> errors_;
+};
+
+bool Contains(const std::vector<std::string>& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+}  // namespace
+
+std::string_view RuleAppName(std::string_view app_name) {
+  const size_t slash = app_name.rfind('/');
+  return slash == std::string_view::npos ? app_name : app_name.substr(slash + 1);
+}
+
+RuleSet::RuleSet() = default;
+RuleSet::~RuleSet() = default;
+
+Result<std::shared_ptr<const RuleSet>> RuleSet::LoadFile(const std::string& path,
+                                                         std::vector<std::string>* errors) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::string e = path + ":0: cannot open rules file";
+    if (errors != nullptr) errors->push_back(e);
+    return Status::NotFound(e);
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return LoadString(ss.str(), path, errors);
+}
+
+Result<std::shared_ptr<const RuleSet>> RuleSet::LoadString(std::string_view text,
+                                                           const std::string& source,
+                                                           std::vector<std::string>* errors) {
+  Loader loader(source);
+  std::shared_ptr<RuleSet> rs(new RuleSet());
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    loader.Error(static_cast<int>(e.source().begin.line), std::string(e.description()));
+  }
+  std::set<std::string, std::less<>> names;
+  if (loader.ok()) {
+    for (auto&& [k, v] : root) {
+      const std::string key(k.str());
+      if (key == "version") {
+        const auto* i = v.as_integer();
+        if (i == nullptr || i->get() != 1) loader.Error(LineOf(v), "'version' must be 1");
+        continue;
+      }
+      if (key != "rule") {
+        loader.Error(LineOf(v), "unknown top-level key '" + key + "' (known: version, rule)");
+        continue;
+      }
+      const auto* arr = v.as_array();
+      if (arr == nullptr) {
+        loader.Error(LineOf(v), "'rule' must be an array of tables ([[rule]])");
+        continue;
+      }
+      for (const toml::node& el : *arr) {
+        const auto* t = el.as_table();
+        if (t == nullptr) {
+          loader.Error(LineOf(el), "'rule' entries must be tables");
+          continue;
+        }
+        Rule rule;
+        const bool ok = loader.ParseRule(*t, LineOf(el), &rule);
+        if (!rule.name.empty() && !names.insert(rule.name).second) {
+          loader.Error(rule.line, "duplicate rule name '" + rule.name + "'");
+          continue;
+        }
+        if (!ok) continue;
+        rs->rules_.push_back(std::move(rule));
+      }
+    }
+  }
+
+  // Bucket by app and build one RE2::Set per bucket.
+  if (loader.ok()) {
+    rs->any_app_ = std::make_unique<Bucket>();
+    auto add = [&](Bucket* b, int index) {
+      const Rule& r = rs->rules_[static_cast<size_t>(index)];
+      if (r.msg.empty()) {
+        b->always.push_back(index);
+        return;
+      }
+      if (!b->set) b->set = std::make_unique<RE2::Set>(PatternOptions(), RE2::UNANCHORED);
+      std::string error;
+      if (b->set->Add(r.msg, &error) < 0) {
+        loader.Error(r.line, "rule '" + r.name + "': " + error);
+        return;
+      }
+      b->set_rule.push_back(index);
+    };
+    for (size_t i = 0; i < rs->rules_.size(); ++i) {
+      const Rule& r = rs->rules_[i];
+      if (r.apps.empty()) {
+        add(rs->any_app_.get(), static_cast<int>(i));
+        continue;
+      }
+      for (const std::string& app : r.apps) {
+        auto& b = rs->by_app_[app];
+        if (!b) b = std::make_unique<Bucket>();
+        add(b.get(), static_cast<int>(i));
+      }
+    }
+    auto compile = [&](Bucket* b, const std::string& what) {
+      if (b->set && !b->set->Compile()) {
+        loader.Error(0, "cannot compile the patterns of " + what + " (RE2 memory limit)");
+      }
+    };
+    compile(rs->any_app_.get(), "rules without 'app'");
+    for (auto& [app, b] : rs->by_app_) compile(b.get(), "app '" + app + "'");
+  }
+
+  if (!loader.ok()) {
+    const std::vector<std::string> sorted = loader.Sorted();
+    std::string all;
+    for (const std::string& e : sorted) {
+      if (!all.empty()) all += "\n";
+      all += e;
+    }
+    if (errors != nullptr) {
+      errors->insert(errors->end(), sorted.begin(), sorted.end());
+    }
+    return Status::InvalidArgument(all);
+  }
+  return std::shared_ptr<const RuleSet>(std::move(rs));
+}
+
+bool RuleSet::OtherConditionsHold(const Rule& rule, const v1::Event& event) const {
+  if (!rule.msgids.empty() && !Contains(rule.msgids, event.msgid())) return false;
+  if (!rule.sd_id.empty()) {
+    bool found = false;
+    for (const auto& el : event.structured_data()) found = found || el.id() == rule.sd_id;
+    if (!found) return false;
+  }
+  for (const Rule::SdCondition& c : rule.sd) {
+    bool matched = false;
+    for (const auto& el : event.structured_data()) {
+      if (!rule.sd_id.empty() && el.id() != rule.sd_id) continue;
+      for (const auto& p : el.params()) {
+        if (p.name() == c.param && RE2::PartialMatch(p.value(), *c.re)) {
+          matched = true;
+          break;
+        }
+      }
+      if (matched) break;
+    }
+    if (!matched) return false;
+  }
+  return true;
+}
+
+void RuleSet::RunBucket(const Bucket& bucket, const v1::Event& event,
+                        std::vector<int>* hits) const {
+  for (int r : bucket.always) {
+    if (OtherConditionsHold(rules_[static_cast<size_t>(r)], event)) hits->push_back(r);
+  }
+  if (!bucket.set) return;
+  // Reused per thread: the no-match case allocates nothing after warm-up.
+  thread_local std::vector<int> set_hits;
+  set_hits.clear();
+  if (!bucket.set->Match(event.msg(), &set_hits)) return;
+  for (int i : set_hits) {
+    const int r = bucket.set_rule[static_cast<size_t>(i)];
+    if (OtherConditionsHold(rules_[static_cast<size_t>(r)], event)) hits->push_back(r);
+  }
+}
+
+void RuleSet::MatchInto(const v1::Event& event, std::vector<int>* hits) const {
+  hits->clear();
+  if (auto it = by_app_.find(RuleAppName(event.app_name())); it != by_app_.end()) {
+    RunBucket(*it->second, event, hits);
+  }
+  RunBucket(*any_app_, event, hits);
+  if (hits->size() > 1) {
+    std::sort(hits->begin(), hits->end());
+    hits->erase(std::unique(hits->begin(), hits->end()), hits->end());
+  }
+}
+
+void RuleSet::Match(const v1::Event& event, std::vector<int>* rule_indices) const {
+  MatchInto(event, rule_indices);
+}
+
+bool RuleSet::Classify(v1::Event* event) const {
+  thread_local std::vector<int> hits;
+  MatchInto(*event, &hits);
+  if (hits.empty()) return false;
+  for (int r : hits) {
+    for (const std::string& ref : rules_[static_cast<size_t>(r)].refs) {
+      const auto& existing = event->ndcpp_refs();
+      if (std::find(existing.begin(), existing.end(), ref) == existing.end()) {
+        event->add_ndcpp_refs(ref);
+      }
+    }
+  }
+  event->set_description(rules_[static_cast<size_t>(hits.front())].description);
+  return true;
+}
+
+}  // namespace trailkeep::ndcpp

@@ -1,0 +1,234 @@
+#include "common/ndcpp/rules.h"
+
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/ndcpp/sfr.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep::ndcpp {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+v1::Event MakeEvent(std::string app, std::string msg, std::string msgid = "") {
+  v1::Event e;
+  e.set_app_name(std::move(app));
+  e.set_msg(std::move(msg));
+  e.set_msgid(std::move(msgid));
+  return e;
+}
+
+std::shared_ptr<const RuleSet> MustLoad(const std::string& text) {
+  std::vector<std::string> errors;
+  auto rs = RuleSet::LoadString(text, "t.toml", &errors);
+  EXPECT_TRUE(rs.ok()) << rs.status().message();
+  return rs.ok() ? rs.value() : nullptr;
+}
+
+std::vector<std::string> Errors(const std::string& text) {
+  std::vector<std::string> errors;
+  auto rs = RuleSet::LoadString(text, "t.toml", &errors);
+  EXPECT_FALSE(rs.ok());
+  return errors;
+}
+
+TEST(Sfr, CanonicalNamesAndAliases) {
+  EXPECT_EQ(CanonicalSfr("FIA_UIA_EXT.1"), "FIA_UIA_EXT.1");
+  EXPECT_EQ(CanonicalSfr("FAU_STG_EXT.3/LocSpace"), "FAU_STG.3/LocSpace");
+  EXPECT_EQ(CanonicalSfr("FAU_GEN.1.1"), "FAU_GEN.1");
+  EXPECT_EQ(CanonicalSfr("FAU_GEN.1.1/Log"), "FAU_GEN.1/Log");
+  EXPECT_EQ(CanonicalSfr("FCS_HTTP S_EXT.1"), "FCS_HTTPS_EXT.1");  // PDF line break
+  EXPECT_EQ(CanonicalSfr("ftp_trp.1/admin"), "FTP_TRP.1/Admin");
+  EXPECT_EQ(CanonicalSfr("FIA_X509_EXT.1"), "FIA_X509_EXT.1/Rev");
+  EXPECT_EQ(CanonicalSfr("FMT_MOF.1/ ManualUpdate"), "FMT_MOF.1/ManualUpdate");
+  EXPECT_EQ(CanonicalSfr("FIA_UIA_EXT.9"), std::nullopt);
+  EXPECT_EQ(CanonicalSfr("FAU_GEN"), std::nullopt);
+  EXPECT_EQ(CanonicalSfr(""), std::nullopt);
+  EXPECT_EQ(CanonicalSfr("FAU_GEN.1.1.1"), std::nullopt);
+  for (std::string_view s : AllSfrs()) {
+    EXPECT_TRUE(IsCanonicalSfr(s));
+    EXPECT_EQ(CanonicalSfr(s), std::string(s));
+  }
+  EXPECT_FALSE(IsCanonicalSfr("FAU_STG_EXT.3/LocSpace"));
+}
+
+TEST(Rules, ErrorsCarryFileAndLine) {
+  const auto errors = Errors(R"([[rule]]
+name = "a"
+app = ["sshd"]
+msg = "Failed ("
+refs = ["FIA_UIA_EXT.1", "FIA_NOPE.1"]
+description = "x"
+colour = "red"
+
+[[rule]]
+name = "a"
+msgid = "X"
+refs = ["FAU_GEN.1"]
+description = "dup"
+
+[[rule]]
+name = "b"
+refs = ["FAU_GEN.1"]
+description = "no condition"
+bogus = 1
+)");
+  ASSERT_EQ(errors.size(), 6u) << ::testing::PrintToString(errors);
+  EXPECT_THAT(errors[0], HasSubstr("t.toml:4: bad regular expression in 'msg': missing )"));
+  EXPECT_THAT(errors[1], HasSubstr("t.toml:5: unknown SFR 'FIA_NOPE.1'"));
+  EXPECT_THAT(errors[2], HasSubstr("t.toml:7: unknown key 'colour'"));
+  EXPECT_THAT(errors[3], HasSubstr("t.toml:9: duplicate rule name 'a'"));
+  // Errors come in line order.
+  EXPECT_THAT(errors[4], HasSubstr("t.toml:15: rule 'b' has no condition"));
+  EXPECT_THAT(errors[5], HasSubstr("t.toml:19: unknown key 'bogus'"));
+}
+
+TEST(Rules, MissingFieldsAndTypes) {
+  const auto errors = Errors(R"(version = 2
+other = 1
+[[rule]]
+app = 3
+sd = { username = "(" }
+)");
+  ASSERT_EQ(errors.size(), 8u) << ::testing::PrintToString(errors);
+  EXPECT_THAT(errors[0], HasSubstr("t.toml:1: 'version' must be 1"));
+  EXPECT_THAT(errors[1], HasSubstr("t.toml:2: unknown top-level key 'other'"));
+  EXPECT_THAT(errors[2], HasSubstr("t.toml:3: rule has no 'name'"));
+  EXPECT_THAT(errors[3], HasSubstr("t.toml:3: rule '' has no 'refs'"));
+  EXPECT_THAT(errors[4], HasSubstr("t.toml:3: rule '' has no 'description'"));
+  EXPECT_THAT(errors[5], HasSubstr("t.toml:3: rule '' has no condition"));
+  EXPECT_THAT(errors[6], HasSubstr("t.toml:4: 'app' must be a string or an array"));
+  EXPECT_THAT(errors[7], HasSubstr("t.toml:5: bad regular expression in 'sd.username'"));
+}
+
+TEST(Rules, TomlSyntaxErrorHasLine) {
+  const auto errors = Errors("[[rule]]\nname = \"a\"\nrefs = [\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], HasSubstr("t.toml:"));
+}
+
+TEST(Rules, MissingFileIsAnError) {
+  std::vector<std::string> errors;
+  auto rs = RuleSet::LoadFile("/nonexistent/rules.toml", &errors);
+  EXPECT_FALSE(rs.ok());
+  ASSERT_EQ(errors.size(), 1u);
+}
+
+TEST(Rules, AliasesStoredCanonically) {
+  auto rs = MustLoad(R"([[rule]]
+name = "low"
+app = "auditd"
+msg = "low on disk"
+refs = ["FAU_STG_EXT.3/LocSpace", "FAU_STG.3/LocSpace", "FAU_GEN.1.1"]
+description = "low space"
+)");
+  ASSERT_NE(rs, nullptr);
+  EXPECT_THAT(rs->rules()[0].refs, ElementsAre("FAU_STG.3/LocSpace", "FAU_GEN.1"));
+}
+
+constexpr char kTwoRules[] = R"(
+[[rule]]
+name = "ssh-fail"
+app = ["sshd"]
+msg = '^Failed \S+ for'
+refs = ["FIA_UIA_EXT.1", "FIA_UAU_EXT.2"]
+description = "remote login failed"
+
+[[rule]]
+name = "ssh-fail-root"
+app = ["sshd"]
+msg = 'for root from'
+refs = ["FIA_UAU_EXT.2", "FAU_GEN.1"]
+description = "root login failed"
+
+[[rule]]
+name = "junos"
+msgid = "UI_LOGOUT_EVENT"
+sd_id = "junos@2636.1.1.1.2.164"
+sd = { username = "^root$" }
+refs = ["FTA_SSL.4"]
+description = "logout"
+
+[[rule]]
+name = "cdr"
+app = "opensips"
+msg = '^ACC: call ended:'
+refs = ["FAU_GEN.1/CDR"]
+description = "cdr"
+)";
+
+TEST(Rules, RefsDeduplicatedInFileOrderFirstDescription) {
+  auto rs = MustLoad(kTwoRules);
+  ASSERT_NE(rs, nullptr);
+  auto e = MakeEvent("sshd", "Failed password for root from 192.0.2.1 port 22 ssh2");
+  e.add_ndcpp_refs("FAU_GEN.1");  // already present: not repeated
+  EXPECT_TRUE(rs->Classify(&e));
+  EXPECT_THAT(e.ndcpp_refs(), ElementsAre("FAU_GEN.1", "FIA_UIA_EXT.1", "FIA_UAU_EXT.2"));
+  EXPECT_EQ(e.description(), "remote login failed");
+}
+
+TEST(Rules, NoMatchLeavesEventUntouched) {
+  auto rs = MustLoad(kTwoRules);
+  ASSERT_NE(rs, nullptr);
+  auto e = MakeEvent("sshd", "Server listening on :: port 22.");
+  EXPECT_FALSE(rs->Classify(&e));
+  EXPECT_EQ(e.ndcpp_refs_size(), 0);
+  EXPECT_EQ(e.description(), "");
+  auto unknown_app = MakeEvent("nothing", "Failed password for root from x port 1");
+  EXPECT_FALSE(rs->Classify(&unknown_app));
+}
+
+TEST(Rules, AppDispatch) {
+  auto rs = MustLoad(kTwoRules);
+  ASSERT_NE(rs, nullptr);
+  // Same text from another program: not sshd evidence.
+  auto other = MakeEvent("myapp", "Failed password for alice from 192.0.2.1 port 22 ssh2");
+  EXPECT_FALSE(rs->Classify(&other));
+  // A path as APP-NAME dispatches on its basename.
+  auto cdr = MakeEvent("/usr/local/sbin/opensips", "ACC: call ended: created=1");
+  EXPECT_TRUE(rs->Classify(&cdr));
+  EXPECT_THAT(cdr.ndcpp_refs(), ElementsAre("FAU_GEN.1/CDR"));
+  EXPECT_EQ(RuleAppName("/usr/local/sbin/opensips"), "opensips");
+  EXPECT_EQ(RuleAppName("sshd"), "sshd");
+}
+
+TEST(Rules, MsgidAndStructuredData) {
+  auto rs = MustLoad(kTwoRules);
+  ASSERT_NE(rs, nullptr);
+  auto e = MakeEvent("mgd", "User 'root' logout", "UI_LOGOUT_EVENT");
+  auto* sd = e.add_structured_data();
+  sd->set_id("junos@2636.1.1.1.2.164");
+  auto* p = sd->add_params();
+  p->set_name("username");
+  p->set_value("root");
+  EXPECT_TRUE(rs->Classify(&e));
+  EXPECT_THAT(e.ndcpp_refs(), ElementsAre("FTA_SSL.4"));
+
+  p->set_value("alice");  // sd condition fails
+  v1::Event e2 = e;
+  e2.clear_ndcpp_refs();
+  EXPECT_FALSE(rs->Classify(&e2));
+
+  auto no_sd = MakeEvent("mgd", "User 'root' logout", "UI_LOGOUT_EVENT");
+  EXPECT_FALSE(rs->Classify(&no_sd));
+  auto other_msgid = MakeEvent("mgd", "User 'root' logout", "UI_LOGIN_EVENT");
+  EXPECT_FALSE(rs->Classify(&other_msgid));
+}
+
+TEST(Rules, MatchReportsRuleIndicesInFileOrder) {
+  auto rs = MustLoad(kTwoRules);
+  ASSERT_NE(rs, nullptr);
+  std::vector<int> hits;
+  rs->Match(MakeEvent("sshd", "Failed password for root from x port 1"), &hits);
+  EXPECT_THAT(hits, ElementsAre(0, 1));
+  rs->Match(MakeEvent("sshd", "nothing"), &hits);
+  EXPECT_TRUE(hits.empty());
+}
+
+}  // namespace
+}  // namespace trailkeep::ndcpp
