@@ -71,20 +71,8 @@ int RunParse(const std::string& file, const std::string& format, size_t max_fram
   return 0;
 }
 
-// <dir of this executable>/../share/trailkeep/ndcpp_rules.toml, or "" when
-// /proc/self/exe cannot be read.
-std::string DefaultRulesPath() {
-  std::vector<char> buf(4096);
-  const ssize_t n = readlink("/proc/self/exe", buf.data(), buf.size() - 1);
-  if (n <= 0) return "";
-  std::string exe(buf.data(), static_cast<size_t>(n));
-  const size_t slash = exe.rfind('/');
-  if (slash == std::string::npos) return "";
-  return exe.substr(0, slash) + "/../share/trailkeep/ndcpp_rules.toml";
-}
-
 int RunClassify(const std::string& file, std::string rules_path, const std::string& format) {
-  if (rules_path.empty()) rules_path = DefaultRulesPath();
+  if (rules_path.empty()) rules_path = trailkeep::ndcpp::DefaultRulesPath();
   auto rules = trailkeep::ndcpp::RuleSet::LoadFile(rules_path);
   if (!rules.ok()) {
     std::cerr << "trailkeep classify: invalid rules:\n" << rules.status().message() << "\n";

@@ -8,6 +8,7 @@
 #include <re2/re2.h>
 #include <re2/set.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include "common/ndcpp/sfr.h"
 #include "trailkeep/v1/record.pb.h"
@@ -397,6 +398,16 @@ bool RuleSet::Classify(v1::Event* event) const {
   }
   event->set_description(rules_[static_cast<size_t>(hits.front())].description);
   return true;
+}
+
+std::string DefaultRulesPath() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  const std::string exe(buf, static_cast<size_t>(n));
+  const size_t slash = exe.rfind('/');
+  if (slash == std::string::npos) return "";
+  return exe.substr(0, slash) + "/../share/trailkeep/ndcpp_rules.toml";
 }
 
 }  // namespace trailkeep::ndcpp

@@ -67,6 +67,11 @@ struct Rule {
   std::string description;
 };
 
+// The rules shipped with the binaries: <dir of the running executable>/
+// ../share/trailkeep/ndcpp_rules.toml (the build tree and an installed tree
+// both have that shape). "" when /proc/self/exe cannot be read.
+std::string DefaultRulesPath();
+
 class RuleSet {
  public:
   ~RuleSet();

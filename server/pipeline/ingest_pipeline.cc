@@ -2,6 +2,7 @@
 
 #include "common/base/endpoint.h"
 #include "common/syslog/syslog_parser.h"
+#include "server/pipeline/rules_holder.h"
 #include "server/selfaudit/self_audit.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -32,8 +33,12 @@ std::string SourceHostOf(const v1::Event& event, const v1::Peer& peer) {
   return AddressOfEndpoint(peer.address());
 }
 
-IngestPipeline::IngestPipeline(OfferFn offer, SelfAudit* self_audit, HasRoomFn has_room)
-    : offer_(std::move(offer)), self_audit_(self_audit), has_room_(std::move(has_room)) {}
+IngestPipeline::IngestPipeline(OfferFn offer, SelfAudit* self_audit, HasRoomFn has_room,
+                               const RulesHolder* rules)
+    : offer_(std::move(offer)),
+      self_audit_(self_audit),
+      has_room_(std::move(has_room)),
+      rules_(rules) {}
 
 bool IngestPipeline::Offer(std::vector<RawFrame>* frames) {
   if (has_room_ && !has_room_()) return false;
@@ -51,6 +56,7 @@ bool IngestPipeline::Offer(std::vector<RawFrame>* frames) {
     e.set_host(SourceHostOf(e, *f.peer));
     e.set_raw(std::move(f.bytes));
   }
+  if (rules_ != nullptr) rules_->Classify(&events);
   if (!offer_(&events)) {
     // Full: give the bytes back so the session can retry the same frames.
     for (size_t i = 0; i < frames->size(); ++i) {

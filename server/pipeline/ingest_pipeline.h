@@ -1,6 +1,7 @@
 // IngestPipeline: the IngestSink of the syslog sources. It parses each frame
 // into an Event (RFC 5424 / RFC 3164), decides the source host, keeps the raw
-// bytes and the peer, and offers the batch to the committer. Parsing runs on
+// bytes and the peer, classifies it by NDcPP SFR reference, and offers the
+// batch to the committer. Parsing runs on
 // the calling I/O thread, so connections parse in parallel; the committer
 // alone orders and stores. Connection events become SelfAudit events.
 //
@@ -18,6 +19,7 @@
 
 namespace trailkeep {
 
+class RulesHolder;
 class SelfAudit;
 
 class IngestPipeline final : public IngestSink {
@@ -28,7 +30,9 @@ class IngestPipeline final : public IngestSink {
   // full queue costs no parsing work on every retry.
   using HasRoomFn = std::function<bool()>;
 
-  IngestPipeline(OfferFn offer, SelfAudit* self_audit, HasRoomFn has_room = nullptr);
+  // `rules` (may be null: no classification) must outlive the pipeline.
+  IngestPipeline(OfferFn offer, SelfAudit* self_audit, HasRoomFn has_room = nullptr,
+                 const RulesHolder* rules = nullptr);
   bool Offer(std::vector<RawFrame>* frames) override;
   void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer& peer,
                              const std::string& reason) override;
@@ -40,6 +44,7 @@ class IngestPipeline final : public IngestSink {
   OfferFn offer_;
   SelfAudit* self_audit_;
   HasRoomFn has_room_;
+  const RulesHolder* rules_;
   std::atomic<uint64_t> parsed_{0};
   std::atomic<uint64_t> fallbacks_{0};
 };
