@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "server/net/tls_syslog_listener.h"
+#include "server/sinks/export_https_server.h"
 
 namespace trailkeep {
 
@@ -18,9 +19,16 @@ struct ServerConfig {
   bool dev_mode = false;
 
   TlsSyslogOptions syslog;  // [[listen.syslog]] + [tls] + [limits]
+  // [[listen.export]] + [export] + [[export.client]]; its TLS settings are
+  // taken from [tls] at start-up (client certificates optional).
+  ExportServerOptions export_api;
 
   size_t commit_queue_bytes = 64u << 20;
   size_t max_batch_events = 16384;
+
+  // NDcPP rules ([ndcpp] rules_file); "" = the rules shipped with the binary
+  // (ndcpp::DefaultRulesPath()), "none" = no classification.
+  std::string rules_file;
 
   int self_audit_window_seconds = 10;
   int self_audit_burst = 10;
@@ -39,7 +47,10 @@ struct ConfigError {
 std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* config);
 
 // Development mode: data and a throwaway PKI under `dir`, created on first
-// run; loopback listener on 127.0.0.1:6514; client_auth "optional".
+// run; loopback listeners on 127.0.0.1:6514 (syslog) and 127.0.0.1:8443 (API);
+// client_auth "optional"; DIR/admin.token (a plain token with every scope,
+// mode 0600) and its hashed entry in DIR/export-tokens; the dev client
+// certificate ("dev-client") has every API scope.
 // Throws std::runtime_error when the folder or PKI cannot be made.
 ServerConfig MakeDevConfig(const std::string& dir);
 

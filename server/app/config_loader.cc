@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include "common/ndcpp/rules.h"
 #include "server/app/config.h"
 #include "server/net/tls_syslog_listener.h"
 
@@ -113,38 +114,94 @@ void ReadListeners(const toml::table& root, Reader* r, ServerConfig* c) {
     return;
   }
   for (const auto& [k, v] : *lt) {
-    if (k.str() != "syslog") {
-      r->Error(&v, "unknown listener kind listen." + std::string(k.str()) +
-                       " (this version has [[listen.syslog]])");
+    const std::string kind(k.str());
+    if (kind != "syslog" && kind != "export") {
+      r->Error(&v, "unknown listener kind listen." + kind +
+                       " (this version has [[listen.syslog]] and [[listen.export]])");
       continue;
     }
     const toml::array* arr = v.as_array();
     if (arr == nullptr || !arr->is_array_of_tables()) {
-      r->Error(&v, "listen.syslog must be an array of tables: [[listen.syslog]]");
+      r->Error(&v, "listen." + kind + " must be an array of tables: [[listen." + kind + "]]");
       continue;
     }
-    c->syslog.addresses.clear();
+    std::vector<std::string>& addresses =
+        kind == "syslog" ? c->syslog.addresses : c->export_api.addresses;
+    addresses.clear();
+    const std::string prefix = "listen." + kind + ".";
     for (const auto& el : *arr) {
       const toml::table& t = *el.as_table();
       Reader sub = *r;
       std::string address;
       const toml::node* an = t.get("address");
-      sub.String(t, "listen.syslog.", "address", &address);
+      sub.String(t, prefix, "address", &address);
       if (address.empty()) {
-        r->Error(&el, "[[listen.syslog]] needs address = \"host:port\"");
+        r->Error(&el, "[[listen." + kind + "]] needs address = \"host:port\"");
         continue;
       }
       try {
         std::string host;
         unsigned short port;
         SplitHostPort(address, &host, &port);
-        c->syslog.addresses.push_back(address);
+        addresses.push_back(address);
       } catch (const std::exception& e) {
         r->Error(an, e.what());
       }
-      sub.Unknown(t, "listen.syslog.");
+      sub.Unknown(t, prefix);
     }
   }
+}
+
+void ReadScopes(Reader* r, const toml::table& t, const std::string& prefix, unsigned* scopes) {
+  std::vector<std::string> names;
+  r->StringList(t, prefix, "scopes", &names);
+  std::string joined;
+  for (const auto& n : names) joined += (joined.empty() ? "" : ",") + n;
+  auto parsed = ParseScopes(joined);
+  if (!parsed.ok()) {
+    r->Error(t.get("scopes") != nullptr ? t.get("scopes") : &t,
+             prefix + "scopes: " + parsed.status().message());
+  } else {
+    *scopes = parsed.value();
+  }
+}
+
+void ReadExport(const toml::table& root, Reader* r, ServerConfig* c) {
+  r->Seen("", "export");
+  const toml::table* t = root["export"].as_table();
+  if (t == nullptr) return;
+  ExportServerOptions& x = c->export_api;
+  r->String(*t, "export.", "token_file", &x.token_file);
+  r->Integer(*t, "export.", "default_limit", &x.default_limit, 1, 1'000'000);
+  r->Integer(*t, "export.", "max_limit", &x.max_limit, 1, 1'000'000);
+  r->Integer(*t, "export.", "read_threads", &x.read_threads, 1, 64);
+  r->Integer(*t, "export.", "max_connections", &x.max_connections, 1, 100'000);
+  r->Integer(*t, "export.", "max_streams", &x.max_streams, 1, 10'000);
+  r->Integer(*t, "export.", "idle_timeout_ms", &x.idle_timeout_ms, 1000, 86'400'000);
+  r->Integer(*t, "export.", "write_timeout_ms", &x.write_timeout_ms, 1000, 86'400'000);
+  r->Seen("export.", "client");
+  if (const toml::node* cn = t->get("client")) {
+    const toml::array* arr = cn->as_array();
+    if (arr == nullptr || !arr->is_array_of_tables()) {
+      r->Error(cn, "export.client must be an array of tables: [[export.client]]");
+    } else {
+      for (const auto& el : *arr) {
+        const toml::table& ct = *el.as_table();
+        Reader sub = *r;
+        ClientRule rule;
+        sub.String(ct, "export.client.", "name", &rule.name);
+        if (rule.name.empty()) r->Error(&el, "[[export.client]] needs name = \"CN or SAN\"");
+        ReadScopes(&sub, ct, "export.client.", &rule.scopes);
+        sub.StringList(ct, "export.client.", "hosts", &rule.hosts);
+        sub.Unknown(ct, "export.client.");
+        x.clients.push_back(std::move(rule));
+      }
+    }
+  }
+  if (x.default_limit > x.max_limit) {
+    r->Error(t->get("default_limit"), "export.default_limit must not exceed export.max_limit");
+  }
+  r->Unknown(*t, "export.");
 }
 
 void ReadTls(const toml::table& root, Reader* r, ServerConfig* c) {
@@ -195,6 +252,14 @@ void ReadStore(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Unknown(*t, "store.");
 }
 
+void ReadNdcpp(const toml::table& root, Reader* r, ServerConfig* c) {
+  r->Seen("", "ndcpp");
+  const toml::table* t = root["ndcpp"].as_table();
+  if (t == nullptr) return;
+  r->String(*t, "ndcpp.", "rules_file", &c->rules_file);
+  r->Unknown(*t, "ndcpp.");
+}
+
 void ReadSelfAudit(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Seen("", "self_audit");
   const toml::table* t = root["self_audit"].as_table();
@@ -231,6 +296,7 @@ std::string LocalHostName() {
 }  // namespace
 
 std::string ConfigError::ToString() const {
+  if (file.empty()) return message;  // already "file:line: message"
   return line > 0 ? file + ":" + std::to_string(line) + ": " + message : file + ": " + message;
 }
 
@@ -239,6 +305,7 @@ std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
   c->source = path;
   c->collector_name = LocalHostName();
   c->syslog.addresses = {"0.0.0.0:6514"};
+  c->export_api.addresses = {"0.0.0.0:8443"};
   toml::table root;
   try {
     root = toml::parse_file(path);
@@ -257,6 +324,8 @@ std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
   ReadLimits(root, &r, c);
   ReadStore(root, &r, c);
   ReadSelfAudit(root, &r, c);
+  ReadNdcpp(root, &r, c);
+  ReadExport(root, &r, c);
   r.Unknown(root, "");
 
   static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
@@ -271,6 +340,24 @@ std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
   CheckFile(path, root, "tls.key_file", tls.key_file, true, &errors);
   CheckFile(path, root, "tls.ca_file", tls.ca_file, tls.client_auth != ClientAuth::kNone, &errors);
   CheckFile(path, root, "tls.crl_file", tls.crl_file, false, &errors);
+  CheckFile(path, root, "export.token_file", c->export_api.token_file, false, &errors);
+  if (!c->export_api.token_file.empty() && access(c->export_api.token_file.c_str(), R_OK) == 0) {
+    auto tokens = LoadTokenFile(c->export_api.token_file);
+    if (!tokens.ok()) {
+      errors.push_back({path, LineOf(root, "export.token_file"), tokens.status().message()});
+    }
+  }
+  if (c->rules_file != "none") {
+    // The rules file's own errors carry its own file:line.
+    std::vector<std::string> rule_errors;
+    const std::string rules = c->rules_file.empty() ? ndcpp::DefaultRulesPath() : c->rules_file;
+    if (!ndcpp::RuleSet::LoadFile(rules, &rule_errors).ok()) {
+      for (const auto& e : rule_errors) errors.push_back({"", 0, e});
+      if (rule_errors.empty())
+        errors.push_back(
+            {path, LineOf(root, "ndcpp.rules_file"), "cannot load NDcPP rules " + rules});
+    }
+  }
   // In file order; errors without a line (missing keys) last.
   std::stable_sort(errors.begin(), errors.end(), [](const ConfigError& a, const ConfigError& b) {
     return (a.line == 0 ? INT_MAX : a.line) < (b.line == 0 ? INT_MAX : b.line);

@@ -1,9 +1,9 @@
 // trailkeepd: the collector, and the local store tools that open its RocksDB.
 //
-//   trailkeepd --config FILE | --dev DIR [--listen-syslog ADDR]...
+//   trailkeepd --config FILE | --dev DIR [--listen-syslog ADDR]... [--listen-export ADDR]...
 //   trailkeepd --check-config --config FILE
 //   trailkeepd query --db DIR [--host GLOB] [--since T] [--until T] [--ref SFR]
-//                    [--limit N] [--format text|json]
+//                    [--text TEXT] [--limit N] [--format text|json]
 //   trailkeepd hosts --db DIR [--format text|json]
 #include <iostream>
 
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
 
   std::string config_file, dev_dir, log_level;
-  std::vector<std::string> listen_syslog;
+  std::vector<std::string> listen_syslog, listen_export;
   bool check_config = false;
   auto* cfg_opt = app.add_option("--config", config_file, "TOML configuration file");
   auto* dev_opt = app.add_option("--dev", dev_dir,
@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
   cfg_opt->excludes(dev_opt);
   app.add_option("--listen-syslog", listen_syslog,
                  "RFC 5425 listen address host:port (repeatable; port 0 picks a free port)");
+  app.add_option("--listen-export", listen_export,
+                 "HTTPS API listen address host:port (repeatable; port 0 picks a free port)");
   app.add_flag("--check-config", check_config, "validate --config and exit");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
 
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
   query->add_option("--since", q.since, "receive time lower bound: RFC 3339 or 15m, 2h, 7d");
   query->add_option("--until", q.until, "receive time upper bound: RFC 3339 or 15m, 2h, 7d");
   query->add_option("--ref", q.ref, "NDcPP SFR reference, e.g. FIA_UIA_EXT.1");
+  query->add_option("--text", q.text, "case-insensitive substring of the message");
   query->add_option("--limit", q.limit, "stop after N events");
   query->add_option("--format", q.format, "text or json")->check(CLI::IsMember({"text", "json"}));
 
@@ -113,6 +116,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!listen_syslog.empty()) config.syslog.addresses = listen_syslog;
+  if (!listen_export.empty()) config.export_api.addresses = listen_export;
   spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config.log_level : log_level));
   if (config.dev_mode) {
     // Resolve the actual port in the help text only when it is fixed.

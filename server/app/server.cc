@@ -11,9 +11,12 @@
 #include <sys/resource.h>
 
 #include "common/base/time_format.h"
+#include "common/ndcpp/rules.h"
 #include "server/net/tls_syslog_listener.h"
 #include "server/pipeline/ingest_pipeline.h"
+#include "server/pipeline/rules_holder.h"
 #include "server/selfaudit/self_audit.h"
+#include "server/sinks/export_https_server.h"
 #include "server/store/committer.h"
 #include "server/store/store.h"
 #include "trailkeep/v1/record.pb.h"
@@ -25,13 +28,18 @@ namespace net = boost::asio;
 
 // ports.json: every bound address per listener kind, written atomically so a
 // test polling for it never reads half a file.
-void WritePortsFile(const std::string& data_dir, const std::vector<std::string>& syslog) {
-  std::string json = "{\"syslog\": [";
-  for (size_t i = 0; i < syslog.size(); ++i) {
-    if (i > 0) json += ", ";
-    json += "\"" + syslog[i] + "\"";
-  }
-  json += "], \"pid\": " + std::to_string(getpid()) + "}\n";
+void WritePortsFile(const std::string& data_dir, const std::vector<std::string>& syslog,
+                    const std::vector<std::string>& export_api) {
+  auto list = [](const std::vector<std::string>& addrs) {
+    std::string out = "[";
+    for (size_t i = 0; i < addrs.size(); ++i) {
+      if (i > 0) out += ", ";
+      out += "\"" + addrs[i] + "\"";
+    }
+    return out + "]";
+  };
+  std::string json = "{\"syslog\": " + list(syslog) + ", \"export\": " + list(export_api) +
+                     ", \"pid\": " + std::to_string(getpid()) + "}\n";
   const std::string tmp = data_dir + "/ports.json.tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -39,6 +47,32 @@ void WritePortsFile(const std::string& data_dir, const std::vector<std::string>&
     if (!out) throw std::runtime_error("cannot write " + tmp);
   }
   std::filesystem::rename(tmp, data_dir + "/ports.json");
+}
+
+// /metrics: what the committer, the syslog listener and self-audit count.
+std::vector<Metric> CollectMetrics(const CommitterStats& c, const TlsSyslogCounters& l,
+                                   uint64_t self_audit_suppressed) {
+  auto d = [](auto v) { return static_cast<double>(v); };
+  return {
+      {"events_committed_total", "events durably stored", "counter", d(c.events_committed)},
+      {"commits_total", "group commits (one WriteBatch each)", "counter", d(c.commits)},
+      {"commit_failures_total", "failed group commits (retried)", "counter", d(c.commit_failures)},
+      {"commit_queue_bytes", "parsed events waiting for the committer", "gauge", d(c.queued_bytes)},
+      {"commit_offers_refused_total", "batches refused because the commit queue was full",
+       "counter", d(c.offers_refused)},
+      {"syslog_connections", "open RFC 5425 connections", "gauge", d(l.connections.load())},
+      {"syslog_handshaking", "RFC 5425 connections still handshaking", "gauge",
+       d(l.handshaking.load())},
+      {"syslog_accepted_total", "RFC 5425 connections accepted", "counter", d(l.accepted.load())},
+      {"syslog_refused_total", "RFC 5425 connections refused (TLS, certificate, limits)", "counter",
+       d(l.refused.load())},
+      {"syslog_frames_total", "syslog frames received", "counter", d(l.frames.load())},
+      {"syslog_bytes_total", "syslog bytes received", "counter", d(l.bytes.load())},
+      {"syslog_framing_errors_total", "framing errors (connection closed)", "counter",
+       d(l.framing_errors.load())},
+      {"self_audit_suppressed_total", "collector events folded into summaries under floods",
+       "counter", d(self_audit_suppressed)},
+  };
 }
 
 // Periodic housekeeping on the io_context: self-audit windows, stats log.
@@ -70,6 +104,39 @@ void RaiseFileLimit() {
   }
 }
 
+// The rules file in force: configured, or shipped with the binary; "" when
+// classification is off ("none", or no shipped rules next to the binary).
+std::string RulesPath(const ServerConfig& config) {
+  if (config.rules_file == "none") return "";
+  if (!config.rules_file.empty()) return config.rules_file;
+  std::string path = ndcpp::DefaultRulesPath();
+  if (path.empty() || !std::filesystem::exists(path)) {
+    spdlog::warn("no NDcPP rules next to the binary ({}): events are not classified", path);
+    return "";
+  }
+  return std::filesystem::weakly_canonical(path).string();
+}
+
+// SIGHUP: replace the rules when the file is valid; keep them otherwise.
+void ReloadRules(const std::string& path, RulesHolder* rules, SelfAudit* audit) {
+  if (path.empty()) return;
+  std::vector<std::string> errors;
+  auto loaded = ndcpp::RuleSet::LoadFile(path, &errors);
+  if (!loaded.ok()) {
+    std::string joined;
+    for (const auto& e : errors) joined += (joined.empty() ? "" : "; ") + e;
+    if (joined.empty()) joined = loaded.status().ToString();
+    audit->Record(SelfEventKind::kRulesReloadFailed, "",
+                  "NDcPP rules not reloaded, the previous rules stay in force: " + joined,
+                  {{"rules_file", path}});
+    return;
+  }
+  const size_t n = loaded.value()->rules().size();
+  rules->Set(std::move(loaded).value());
+  audit->Record(SelfEventKind::kRulesReloaded, "",
+                "NDcPP rules reloaded: " + std::to_string(n) + " rules", {{"rules_file", path}});
+}
+
 }  // namespace
 
 int RunServer(const ServerConfig& config) {
@@ -81,6 +148,17 @@ int RunServer(const ServerConfig& config) {
     return 1;
   }
   std::unique_ptr<Store> store = std::move(opened).value();
+  RulesHolder rules;
+  const std::string rules_path = RulesPath(config);
+  if (!rules_path.empty()) {
+    auto loaded = ndcpp::RuleSet::LoadFile(rules_path);
+    if (!loaded.ok()) {
+      spdlog::critical("invalid NDcPP rules:\n{}", loaded.status().message());
+      return 1;
+    }
+    rules.Set(std::move(loaded).value());
+    spdlog::info("NDcPP rules from {}", rules_path);
+  }
   // Only the instance holding the store's lock may touch ports.json.
   std::filesystem::remove(config.data_dir + "/ports.json");
   Committer committer(store.get(), {config.commit_queue_bytes, config.max_batch_events});
@@ -92,7 +170,7 @@ int RunServer(const ServerConfig& config) {
   sa_opts.enterprise_number = config.enterprise_number;
   RateLimitedSelfAudit self_audit(
       sa_opts,
-      [&committer](std::vector<v1::Event>* events) {
+      [&committer, &rules](std::vector<v1::Event>* events) {
         for (const auto& e : *events) {
           const int severity = e.pri() % 8;
           const auto level = severity <= 3   ? spdlog::level::err
@@ -100,6 +178,7 @@ int RunServer(const ServerConfig& config) {
                                              : spdlog::level::info;
           spdlog::log(level, "{}: {}", e.msgid(), e.msg());
         }
+        rules.Classify(events);
         committer.OfferUnbounded(events);
       },
       NowMicros);
@@ -110,13 +189,22 @@ int RunServer(const ServerConfig& config) {
   committer.Start();
 
   IngestPipeline pipeline([&committer](std::vector<v1::Event>* e) { return committer.Offer(e); },
-                          &self_audit, [&committer] { return committer.HasRoom(); });
+                          &self_audit, [&committer] { return committer.HasRoom(); }, &rules);
 
   net::io_context io;
   std::unique_ptr<TlsSyslogListener> listener;
+  std::unique_ptr<ExportHttpsServer> export_api;
   try {
     listener = std::make_unique<TlsSyslogListener>(io, config.syslog, &pipeline);
-    WritePortsFile(config.data_dir, listener->BoundAddresses());
+    ExportServerOptions export_options = config.export_api;
+    export_options.tls = config.syslog.tls;
+    const TlsSyslogListener* syslog_listener = listener.get();
+    export_api = std::make_unique<ExportHttpsServer>(
+        io, export_options, store.get(), &self_audit, [&committer, &self_audit, syslog_listener] {
+          return CollectMetrics(committer.stats(), syslog_listener->counters(),
+                                self_audit.suppressed_total());
+        });
+    WritePortsFile(config.data_dir, listener->BoundAddresses(), export_api->BoundAddresses());
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     self_audit.Record(SelfEventKind::kStartup, "", std::string("start-up failed: ") + e.what());
@@ -126,19 +214,35 @@ int RunServer(const ServerConfig& config) {
   const auto bound = listener->BoundAddresses();
   std::string addrs;
   for (const auto& a : bound) addrs += (addrs.empty() ? "" : " ") + a;
-  self_audit.Record(SelfEventKind::kStartup, "", "trailkeepd started; syslog over TLS on " + addrs,
-                    {{"config", config.source}, {"dev_mode", config.dev_mode ? "1" : "0"}});
-  spdlog::info("trailkeepd listening for RFC 5425 syslog on {} (data in {})", addrs,
-               config.data_dir);
+  std::string api_addrs;
+  for (const auto& a : export_api->BoundAddresses()) {
+    api_addrs += (api_addrs.empty() ? "" : " ") + a;
+  }
+  self_audit.Record(
+      SelfEventKind::kStartup, "", "trailkeepd started; syslog over TLS on " + addrs,
+      {{"config", config.source}, {"dev_mode", config.dev_mode ? "1" : "0"}, {"api", api_addrs}});
+  spdlog::info("trailkeepd listening for RFC 5425 syslog on {}, HTTPS API on {} (data in {})",
+               addrs, api_addrs, config.data_dir);
 
   Ticker ticker(io, &self_audit);
   ticker.Start();
+  net::signal_set reload(io, SIGHUP);
+  std::function<void()> await_reload = [&] {
+    reload.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      ReloadRules(rules_path, &rules, &self_audit);
+      await_reload();
+    });
+  };
+  await_reload();
   net::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);
     listener->Stop();
+    export_api->Stop();
     ticker.Stop();
+    reload.cancel();
     // Give sessions a moment to hand over frames already read, then stop.
     auto timer = std::make_shared<net::steady_timer>(io, std::chrono::milliseconds(200));
     timer->async_wait([timer, &io](boost::system::error_code) { io.stop(); });

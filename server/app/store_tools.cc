@@ -10,6 +10,7 @@
 #include "common/base/glob.h"
 #include "common/base/time_format.h"
 #include "common/event/event_format.h"
+#include "server/store/event_query.h"
 #include "server/store/store.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -53,92 +54,10 @@ class Printer {
   uint64_t printed_ = 0;
 };
 
-struct Filter {
-  int64_t since_us = INT64_MIN;
-  int64_t until_us = INT64_MAX;
-  std::string host;
-  std::string ref;
-  bool Matches(const v1::Event& e) const {
-    if (e.receive_time_us() < since_us || e.receive_time_us() > until_us) return false;
-    if (!host.empty() && !GlobMatch(host, e.host())) return false;
-    if (!ref.empty() &&
-        std::find(e.ndcpp_refs().begin(), e.ndcpp_refs().end(), ref) == e.ndcpp_refs().end()) {
-      return false;
-    }
-    return true;
-  }
-};
-
-// Receive times are not strictly monotonic across connections; a scan over
-// ingest order stops this long after `until` (see docs/formats/record_store.md).
-constexpr int64_t kScanSlackUs = 60'000'000;
-
-Status ScanAll(const Store& store, const Filter& f, Printer* out) {
-  uint64_t after = 0;
-  if (f.since_us != INT64_MIN) {
-    auto seq = store.SeqAtTime(f.since_us);
-    if (!seq.ok()) return seq.status();
-    after = seq.value() > 0 ? seq.value() - 1 : 0;
-  }
-  return store.ScanEvents(after, [&](const v1::Event& e) {
-    if (f.until_us != INT64_MAX && e.receive_time_us() > f.until_us + kScanSlackUs) return false;
-    return !f.Matches(e) || out->Print(e);
-  });
-}
-
-// Host filter: walk each matching host's blocks in by_host, merged by seq.
-Status ScanHosts(const Store& store, const Filter& f, Printer* out) {
-  std::vector<uint64_t> ids;
-  Status s = store.ListHosts([&](const v1::HostState& h) {
-    if (GlobMatch(f.host, h.name())) ids.push_back(h.id());
-  });
-  if (!s.ok()) return s;
-  std::vector<uint64_t> blocks;
-  for (uint64_t id : ids) {
-    s = store.ScanHostBlocks(id, f.since_us == INT64_MIN ? INT64_MIN / 2 : f.since_us, f.until_us,
-                             [&](uint64_t seq) {
-                               blocks.push_back(seq);
-                               return true;
-                             });
-    if (!s.ok()) return s;
-  }
-  std::sort(blocks.begin(), blocks.end());
-  std::vector<v1::Event> events;
-  for (uint64_t b : blocks) {
-    events.clear();
-    s = store.ReadBlock(b, &events);
-    if (!s.ok()) return s;
-    for (const auto& e : events) {
-      if (f.Matches(e) && !out->Print(e)) return Status::Ok();
-    }
-  }
-  return Status::Ok();
-}
-
-Status ScanRef(const Store& store, const Filter& f, Printer* out) {
-  std::vector<uint64_t> seqs;
-  Status s = store.ScanRef(f.ref, f.since_us == INT64_MIN ? INT64_MIN / 2 : f.since_us, f.until_us,
-                           [&](uint64_t seq) {
-                             seqs.push_back(seq);
-                             return true;
-                           });
-  if (!s.ok()) return s;
-  std::sort(seqs.begin(), seqs.end());
-  for (uint64_t seq : seqs) {
-    bool stop = false;
-    s = store.ScanEvents(seq - 1, [&](const v1::Event& e) {
-      if (f.Matches(e)) stop = !out->Print(e);
-      return false;
-    });
-    if (!s.ok() || stop) return s;
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 int RunQuery(const QueryOptions& o) {
-  Filter f;
+  EventFilter f;
   const int64_t now = NowMicros();
   if (!o.since.empty()) {
     auto t = ParseTimeArg(o.since, now);
@@ -164,12 +83,12 @@ int RunQuery(const QueryOptions& o) {
   }
   f.host = o.host;
   f.ref = o.ref;
+  f.text = o.text;
   auto store = OpenForReading(o.db);
   if (!store) return 1;
   Printer out(o.format, o.limit);
-  Status s = !f.ref.empty()    ? ScanRef(*store, f, &out)
-             : !f.host.empty() ? ScanHosts(*store, f, &out)
-                               : ScanAll(*store, f, &out);
+  Status s = QueryEvents(*store, f, 0, store->LastSeq(),
+                         [&out](const v1::Event& e) { return out.Print(e); });
   std::fflush(stdout);
   if (!s.ok()) {
     std::cerr << "trailkeepd query: " << s.ToString() << "\n";

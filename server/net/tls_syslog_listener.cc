@@ -8,6 +8,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "common/base/endpoint.h"
+#include "server/net/acceptor.h"
 #include "server/net/ingest.h"
 #include "server/net/tls_context.h"
 #include "server/net/tls_syslog_session.h"
@@ -52,23 +53,6 @@ struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
         ctx(MakeServerTlsContext(o.tls)),
         counters(std::make_shared<TlsSyslogCounters>()) {}
 
-  void Bind(const std::string& address) {
-    std::string host;
-    unsigned short port;
-    SplitHostPort(address, &host, &port);
-    error_code ec;
-    auto ip = net::ip::make_address(host, ec);
-    if (ec) throw std::runtime_error("bad listen address '" + address + "': " + ec.message());
-    tcp::endpoint ep(ip, port);
-    auto acc = std::make_unique<tcp::acceptor>(io);
-    acc->open(ep.protocol(), ec);
-    if (!ec) acc->set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acc->bind(ep, ec);
-    if (!ec) acc->listen(net::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + address + ": " + ec.message());
-    acceptors.push_back(std::move(acc));
-  }
-
   void Accept(tcp::acceptor* acc) {
     acc->async_accept(net::make_strand(io),
                       [self = shared_from_this(), acc](error_code ec, tcp::socket sock) {
@@ -100,13 +84,6 @@ struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
     StartTlsSyslogSession(std::move(sock), ctx, options, sink, counters, LocalAddress(*acc));
   }
 
-  static std::string LocalAddress(const tcp::acceptor& acc) {
-    error_code ec;
-    auto ep = acc.local_endpoint(ec);
-    if (ec) return "";
-    return FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port());
-  }
-
   net::io_context& io;
   std::shared_ptr<const TlsSyslogOptions> options;
   IngestSink* sink;
@@ -119,7 +96,7 @@ TlsSyslogListener::TlsSyslogListener(net::io_context& io, const TlsSyslogOptions
                                      IngestSink* sink)
     : impl_(std::make_shared<Impl>(io, options, sink)) {
   if (options.addresses.empty()) throw std::runtime_error("no [[listen.syslog]] address");
-  for (const auto& a : options.addresses) impl_->Bind(a);
+  for (const auto& a : options.addresses) impl_->acceptors.push_back(BindAcceptor(impl_->io, a));
   for (auto& acc : impl_->acceptors) impl_->Accept(acc.get());
 }
 
@@ -127,7 +104,7 @@ TlsSyslogListener::~TlsSyslogListener() = default;
 
 std::vector<std::string> TlsSyslogListener::BoundAddresses() const {
   std::vector<std::string> out;
-  for (const auto& acc : impl_->acceptors) out.push_back(Impl::LocalAddress(*acc));
+  for (const auto& acc : impl_->acceptors) out.push_back(LocalAddress(*acc));
   return out;
 }
 

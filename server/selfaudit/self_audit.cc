@@ -16,6 +16,8 @@ int SeverityOf(SelfEventKind kind) {
   switch (kind) {
     case SelfEventKind::kStartup:
     case SelfEventKind::kShutdown:
+    case SelfEventKind::kApiAccess:
+    case SelfEventKind::kRulesReloaded:
       return 5;  // notice
     case SelfEventKind::kStoreError:
       return 2;  // crit
@@ -54,6 +56,14 @@ const char* SelfEventMsgId(SelfEventKind kind) {
       return "CONNECTION_LIMIT";
     case SelfEventKind::kStoreError:
       return "STORE_ERROR";
+    case SelfEventKind::kApiAccess:
+      return "API_ACCESS";
+    case SelfEventKind::kApiDenied:
+      return "API_DENIED";
+    case SelfEventKind::kRulesReloaded:
+      return "RULES_RELOADED";
+    case SelfEventKind::kRulesReloadFailed:
+      return "RULES_RELOAD_FAILED";
   }
   return "UNKNOWN";
 }

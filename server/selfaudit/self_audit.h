@@ -34,6 +34,10 @@ enum class SelfEventKind {
   kTruncatedFrame,
   kConnectionLimit,
   kStoreError,
+  kApiAccess,          // a successful export / API request (who, from where, which filter)
+  kApiDenied,          // an API request refused with 401 or 403
+  kRulesReloaded,      // NDcPP rules replaced on SIGHUP
+  kRulesReloadFailed,  // SIGHUP with an invalid rules file: the old rules stay
 };
 
 // The MSGID under which a kind is stored ("TLS_HANDSHAKE_FAILED", ...).

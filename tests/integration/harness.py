@@ -74,7 +74,7 @@ class Collector:
             args += ["--config", cfg]
         else:
             args += ["--dev", os.path.join(self.workdir, "dev")]
-        args += ["--listen-syslog", "127.0.0.1:0"] + self.extra_args
+        args += ["--listen-syslog", "127.0.0.1:0", "--listen-export", "127.0.0.1:0"] + self.extra_args
         ports = os.path.join(self.data_dir, "ports.json")
         if os.path.exists(ports):
             os.unlink(ports)
@@ -89,6 +89,8 @@ class Collector:
                     info = json.load(f)
                 if info.get("pid") == self.proc.pid:
                     self.port = int(info["syslog"][0].rsplit(":", 1)[1])
+                    exports = info.get("export") or []
+                    self.export_port = int(exports[0].rsplit(":", 1)[1]) if exports else None
                     return self
             except (FileNotFoundError, ValueError):
                 pass

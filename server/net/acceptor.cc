@@ -1,0 +1,37 @@
+#include "server/net/acceptor.h"
+
+#include <stdexcept>
+
+#include "common/base/endpoint.h"
+#include "server/net/tls_syslog_listener.h"
+
+namespace trailkeep {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+std::unique_ptr<tcp::acceptor> BindAcceptor(net::io_context& io, const std::string& address) {
+  std::string host;
+  unsigned short port;
+  SplitHostPort(address, &host, &port);
+  boost::system::error_code ec;
+  auto ip = net::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error("bad listen address '" + address + "': " + ec.message());
+  tcp::endpoint ep(ip, port);
+  auto acc = std::make_unique<tcp::acceptor>(io);
+  acc->open(ep.protocol(), ec);
+  if (!ec) acc->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acc->bind(ep, ec);
+  if (!ec) acc->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + address + ": " + ec.message());
+  return acc;
+}
+
+std::string LocalAddress(const tcp::acceptor& acceptor) {
+  boost::system::error_code ec;
+  auto ep = acceptor.local_endpoint(ec);
+  if (ec) return "";
+  return FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port());
+}
+
+}  // namespace trailkeep

@@ -1,0 +1,88 @@
+// ExportHttpsServer: the collector's HTTPS API on [[listen.export]]
+// (docs/api.md): GET /v1/events (SIEM export by exact cursor), GET /v1/hosts,
+// GET /metrics. Boost.Beast over TLS 1.2/1.3 with the collector's server
+// certificate; client certificates are optional and verified against
+// tls.ca_file when presented; bearer tokens from the token file.
+//
+// Every refusal (401/403) and every successful API request is recorded
+// through SelfAudit (API_DENIED / API_ACCESS) with who, from where and which
+// filter.
+//
+// Threads: sessions run on the shared io_context, one strand each. Store
+// reads (pages, host lists) run on a small dedicated thread pool and post
+// their results back to the session's strand, so no I/O thread waits on
+// RocksDB. Memory is bounded: a page holds at most max_limit events, and at
+// most max_streams event responses are in flight (more get 503).
+//
+// Lifetime: `store`, `audit` and the metrics source must outlive the server.
+// The destructor stops accepting and joins the read pool; call it before the
+// store is closed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/net/tls_options.h"
+#include "server/sinks/export_auth.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace trailkeep {
+
+class Store;
+class SelfAudit;
+
+struct ExportServerOptions {
+  std::vector<std::string> addresses;  // "host:port"; port 0 picks a free port
+  TlsOptions tls;                      // server certificate; ca_file/crl_file for clients
+  std::string token_file;              // "" = no tokens (client certificates only)
+  std::vector<TokenEntry> tokens;      // extra entries (tests); merged with the file's
+  std::vector<ClientRule> clients;     // [[export.client]]
+  uint64_t default_limit = 1000;
+  uint64_t max_limit = 10000;
+  int read_threads = 2;
+  size_t max_connections = 256;
+  size_t max_streams = 16;  // concurrent /v1/events responses
+  int handshake_timeout_ms = 10'000;
+  int idle_timeout_ms = 60'000;   // between requests
+  int write_timeout_ms = 60'000;  // per chunk written to a slow reader
+};
+
+// One Prometheus sample: name (without the trailkeep_ prefix), HELP text,
+// "counter" or "gauge", value.
+struct Metric {
+  std::string name, help, type;
+  double value = 0;
+};
+using MetricsSource = std::function<std::vector<Metric>()>;
+
+// Prometheus text exposition format 0.0.4 of `metrics`.
+std::string PrometheusText(const std::vector<Metric>& metrics);
+
+class ExportHttpsServer {
+ public:
+  // Binds every address, loads the token file and starts accepting. Throws
+  // std::runtime_error on a bad address, a port in use, an unusable
+  // certificate or a bad token file (start-up only).
+  ExportHttpsServer(boost::asio::io_context& io, const ExportServerOptions& options,
+                    const Store* store, SelfAudit* audit, MetricsSource metrics);
+  ~ExportHttpsServer();
+  ExportHttpsServer(const ExportHttpsServer&) = delete;
+  ExportHttpsServer& operator=(const ExportHttpsServer&) = delete;
+
+  std::vector<std::string> BoundAddresses() const;
+  // Stops accepting (thread-safe). Open sessions end when the io_context stops.
+  void Stop();
+
+  struct Impl;  // the .cc's sessions share it; not for other files
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace trailkeep

@@ -1,0 +1,122 @@
+#include "server/sinks/export_request.h"
+
+#include <charconv>
+
+#include "common/base/time_format.h"
+
+namespace trailkeep {
+namespace {
+
+constexpr size_t kMaxParams = 32;
+constexpr size_t kMaxValueBytes = 1024;
+
+int HexVal(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Result<std::string> Decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%') {
+      const int hi = i + 1 < s.size() ? HexVal(s[i + 1]) : -1;
+      const int lo = i + 2 < s.size() ? HexVal(s[i + 2]) : -1;
+      if (hi < 0 || lo < 0)
+        return Status::InvalidArgument("bad percent escape in the query string");
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+bool ParseU64(const std::string& s, uint64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+Result<QueryParams> ParseQueryString(std::string_view query) {
+  QueryParams out;
+  size_t start = 0;
+  while (start < query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string_view::npos) end = query.size();
+    std::string_view part = query.substr(start, end - start);
+    start = end + 1;
+    if (part.empty()) continue;
+    const size_t eq = part.find('=');
+    auto key = Decode(part.substr(0, eq));
+    if (!key.ok()) return key.status();
+    auto value = Decode(eq == std::string_view::npos ? "" : part.substr(eq + 1));
+    if (!value.ok()) return value.status();
+    if (value.value().size() > kMaxValueBytes) {
+      return Status::InvalidArgument("parameter '" + key.value() + "' is longer than " +
+                                     std::to_string(kMaxValueBytes) + " bytes");
+    }
+    if (out.count(key.value())) {
+      return Status::InvalidArgument("parameter '" + key.value() + "' given twice");
+    }
+    if (out.size() >= kMaxParams) return Status::InvalidArgument("too many parameters");
+    out.emplace(std::move(key).value(), std::move(value).value());
+  }
+  return out;
+}
+
+Result<EventsRequest> ParseEventsRequest(const QueryParams& params, int64_t now_us,
+                                         uint64_t default_limit, uint64_t max_limit) {
+  EventsRequest r;
+  r.limit = default_limit;
+  for (const auto& [k, v] : params) {
+    if (!r.filter_text.empty()) r.filter_text += ' ';
+    r.filter_text += k + "=" + v;
+    if (k == "cursor") {
+      if (!ParseU64(v, &r.cursor)) {
+        return Status::InvalidArgument("cursor '" + v +
+                                       "' is not a cursor (a decimal ingest_seq, 0 = start)");
+      }
+    } else if (k == "limit") {
+      if (!ParseU64(v, &r.limit) || r.limit == 0) {
+        return Status::InvalidArgument("limit must be an integer from 1 to " +
+                                       std::to_string(max_limit));
+      }
+      if (r.limit > max_limit) {
+        return Status::InvalidArgument("limit " + v + " is above the maximum of " +
+                                       std::to_string(max_limit));
+      }
+    } else if (k == "host") {
+      r.filter.host = v;
+    } else if (k == "ref") {
+      r.filter.ref = v;
+    } else if (k == "q") {
+      r.filter.text = v;
+    } else if (k == "since" || k == "until") {
+      auto t = ParseTimeArg(v, now_us);
+      if (!t) {
+        return Status::InvalidArgument(k + " '" + v +
+                                       "' is neither RFC 3339 nor a duration like 15m, 2h, 7d");
+      }
+      (k == "since" ? r.filter.since_us : r.filter.until_us) = *t;
+    } else if (k == "format") {
+      auto f = ParseExportFormat(v);
+      if (!f) return Status::InvalidArgument("format must be ndjson, cef or rfc5424");
+      r.format = *f;
+    } else {
+      return Status::InvalidArgument(
+          "unknown parameter '" + k +
+          "' (cursor, host, ref, since, until, q, limit, format are known)");
+    }
+  }
+  return r;
+}
+
+}  // namespace trailkeep

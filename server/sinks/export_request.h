@@ -1,0 +1,36 @@
+// Query strings of the HTTPS API: percent-decoding and the validated
+// parameters of GET /v1/events. Pure code; errors are InvalidArgument with a
+// message fit for a 400 body.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/base/status.h"
+#include "server/sinks/export_format.h"
+#include "server/store/event_query.h"
+
+namespace trailkeep {
+
+using QueryParams = std::map<std::string, std::string>;
+
+// "a=1&b=x%20y" -> {a: 1, b: "x y"}. '+' decodes to a space. Refuses bad
+// percent escapes, repeated keys and more than 32 parameters.
+Result<QueryParams> ParseQueryString(std::string_view query);
+
+struct EventsRequest {
+  uint64_t cursor = 0;  // exclusive: events with ingest_seq > cursor
+  EventFilter filter;
+  uint64_t limit = 1000;
+  ExportFormat format = ExportFormat::kNdjson;
+  std::string filter_text;  // the filter as given, for the audit record
+};
+
+// Validates cursor, host, ref, since, until, q, limit, format; refuses
+// unknown parameters. `limit` above `max_limit` is an error, not clamped.
+Result<EventsRequest> ParseEventsRequest(const QueryParams& params, int64_t now_us,
+                                         uint64_t default_limit, uint64_t max_limit);
+
+}  // namespace trailkeep

@@ -1,0 +1,148 @@
+// Token file parsing and checks, scope and host rules, CEF escaping, query
+// strings of the export API.
+#include <gtest/gtest.h>
+
+#include "server/sinks/export_auth.h"
+#include "server/sinks/export_format.h"
+#include "server/sinks/export_request.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+namespace {
+
+TEST(TokenFile, ParsesEntriesAndComments) {
+  const std::string text =
+      "# comment\n\n" + TokenFileLine("siem-1", "secret-1", kScopeExport, {"api-*", "db-*"}) +
+      "  # trailing comment line\n" + TokenFileLine("ops", "secret-2", kAllScopes, {}) + "\n";
+  auto parsed = ParseTokenFile(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  ASSERT_EQ(parsed.value().size(), 2u);
+  EXPECT_EQ(parsed.value()[0].name, "siem-1");
+  EXPECT_EQ(parsed.value()[0].scopes, unsigned{kScopeExport});
+  EXPECT_EQ(parsed.value()[0].hosts, (std::vector<std::string>{"api-*", "db-*"}));
+  EXPECT_EQ(parsed.value()[0].sha256.size(), 32u);
+  EXPECT_TRUE(parsed.value()[1].hosts.empty());  // "*" = every host
+}
+
+TEST(TokenFile, ErrorsNameTheLine) {
+  const std::string good = TokenFileLine("a", "x", kScopeExport, {}) + "\n";
+  auto bad_fields = ParseTokenFile(good + "b 00 export\n");
+  ASSERT_FALSE(bad_fields.ok());
+  EXPECT_NE(bad_fields.status().message().find("line 2"), std::string::npos);
+  auto bad_hash = ParseTokenFile("a zz" + std::string(62, '0') + " export *\n");
+  ASSERT_FALSE(bad_hash.ok());
+  EXPECT_NE(bad_hash.status().message().find("64 hex"), std::string::npos);
+  auto bad_scope = ParseTokenFile("a " + std::string(64, 'a') + " export,root *\n");
+  ASSERT_FALSE(bad_scope.ok());
+  EXPECT_NE(bad_scope.status().message().find("root"), std::string::npos);
+  auto dup = ParseTokenFile(good + good);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("duplicate"), std::string::npos);
+}
+
+TEST(TokenFile, HashIsSha256Hex) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Authenticator, TokenAndCertificate) {
+  auto tokens = ParseTokenFile(TokenFileLine("siem", "right", kScopeExport, {"api-*"}));
+  ASSERT_TRUE(tokens.ok());
+  ApiAuthenticator auth(tokens.value(), {ClientRule{"Dev-Client", kAllScopes, {"*"}}});
+  auto p = auth.FromToken("right");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->name, "siem");
+  EXPECT_EQ(p->method, "token");
+  EXPECT_TRUE(p->Has(kScopeExport));
+  EXPECT_FALSE(p->Has(kScopeAdmin));
+  EXPECT_TRUE(p->HostPatternAllowed("api-1"));
+  EXPECT_TRUE(p->HostPatternAllowed("api-1*"));
+  EXPECT_FALSE(p->HostPatternAllowed("db-1"));
+  EXPECT_FALSE(p->HostPatternAllowed("*"));
+  EXPECT_FALSE(auth.FromToken("wrong").has_value());
+  EXPECT_FALSE(auth.FromToken("").has_value());
+  auto c = auth.FromCertificate({"dev-client"});
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->method, "mtls");
+  EXPECT_FALSE(c->Restricted());
+  EXPECT_FALSE(auth.FromCertificate({"other", ""}).has_value());
+}
+
+TEST(Cef, Escaping) {
+  EXPECT_EQ(CefEscapeHeader("a|b\\c\nd"), "a\\|b\\\\c d");
+  EXPECT_EQ(CefEscapeExtension("k=v\\x|y\r\n"), "k\\=v\\\\x|y\\r\\n");
+  EXPECT_EQ(CefSeverity(0), 10);
+  EXPECT_EQ(CefSeverity(3), 7);
+  EXPECT_EQ(CefSeverity(7), 1);
+  EXPECT_EQ(CefSeverity(-1), 3);
+}
+
+TEST(Cef, MapsEventFields) {
+  v1::Event e;
+  e.set_ingest_seq(42);
+  e.set_receive_time_us(1'700'000'000'123'456);
+  e.set_event_time_us(1'700'000'000'000'000);
+  e.set_host("api-1");
+  e.set_pri(38);  // auth.info
+  e.set_app_name("sshd");
+  e.set_procid("7");
+  e.set_msg("Failed password | for=root\nnext");
+  e.set_integrity(v1::INTEGRITY_VERIFIED);
+  e.add_ndcpp_refs("FIA_UIA_EXT.1");
+  e.mutable_peer()->set_address("10.0.0.5:5514");
+  const std::string cef = EventToCef(e);
+  EXPECT_EQ(cef.rfind("CEF:0|trailkeep|trailkeepd|1|FIA_UIA_EXT.1|Failed password \\| for=root "
+                      "next|2|",
+                      0),
+            0u)
+      << cef;
+  for (const char* part :
+       {"externalId=42", "rt=1700000000123", "end=1700000000000", "dvchost=api-1", "src=10.0.0.5",
+        "dproc=sshd", "dvcpid=7", "deviceFacility=auth", "cs1Label=ndcppRefs", "cs1=FIA_UIA_EXT.1",
+        "cs2Label=integrity", "cs2=verified", "msg=Failed password | for\\=root\\nnext"}) {
+    EXPECT_NE(cef.find(part), std::string::npos) << part << " in " << cef;
+  }
+  EXPECT_EQ(cef.find('\n'), std::string::npos);
+}
+
+TEST(ExportFormat, OctetCountedRaw) {
+  v1::Event e;
+  e.set_raw("<13>1 - h a - - - two\nlines");
+  std::string out;
+  AppendExportedEvent(ExportFormat::kRfc5424, e, &out);
+  EXPECT_EQ(out, "27 <13>1 - h a - - - two\nlines");
+}
+
+TEST(QueryString, DecodesAndRefuses) {
+  auto q = ParseQueryString("host=api-%2A&q=failed+password&cursor=10&&");
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q.value().at("host"), "api-*");
+  EXPECT_EQ(q.value().at("q"), "failed password");
+  EXPECT_FALSE(ParseQueryString("a=%zz").ok());
+  EXPECT_FALSE(ParseQueryString("a=%4").ok());
+  EXPECT_FALSE(ParseQueryString("a=1&a=2").ok());
+}
+
+TEST(EventsRequest, ValidatesParameters) {
+  auto parse = [](const std::string& qs) {
+    auto q = ParseQueryString(qs);
+    EXPECT_TRUE(q.ok());
+    return ParseEventsRequest(q.value(), 1'700'000'000'000'000, 1000, 10000);
+  };
+  auto r = parse("cursor=5&limit=10&format=cef&since=2023-11-14T00:00:00Z");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r.value().cursor, 5u);
+  EXPECT_EQ(r.value().limit, 10u);
+  EXPECT_EQ(r.value().format, ExportFormat::kCef);
+  EXPECT_EQ(parse("").value().limit, 1000u);
+  EXPECT_FALSE(parse("cursor=-1").ok());
+  EXPECT_FALSE(parse("cursor=abc").ok());
+  EXPECT_FALSE(parse("cursor=99999999999999999999999").ok());
+  EXPECT_FALSE(parse("limit=0").ok());
+  EXPECT_FALSE(parse("limit=10001").ok());
+  EXPECT_FALSE(parse("since=tomorrowish").ok());
+  EXPECT_FALSE(parse("format=xml").ok());
+  EXPECT_FALSE(parse("colour=red").ok());
+}
+
+}  // namespace
+}  // namespace trailkeep
