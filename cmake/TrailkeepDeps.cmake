@@ -15,6 +15,10 @@ find_package(fmt REQUIRED CONFIG)
 find_package(tomlplusplus REQUIRED CONFIG)
 find_package(CLI11 REQUIRED CONFIG)
 find_package(nlohmann_json 3.11 REQUIRED CONFIG)
+# jemalloc for the collector: events are allocated on I/O threads and freed on
+# the committer thread, the pattern glibc malloc handles worst (docs/performance.md).
+find_library(JEMALLOC_LIBRARY NAMES jemalloc REQUIRED)
+
 if(TRAILKEEP_BUILD_TESTS)
   find_package(GTest REQUIRED CONFIG)
 endif()

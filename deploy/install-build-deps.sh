@@ -8,7 +8,7 @@ set -eu
 BUILD_PKGS="cmake ninja-build ccache g++ pkg-config make clang-format \
   libboost-dev libssl-dev librocksdb-dev libprotobuf-dev protobuf-compiler \
   libspdlog-dev libfmt-dev libssh2-1-dev libgtest-dev libgmock-dev \
-  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libre2-dev"
+  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libre2-dev libjemalloc-dev"
 TEST_PKGS="openssl syslog-ng-core bsdutils python3 procps iproute2 curl libestr0 libfastjson4"
 
 missing=""

@@ -23,7 +23,7 @@ struct ServerConfig {
   // taken from [tls] at start-up (client certificates optional).
   ExportServerOptions export_api;
 
-  size_t commit_queue_bytes = 64u << 20;
+  size_t commit_queue_bytes = 32u << 20;
   size_t max_batch_events = 16384;
 
   // NDcPP rules ([ndcpp] rules_file); "" = the rules shipped with the binary

@@ -34,7 +34,7 @@ namespace trailkeep {
 class Store;
 
 struct CommitterOptions {
-  size_t max_queue_bytes = 64u << 20;
+  size_t max_queue_bytes = 32u << 20;
   size_t max_batch_events = 16384;
 };
 

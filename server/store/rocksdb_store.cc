@@ -48,7 +48,7 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::string& name) {
   rocksdb::ColumnFamilyOptions o;
   o.compression = rocksdb::kNoCompression;
   if (name == keys::kCfEvents) {
-    o.write_buffer_size = 64 << 20;
+    o.write_buffer_size = 32 << 20;
     o.compression = rocksdb::kLZ4Compression;
     o.bottommost_compression = rocksdb::kZSTD;
   }
