@@ -11,6 +11,14 @@
 //       NDcPP rules file (docs/ndcpp.md), printing one event JSON per line with
 //       `refs` and `description`. Default rules: the installed
 //       <dir of executable>/../share/trailkeep/ndcpp_rules.toml.
+//
+//   trailkeep tail  --server https://HOST:PORT [--host GLOB] [--ref SFR] [-q TEXT] [-n N]
+//                   [--cursor C] [--format text|json]
+//   trailkeep query --server URL [--host --ref --since --until -q --limit --cursor --format]
+//   trailkeep hosts --server URL [--format text|json]
+//       The collector's HTTPS API over the network (docs/api.md): auth with
+//       --cacert, --cert/--key and/or --token-file, or the client config
+//       (~/.config/trailkeep/client.toml, --client-config FILE).
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -21,6 +29,7 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include "agent/cli_remote.h"
 #include "common/base/time_format.h"
 #include "common/event/event_format.h"
 #include "common/ndcpp/rules.h"
@@ -130,8 +139,75 @@ int main(int argc, char** argv) {
                        "rules file (default: <exe dir>/../share/trailkeep/ndcpp_rules.toml)");
   classify->add_option("--format", format, "json or text")->check(CLI::IsMember({"json", "text"}));
 
+  // The network commands share the connection flags.
+  trailkeep::ClientOptions client;
+  std::string client_config;
+  auto add_client_flags = [&](CLI::App* cmd) {
+    cmd->add_option("--server", client.server,
+                    "collector API, https://HOST:PORT (default port 8443)");
+    cmd->add_option("--cacert", client.cacert,
+                    "CA certificate (PEM) the server certificate must verify against");
+    cmd->add_option("--cert", client.cert, "client certificate (PEM) for mTLS");
+    cmd->add_option("--key", client.key, "the client certificate's private key (PEM)");
+    cmd->add_option("--token-file", client.token_file, "file holding a bearer token");
+    cmd->add_option("--client-config", client_config,
+                    "client config (default: ~/.config/trailkeep/client.toml)");
+  };
+  auto add_filter_flags = [](CLI::App* cmd, trailkeep::RemoteFilter* f) {
+    cmd->add_option("--host", f->host, "host glob, e.g. 'api-*'");
+    cmd->add_option("--ref", f->ref, "NDcPP SFR reference, e.g. FIA_UIA_EXT.1");
+    cmd->add_option("-q,--text", f->text, "case-insensitive substring of the message");
+  };
+
+  trailkeep::TailArgs tail_args;
+  uint64_t tail_cursor = 0;
+  auto* tail = app.add_subcommand(
+      "tail", "print the last N matching events of a collector, then follow new ones");
+  add_client_flags(tail);
+  add_filter_flags(tail, &tail_args.filter);
+  tail->add_option("-n,--lines", tail_args.backlog, "how many stored events to print first");
+  auto* cursor_opt = tail->add_option(
+      "--cursor", tail_cursor, "resume point: every event after this ingest_seq, then follow");
+  tail->add_option("--format", tail_args.format, "text or json")
+      ->check(CLI::IsMember({"json", "text"}));
+
+  trailkeep::QueryArgs query_args;
+  auto* query = app.add_subcommand("query", "stored events of a collector, in ingest order");
+  add_client_flags(query);
+  add_filter_flags(query, &query_args.filter);
+  query->add_option("--since", query_args.filter.since, "RFC 3339 time or a duration (15m, 2h)");
+  query->add_option("--until", query_args.filter.until, "RFC 3339 time or a duration");
+  query->add_option("--limit", query_args.limit, "at most this many events (default: all)");
+  query->add_option("--cursor", query_args.cursor, "start after this ingest_seq");
+  query->add_option("--format", query_args.format, "json or text")
+      ->check(CLI::IsMember({"json", "text"}));
+
+  std::string hosts_format = "text";
+  auto* hosts = app.add_subcommand("hosts", "the source hosts a collector knows");
+  add_client_flags(hosts);
+  hosts->add_option("--format", hosts_format, "text or json")
+      ->check(CLI::IsMember({"json", "text"}));
+
   CLI11_PARSE(app, argc, argv);
   if (*parse) return RunParse(file, format, max_frame);
   if (*classify) return RunClassify(file, rules_path, format);
+  if (*tail || *query || *hosts) {
+    auto loaded = trailkeep::LoadClientConfig(client_config, &client);
+    if (!loaded.ok()) {
+      std::cerr << "trailkeep: " << loaded.message() << "\n";
+      return 2;
+    }
+    if (client.server.empty()) {
+      std::cerr << "trailkeep: --server https://HOST:PORT is required (or server = in the client "
+                   "config)\n";
+      return 2;
+    }
+    if (*tail) {
+      if (cursor_opt->count() > 0) tail_args.cursor = tail_cursor;
+      return trailkeep::RunRemoteTail(client, tail_args);
+    }
+    if (*query) return trailkeep::RunRemoteQuery(client, query_args);
+    return trailkeep::RunRemoteHosts(client, hosts_format);
+  }
   return 0;
 }

@@ -9,7 +9,7 @@ BUILD_PKGS="cmake ninja-build ccache g++ pkg-config make clang-format \
   libboost-dev libssl-dev librocksdb-dev libprotobuf-dev protobuf-compiler \
   libspdlog-dev libfmt-dev libssh2-1-dev libgtest-dev libgmock-dev \
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libre2-dev libjemalloc-dev"
-TEST_PKGS="openssl syslog-ng-core bsdutils python3 procps iproute2 curl libestr0 libfastjson4"
+TEST_PKGS="openssl syslog-ng-core bsdutils python3 procps iproute2 curl libestr0 libfastjson4 tmux"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do

@@ -17,6 +17,7 @@
 #include "server/pipeline/rules_holder.h"
 #include "server/selfaudit/self_audit.h"
 #include "server/sinks/export_https_server.h"
+#include "server/sinks/live_tail_hub.h"
 #include "server/store/committer.h"
 #include "server/store/store.h"
 #include "trailkeep/v1/record.pb.h"
@@ -161,7 +162,11 @@ int RunServer(const ServerConfig& config) {
   }
   // Only the instance holding the store's lock may touch ports.json.
   std::filesystem::remove(config.data_dir + "/ports.json");
+  // Declared before the committer: its listener must outlive the committer thread.
+  LiveTailHub tail_hub;
   Committer committer(store.get(), {config.commit_queue_bytes, config.max_batch_events});
+  committer.AddListener(
+      [&tail_hub](const std::vector<v1::Event>& committed) { tail_hub.Publish(committed); });
 
   SelfAuditOptions sa_opts;
   sa_opts.collector_host = config.collector_name;
@@ -200,10 +205,12 @@ int RunServer(const ServerConfig& config) {
     export_options.tls = config.syslog.tls;
     const TlsSyslogListener* syslog_listener = listener.get();
     export_api = std::make_unique<ExportHttpsServer>(
-        io, export_options, store.get(), &self_audit, [&committer, &self_audit, syslog_listener] {
+        io, export_options, store.get(), &self_audit,
+        [&committer, &self_audit, syslog_listener] {
           return CollectMetrics(committer.stats(), syslog_listener->counters(),
                                 self_audit.suppressed_total());
-        });
+        },
+        &tail_hub);
     WritePortsFile(config.data_dir, listener->BoundAddresses(), export_api->BoundAddresses());
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());

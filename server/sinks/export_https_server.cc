@@ -3,6 +3,7 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <deque>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -12,6 +13,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
@@ -28,6 +30,7 @@
 #include "server/selfaudit/self_audit.h"
 #include "server/sinks/export_format.h"
 #include "server/sinks/export_request.h"
+#include "server/sinks/live_tail_hub.h"
 #include "server/store/event_query.h"
 #include "server/store/store.h"
 #include "trailkeep/v1/record.pb.h"
@@ -93,6 +96,9 @@ struct ServerCounters {
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> denied{0};
   std::atomic<uint64_t> events_exported{0};
+  std::atomic<uint64_t> tail_sessions{0};
+  std::atomic<uint64_t> tail_events{0};
+  std::atomic<uint64_t> tail_missed{0};
   std::atomic<uint64_t> tls_failures{0};
   std::atomic<size_t> streams{0};
 };
@@ -112,12 +118,13 @@ std::string PrometheusText(const std::vector<Metric>& metrics) {
 
 struct ExportHttpsServer::Impl : std::enable_shared_from_this<Impl> {
   Impl(net::io_context& io_in, const ExportServerOptions& o, const Store* s, SelfAudit* a,
-       MetricsSource m)
+       MetricsSource m, LiveTailHub* h)
       : io(io_in),
         options(o),
         store(s),
         audit(a),
         metrics(std::move(m)),
+        hub(h),
         pool(static_cast<size_t>(std::max(1, o.read_threads))) {
     TlsOptions tls = o.tls;
     tls.client_auth = tls.ca_file.empty() ? ClientAuth::kNone : ClientAuth::kOptional;
@@ -140,6 +147,7 @@ struct ExportHttpsServer::Impl : std::enable_shared_from_this<Impl> {
   const Store* const store;
   SelfAudit* const audit;
   const MetricsSource metrics;
+  LiveTailHub* const hub;
   std::shared_ptr<ssl::context> ctx;
   std::unique_ptr<ApiAuthenticator> auth;
   net::thread_pool pool;  // store reads
@@ -169,6 +177,8 @@ class Session : public std::enable_shared_from_this<Session> {
     ++server_->counters.connections;
   }
   ~Session() {
+    if (sub_) server_->hub->Unsubscribe(sub_);
+    if (counts_tail_) --server_->counters.tail_sessions;
     --server_->counters.connections;
     if (holds_stream_) --server_->counters.streams;
   }
@@ -239,6 +249,8 @@ class Session : public std::enable_shared_from_this<Session> {
     ApiScope needed;
     if (path_ == "/v1/events") {
       needed = kScopeExport;
+    } else if (path_ == "/v1/tail") {
+      needed = kScopeTail;
     } else if (path_ == "/v1/hosts" || path_ == "/metrics") {
       needed = kScopeAdmin;
     } else {
@@ -251,6 +263,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                                ScopeNames(principal_->scopes));
     }
     if (path_ == "/v1/events") return HandleEvents(params.value());
+    if (path_ == "/v1/tail") return HandleTail(params.value());
     if (!params.value().empty()) {
       return SendError(http::status::bad_request, path_ + " takes no parameters");
     }
@@ -463,6 +476,243 @@ class Session : public std::enable_shared_from_this<Session> {
     trailer_written_ = false;
   }
 
+  // --- GET /v1/tail -------------------------------------------------------
+  // Subscribe first, then read the store up to its last seq S (the backlog
+  // or the catch-up from the cursor, in pages), then send live events with
+  // seq > S: every event committed before the subscription is in the store
+  // by then, and live events the store phase already covered are skipped,
+  // so there is neither a gap nor a duplicate.
+  static constexpr uint64_t kTailPage = 1000;
+
+  struct TailPage {
+    Status status = Status::Ok();
+    std::vector<v1::Event> events;
+    uint64_t pos = 0;   // the store is covered up to here
+    bool more = false;  // a full catch-up page: read on from pos
+  };
+
+  void HandleTail(const QueryParams& params) {
+    auto parsed = ParseTailRequest(params, server_->options.max_limit);
+    if (!parsed.ok()) return SendError(http::status::bad_request, parsed.status().message());
+    tail_req_ = std::move(parsed).value();
+    if (!tail_req_.filter.host.empty() && !principal_->HostPatternAllowed(tail_req_.filter.host)) {
+      return Deny(http::status::forbidden, "host '" + tail_req_.filter.host +
+                                               "' is outside the hosts allowed for " +
+                                               principal_->name);
+    }
+    if (server_->hub == nullptr) {
+      return SendError(http::status::service_unavailable, "live tail is not available");
+    }
+    tail_req_.filter.allowed_hosts = principal_->hosts;
+    keep_alive_ = false;  // the response ends only with the connection
+    ++server_->counters.tail_sessions;
+    counts_tail_ = true;
+    std::weak_ptr<Session> weak = shared_from_this();
+    auto exec = stream_.get_executor();
+    sub_ = server_->hub->Subscribe(tail_req_.filter, [weak, exec] {
+      net::post(exec, [weak] {
+        if (auto self = weak.lock()) self->TailPump();
+      });
+    });
+    server_->audit->Record(
+        SelfEventKind::kApiAccess, peer_address_,
+        "tail session by " + Who() + " from " + peer_address_ +
+            (tail_req_.filter_text.empty() ? "" : ": " + tail_req_.filter_text),
+        {{"who", Who()},
+         {"path", path_},
+         {"filter", tail_req_.filter_text},
+         {"host", tail_req_.filter.host},
+         {"ref", tail_req_.filter.ref},
+         {"cursor", tail_req_.has_cursor ? std::to_string(tail_req_.cursor) : ""},
+         {"backlog", std::to_string(tail_req_.backlog)}});
+    heartbeat_.emplace(stream_.get_executor());
+    header_.emplace(http::status::ok, request_.version());
+    header_->set(http::field::content_type, "application/x-ndjson");
+    header_->set(http::field::cache_control, "no-store");
+    header_->set("X-Accel-Buffering", "no");
+    header_->keep_alive(false);
+    header_->chunked(true);
+    serializer_.emplace(*header_);
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::milliseconds(server_->options.write_timeout_ms));
+    http::async_write_header(stream_, *serializer_,
+                             [self = shared_from_this()](error_code ec, size_t) {
+                               if (ec) return self->TailEnd(false);
+                               self->WatchTailPeer();
+                               self->ReadTailStore(self->tail_req_.has_cursor, 0);
+                             });
+  }
+
+  // Reads one store page on the pool: a catch-up page after `from`
+  // (cursor mode), or the last `backlog` matching events.
+  void ReadTailStore(bool catch_up, uint64_t from) {
+    auto server = server_;
+    const TailRequest req = tail_req_;
+    const uint64_t after = catch_up ? std::max(from, req.cursor) : 0;
+    net::post(server->pool, [self = shared_from_this(), server, req, catch_up, after] {
+      auto page = std::make_shared<TailPage>();
+      const uint64_t max_seq = server->store->LastSeq();
+      page->pos = std::max(after, max_seq);
+      if (catch_up) {
+        page->status =
+            QueryEvents(*server->store, req.filter, after, max_seq, [&](const v1::Event& e) {
+              page->events.push_back(e);
+              return page->events.size() < kTailPage;
+            });
+        if (page->events.size() >= kTailPage) {
+          page->pos = page->events.back().ingest_seq();
+          page->more = true;
+        }
+      } else if (req.backlog > 0) {
+        // The last N matching events: scan ever larger windows back from the end.
+        uint64_t window = std::max<uint64_t>(4096, req.backlog * 16);
+        std::deque<v1::Event> last;
+        for (;;) {
+          const uint64_t start = max_seq > window ? max_seq - window : 0;
+          last.clear();
+          page->status =
+              QueryEvents(*server->store, req.filter, start, max_seq, [&](const v1::Event& e) {
+                last.push_back(e);
+                if (last.size() > req.backlog) last.pop_front();
+                return true;
+              });
+          if (!page->status.ok() || last.size() >= req.backlog || start == 0) break;
+          window *= 8;
+        }
+        page->events.assign(std::make_move_iterator(last.begin()),
+                            std::make_move_iterator(last.end()));
+      }
+      net::post(self->stream_.get_executor(),
+                [self, page = std::move(page)] { self->OnTailPage(std::move(page)); });
+    });
+  }
+
+  void OnTailPage(std::shared_ptr<TailPage> page) {
+    if (tail_done_) return;
+    tail_buf_.clear();
+    if (!page->status.ok()) {
+      spdlog::error("tail store read failed: {}", page->status.ToString());
+      tail_buf_ = ErrorBody(500, "store read failed: " + page->status.ToString());
+      return TailWrite([self = shared_from_this()] { self->TailEnd(true); });
+    }
+    for (const auto& e : page->events) {
+      tail_buf_ += EventToJson(e);
+      tail_buf_ += '\n';
+    }
+    server_->counters.tail_events += page->events.size();
+    tail_pos_ = std::max(tail_pos_, page->pos);
+    if (page->more) {
+      return TailWrite([self = shared_from_this()] { self->ReadTailStore(true, self->tail_pos_); });
+    }
+    tail_live_ = true;
+    // A first heartbeat at once: the client knows its resume point before any
+    // live event arrives.
+    tail_buf_ += HeartbeatLine();
+    TailWrite([self = shared_from_this()] { self->TailPump(); });
+  }
+
+  // Sends what the subscriber queued (live phase), when no write is pending.
+  void TailPump() {
+    if (!tail_live_ || tail_writing_ || tail_done_) return;
+    auto taken = sub_->Take();
+    tail_buf_.clear();
+    uint64_t n = 0;
+    for (const auto& e : taken.events) {
+      if (e->ingest_seq() <= tail_pos_) continue;  // already sent from the store
+      tail_buf_ += EventToJson(*e);
+      tail_buf_ += '\n';
+      tail_pos_ = e->ingest_seq();
+      ++n;
+    }
+    server_->counters.tail_events += n;
+    if (taken.overflowed) {
+      // Too slow: the hub dropped our queue. Say so and end; the client
+      // resumes from the store with cursor = tail_pos_.
+      server_->counters.tail_missed += taken.missed;
+      tail_buf_ += "{\"missed\": " + std::to_string(taken.missed) + ", \"resume_cursor\": \"" +
+                   std::to_string(tail_pos_) + "\"}\n";
+      server_->hub->Unsubscribe(sub_);
+      return TailWrite([self = shared_from_this()] { self->TailEnd(true); });
+    }
+    tail_pos_ = std::max(tail_pos_, taken.seen_seq);
+    if (tail_buf_.empty()) return;
+    TailWrite([self = shared_from_this()] { self->TailPump(); });
+  }
+
+  std::string HeartbeatLine() const {
+    return "{\"heartbeat\": \"" + FormatRfc3339Micros(NowMicros()) + "\", \"cursor\": \"" +
+           std::to_string(tail_pos_) + "\"}\n";
+  }
+
+  void ArmHeartbeat() {
+    if (tail_done_) return;
+    heartbeat_->expires_after(std::chrono::milliseconds(server_->options.tail_heartbeat_ms));
+    heartbeat_->async_wait([self = shared_from_this()](error_code ec) {
+      if (ec || self->tail_done_ || !self->tail_live_ || self->tail_writing_) return;
+      // Take what the hub has first: it may hold events, or only a higher
+      // seen seq (non-matching commits) that the heartbeat's cursor should show.
+      self->TailPump();
+      if (self->tail_writing_ || self->tail_done_) return;
+      self->tail_buf_ = self->HeartbeatLine();
+      self->TailWrite([self] { self->TailPump(); });
+    });
+  }
+
+  // A tail client sends nothing after its request: a completed read means it
+  // closed (or broke the protocol), so the subscription ends at once instead
+  // of at the next failed write. Called when no write is pending.
+  void WatchTailPeer() {
+    // No deadline on this read: basic_stream keeps a pending read's deadline,
+    // and later expires_after calls (for the writes) do not touch it.
+    beast::get_lowest_layer(stream_).expires_never();
+    stream_.async_read_some(net::buffer(peer_byte_),
+                            [self = shared_from_this()](error_code ec, size_t) {
+                              if (!self->tail_done_) {
+                                spdlog::debug("tail client {} went away: {}", self->peer_address_,
+                                              ec ? ec.message() : "it sent data");
+                              }
+                              self->TailEnd(false);
+                            });
+  }
+
+  // Writes tail_buf_ (non-empty) as one chunk, then `next`.
+  void TailWrite(std::function<void()> next) {
+    tail_writing_ = true;
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::milliseconds(server_->options.write_timeout_ms));
+    net::async_write(stream_, http::make_chunk(net::buffer(tail_buf_)),
+                     [self = shared_from_this(), next = std::move(next)](error_code ec, size_t) {
+                       self->tail_writing_ = false;
+                       if (ec) return self->TailEnd(false);
+                       self->ArmHeartbeat();
+                       next();
+                     });
+  }
+
+  // Ends the tail: unsubscribes; `graceful` ends the chunked body and closes.
+  void TailEnd(bool graceful) {
+    if (tail_done_) return;
+    tail_done_ = true;
+    if (sub_) {
+      server_->hub->Unsubscribe(sub_);
+      sub_.reset();
+    }
+    if (heartbeat_) heartbeat_->cancel();
+    serializer_.reset();
+    header_.reset();
+    if (!graceful) {
+      beast::get_lowest_layer(stream_).close();
+      return;
+    }
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::milliseconds(server_->options.write_timeout_ms));
+    net::async_write(stream_, http::make_chunk_last(),
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       if (ec) return;
+                       self->Close();
+                     });
+  }
+
   // --- GET /v1/hosts ------------------------------------------------------
   void HandleHosts() {
     auto server = server_;
@@ -509,6 +759,13 @@ class Session : public std::enable_shared_from_this<Session> {
                  "counter", static_cast<double>(c.tls_failures.load())});
     m.push_back({"export_events_total", "events sent by GET /v1/events", "counter",
                  static_cast<double>(c.events_exported.load())});
+    m.push_back({"tail_sessions", "open GET /v1/tail streams", "gauge",
+                 static_cast<double>(c.tail_sessions.load())});
+    m.push_back({"tail_events_total", "events sent by GET /v1/tail", "counter",
+                 static_cast<double>(c.tail_events.load())});
+    m.push_back({"tail_missed_total",
+                 "events dropped from the queues of tail subscribers that could not keep up",
+                 "counter", static_cast<double>(c.tail_missed.load())});
     m.push_back({"export_streams", "GET /v1/events responses in flight", "gauge",
                  static_cast<double>(c.streams.load())});
     auto res = std::make_shared<Response>(http::status::ok, request_.version());
@@ -550,6 +807,18 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string chunk_;
   std::optional<http::response<http::empty_body>> header_;
   std::optional<http::response_serializer<http::empty_body>> serializer_;
+
+  // /v1/tail state (strand only).
+  TailRequest tail_req_;
+  std::shared_ptr<TailSubscriber> sub_;
+  bool counts_tail_ = false;
+  bool tail_live_ = false;     // the store phase is over: events come from sub_
+  bool tail_writing_ = false;  // one chunk write at a time
+  bool tail_done_ = false;
+  uint64_t tail_pos_ = 0;  // every matching event with seq <= tail_pos_ has been sent
+  std::string tail_buf_;
+  std::optional<net::steady_timer> heartbeat_;
+  char peer_byte_[1] = {};
 };
 
 }  // namespace
@@ -571,8 +840,9 @@ void ExportHttpsServer::Impl::Accept(tcp::acceptor* acc) {
 }
 
 ExportHttpsServer::ExportHttpsServer(net::io_context& io, const ExportServerOptions& options,
-                                     const Store* store, SelfAudit* audit, MetricsSource metrics)
-    : impl_(std::make_shared<Impl>(io, options, store, audit, std::move(metrics))) {
+                                     const Store* store, SelfAudit* audit, MetricsSource metrics,
+                                     LiveTailHub* tail_hub)
+    : impl_(std::make_shared<Impl>(io, options, store, audit, std::move(metrics), tail_hub)) {
   if (options.addresses.empty()) throw std::runtime_error("no [[listen.export]] address");
   for (const auto& a : options.addresses) impl_->acceptors.push_back(BindAcceptor(impl_->io, a));
   for (auto& acc : impl_->acceptors) impl_->Accept(acc.get());

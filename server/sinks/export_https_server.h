@@ -1,6 +1,6 @@
 // ExportHttpsServer: the collector's HTTPS API on [[listen.export]]
 // (docs/api.md): GET /v1/events (SIEM export by exact cursor), GET /v1/hosts,
-// GET /metrics. Boost.Beast over TLS 1.2/1.3 with the collector's server
+// GET /v1/tail (live tail), GET /metrics. Boost.Beast over TLS 1.2/1.3 with the collector's server
 // certificate; client certificates are optional and verified against
 // tls.ca_file when presented; bearer tokens from the token file.
 //
@@ -36,6 +36,7 @@ namespace trailkeep {
 
 class Store;
 class SelfAudit;
+class LiveTailHub;
 
 struct ExportServerOptions {
   std::vector<std::string> addresses;  // "host:port"; port 0 picks a free port
@@ -49,8 +50,9 @@ struct ExportServerOptions {
   size_t max_connections = 256;
   size_t max_streams = 16;  // concurrent /v1/events responses
   int handshake_timeout_ms = 10'000;
-  int idle_timeout_ms = 60'000;   // between requests
-  int write_timeout_ms = 60'000;  // per chunk written to a slow reader
+  int idle_timeout_ms = 60'000;    // between requests
+  int write_timeout_ms = 60'000;   // per chunk written to a slow reader
+  int tail_heartbeat_ms = 10'000;  // /v1/tail: a heartbeat line after this much silence
 };
 
 // One Prometheus sample: name (without the trailkeep_ prefix), HELP text,
@@ -68,9 +70,12 @@ class ExportHttpsServer {
  public:
   // Binds every address, loads the token file and starts accepting. Throws
   // std::runtime_error on a bad address, a port in use, an unusable
-  // certificate or a bad token file (start-up only).
+  // certificate or a bad token file (start-up only). `tail_hub` (may be null:
+  // /v1/tail then answers 503) must be registered as a Committer listener and
+  // outlive the server.
   ExportHttpsServer(boost::asio::io_context& io, const ExportServerOptions& options,
-                    const Store* store, SelfAudit* audit, MetricsSource metrics);
+                    const Store* store, SelfAudit* audit, MetricsSource metrics,
+                    LiveTailHub* tail_hub = nullptr);
   ~ExportHttpsServer();
   ExportHttpsServer(const ExportHttpsServer&) = delete;
   ExportHttpsServer& operator=(const ExportHttpsServer&) = delete;

@@ -17,6 +17,21 @@ int HexVal(char c) {
   return -1;
 }
 
+// host, ref and q: the match filters /v1/events and /v1/tail share.
+// Returns false when `key` is none of them.
+bool ApplyMatchParam(const std::string& key, const std::string& value, EventFilter* filter) {
+  if (key == "host") {
+    filter->host = value;
+  } else if (key == "ref") {
+    filter->ref = value;
+  } else if (key == "q") {
+    filter->text = value;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 Result<std::string> Decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -93,12 +108,7 @@ Result<EventsRequest> ParseEventsRequest(const QueryParams& params, int64_t now_
         return Status::InvalidArgument("limit " + v + " is above the maximum of " +
                                        std::to_string(max_limit));
       }
-    } else if (k == "host") {
-      r.filter.host = v;
-    } else if (k == "ref") {
-      r.filter.ref = v;
-    } else if (k == "q") {
-      r.filter.text = v;
+    } else if (ApplyMatchParam(k, v, &r.filter)) {
     } else if (k == "since" || k == "until") {
       auto t = ParseTimeArg(v, now_us);
       if (!t) {
@@ -114,6 +124,30 @@ Result<EventsRequest> ParseEventsRequest(const QueryParams& params, int64_t now_
       return Status::InvalidArgument(
           "unknown parameter '" + k +
           "' (cursor, host, ref, since, until, q, limit, format are known)");
+    }
+  }
+  return r;
+}
+
+Result<TailRequest> ParseTailRequest(const QueryParams& params, uint64_t max_backlog) {
+  TailRequest r;
+  for (const auto& [k, v] : params) {
+    if (!r.filter_text.empty()) r.filter_text += ' ';
+    r.filter_text += k + "=" + v;
+    if (k == "cursor") {
+      if (!ParseU64(v, &r.cursor)) {
+        return Status::InvalidArgument("cursor '" + v +
+                                       "' is not a cursor (a decimal ingest_seq, 0 = start)");
+      }
+      r.has_cursor = true;
+    } else if (k == "backlog") {
+      if (!ParseU64(v, &r.backlog) || r.backlog > max_backlog) {
+        return Status::InvalidArgument("backlog must be an integer from 0 to " +
+                                       std::to_string(max_backlog));
+      }
+    } else if (!ApplyMatchParam(k, v, &r.filter)) {
+      return Status::InvalidArgument("unknown parameter '" + k +
+                                     "' (host, ref, q, backlog, cursor are known)");
     }
   }
   return r;

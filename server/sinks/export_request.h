@@ -33,4 +33,16 @@ struct EventsRequest {
 Result<EventsRequest> ParseEventsRequest(const QueryParams& params, int64_t now_us,
                                          uint64_t default_limit, uint64_t max_limit);
 
+struct TailRequest {
+  EventFilter filter;  // host, ref, q only (a tail has no time bounds)
+  bool has_cursor = false;
+  uint64_t cursor = 0;    // with has_cursor: everything after it, then live
+  uint64_t backlog = 10;  // without: the last `backlog` matching events, then live
+  std::string filter_text;
+};
+
+// Validates host, ref, q, backlog (0..max_backlog), cursor; refuses unknown
+// parameters.
+Result<TailRequest> ParseTailRequest(const QueryParams& params, uint64_t max_backlog);
+
 }  // namespace trailkeep

@@ -1,5 +1,6 @@
 #include "server/store/committer.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "server/store/store.h"
@@ -122,6 +123,11 @@ void Committer::Run() {
       s = store_->Commit(&batch);
     }
     if (!s.ok()) continue;
+    // The store numbers events host block by host block; listeners (the
+    // live tail) rely on receiving them in ingest_seq order.
+    std::sort(batch.begin(), batch.end(), [](const v1::Event& a, const v1::Event& b) {
+      return a.ingest_seq() < b.ingest_seq();
+    });
     {
       std::lock_guard<std::mutex> lock(mu_);
       queued_bytes_ -= std::min(queued_bytes_, taken_bytes);

@@ -11,6 +11,8 @@
 // nothing is dropped. OfferUnbounded() is for the collector's own rate-limited
 // events, which must not be lost to a flood of peer data.
 //
+// Listeners receive each committed batch in ingest_seq order.
+//
 // Concurrency: Offer*/Stop/stats are thread-safe. Listeners run on the
 // committer thread and must not block.
 #pragma once

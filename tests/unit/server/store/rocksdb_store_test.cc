@@ -192,3 +192,27 @@ TEST(CommitterTest, RefusesWhenQueueIsFullWithoutTakingTheEvents) {
 
 }  // namespace
 }  // namespace trailkeep
+
+namespace trailkeep {
+namespace {
+
+TEST(CommitterTest, ListenersSeeIngestOrderAcrossHosts) {
+  TempDir dir;
+  auto store = Open(dir.path());
+  Committer committer(store.get(), {1 << 20, 64});
+  std::vector<uint64_t> seen;
+  committer.AddListener([&](const std::vector<v1::Event>& events) {
+    for (const auto& e : events) seen.push_back(e.ingest_seq());
+  });
+  // One batch interleaving hosts: the store numbers a's block first (1, 2),
+  // then b (3); listeners must still get 1, 2, 3.
+  std::vector<v1::Event> b = {MakeEvent("a", 1, "x"), MakeEvent("b", 2, "y"),
+                              MakeEvent("a", 3, "z")};
+  ASSERT_TRUE(committer.Offer(&b));
+  committer.Start();
+  committer.Stop();
+  EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2, 3}));
+}
+
+}  // namespace
+}  // namespace trailkeep
