@@ -35,7 +35,16 @@ void PrintDevHelp(const trailkeep::ServerConfig& c, const std::string& dev_dir) 
             << "Read it back (works while the collector runs):\n"
             << "  build/bin/trailkeepd query --db " << dev_dir << " --since 15m\n"
             << "  build/bin/trailkeepd query --db " << dev_dir << " --format json --limit 5\n"
-            << "  build/bin/trailkeepd hosts --db " << dev_dir << "\n\n"
+            << "  build/bin/trailkeepd hosts --db " << dev_dir << "\n";
+  if (!c.export_api.addresses.empty()) {
+    std::string api = c.export_api.addresses.front();
+    api = api.substr(api.rfind(':') + 1);
+    std::cout << "  curl --cacert " << pki << "/ca.pem -H \"Authorization: Bearer $(cat " << dev_dir
+              << "/admin.token)\" 'https://127.0.0.1:" << api << "/v1/events?limit=5'\n"
+              << "  build/bin/trailkeep tail --server https://127.0.0.1:" << api << " --cacert "
+              << pki << "/ca.pem --token-file " << dev_dir << "/admin.token -n 5\n";
+  }
+  std::cout << "\n"
             << "Ctrl-C stops it.\n"
             << std::endl;
 }
