@@ -98,27 +98,19 @@ void RateLimitedSelfAudit::Record(SelfEventKind kind, const std::string& peer,
   if (!out.empty()) emit_(&out);
 }
 
-void RateLimitedSelfAudit::Tick() {
-  const int64_t now = clock_();
-  std::vector<v1::Event> out;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [kind, w] : windows_) {
-      if (w.start_us != 0 && now - w.start_us >= options_.window_seconds * 1'000'000LL) {
-        if (w.suppressed > 0) out.push_back(Summary(kind, w, now));
-        w = Window{};
-      }
-    }
-  }
-  if (!out.empty()) emit_(&out);
-}
+void RateLimitedSelfAudit::Tick() { CloseWindows(/*only_ended=*/true); }
 
-void RateLimitedSelfAudit::Flush() {
+void RateLimitedSelfAudit::Flush() { CloseWindows(/*only_ended=*/false); }
+
+void RateLimitedSelfAudit::CloseWindows(bool only_ended) {
   const int64_t now = clock_();
   std::vector<v1::Event> out;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [kind, w] : windows_) {
+      const bool ended =
+          w.start_us != 0 && now - w.start_us >= options_.window_seconds * 1'000'000LL;
+      if (only_ended && !ended) continue;
       if (w.suppressed > 0) out.push_back(Summary(kind, w, now));
       w = Window{};
     }

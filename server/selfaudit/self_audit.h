@@ -84,6 +84,8 @@ class RateLimitedSelfAudit final : public SelfAudit {
   v1::Event Build(SelfEventKind kind, const std::string& peer, const std::string& message,
                   const std::vector<std::pair<std::string, std::string>>& fields, int64_t now);
   v1::Event Summary(SelfEventKind kind, const Window& w, int64_t now);
+  // Emits the summaries of the windows that ended (or of all) and resets them.
+  void CloseWindows(bool only_ended);
 
   const SelfAuditOptions options_;
   const Emit emit_;

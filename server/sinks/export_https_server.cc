@@ -417,21 +417,30 @@ class Session : public std::enable_shared_from_this<Session> {
                             {"next_cursor", std::to_string(page_->next_cursor)},
                             {"count", std::to_string(page_->events.size())}});
 
+    StartChunked(ExportContentType(events_req_.format), keep_alive_,
+                 {{kNextCursorHeader, std::to_string(page_->next_cursor)},
+                  {"X-Trailkeep-Count", std::to_string(page_->events.size())}},
+                 [self = shared_from_this()](error_code ec) {
+                   if (ec) return self->ReleaseStream();
+                   self->WriteChunk();
+                 });
+  }
+
+  // Sends a 200 header for a chunked (streamed) body, then calls `then`.
+  void StartChunked(const char* content_type, bool keep_alive,
+                    std::vector<std::pair<std::string, std::string>> extra,
+                    std::function<void(error_code)> then) {
     header_.emplace(http::status::ok, request_.version());
-    header_->set(http::field::content_type, ExportContentType(events_req_.format));
-    header_->set(kNextCursorHeader, std::to_string(page_->next_cursor));
-    header_->set("X-Trailkeep-Count", std::to_string(page_->events.size()));
+    header_->set(http::field::content_type, content_type);
     header_->set(http::field::cache_control, "no-store");
-    header_->keep_alive(keep_alive_);
+    for (const auto& [name, value] : extra) header_->set(name, value);
+    header_->keep_alive(keep_alive);
     header_->chunked(true);
     serializer_.emplace(*header_);
     beast::get_lowest_layer(stream_).expires_after(
         std::chrono::milliseconds(server_->options.write_timeout_ms));
     http::async_write_header(stream_, *serializer_,
-                             [self = shared_from_this()](error_code ec, size_t) {
-                               if (ec) return self->ReleaseStream();
-                               self->WriteChunk();
-                             });
+                             [then = std::move(then)](error_code ec, size_t) { then(ec); });
   }
 
   // Formats and writes the next ~64 KiB of the page; the page's events stay
@@ -526,21 +535,12 @@ class Session : public std::enable_shared_from_this<Session> {
          {"cursor", tail_req_.has_cursor ? std::to_string(tail_req_.cursor) : ""},
          {"backlog", std::to_string(tail_req_.backlog)}});
     heartbeat_.emplace(stream_.get_executor());
-    header_.emplace(http::status::ok, request_.version());
-    header_->set(http::field::content_type, "application/x-ndjson");
-    header_->set(http::field::cache_control, "no-store");
-    header_->set("X-Accel-Buffering", "no");
-    header_->keep_alive(false);
-    header_->chunked(true);
-    serializer_.emplace(*header_);
-    beast::get_lowest_layer(stream_).expires_after(
-        std::chrono::milliseconds(server_->options.write_timeout_ms));
-    http::async_write_header(stream_, *serializer_,
-                             [self = shared_from_this()](error_code ec, size_t) {
-                               if (ec) return self->TailEnd(false);
-                               self->WatchTailPeer();
-                               self->ReadTailStore(self->tail_req_.has_cursor, 0);
-                             });
+    StartChunked("application/x-ndjson", /*keep_alive=*/false, {{"X-Accel-Buffering", "no"}},
+                 [self = shared_from_this()](error_code ec) {
+                   if (ec) return self->TailEnd(false);
+                   self->WatchTailPeer();
+                   self->ReadTailStore(self->tail_req_.has_cursor, 0);
+                 });
   }
 
   // Reads one store page on the pool: a catch-up page after `from`

@@ -58,6 +58,12 @@ bool ParseU64(const std::string& s, uint64_t* out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
+Status ParseCursor(const std::string& value, uint64_t* cursor) {
+  if (ParseU64(value, cursor)) return Status::Ok();
+  return Status::InvalidArgument("cursor '" + value +
+                                 "' is not a cursor (a decimal ingest_seq, 0 = start)");
+}
+
 }  // namespace
 
 Result<QueryParams> ParseQueryString(std::string_view query) {
@@ -95,10 +101,7 @@ Result<EventsRequest> ParseEventsRequest(const QueryParams& params, int64_t now_
     if (!r.filter_text.empty()) r.filter_text += ' ';
     r.filter_text += k + "=" + v;
     if (k == "cursor") {
-      if (!ParseU64(v, &r.cursor)) {
-        return Status::InvalidArgument("cursor '" + v +
-                                       "' is not a cursor (a decimal ingest_seq, 0 = start)");
-      }
+      if (Status s = ParseCursor(v, &r.cursor); !s.ok()) return s;
     } else if (k == "limit") {
       if (!ParseU64(v, &r.limit) || r.limit == 0) {
         return Status::InvalidArgument("limit must be an integer from 1 to " +
@@ -135,10 +138,7 @@ Result<TailRequest> ParseTailRequest(const QueryParams& params, uint64_t max_bac
     if (!r.filter_text.empty()) r.filter_text += ' ';
     r.filter_text += k + "=" + v;
     if (k == "cursor") {
-      if (!ParseU64(v, &r.cursor)) {
-        return Status::InvalidArgument("cursor '" + v +
-                                       "' is not a cursor (a decimal ingest_seq, 0 = start)");
-      }
+      if (Status s = ParseCursor(v, &r.cursor); !s.ok()) return s;
       r.has_cursor = true;
     } else if (k == "backlog") {
       if (!ParseU64(v, &r.backlog) || r.backlog > max_backlog) {

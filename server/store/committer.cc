@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include "server/store/store.h"
 #include "trailkeep/v1/record.pb.h"
@@ -58,7 +59,7 @@ void Committer::OfferUnbounded(std::vector<v1::Event>* events) {
 }
 
 void Committer::Enqueue(std::vector<v1::Event>* events, size_t bytes) {
-  queue_.push_back(std::move(*events));
+  queue_.push_back({std::move(*events), bytes});
   events->clear();
   queued_bytes_ += bytes;
   wake_.notify_one();
@@ -90,11 +91,11 @@ void Committer::Run() {
       if (queue_.empty()) return;  // stopping and drained
       while (!queue_.empty() && batch.size() < options_.max_batch_events) {
         auto& front = queue_.front();
-        taken_bytes += ApproxBytes(front);
+        taken_bytes += front.bytes;
         if (batch.empty()) {
-          batch = std::move(front);
+          batch = std::move(front.events);
         } else {
-          std::move(front.begin(), front.end(), std::back_inserter(batch));
+          std::move(front.events.begin(), front.events.end(), std::back_inserter(batch));
         }
         queue_.pop_front();
       }
@@ -123,11 +124,6 @@ void Committer::Run() {
       s = store_->Commit(&batch);
     }
     if (!s.ok()) continue;
-    // The store numbers events host block by host block; listeners (the
-    // live tail) rely on receiving them in ingest_seq order.
-    std::sort(batch.begin(), batch.end(), [](const v1::Event& a, const v1::Event& b) {
-      return a.ingest_seq() < b.ingest_seq();
-    });
     {
       std::lock_guard<std::mutex> lock(mu_);
       queued_bytes_ -= std::min(queued_bytes_, taken_bytes);

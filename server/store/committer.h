@@ -11,7 +11,8 @@
 // nothing is dropped. OfferUnbounded() is for the collector's own rate-limited
 // events, which must not be lost to a flood of peer data.
 //
-// Listeners receive each committed batch in ingest_seq order.
+// Listeners receive each committed batch in ingest_seq order (the order in
+// which Store::Commit hands the events back).
 //
 // Concurrency: Offer*/Stop/stats are thread-safe. Listeners run on the
 // committer thread and must not block.
@@ -87,10 +88,14 @@ class Committer {
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  std::deque<std::vector<v1::Event>> queue_;  // GUARDED_BY(mu_)
-  size_t queued_bytes_ = 0;                   // GUARDED_BY(mu_)
-  bool stopping_ = false;                     // GUARDED_BY(mu_)
-  CommitterStats stats_;                      // GUARDED_BY(mu_)
+  struct Queued {
+    std::vector<v1::Event> events;
+    size_t bytes;  // ApproxBytes(events), counted once at Offer
+  };
+  std::deque<Queued> queue_;  // GUARDED_BY(mu_)
+  size_t queued_bytes_ = 0;   // GUARDED_BY(mu_)
+  bool stopping_ = false;     // GUARDED_BY(mu_)
+  CommitterStats stats_;      // GUARDED_BY(mu_)
   std::thread thread_;
 };
 

@@ -232,6 +232,8 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events) {
   bool new_host = false;
   std::unordered_map<std::string, v1::HostState> touched;  // copies, for rollback
   std::string value;
+  std::vector<v1::Event> ordered;  // the events again, in ingest_seq order
+  ordered.reserve(events->size());
   for (const std::string& host : order) {
     v1::HostState* hs = HostFor(host, &wb, &new_host);
     if (!touched.count(host)) touched.emplace(host, *hs);
@@ -263,12 +265,11 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events) {
       ++seq;
     }
     block.SerializeToString(&value);
-    // Hand the events back to the caller, now carrying their ingest_seq.
-    for (int k = 0; k < block.events_size(); ++k)
-      block.mutable_events(k)->Swap(&(*events)[idx[static_cast<size_t>(k)]]);
     wb.Put(cf(kEvents), keys::EventsKey(block_first), value);
-    wb.Put(cf(kByHost),
-           keys::ByHostKey(hs->id(), (*events)[idx.front()].receive_time_us(), block_first), "");
+    wb.Put(cf(kByHost), keys::ByHostKey(hs->id(), block.events(0).receive_time_us(), block_first),
+           "");
+    // Hand the events back to the caller block by block: ingest_seq order.
+    for (auto& e : *block.mutable_events()) ordered.emplace_back().Swap(&e);
     wb.Put(cf(kHosts), host, hs->SerializeAsString());
   }
   if (new_host) {
@@ -276,6 +277,7 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events) {
     PutFixed64BE(&id, next_host_id_);
     wb.Put(cf(kDefault), keys::kMetaNextHostId, id);
   }
+  events->swap(ordered);
   rocksdb::WriteOptions wo;
   wo.sync = true;
   rocksdb::Status rs = db_->Write(wo, &wb);

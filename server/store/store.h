@@ -26,10 +26,12 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Assigns consecutive ingest_seqs to `events` in order, groups them into
-  // per-host blocks, writes blocks, index entries and host states in one
-  // WriteBatch with the WAL synced. On success every event is durable and
-  // carries its ingest_seq; on failure nothing of the batch is stored.
+  // Groups `events` into per-host blocks (each host's events keep their
+  // order), assigns consecutive ingest_seqs block by block, and writes blocks,
+  // index entries and host states in one WriteBatch with the WAL synced. On
+  // return *events holds the same events in block order, which is ingest_seq
+  // order; on success every event is durable and carries its ingest_seq, on
+  // failure nothing of the batch is stored and the seqs are 0.
   virtual Status Commit(std::vector<v1::Event>* events) = 0;
 
   // Calls `fn` for each stored event with ingest_seq > after_seq, in ingest

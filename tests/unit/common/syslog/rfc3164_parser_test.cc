@@ -8,10 +8,15 @@
 #include <gtest/gtest.h>
 
 #include "common/syslog/syslog_parser.h"
+#include "tests/unit/common/syslog/parser_test_util.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
 namespace {
+
+using parser_test::ExpectRoundTrips;
+using parser_test::kReceiveUs;
+using parser_test::Syslog;
 
 using namespace std::string_literals;
 
@@ -23,25 +28,10 @@ int64_t Utc(std::string_view rfc3339) {
   return utc_us;
 }
 
-constexpr int64_t kReceiveUs = 1795410000000000;  // 2026-11-23T05:00:00Z
-
 v1::Event Bsd(std::string_view frame, int64_t receive_time_us = kReceiveUs) {
   v1::Event event;
   ParseRfc3164(frame, receive_time_us, &event);
   return event;
-}
-
-v1::Event Syslog(std::string_view frame) {
-  v1::Event event;
-  ParseSyslog(frame, kReceiveUs, &event);
-  return event;
-}
-
-void ExpectRoundTrips(const v1::Event& event) {
-  std::string bytes;
-  ASSERT_TRUE(event.SerializeToString(&bytes));
-  v1::Event copy;
-  EXPECT_TRUE(copy.ParseFromString(bytes)) << "string field with invalid UTF-8";
 }
 
 TEST(Rfc3164Test, DebianLoggerExample) {

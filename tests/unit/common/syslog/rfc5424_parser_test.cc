@@ -8,14 +8,18 @@
 #include <gtest/gtest.h>
 
 #include "common/syslog/syslog_parser.h"
+#include "tests/unit/common/syslog/parser_test_util.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
 namespace {
 
+using parser_test::ExpectRoundTrips;
+using parser_test::kReceiveUs;
+using parser_test::Syslog;
+
 using namespace std::string_literals;
 
-constexpr int64_t kReceiveUs = 1795410000000000;  // 2026-11-23T05:00:00Z
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
 struct Parsed {
@@ -28,22 +32,6 @@ Parsed Strict(std::string_view frame) {
   Parsed p;
   p.ok = ParseRfc5424(frame, kReceiveUs, &p.event, &p.error);
   return p;
-}
-
-v1::Event Syslog(std::string_view frame) {
-  v1::Event event;
-  ParseSyslog(frame, kReceiveUs, &event);
-  return event;
-}
-
-// proto3 refuses to parse string fields holding invalid UTF-8: every event the
-// parsers produce must survive a serialise/parse round trip.
-void ExpectRoundTrips(const v1::Event& event) {
-  std::string bytes;
-  ASSERT_TRUE(event.SerializeToString(&bytes));
-  v1::Event copy;
-  EXPECT_TRUE(copy.ParseFromString(bytes));
-  EXPECT_EQ(copy.SerializeAsString(), bytes);
 }
 
 // ---------------------------------------------------------------- RFC 3339

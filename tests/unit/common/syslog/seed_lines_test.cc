@@ -11,12 +11,14 @@
 #include <gtest/gtest.h>
 
 #include "common/syslog/syslog_parser.h"
+#include "tests/unit/common/syslog/parser_test_util.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
 namespace {
 
-constexpr int64_t kReceiveUs = 1795410000000000;     // 2026-11-23T05:00:00Z, as the file assumes
+using parser_test::kReceiveUs;
+
 constexpr int64_t kOldestSaneUs = 1420070400000000;  // 2015-01-01T00:00:00Z
 
 struct SeedLine {

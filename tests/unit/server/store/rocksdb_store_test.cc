@@ -63,9 +63,14 @@ TEST(RocksDbStoreTest, CommitAssignsConsecutiveSeqsAndGroupsBlocksByHost) {
   std::vector<v1::Event> batch = {MakeEvent("a", 1'000'000, "1"), MakeEvent("b", 1'000'001, "2"),
                                   MakeEvent("a", 1'000'002, "3")};
   ASSERT_TRUE(store->Commit(&batch).ok());
+  // Handed back block by block: a's block holds seqs 1 and 2, b's seq 3.
+  ASSERT_EQ(batch.size(), 3u);
   EXPECT_EQ(batch[0].ingest_seq(), 1u);
-  EXPECT_EQ(batch[2].ingest_seq(), 2u);  // a's block holds seqs 1 and 2
-  EXPECT_EQ(batch[1].ingest_seq(), 3u);
+  EXPECT_EQ(batch[0].msg(), "1");
+  EXPECT_EQ(batch[1].ingest_seq(), 2u);
+  EXPECT_EQ(batch[1].msg(), "3");
+  EXPECT_EQ(batch[2].ingest_seq(), 3u);
+  EXPECT_EQ(batch[2].host(), "b");
   EXPECT_EQ(store->LastSeq(), 3u);
 
   auto all = ScanAll(*store);
@@ -189,12 +194,6 @@ TEST(CommitterTest, RefusesWhenQueueIsFullWithoutTakingTheEvents) {
   committer.Stop();
   EXPECT_EQ(store->LastSeq(), 1u);
 }
-
-}  // namespace
-}  // namespace trailkeep
-
-namespace trailkeep {
-namespace {
 
 TEST(CommitterTest, ListenersSeeIngestOrderAcrossHosts) {
   TempDir dir;
