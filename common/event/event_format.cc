@@ -93,6 +93,10 @@ const char* IntegrityName(int i) {
       return "after_gap";
     case v1::INTEGRITY_BAD_MAC:
       return "bad_mac";
+    case v1::INTEGRITY_NO_KEY:
+      return "no_key";
+    case v1::INTEGRITY_REPLAY:
+      return "replay";
     default:
       return "unknown";
   }
@@ -179,11 +183,16 @@ std::string EventToText(const v1::Event& e) {
     }
     line += ']';
   }
-  // Integrity mark: '=' verified, '~' unsigned, '!' bad MAC, '+' first after a gap.
+  // Integrity mark: '=' verified, '~' unsigned, '!' bad MAC or replay, '+'
+  // first after a gap, '?' chained but no key.
   switch (e.integrity()) {
     case v1::INTEGRITY_VERIFIED:
       line += " =";
       break;
+    case v1::INTEGRITY_NO_KEY:
+      line += " ?";
+      break;
+    case v1::INTEGRITY_REPLAY:
     case v1::INTEGRITY_BAD_MAC:
       line += " !";
       break;
@@ -212,6 +221,16 @@ std::string HostStateToJson(const v1::HostState& h) {
             {"last_ingest_seq", h.last_ingest_seq()},
             {"last_peer", h.last_peer()},
             {"last_transport", TransportName(h.last_transport())}};
+  if (h.chain_epoch() != 0) {
+    j["chain"] = {{"epoch", std::to_string(h.chain_epoch())},
+                  {"contiguous_seq", h.contiguous_seq()},
+                  {"head_mac", Hex(h.chain_head_mac())},
+                  {"agent_head_seq", h.agent_head_seq()},
+                  {"last_heartbeat",
+                   h.last_heartbeat_us() != 0 ? FormatRfc3339Micros(h.last_heartbeat_us()) : ""},
+                  {"duplicates_dropped", h.duplicates_dropped()},
+                  {"integrity_alarms", h.integrity_alarms()}};
+  }
   return j.dump(-1, ' ', false, kLossy);
 }
 

@@ -33,6 +33,16 @@ struct ServerConfig {
   int self_audit_window_seconds = 10;
   int self_audit_burst = 10;
   int enterprise_number = 32473;
+
+  // [agents]: trailkeep agents (design.md sections 3-4).
+  // keys_dir: one HMAC key per host, "<keys_dir>/<host>.key", mode 0600.
+  std::string keys_dir;
+  // Certificate identity -> host name, for agents whose certificate names
+  // them otherwise ([agents.host_map]); by default the identity is the host.
+  std::vector<std::pair<std::string, std::string>> host_map;
+  // CA that `trailkeepd enroll` signs agent certificates with.
+  std::string enroll_ca_cert;
+  std::string enroll_ca_key;
 };
 
 struct ConfigError {

@@ -260,6 +260,27 @@ void ReadNdcpp(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Unknown(*t, "ndcpp.");
 }
 
+void ReadAgents(const toml::table& root, Reader* r, ServerConfig* c) {
+  r->Seen("", "agents");
+  const toml::table* t = root["agents"].as_table();
+  if (t == nullptr) return;
+  r->String(*t, "agents.", "keys_dir", &c->keys_dir);
+  r->String(*t, "agents.", "enroll_ca_cert", &c->enroll_ca_cert);
+  r->String(*t, "agents.", "enroll_ca_key", &c->enroll_ca_key);
+  r->Seen("agents.", "host_map");
+  if (const toml::table* m = (*t)["host_map"].as_table()) {
+    for (const auto& [identity, host] : *m) {
+      if (const auto* v = host.as_string()) {
+        c->host_map.emplace_back(std::string(identity.str()), v->get());
+      } else {
+        r->Error(&host, "agents.host_map." + std::string(identity.str()) +
+                            " must be a string (the host name)");
+      }
+    }
+  }
+  r->Unknown(*t, "agents.");
+}
+
 void ReadSelfAudit(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Seen("", "self_audit");
   const toml::table* t = root["self_audit"].as_table();
@@ -325,6 +346,7 @@ std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
   ReadStore(root, &r, c);
   ReadSelfAudit(root, &r, c);
   ReadNdcpp(root, &r, c);
+  ReadAgents(root, &r, c);
   ReadExport(root, &r, c);
   r.Unknown(root, "");
 

@@ -69,6 +69,11 @@ ServerConfig MakeDevConfig(const std::string& dir) {
   c.export_api.addresses = {"127.0.0.1:8443"};
   c.export_api.token_file = EnsureDevToken(root);
   c.export_api.clients = {ClientRule{"dev-client", kAllScopes, {}}};
+  c.keys_dir = root + "/keys";
+  fs::create_directories(c.keys_dir);
+  fs::permissions(c.keys_dir, fs::perms::owner_all, fs::perm_options::replace);
+  c.enroll_ca_cert = pki.ca_cert;
+  c.enroll_ca_key = pki.ca_key;
   return c;
 }
 

@@ -13,6 +13,9 @@
 #include "common/base/time_format.h"
 #include "common/ndcpp/rules.h"
 #include "server/net/tls_syslog_listener.h"
+#include "server/pipeline/agent_registry.h"
+#include "server/pipeline/chain_verifier.h"
+#include "server/pipeline/hmac_keyring.h"
 #include "server/pipeline/ingest_pipeline.h"
 #include "server/pipeline/rules_holder.h"
 #include "server/selfaudit/self_audit.h"
@@ -52,7 +55,7 @@ void WritePortsFile(const std::string& data_dir, const std::vector<std::string>&
 
 // /metrics: what the committer, the syslog listener and self-audit count.
 std::vector<Metric> CollectMetrics(const CommitterStats& c, const TlsSyslogCounters& l,
-                                   uint64_t self_audit_suppressed) {
+                                   uint64_t self_audit_suppressed, size_t agents_connected) {
   auto d = [](auto v) { return static_cast<double>(v); };
   return {
       {"events_committed_total", "events durably stored", "counter", d(c.events_committed)},
@@ -73,7 +76,28 @@ std::vector<Metric> CollectMetrics(const CommitterStats& c, const TlsSyslogCount
        d(l.framing_errors.load())},
       {"self_audit_suppressed_total", "collector events folded into summaries under floods",
        "counter", d(self_audit_suppressed)},
+      {"chain_duplicates_dropped_total",
+       "agent events dropped as already stored (resends) and heartbeats consumed", "counter",
+       d(c.events_dropped_as_duplicates)},
+      {"agents_connected", "live trailkeep/1 agent connections", "gauge", d(agents_connected)},
   };
+}
+
+// An integrity event of the chain verifier becomes one of the collector's
+// own events (searchable, classified, exported) and a log line.
+void RecordIntegrityAlarm(const v1::IntegrityEvent& ie, SelfAudit* audit) {
+  const std::string range =
+      ie.first_seq() == ie.last_seq()
+          ? "seq " + std::to_string(ie.first_seq())
+          : "seqs " + std::to_string(ie.first_seq()) + "-" + std::to_string(ie.last_seq());
+  audit->Record(SelfEventKind::kIntegrityAlarm, "",
+                ie.kind() + ": host " + ie.host() + " epoch " + std::to_string(ie.epoch()) + " " +
+                    range + ": " + ie.detail(),
+                {{"kind", ie.kind()},
+                 {"host", ie.host()},
+                 {"epoch", std::to_string(ie.epoch())},
+                 {"first_seq", std::to_string(ie.first_seq())},
+                 {"last_seq", std::to_string(ie.last_seq())}});
 }
 
 // Periodic housekeeping on the io_context: self-audit windows, stats log.
@@ -162,11 +186,24 @@ int RunServer(const ServerConfig& config) {
   }
   // Only the instance holding the store's lock may touch ports.json.
   std::filesystem::remove(config.data_dir + "/ports.json");
-  // Declared before the committer: its listener must outlive the committer thread.
+  // Declared before the committer: its listeners and stage must outlive the
+  // committer thread.
   LiveTailHub tail_hub;
+  HmacKeyring keyring(config.keys_dir);
+  AgentRegistry agents;
+  ChainVerifier verifier(store.get());
+  RateLimitedSelfAudit* audit = nullptr;  // set below, before the committer starts
   Committer committer(store.get(), {config.commit_queue_bytes, config.max_batch_events});
+  committer.SetStage(&verifier);
   committer.AddListener(
       [&tail_hub](const std::vector<v1::Event>& committed) { tail_hub.Publish(committed); });
+  committer.AddExtrasListener([&agents, &verifier, &audit](const CommitExtras& extras) {
+    // Acknowledge what is now durable, then raise the alarms.
+    for (const auto& [host, head] : verifier.advanced()) {
+      if (auto link = agents.Find(host)) link->SendAck(head.epoch, head.contiguous_seq);
+    }
+    for (const auto& ie : extras.integrity) RecordIntegrityAlarm(ie, audit);
+  });
 
   SelfAuditOptions sa_opts;
   sa_opts.collector_host = config.collector_name;
@@ -187,6 +224,7 @@ int RunServer(const ServerConfig& config) {
         committer.OfferUnbounded(events);
       },
       NowMicros);
+  audit = &self_audit;
   committer.SetFailureHandler([&self_audit](const Status& s) {
     spdlog::error("commit failed, retrying (producers are paused): {}", s.ToString());
     self_audit.Record(SelfEventKind::kStoreError, "", "commit failed: " + s.ToString());
@@ -195,6 +233,28 @@ int RunServer(const ServerConfig& config) {
 
   IngestPipeline pipeline([&committer](std::vector<v1::Event>* e) { return committer.Offer(e); },
                           &self_audit, [&committer] { return committer.HasRoom(); }, &rules);
+  AgentIngestOptions agent_options;
+  agent_options.keys = &keyring;
+  agent_options.registry = &agents;
+  agent_options.host_map = config.host_map;
+  agent_options.enterprise_number = static_cast<uint32_t>(config.enterprise_number);
+  agent_options.request_resume = [&committer, &verifier, &self_audit](
+                                     const std::string& host, std::weak_ptr<AgentLink> weak) {
+    committer.RunInOrder([host, weak, &verifier, &self_audit] {
+      auto link = weak.lock();
+      if (!link) return;
+      const ChainHeadInfo head = verifier.Head(host);
+      link->SendResume(head.epoch, head.contiguous_seq, head.head_mac);
+      self_audit.Record(SelfEventKind::kAgentConnected, "",
+                        "agent " + host + " connected; it resumes after seq " +
+                            std::to_string(head.contiguous_seq) + " of epoch " +
+                            std::to_string(head.epoch),
+                        {{"host", host},
+                         {"epoch", std::to_string(head.epoch)},
+                         {"contiguous_seq", std::to_string(head.contiguous_seq)}});
+    });
+  };
+  pipeline.EnableAgents(std::move(agent_options));
 
   net::io_context io;
   std::unique_ptr<TlsSyslogListener> listener;
@@ -206,9 +266,9 @@ int RunServer(const ServerConfig& config) {
     const TlsSyslogListener* syslog_listener = listener.get();
     export_api = std::make_unique<ExportHttpsServer>(
         io, export_options, store.get(), &self_audit,
-        [&committer, &self_audit, syslog_listener] {
+        [&committer, &self_audit, &agents, syslog_listener] {
           return CollectMetrics(committer.stats(), syslog_listener->counters(),
-                                self_audit.suppressed_total());
+                                self_audit.suppressed_total(), agents.size());
         },
         &tail_hub);
     WritePortsFile(config.data_dir, listener->BoundAddresses(), export_api->BoundAddresses());

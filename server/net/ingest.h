@@ -7,6 +7,10 @@
 // Connection-level events (refused handshakes, framing errors) go to
 // ReportConnectionEvent so the collector can audit them.
 //
+// Agent connections (TLS with ALPN trailkeep/1, docs/formats/agent_wire.md)
+// also bind to a host with BindAgent and get their Resume and Acks through
+// the AgentLink they hand over.
+//
 // Concurrency: every method may be called from any I/O thread at once.
 #pragma once
 
@@ -34,6 +38,18 @@ enum class ConnectionEventKind {
   kFramingError,        // oversize or malformed frame: connection closed
   kTruncatedFrame,      // half-sent frame at disconnect
   kConnectionLimit,     // refused: too many connections or handshakes
+  kAgentRefused,        // trailkeep/1 connection refused (no certificate, host binding)
+};
+
+// The collector -> agent direction of one agent connection. Every method may
+// be called from any thread; the session serialises the writes.
+class AgentLink {
+ public:
+  virtual ~AgentLink() = default;
+  virtual void SendResume(uint64_t epoch, uint64_t contiguous_seq, const std::string& head_mac) = 0;
+  virtual void SendAck(uint64_t epoch, uint64_t contiguous_seq) = 0;
+  // Sends a Goodbye naming `reason`, then closes the connection.
+  virtual void Close(const std::string& reason) = 0;
 };
 
 class IngestSink {
@@ -43,6 +59,15 @@ class IngestSink {
   virtual bool Offer(std::vector<RawFrame>* frames) = 0;
   virtual void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer& peer,
                                      const std::string& reason) = 0;
+
+  // An authenticated agent connected: returns the host it is bound to (from
+  // its certificate), or "" with *why set when it is refused. Once bound, a
+  // newer connection of the host closes this one, and `link` gets a Resume
+  // computed after every frame offered before this call.
+  virtual std::string BindAgent(const v1::Peer& peer, std::shared_ptr<AgentLink> link,
+                                std::string* why) = 0;
+  // The connection of `link` ended.
+  virtual void UnbindAgent(const std::string& host, const AgentLink* link) = 0;
 };
 
 }  // namespace trailkeep

@@ -1,5 +1,6 @@
 #include "server/net/tls_context.h"
 
+#include <cstring>
 #include <stdexcept>
 
 #include <boost/asio/ssl/context.hpp>
@@ -56,6 +57,38 @@ std::string NormalizeFingerprint(const std::string& fp) {
 }
 
 }  // namespace
+
+namespace {
+
+int SelectAgentAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                    unsigned int inlen, void*) {
+  const size_t want = sizeof(kAgentAlpn) - 1;
+  // `in` is a list of length-prefixed protocol names (RFC 7301).
+  for (unsigned int i = 0; i < inlen;) {
+    const unsigned int len = in[i];
+    if (i + 1 + len > inlen) break;
+    if (len == want && std::memcmp(in + i + 1, kAgentAlpn, want) == 0) {
+      *out = in + i + 1;
+      *outlen = static_cast<unsigned char>(len);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + len;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+}  // namespace
+
+void EnableAgentAlpn(boost::asio::ssl::context* ctx) {
+  SSL_CTX_set_alpn_select_cb(ctx->native_handle(), SelectAgentAlpn, nullptr);
+}
+
+bool AgentAlpnSelected(SSL* ssl) {
+  const unsigned char* proto = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(ssl, &proto, &len);
+  return len == sizeof(kAgentAlpn) - 1 && std::memcmp(proto, kAgentAlpn, len) == 0;
+}
 
 std::shared_ptr<boost::asio::ssl::context> MakeServerTlsContext(const TlsOptions& o) {
   namespace ssl = boost::asio::ssl;

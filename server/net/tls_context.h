@@ -27,6 +27,15 @@ namespace trailkeep {
 
 std::shared_ptr<boost::asio::ssl::context> MakeServerTlsContext(const TlsOptions& options);
 
+// The ALPN protocol of agent connections (docs/formats/agent_wire.md).
+inline constexpr char kAgentAlpn[] = "trailkeep/1";
+
+// Makes `ctx` select kAgentAlpn when a client offers it; other clients
+// (plain RFC 5425 senders) see no ALPN answer and are served as before.
+void EnableAgentAlpn(boost::asio::ssl::context* ctx);
+// True when the handshake of `ssl` selected kAgentAlpn.
+bool AgentAlpnSelected(SSL* ssl);
+
 // Fills the certificate fields of *peer from the verified client certificate
 // of `ssl` (subject, SHA-256 fingerprint, SAN dNSNames); authenticated is set
 // only when a certificate was presented and verified.

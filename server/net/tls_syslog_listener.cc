@@ -51,7 +51,9 @@ struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
         options(std::make_shared<const TlsSyslogOptions>(o)),
         sink(s),
         ctx(MakeServerTlsContext(o.tls)),
-        counters(std::make_shared<TlsSyslogCounters>()) {}
+        counters(std::make_shared<TlsSyslogCounters>()) {
+    EnableAgentAlpn(ctx.get());
+  }
 
   void Accept(tcp::acceptor* acc) {
     acc->async_accept(net::make_strand(io),

@@ -2,9 +2,12 @@
 
 #include <array>
 #include <chrono>
+#include <deque>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -14,6 +17,7 @@
 #include "server/net/ingest.h"
 #include "server/net/tls_context.h"
 #include "trailkeep/v1/record.pb.h"
+#include "trailkeep/v1/wire.pb.h"
 
 namespace trailkeep {
 namespace {
@@ -46,6 +50,42 @@ std::string SubjectOf(X509* cert) {
   return out;
 }
 
+class Session;
+
+// AgentLink of one session: serialises frames and posts them to the
+// session's strand; a no-op once the session is gone.
+class SessionLink final : public AgentLink {
+ public:
+  SessionLink(std::weak_ptr<Session> session, net::any_io_executor executor)
+      : session_(std::move(session)), executor_(std::move(executor)) {}
+  void SendResume(uint64_t epoch, uint64_t contiguous_seq, const std::string& head_mac) override {
+    v1::CollectorFrame f;
+    f.mutable_resume()->set_epoch(epoch);
+    f.mutable_resume()->set_contiguous_seq(contiguous_seq);
+    f.mutable_resume()->set_head_mac(head_mac);
+    f.mutable_resume()->set_host(host_);
+    Post(f, false);
+  }
+  void SendAck(uint64_t epoch, uint64_t contiguous_seq) override {
+    v1::CollectorFrame f;
+    f.mutable_ack()->set_epoch(epoch);
+    f.mutable_ack()->set_contiguous_seq(contiguous_seq);
+    Post(f, false);
+  }
+  void Close(const std::string& reason) override {
+    v1::CollectorFrame f;
+    f.mutable_goodbye()->set_reason(reason);
+    Post(f, true);
+  }
+  void set_host(std::string host) { host_ = std::move(host); }
+
+ private:
+  void Post(const v1::CollectorFrame& f, bool then_close);
+  std::weak_ptr<Session> session_;
+  net::any_io_executor executor_;
+  std::string host_;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<ssl::context> ctx,
@@ -72,6 +112,20 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session() {
     if (handshaking_) --counters_->handshaking;
     --counters_->connections;
+    if (link_) sink_->UnbindAgent(peer_->bound_host(), link_.get());
+  }
+
+  // On the strand: queues one octet-counted frame for the agent.
+  void QueueFrame(std::string payload, bool then_close) {
+    if (closed_ || goodbye_sent_) return;
+    std::string frame = std::to_string(payload.size()) + " " + payload;
+    outbox_.push_back(std::move(frame));
+    if (then_close) {
+      goodbye_sent_ = true;
+      closing_ = true;
+      pending_.clear();  // not acknowledged: the agent sends them again
+    }
+    if (!writing_) WriteNext();
   }
 
   void Start() {
@@ -131,11 +185,55 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     ++counters_->accepted;
+    if (AgentAlpnSelected(stream_.native_handle()) && !BindAgent()) return;
     // Reads continue synchronously while data is ready (DrainReady), so the
     // socket must never block.
     error_code ignored;
     stream_.next_layer().non_blocking(true, ignored);
     ReadSome();
+  }
+
+  // trailkeep/1: bind the connection to its host (refused: Goodbye, close).
+  bool BindAgent() {
+    auto link = std::make_shared<SessionLink>(weak_from_this(), stream_.get_executor());
+    std::string why;
+    const std::string host = sink_->BindAgent(*peer_, link, &why);
+    if (host.empty()) {
+      ++counters_->refused;
+      v1::CollectorFrame f;
+      f.mutable_goodbye()->set_reason(why);
+      QueueFrame(f.SerializeAsString(), true);
+      return false;
+    }
+    link->set_host(host);
+    auto peer = std::make_shared<v1::Peer>(*peer_);
+    peer->set_bound_host(host);
+    peer_ = std::move(peer);
+    link_ = std::move(link);
+    return true;
+  }
+
+  void WriteNext() {
+    if (outbox_.empty()) {
+      writing_ = false;
+      if (goodbye_sent_) {
+        Close();
+      } else if (shutdown_after_write_) {
+        Shutdown();
+      }
+      return;
+    }
+    writing_ = true;
+    net::async_write(stream_, net::buffer(outbox_.front()),
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       self->outbox_.pop_front();
+                       if (ec) {
+                         self->writing_ = false;
+                         self->Close();
+                         return;
+                       }
+                       self->WriteNext();
+                     });
   }
 
   void ReadSome() {
@@ -149,6 +247,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // put each message in its own record: keep reading what is already there
   // so one Offer() carries many frames instead of one.
   void DrainReady(error_code* ec) {
+    // A synchronous read must not run beside a pending asynchronous write.
+    if (writing_) return;
     for (int i = 0; i < kMaxReadsPerWakeup && framer_.Pending().size() < kDrainBytes; ++i) {
       error_code rec;
       const size_t n = stream_.read_some(net::buffer(buf_), rec);
@@ -208,9 +308,12 @@ class Session : public std::enable_shared_from_this<Session> {
       });
       return;
     }
-    if (eof_) {
-      Shutdown();
-    } else if (closing_) {
+    if (eof_ || closing_) {
+      if (goodbye_sent_) return;  // WriteNext closes once the Goodbye is out
+      if (writing_) {
+        shutdown_after_write_ = true;  // no TLS shutdown beside a pending write
+        return;
+      }
       Shutdown();
     } else {
       ReadSome();
@@ -224,6 +327,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Close() {
+    closed_ = true;
     error_code ignored;
     timer_.cancel();
     stream_.lowest_layer().close(ignored);
@@ -244,7 +348,20 @@ class Session : public std::enable_shared_from_this<Session> {
   bool handshaking_ = false;
   bool closing_ = false;
   bool eof_ = false;
+  bool closed_ = false;
+  // Agent connections only.
+  std::shared_ptr<SessionLink> link_;
+  std::deque<std::string> outbox_;
+  bool writing_ = false;
+  bool goodbye_sent_ = false;
+  bool shutdown_after_write_ = false;
 };
+
+void SessionLink::Post(const v1::CollectorFrame& f, bool then_close) {
+  net::post(executor_, [session = session_, payload = f.SerializeAsString(), then_close]() mutable {
+    if (auto s = session.lock()) s->QueueFrame(std::move(payload), then_close);
+  });
+}
 
 }  // namespace
 

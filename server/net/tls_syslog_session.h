@@ -8,6 +8,11 @@
 // read, and while the sink refuses them the session stops reading and retries
 // (back-pressure). A framing error closes the connection after the frames
 // before it were handed over. At EOF or reset, a half-sent frame is reported.
+//
+// Agent connections (ALPN trailkeep/1 selected) are bound to a host through
+// IngestSink::BindAgent before reading; the collector's Resume, Acks and
+// Goodbye go out as octet-counted CollectorFrames (docs/formats/agent_wire.md),
+// one write at a time beside the pending read.
 #pragma once
 
 #include <memory>

@@ -9,18 +9,40 @@
 // HOSTNAME; when the message has none, the authenticated certificate's first
 // DNS name, else the peer's address.
 //
+// Agent events (design.md sections 3-4): a chained event's MAC is checked
+// here, on the I/O thread, with the host's key (integrity VERIFIED, BAD_MAC
+// or NO_KEY); sequence and continuity are the ChainVerifier's, at commit. On
+// a trailkeep/1 connection the host is the certificate's identity and a
+// HOSTNAME that disagrees is refused and recorded.
+//
 // Concurrency: thread-safe; holds no locks of its own.
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "server/net/ingest.h"
 
 namespace trailkeep {
 
+class AgentRegistry;
+class HmacKeyring;
 class RulesHolder;
 class SelfAudit;
+
+struct AgentIngestOptions {
+  HmacKeyring* keys = nullptr;        // must outlive the pipeline
+  AgentRegistry* registry = nullptr;  // must outlive the pipeline
+  // Queues the Resume answer for a newly bound connection (after the frames
+  // already offered).
+  std::function<void(const std::string& host, std::weak_ptr<AgentLink>)> request_resume;
+  std::vector<std::pair<std::string, std::string>> host_map;  // identity -> host
+  uint32_t enterprise_number = 32473;
+};
 
 class IngestPipeline final : public IngestSink {
  public:
@@ -33,9 +55,15 @@ class IngestPipeline final : public IngestSink {
   // `rules` (may be null: no classification) must outlive the pipeline.
   IngestPipeline(OfferFn offer, SelfAudit* self_audit, HasRoomFn has_room = nullptr,
                  const RulesHolder* rules = nullptr);
+  // Call before any connection is accepted.
+  void EnableAgents(AgentIngestOptions options);
+
   bool Offer(std::vector<RawFrame>* frames) override;
   void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer& peer,
                              const std::string& reason) override;
+  std::string BindAgent(const v1::Peer& peer, std::shared_ptr<AgentLink> link,
+                        std::string* why) override;
+  void UnbindAgent(const std::string& host, const AgentLink* link) override;
 
   uint64_t events_parsed() const { return parsed_.load(std::memory_order_relaxed); }
   uint64_t parse_fallbacks() const { return fallbacks_.load(std::memory_order_relaxed); }
@@ -45,11 +73,20 @@ class IngestPipeline final : public IngestSink {
   SelfAudit* self_audit_;
   HasRoomFn has_room_;
   const RulesHolder* rules_;
+  AgentIngestOptions agents_;
+  // Checks the chain element of `e` (host already set) and fills its fields.
+  void CheckChain(v1::Event* e) const;
+  // False when a bound agent's event names another host (then refused).
+  bool HostBindingHolds(const v1::Event& e, const v1::Peer& peer);
   std::atomic<uint64_t> parsed_{0};
   std::atomic<uint64_t> fallbacks_{0};
 };
 
 // The host an event is filed under (see above). Exposed for tests.
 std::string SourceHostOf(const v1::Event& event, const v1::Peer& peer);
+// The host an agent's certificate names: a host_map entry for one of its DNS
+// names or its CN, else its first DNS name, else its CN; "" when none.
+std::string AgentHostOf(const v1::Peer& peer,
+                        const std::vector<std::pair<std::string, std::string>>& host_map);
 
 }  // namespace trailkeep

@@ -18,7 +18,10 @@ int SeverityOf(SelfEventKind kind) {
     case SelfEventKind::kShutdown:
     case SelfEventKind::kApiAccess:
     case SelfEventKind::kRulesReloaded:
+    case SelfEventKind::kAgentConnected:
       return 5;  // notice
+    case SelfEventKind::kIntegrityAlarm:
+      return 3;  // err
     case SelfEventKind::kStoreError:
       return 2;  // crit
     default:
@@ -64,6 +67,12 @@ const char* SelfEventMsgId(SelfEventKind kind) {
       return "RULES_RELOADED";
     case SelfEventKind::kRulesReloadFailed:
       return "RULES_RELOAD_FAILED";
+    case SelfEventKind::kAgentConnected:
+      return "AGENT_CONNECTED";
+    case SelfEventKind::kAgentRefused:
+      return "AGENT_REFUSED";
+    case SelfEventKind::kIntegrityAlarm:
+      return "INTEGRITY_ALARM";
   }
   return "UNKNOWN";
 }

@@ -38,6 +38,9 @@ enum class SelfEventKind {
   kApiDenied,          // an API request refused with 401 or 403
   kRulesReloaded,      // NDcPP rules replaced on SIGHUP
   kRulesReloadFailed,  // SIGHUP with an invalid rules file: the old rules stay
+  kAgentConnected,     // a trailkeep/1 agent bound to its host (resume point)
+  kAgentRefused,       // a trailkeep/1 connection refused (certificate, host binding)
+  kIntegrityAlarm,     // chain verification: gap, bad MAC, conflict, replay, ...
 };
 
 // The MSGID under which a kind is stored ("TLS_HANDSHAKE_FAILED", ...).

@@ -25,6 +25,9 @@ Committer::Committer(Store* store, CommitterOptions options) : store_(store), op
 Committer::~Committer() { Stop(); }
 
 void Committer::AddListener(Listener listener) { listeners_.push_back(std::move(listener)); }
+void Committer::AddExtrasListener(ExtrasListener listener) {
+  extras_listeners_.push_back(std::move(listener));
+}
 void Committer::SetFailureHandler(FailureHandler handler) { on_failure_ = std::move(handler); }
 
 void Committer::Start() {
@@ -58,8 +61,15 @@ void Committer::OfferUnbounded(std::vector<v1::Event>* events) {
   Enqueue(events, bytes);
 }
 
+void Committer::RunInOrder(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  queue_.push_back({{}, 0, std::move(fn)});
+  wake_.notify_one();
+}
+
 void Committer::Enqueue(std::vector<v1::Event>* events, size_t bytes) {
-  queue_.push_back({std::move(*events), bytes});
+  queue_.push_back({std::move(*events), bytes, nullptr});
   events->clear();
   queued_bytes_ += bytes;
   wake_.notify_one();
@@ -85,11 +95,17 @@ void Committer::Run() {
   std::vector<v1::Event> batch;
   for (;;) {
     size_t taken_bytes = 0;
+    std::function<void()> control;
     {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
-      while (!queue_.empty() && batch.size() < options_.max_batch_events) {
+      if (queue_.front().control) {
+        control = std::move(queue_.front().control);
+        queue_.pop_front();
+      }
+      while (!control && !queue_.empty() && !queue_.front().control &&
+             batch.size() < options_.max_batch_events) {
         auto& front = queue_.front();
         taken_bytes += front.bytes;
         if (batch.empty()) {
@@ -100,39 +116,55 @@ void Committer::Run() {
         queue_.pop_front();
       }
     }
-    Status s = store_->Commit(&batch);
-    while (!s.ok()) {
-      // Nothing of a failed batch is stored. Keep the events and retry: the
-      // queue stays full, so producers stop reading and nothing is dropped.
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        ++stats_.commit_failures;
-      }
-      if (on_failure_) on_failure_(s);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (stopping_) {
-          // Shutting down with a store that cannot write: these events were
-          // never acknowledged to anyone; say how many are not stored.
-          stats_.events_abandoned += batch.size();
-          queued_bytes_ -= std::min(queued_bytes_, taken_bytes);
-          batch.clear();
-          break;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      s = store_->Commit(&batch);
+    if (control) {
+      control();
+      continue;
     }
-    if (!s.ok()) continue;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      queued_bytes_ -= std::min(queued_bytes_, taken_bytes);
-      stats_.events_committed += batch.size();
-      ++stats_.commits;
-    }
-    for (const auto& l : listeners_) l(batch);
+    CommitBatch(&batch, taken_bytes);
     batch.clear();
   }
+}
+
+bool Committer::CommitBatch(std::vector<v1::Event>* batch, size_t taken_bytes) {
+  CommitExtras extras;
+  const size_t offered = batch->size();
+  if (stage_ != nullptr) stage_->Prepare(batch, &extras);
+  Status s = store_->Commit(batch, &extras);
+  while (!s.ok()) {
+    // Nothing of a failed batch is stored. Keep the events and retry: the
+    // queue stays full, so producers stop reading and nothing is dropped.
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.commit_failures;
+    }
+    if (on_failure_) on_failure_(s);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) {
+        // Shutting down with a store that cannot write: these events were
+        // never acknowledged to anyone; say how many are not stored.
+        stats_.events_abandoned += batch->size();
+        queued_bytes_ -= std::min(queued_bytes_, taken_bytes);
+        if (stage_ != nullptr) stage_->Failed();
+        return false;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    s = store_->Commit(batch, &extras);
+  }
+  if (stage_ != nullptr) stage_->Committed();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued_bytes_ -= std::min(queued_bytes_, taken_bytes);
+    stats_.events_committed += batch->size();
+    stats_.events_dropped_as_duplicates += offered - batch->size();
+    ++stats_.commits;
+  }
+  if (!batch->empty()) {
+    for (const auto& l : listeners_) l(*batch);
+  }
+  for (const auto& l : extras_listeners_) l(extras);
+  return true;
 }
 
 }  // namespace trailkeep

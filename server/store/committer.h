@@ -14,6 +14,11 @@
 // Listeners receive each committed batch in ingest_seq order (the order in
 // which Store::Commit hands the events back).
 //
+// A CommitStage (the chain verifier) may judge each batch on the committer
+// thread just before it is stored, adding what goes in the same WriteBatch.
+// RunInOrder() queues work that must see every batch offered before it
+// committed (the Resume answer of an agent connection).
+//
 // Concurrency: Offer*/Stop/stats are thread-safe. Listeners run on the
 // committer thread and must not block.
 #pragma once
@@ -27,6 +32,7 @@
 #include <vector>
 
 #include "common/base/status.h"
+#include "server/store/store.h"
 
 namespace trailkeep::v1 {
 class Event;
@@ -34,7 +40,15 @@ class Event;
 
 namespace trailkeep {
 
-class Store;
+class CommitStage {
+ public:
+  virtual ~CommitStage() = default;
+  // May drop events and fill *extras; its state changes wait for Committed()
+  // (the batch is durable) or Failed() (it was abandoned).
+  virtual void Prepare(std::vector<v1::Event>* events, CommitExtras* extras) = 0;
+  virtual void Committed() = 0;
+  virtual void Failed() = 0;
+};
 
 struct CommitterOptions {
   size_t max_queue_bytes = 32u << 20;
@@ -46,13 +60,15 @@ struct CommitterStats {
   uint64_t commits = 0;
   uint64_t commit_failures = 0;
   uint64_t offers_refused = 0;
-  uint64_t events_abandoned = 0;  // unacknowledged events not stored at shutdown
+  uint64_t events_abandoned = 0;              // unacknowledged events not stored at shutdown
+  uint64_t events_dropped_as_duplicates = 0;  // resent agent events already stored, and heartbeats
   size_t queued_bytes = 0;
 };
 
 class Committer {
  public:
   using Listener = std::function<void(const std::vector<v1::Event>&)>;
+  using ExtrasListener = std::function<void(const CommitExtras&)>;
   using FailureHandler = std::function<void(const Status&)>;
 
   Committer(Store* store, CommitterOptions options);
@@ -60,15 +76,20 @@ class Committer {
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
 
-  // Both must be set before Start().
+  // All must be set before Start().
   void AddListener(Listener listener);
+  void AddExtrasListener(ExtrasListener listener);
   void SetFailureHandler(FailureHandler handler);
+  void SetStage(CommitStage* stage) { stage_ = stage; }
   void Start();
 
   // Takes `events` when there is room (then *events is left empty) and
   // returns true; returns false and leaves *events untouched when full.
   bool Offer(std::vector<v1::Event>* events);
   void OfferUnbounded(std::vector<v1::Event>* events);
+  // Runs `fn` on the committer thread once everything queued before it is
+  // committed. Dropped (never run) after Stop().
+  void RunInOrder(std::function<void()> fn);
   // A hint for producers: false while the queue is full, so they can wait
   // without preparing a batch that Offer() would refuse.
   bool HasRoom() const;
@@ -80,17 +101,22 @@ class Committer {
  private:
   void Run();
   void Enqueue(std::vector<v1::Event>* events, size_t bytes);
+  // Commits `batch` (retrying while the store fails); false when abandoned.
+  bool CommitBatch(std::vector<v1::Event>* batch, size_t taken_bytes);
 
   Store* const store_;
   const CommitterOptions options_;
   std::vector<Listener> listeners_;
+  std::vector<ExtrasListener> extras_listeners_;
   FailureHandler on_failure_;
+  CommitStage* stage_ = nullptr;
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
   struct Queued {
     std::vector<v1::Event> events;
-    size_t bytes;  // ApproxBytes(events), counted once at Offer
+    size_t bytes;                   // ApproxBytes(events), counted once at Offer
+    std::function<void()> control;  // set for RunInOrder items
   };
   std::deque<Queued> queue_;  // GUARDED_BY(mu_)
   size_t queued_bytes_ = 0;   // GUARDED_BY(mu_)

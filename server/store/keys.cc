@@ -33,6 +33,30 @@ std::string ByNdcppKey(std::string_view ref, int64_t receive_time_us, uint64_t s
   return k;
 }
 
+std::string ChainKey(uint64_t host_id, uint64_t epoch, uint64_t last_seq) {
+  std::string k;
+  k.reserve(24);
+  PutFixed64BE(&k, host_id);
+  PutFixed64BE(&k, epoch);
+  PutFixed64BE(&k, last_seq);
+  return k;
+}
+
+std::string ChainValue(uint64_t first_seq, uint64_t block_seq) {
+  std::string v;
+  v.reserve(16);
+  PutFixed64BE(&v, first_seq);
+  PutFixed64BE(&v, block_seq);
+  return v;
+}
+
+std::string IntegrityKey(uint64_t seq, uint32_t index) {
+  std::string k;
+  PutFixed64BE(&k, seq);
+  for (int shift = 24; shift >= 0; shift -= 8) k.push_back(static_cast<char>(index >> shift));
+  return k;
+}
+
 uint64_t DecodeSeq(std::string_view events_key) { return DecodeFixed64BE(events_key); }
 
 uint64_t DecodeByHostSeq(std::string_view k) { return DecodeFixed64BE(k.substr(16)); }

@@ -33,6 +33,13 @@ std::string ByHostKey(uint64_t host_id, int64_t receive_time_us, uint64_t first_
 // by_ndcpp: ref . 0x00 . receive_time_us . ingest_seq.
 std::string ByNdcppKey(std::string_view ref, int64_t receive_time_us, uint64_t seq);
 
+// chain: host_id . epoch . last seq of a run of the host's chained events in
+// one block -> value ChainValue(first seq of the run, block's first ingest_seq).
+std::string ChainKey(uint64_t host_id, uint64_t epoch, uint64_t last_seq);
+std::string ChainValue(uint64_t first_seq, uint64_t block_seq);
+// integrity: ingest_seq . index within the commit (4 bytes).
+std::string IntegrityKey(uint64_t seq, uint32_t index);
+
 // Decoders; the caller checks sizes against the encodings above.
 uint64_t DecodeSeq(std::string_view events_key);
 uint64_t DecodeByHostSeq(std::string_view by_host_key);

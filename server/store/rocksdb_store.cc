@@ -74,7 +74,12 @@ class RocksDbStore final : public Store {
     return std::unique_ptr<Store>(std::move(store));
   }
 
-  Status Commit(std::vector<v1::Event>* events) override;
+  Status Commit(std::vector<v1::Event>* events, const CommitExtras* extras) override;
+  Result<std::optional<std::string>> FindChainMac(const std::string& host, uint64_t epoch,
+                                                  uint64_t seq) const override;
+  Result<std::optional<v1::HostState>> GetHostState(const std::string& host) const override;
+  Status ScanIntegrity(uint64_t after_seq,
+                       const std::function<bool(const v1::IntegrityEvent&)>& fn) const override;
   Status ScanEvents(uint64_t after_seq,
                     const std::function<bool(const v1::Event&)>& fn) const override;
   Result<uint64_t> SeqAtTime(int64_t time_us) const override;
@@ -198,6 +203,37 @@ Status RocksDbStore::RecoverCounters() {
   return Status::Ok();
 }
 
+// The chain fields of `from` (HostState 11 and up) replace those of *to.
+void MergeChainState(const v1::HostState& from, v1::HostState* to) {
+  to->set_chain_epoch(from.chain_epoch());
+  to->set_contiguous_seq(from.contiguous_seq());
+  to->set_chain_head_mac(from.chain_head_mac());
+  to->set_duplicates_dropped(from.duplicates_dropped());
+  to->set_integrity_alarms(from.integrity_alarms());
+  to->set_agent_head_seq(from.agent_head_seq());
+  to->set_last_heartbeat_us(from.last_heartbeat_us());
+  *to->mutable_unauthentic_ahead() = from.unauthentic_ahead();
+  to->set_highest_seq(from.highest_seq());
+}
+
+// One chain CF entry per epoch run of the block's chained events.
+void PutChainEntries(const v1::EventBlock& block, uint64_t block_first, rocksdb::WriteBatch* wb,
+                     rocksdb::ColumnFamilyHandle* cf) {
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> runs;  // epoch -> (min, max)
+  for (const auto& e : block.events()) {
+    if (e.chain_epoch() == 0) continue;
+    auto [it, fresh] = runs.try_emplace(e.chain_epoch(), e.chain_seq(), e.chain_seq());
+    if (!fresh) {
+      it->second.first = std::min(it->second.first, e.chain_seq());
+      it->second.second = std::max(it->second.second, e.chain_seq());
+    }
+  }
+  for (const auto& [epoch, range] : runs) {
+    wb->Put(cf, keys::ChainKey(block.host_id(), epoch, range.second),
+            keys::ChainValue(range.first, block_first));
+  }
+}
+
 v1::HostState* RocksDbStore::HostFor(const std::string& name, rocksdb::WriteBatch*, bool* new_id) {
   auto it = hosts_.find(name);
   if (it != hosts_.end()) return &it->second;
@@ -212,9 +248,9 @@ v1::HostState* RocksDbStore::HostFor(const std::string& name, rocksdb::WriteBatc
   return &hosts_.emplace(name, std::move(hs)).first->second;
 }
 
-Status RocksDbStore::Commit(std::vector<v1::Event>* events) {
+Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* extras) {
   if (read_only_) return Status::InvalidArgument("Commit on a read-only store");
-  if (events->empty()) return Status::Ok();
+  if (events->empty() && (extras == nullptr || extras->empty())) return Status::Ok();
   // Group by host, keeping each host's events in arrival order.
   std::vector<std::string> order;
   std::unordered_map<std::string, std::vector<size_t>> groups;
@@ -266,11 +302,29 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events) {
     }
     block.SerializeToString(&value);
     wb.Put(cf(kEvents), keys::EventsKey(block_first), value);
+    PutChainEntries(block, block_first, &wb, cf(kChain));
     wb.Put(cf(kByHost), keys::ByHostKey(hs->id(), block.events(0).receive_time_us(), block_first),
            "");
     // Hand the events back to the caller block by block: ingest_seq order.
     for (auto& e : *block.mutable_events()) ordered.emplace_back().Swap(&e);
     wb.Put(cf(kHosts), host, hs->SerializeAsString());
+  }
+  if (extras != nullptr) {
+    for (const v1::HostState& chain : extras->chain_states) {
+      v1::HostState* hs = HostFor(chain.name(), &wb, &new_host);
+      if (!touched.count(chain.name())) touched.emplace(chain.name(), *hs);
+      MergeChainState(chain, hs);
+      wb.Put(cf(kHosts), chain.name(), hs->SerializeAsString());
+    }
+    // Recorded under the commit's last ingest_seq (the store's last one when
+    // the commit holds no events), so they sort with the events around them.
+    const uint64_t at = seq - 1;
+    uint32_t index = 0;
+    for (const v1::IntegrityEvent& ie : extras->integrity) {
+      v1::IntegrityEvent copy = ie;
+      copy.set_ingest_seq(at);
+      wb.Put(cf(kIntegrity), keys::IntegrityKey(at, index++), copy.SerializeAsString());
+    }
   }
   if (new_host) {
     std::string id;
@@ -298,6 +352,64 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events) {
   last_second_ = last_second;
   next_seq_.store(seq, std::memory_order_release);
   return Status::Ok();
+}
+
+Result<std::optional<std::string>> RocksDbStore::FindChainMac(const std::string& host,
+                                                              uint64_t epoch, uint64_t seq) const {
+  auto hs = GetHostState(host);
+  if (!hs.ok()) return hs.status();
+  if (!hs.value()) return std::optional<std::string>();
+  const uint64_t host_id = hs.value()->id();
+  std::string prefix;
+  PutFixed64BE(&prefix, host_id);
+  PutFixed64BE(&prefix, epoch);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kChain)));
+  // Runs are keyed by their last seq: the first run ending at or after `seq`
+  // holds it unless a later, overlapping run (a resend) does; look at a few.
+  int looked = 0;
+  for (it->Seek(keys::ChainKey(host_id, epoch, seq));
+       it->Valid() && it->key().starts_with(prefix) && looked < 64; it->Next(), ++looked) {
+    std::string_view v = it->value().ToStringView();
+    if (v.size() != 16 || DecodeFixed64BE(v) > seq) continue;
+    std::vector<v1::Event> block;
+    Status s = ReadBlock(DecodeFixed64BE(v.substr(8)), &block);
+    if (!s.ok()) return s;
+    for (const auto& e : block) {
+      if (e.chain_epoch() == epoch && e.chain_seq() == seq) {
+        return std::optional<std::string>(e.chain_mac());
+      }
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the chain index");
+  return std::optional<std::string>();
+}
+
+Result<std::optional<v1::HostState>> RocksDbStore::GetHostState(const std::string& host) const {
+  if (!read_only_) {
+    auto it = hosts_.find(host);
+    if (it != hosts_.end()) return std::optional<v1::HostState>(it->second);
+  }
+  std::string v;
+  rocksdb::Status rs = db_->Get({}, cf(kHosts), host, &v);
+  if (rs.IsNotFound()) return std::optional<v1::HostState>();
+  if (!rs.ok()) return FromRocks(rs, "reading the state of host " + host);
+  v1::HostState hs;
+  if (!hs.ParseFromString(v))
+    return Status::Corruption("host state of " + host + " does not parse");
+  return std::optional<v1::HostState>(std::move(hs));
+}
+
+Status RocksDbStore::ScanIntegrity(uint64_t after_seq,
+                                   const std::function<bool(const v1::IntegrityEvent&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kIntegrity)));
+  v1::IntegrityEvent ie;
+  for (it->Seek(keys::EventsKey(after_seq + 1)); it->Valid(); it->Next()) {
+    if (!ie.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return Status::Corruption("an integrity record does not parse");
+    }
+    if (!fn(ie)) break;
+  }
+  return FromRocks(it->status(), "scanning integrity events");
 }
 
 Status RocksDbStore::ReadBlock(uint64_t first_seq, std::vector<v1::Event>* events) const {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,20 @@
 namespace trailkeep::v1 {
 class Event;
 class HostState;
+class IntegrityEvent;
 }  // namespace trailkeep::v1
 
 namespace trailkeep {
+
+// What a commit writes besides events, in the same WriteBatch: integrity
+// events (kept in the `integrity` CF under the commit's ingest_seqs) and the
+// chain state of hosts (fields chain_epoch and after of HostState replace the
+// stored ones; the counters the store keeps itself are left alone).
+struct CommitExtras {
+  std::vector<v1::IntegrityEvent> integrity;
+  std::vector<v1::HostState> chain_states;
+  bool empty() const { return integrity.empty() && chain_states.empty(); }
+};
 
 class Store {
  public:
@@ -32,7 +44,21 @@ class Store {
   // return *events holds the same events in block order, which is ingest_seq
   // order; on success every event is durable and carries its ingest_seq, on
   // failure nothing of the batch is stored and the seqs are 0.
-  virtual Status Commit(std::vector<v1::Event>* events) = 0;
+  // Chained events (chain_epoch != 0) also get `chain` CF entries, so
+  // FindChainMac finds them. `extras` may be null.
+  virtual Status Commit(std::vector<v1::Event>* events, const CommitExtras* extras) = 0;
+  Status Commit(std::vector<v1::Event>* events) { return Commit(events, nullptr); }
+
+  // The MAC of the stored event (host, epoch, seq), if one is stored (the
+  // first one found when a conflict stored two).
+  virtual Result<std::optional<std::string>> FindChainMac(const std::string& host, uint64_t epoch,
+                                                          uint64_t seq) const = 0;
+  // The stored state of `host`, as of the last commit. On a read-write store
+  // call it from the committing thread.
+  virtual Result<std::optional<v1::HostState>> GetHostState(const std::string& host) const = 0;
+  // Integrity events recorded after ingest_seq `after_seq`, in order.
+  virtual Status ScanIntegrity(uint64_t after_seq,
+                               const std::function<bool(const v1::IntegrityEvent&)>& fn) const = 0;
 
   // Calls `fn` for each stored event with ingest_seq > after_seq, in ingest
   // order, until `fn` returns false.

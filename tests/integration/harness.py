@@ -42,10 +42,11 @@ def log(*args):
 class Collector:
     """One trailkeepd process. Use as a context manager, or start()/stop()."""
 
-    def __init__(self, workdir=None, config_text=None, extra_args=()):
+    def __init__(self, workdir=None, config_text=None, extra_args=(), syslog_listen="127.0.0.1:0"):
         self.workdir = workdir or tempfile.mkdtemp(prefix="tk-it-")
         self.config_text = config_text
         self.extra_args = list(extra_args)
+        self.syslog_listen = syslog_listen
         self.proc = None
         self.log_path = os.path.join(self.workdir, "trailkeepd.log")
 
@@ -74,7 +75,7 @@ class Collector:
             args += ["--config", cfg]
         else:
             args += ["--dev", os.path.join(self.workdir, "dev")]
-        args += ["--listen-syslog", "127.0.0.1:0", "--listen-export", "127.0.0.1:0"] + self.extra_args
+        args += ["--listen-syslog", self.syslog_listen, "--listen-export", "127.0.0.1:0"] + self.extra_args
         ports = os.path.join(self.data_dir, "ports.json")
         if os.path.exists(ports):
             os.unlink(ports)
@@ -113,6 +114,14 @@ class Collector:
         self.proc = None
         self.logf.close()
         return rc
+
+    def kill9(self):
+        """SIGKILL by PID: no shutdown at all."""
+        if self.proc is not None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            self.proc = None
+            self.logf.close()
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

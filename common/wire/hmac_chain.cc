@@ -1,0 +1,181 @@
+#include "common/wire/hmac_chain.h"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include <fcntl.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+namespace {
+
+constexpr std::string_view kEmptyMac = "m=\"\"";
+
+bool ParseU64(std::string_view text, uint64_t* out) {
+  if (text.empty() || (text.size() > 1 && text[0] == '0')) return false;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+const v1::SdParam* Param(const v1::SdElement& el, std::string_view name) {
+  for (const auto& p : el.params()) {
+    if (p.name() == name) return &p;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string ChainSdId(uint32_t enterprise_number) {
+  return "tk@" + std::to_string(enterprise_number);
+}
+std::string HeartbeatSdId(uint32_t enterprise_number) {
+  return "tkhb@" + std::to_string(enterprise_number);
+}
+
+std::string LowerHex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+bool ParseLowerHex(std::string_view hex, std::string* out) {
+  if (hex.size() % 2 != 0) return false;
+  out->clear();
+  out->reserve(hex.size() / 2);
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return true;
+}
+
+std::string FormatChainElement(uint32_t enterprise_number, uint64_t epoch, uint64_t seq,
+                               std::string_view prev_mac) {
+  return "[" + ChainSdId(enterprise_number) + " e=\"" + std::to_string(epoch) + "\" s=\"" +
+         std::to_string(seq) + "\" p=\"" + LowerHex(prev_mac) + "\" m=\"\"]";
+}
+
+std::string FormatHeartbeatElement(uint32_t enterprise_number, uint64_t epoch, uint64_t head_seq,
+                                   std::string_view head_mac) {
+  return "[" + HeartbeatSdId(enterprise_number) + " e=\"" + std::to_string(epoch) + "\" s=\"" +
+         std::to_string(head_seq) + "\" h=\"" + LowerHex(head_mac) + "\" m=\"\"]";
+}
+
+std::string HmacSha256(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+std::string SignMessage(std::string_view key, std::string_view unsigned_message, std::string* mac) {
+  *mac = HmacSha256(key, unsigned_message);
+  const size_t at = unsigned_message.find(kEmptyMac);
+  std::string out;
+  out.reserve(unsigned_message.size() + 2 * kMacBytes);
+  out.append(unsigned_message.substr(0, at + 3));
+  out.append(LowerHex(*mac));
+  out.append(unsigned_message.substr(at + 3));
+  return out;
+}
+
+ChainFields ExtractChain(const v1::Event& event, uint32_t enterprise_number) {
+  ChainFields f;
+  const std::string chain_id = ChainSdId(enterprise_number);
+  const std::string hb_id = HeartbeatSdId(enterprise_number);
+  for (const auto& el : event.structured_data()) {
+    const bool is_chain = el.id() == chain_id;
+    if (!is_chain && el.id() != hb_id) continue;
+    f.kind = is_chain ? ChainKind::kEvent : ChainKind::kHeartbeat;
+    const v1::SdParam* e = Param(el, "e");
+    const v1::SdParam* s = Param(el, "s");
+    const v1::SdParam* p = Param(el, is_chain ? "p" : "h");
+    const v1::SdParam* m = Param(el, "m");
+    if (e == nullptr || s == nullptr || p == nullptr || m == nullptr) {
+      f.error = el.id() + " lacks one of its parameters";
+    } else if (!ParseU64(e->value(), &f.link.epoch) || f.link.epoch == 0) {
+      f.error = el.id() + " has a bad epoch";
+    } else if (!ParseU64(s->value(), &f.link.seq) || (is_chain && f.link.seq == 0)) {
+      f.error = el.id() + " has a bad sequence number";
+    } else if (p->value().size() != 2 * kMacBytes || !ParseLowerHex(p->value(), &f.link.prev_mac)) {
+      f.error = el.id() + " has a malformed previous/head MAC";
+    } else if (m->value().size() != 2 * kMacBytes || !ParseLowerHex(m->value(), &f.link.mac)) {
+      f.error = el.id() + " has a malformed MAC";
+    }
+    return f;
+  }
+  return f;
+}
+
+bool VerifyMessageMac(std::string_view key, std::string_view raw, const ChainFields& fields) {
+  if (fields.kind == ChainKind::kNone || !fields.error.empty()) return false;
+  // m is the element's last parameter: find `m="<hex>"]` and blank the hex.
+  const std::string needle = "m=\"" + LowerHex(fields.link.mac) + "\"]";
+  const size_t at = raw.find(needle);
+  if (at == std::string_view::npos) return false;
+  std::string blanked;
+  blanked.reserve(raw.size());
+  blanked.append(raw.substr(0, at + 3));
+  blanked.append(raw.substr(at + 3 + 2 * kMacBytes));
+  const std::string expect = HmacSha256(key, blanked);
+  return CRYPTO_memcmp(expect.data(), fields.link.mac.data(), kMacBytes) == 0;
+}
+
+Result<std::string> LoadHmacKey(const std::string& path, bool require_private) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::NotFound("HMAC key file " + path + " cannot be read");
+  }
+  if (require_private && (st.st_mode & 077) != 0) {
+    char mode[8];
+    snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Status::InvalidArgument("HMAC key file " + path + " has mode " + mode +
+                                   "; it must not be readable by group or others (chmod 600)");
+  }
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  std::string key;
+  if (text.size() != 2 * kHmacKeyBytes || !ParseLowerHex(text, &key)) {
+    return Status::InvalidArgument("HMAC key file " + path +
+                                   " must hold 64 lower-case hex digits (32 bytes)");
+  }
+  return key;
+}
+
+Status WriteNewHmacKey(const std::string& path) {
+  unsigned char key[kHmacKeyBytes];
+  if (RAND_bytes(key, sizeof key) != 1) return Status::IoError("no randomness for an HMAC key");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IoError("cannot create key file " + path + ": " + strerror(errno));
+  const std::string text =
+      LowerHex(std::string_view(reinterpret_cast<const char*>(key), sizeof key)) + "\n";
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Status::IoError("cannot write key file " + path);
+  return Status::Ok();
+}
+
+}  // namespace trailkeep

@@ -1,0 +1,78 @@
+// ChainVerifier: dedupe, sequence and continuity checks of agent chains
+// (design.md section 3; docs/formats/hmac_chain.md "Verification").
+//
+// It runs on the committer thread, on each batch just before it is stored,
+// so one host's events are judged in arrival order against the state of
+// everything committed before. The MAC itself was checked by the pipeline on
+// the I/O threads: a chained event arrives with integrity VERIFIED (MAC good),
+// BAD_MAC or NO_KEY. Prepare() then
+//   - drops resent events already stored with the same MAC (counted),
+//   - keeps and flags everything else, setting AFTER_GAP / REPLAY,
+//   - consumes heartbeats (chain heads), which are never stored,
+//   - produces integrity events (gap, bad_mac, conflict, replay,
+//     chain_restart, unknown_key, truncated_tail, broken_link) and the new
+//     chain state of each touched host, for the same WriteBatch.
+// State changes stay staged until Committed(); Failed() forgets them, so a
+// retried commit is judged against the same state.
+//
+// Concurrency: not thread-safe; one thread (the committer's) uses it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "server/store/committer.h"
+#include "server/store/store.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+
+struct ChainHeadInfo {
+  uint64_t epoch = 0;
+  uint64_t contiguous_seq = 0;
+  std::string head_mac;
+};
+
+class ChainVerifier final : public CommitStage {
+ public:
+  // `store` answers state and stored-MAC lookups; it must outlive this.
+  explicit ChainVerifier(const Store* store);
+
+  // Judges `events` in place (see above) and fills *extras.
+  void Prepare(std::vector<v1::Event>* events, CommitExtras* extras) override;
+  void Committed() override;
+  void Failed() override;
+
+  // Committed chain head of `host` (the Resume answer).
+  ChainHeadInfo Head(const std::string& host);
+  // Hosts whose contiguous seq changed in the last committed batch.
+  const std::vector<std::pair<std::string, ChainHeadInfo>>& advanced() const { return advanced_; }
+
+ private:
+  struct HostChain {
+    v1::HostState state;  // name + chain fields
+    std::set<uint64_t> unknown_key_epochs;
+    uint64_t tail_reported_upto = 0;
+  };
+  HostChain* Staged(const std::string& host);
+  HostChain* CommittedChain(const std::string& host);
+  // Stored MAC of (epoch, seq): this batch first, then the store.
+  std::optional<std::string> StoredMac(const std::string& host, uint64_t epoch, uint64_t seq);
+  // Returns false when the event is to be dropped.
+  bool JudgeEvent(v1::Event* e, HostChain* h, CommitExtras* extras);
+  void JudgeHeartbeat(const v1::Event& e, HostChain* h, CommitExtras* extras);
+  void Alarm(CommitExtras* extras, HostChain* h, const std::string& kind, uint64_t epoch,
+             uint64_t first, uint64_t last, int64_t time_us, std::string detail);
+
+  const Store* store_;
+  std::unordered_map<std::string, HostChain> committed_;
+  std::unordered_map<std::string, HostChain> staged_;  // copies touched by this batch
+  std::map<std::tuple<std::string, uint64_t, uint64_t>, std::string> batch_macs_;
+  std::vector<std::pair<std::string, ChainHeadInfo>> advanced_;
+};
+
+}  // namespace trailkeep
