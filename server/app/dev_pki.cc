@@ -5,6 +5,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -43,9 +44,22 @@ void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
   X509_EXTENSION_free(ext);
 }
 
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+using BioPtr = std::unique_ptr<BIO, BioFree>;
+
+struct IssueSpec {
+  std::string cn;
+  std::string org;
+  bool ca = false;
+  std::string san;  // "" = none
+  std::string eku;  // "" = none
+  int days = 825;
+};
+
 // Issues a certificate for `key`; self-signed when issuer is null.
-CertPtr Issue(const std::string& cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, bool ca,
-              const char* san, const char* eku) {
+CertPtr Issue(const IssueSpec& spec, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key) {
   CertPtr cert(X509_new());
   X509_set_version(cert.get(), 2);
   unsigned char serial[16];
@@ -55,26 +69,49 @@ CertPtr Issue(const std::string& cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issu
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
   BN_free(bn);
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 60L * 60 * 24 * (ca ? 3650 : 825));
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 60L * 60 * 24 * spec.days);
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("trailkeep dev"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  if (!spec.org.empty()) {
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(spec.org.c_str()), -1, -1, 0);
+  }
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(spec.cn.c_str()), -1, -1, 0);
   X509* iss = issuer != nullptr ? issuer : cert.get();
   X509_set_issuer_name(cert.get(), X509_get_subject_name(iss));
-  AddExt(cert.get(), iss, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+  AddExt(cert.get(), iss, NID_basic_constraints,
+         spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
   AddExt(cert.get(), iss, NID_key_usage,
-         ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,keyAgreement");
+         spec.ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,keyAgreement");
   AddExt(cert.get(), iss, NID_subject_key_identifier, "hash");
-  if (issuer != nullptr) AddExt(cert.get(), iss, NID_authority_key_identifier, "keyid:always");
-  if (san != nullptr) AddExt(cert.get(), iss, NID_subject_alt_name, san);
-  if (eku != nullptr) AddExt(cert.get(), iss, NID_ext_key_usage, eku);
+  if (issuer != nullptr) {
+    // A CA made elsewhere may lack a subject key identifier.
+    AddExt(cert.get(), iss, NID_authority_key_identifier,
+           X509_get0_subject_key_id(issuer) != nullptr ? "keyid:always" : "issuer:always");
+  }
+  if (!spec.san.empty()) AddExt(cert.get(), iss, NID_subject_alt_name, spec.san.c_str());
+  if (!spec.eku.empty()) AddExt(cert.get(), iss, NID_ext_key_usage, spec.eku.c_str());
   if (X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key, EVP_sha256()) == 0) {
-    throw std::runtime_error("cannot sign the certificate for " + cn);
+    throw std::runtime_error("cannot sign the certificate for " + spec.cn);
   }
   return cert;
+}
+
+CertPtr CertFromPem(const std::string& pem) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  return CertPtr(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+}
+
+KeyPtr KeyFromPem(const std::string& pem) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  return KeyPtr(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+}
+
+std::string BioText(BIO* bio) {
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<size_t>(len));
 }
 
 std::unique_ptr<FILE, FileClose> OpenForWrite(const std::string& path, mode_t mode) {
@@ -110,13 +147,17 @@ DevPkiPaths EnsureDevPki(const std::string& dir) {
   fs::permissions(dir, fs::perms::owner_all);
 
   KeyPtr ca_key = NewKey();
-  CertPtr ca = Issue("trailkeep dev CA", ca_key.get(), nullptr, nullptr, true, nullptr, nullptr);
+  CertPtr ca = Issue({"trailkeep dev CA", "trailkeep dev", true, "", "", 3650}, ca_key.get(),
+                     nullptr, nullptr);
   KeyPtr server_key = NewKey();
-  CertPtr server = Issue("localhost", server_key.get(), ca.get(), ca_key.get(), false,
-                         "DNS:localhost,DNS:collector.test,IP:127.0.0.1,IP:::1", "serverAuth");
+  CertPtr server =
+      Issue({"localhost", "trailkeep dev", false,
+             "DNS:localhost,DNS:collector.test,IP:127.0.0.1,IP:::1", "serverAuth", 825},
+            server_key.get(), ca.get(), ca_key.get());
   KeyPtr client_key = NewKey();
-  CertPtr client = Issue("dev-client", client_key.get(), ca.get(), ca_key.get(), false,
-                         "DNS:dev-client", "clientAuth");
+  CertPtr client =
+      Issue({"dev-client", "trailkeep dev", false, "DNS:dev-client", "clientAuth", 825},
+            client_key.get(), ca.get(), ca_key.get());
   WriteKey(p.ca_key, ca_key.get());
   WriteCert(p.ca_cert, ca.get());
   WriteKey(p.server_key, server_key.get());
@@ -124,6 +165,42 @@ DevPkiPaths EnsureDevPki(const std::string& dir) {
   WriteKey(p.client_key, client_key.get());
   WriteCert(p.client_cert, client.get());
   return p;
+}
+
+PemKeyAndCert IssueLeafCertificate(const std::string& ca_cert_pem, const std::string& ca_key_pem,
+                                   const LeafCertSpec& spec) {
+  CertPtr ca = CertFromPem(ca_cert_pem);
+  if (!ca) throw std::runtime_error("the CA certificate is not a PEM certificate");
+  KeyPtr ca_key = KeyFromPem(ca_key_pem);
+  if (!ca_key) throw std::runtime_error("the CA key is not an unencrypted PEM private key");
+  if (X509_check_private_key(ca.get(), ca_key.get()) != 1) {
+    throw std::runtime_error("the CA key does not belong to the CA certificate");
+  }
+  if (X509_check_ca(ca.get()) == 0) {
+    throw std::runtime_error("the CA certificate is not a CA (no basicConstraints CA:TRUE)");
+  }
+  if (spec.days <= 0) throw std::runtime_error("the validity must be at least one day");
+  KeyPtr key = NewKey();
+  CertPtr cert = Issue({spec.common_name, spec.organization, false, spec.subject_alt_names,
+                        spec.extended_key_usage, spec.days},
+                       key.get(), ca.get(), ca_key.get());
+  BioPtr key_bio(BIO_new(BIO_s_mem()));
+  BioPtr cert_bio(BIO_new(BIO_s_mem()));
+  if (!key_bio || !cert_bio ||
+      PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+          1 ||
+      PEM_write_bio_X509(cert_bio.get(), cert.get()) != 1) {
+    throw std::runtime_error("cannot encode the new key and certificate as PEM");
+  }
+  return {BioText(key_bio.get()), BioText(cert_bio.get())};
+}
+
+bool CertificateSignedBy(const std::string& cert_pem, const std::string& ca_cert_pem) {
+  CertPtr cert = CertFromPem(cert_pem);
+  CertPtr ca = CertFromPem(ca_cert_pem);
+  if (!cert || !ca) return false;
+  EVP_PKEY* ca_pub = X509_get0_pubkey(ca.get());
+  return ca_pub != nullptr && X509_verify(cert.get(), ca_pub) == 1;
 }
 
 }  // namespace trailkeep

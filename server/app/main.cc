@@ -5,6 +5,8 @@
 //   trailkeepd query --db DIR [--host GLOB] [--since T] [--until T] [--ref SFR]
 //                    [--text TEXT] [--limit N] [--format text|json]
 //   trailkeepd hosts --db DIR [--format text|json]
+//   trailkeepd verify --db DIR --host H [--key FILE | --keys-dir DIR]
+//   trailkeepd enroll HOST --out DIR [--config FILE | --dev DIR] [--days N] [--force]
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -12,8 +14,10 @@
 #include <spdlog/spdlog.h>
 
 #include "server/app/config.h"
+#include "server/app/enroll.h"
 #include "server/app/server.h"
 #include "server/app/store_tools.h"
+#include "server/app/verify_tool.h"
 
 namespace {
 
@@ -87,10 +91,43 @@ int main(int argc, char** argv) {
   hosts->add_option("--format", hosts_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
-  CLI11_PARSE(app, argc, argv);
+  trailkeep::VerifyOptions v;
+  auto* verify = app.add_subcommand(
+      "verify", "re-check a host's stored HMAC chain from scratch (local store); exit 1 if broken");
+  verify->add_option("--db", v.db, "data folder of the collector")->required();
+  verify->add_option("--host", v.host, "source host (exact name)")->required();
+  auto* verify_key = verify->add_option("--key", v.key_file, "the host's HMAC key file");
+  auto* verify_keys =
+      verify->add_option("--keys-dir", v.keys_dir,
+                         "folder of <host>.key files (default: 'keys' beside the data folder)");
+  verify_key->excludes(verify_keys);
+  verify->add_option("--enterprise-number", v.enterprise_number,
+                     "private enterprise number of the chain's SD-ID (default 32473)");
+
+  trailkeep::EnrollOptions en;
+  auto* enroll = app.add_subcommand(
+      "enroll", "make an agent's certificate, HMAC key and config; install the key in keys_dir");
+  enroll->add_option("HOST", en.host, "the agent's host name (DNS name)")->required();
+  enroll->add_option("--out", en.out_dir, "folder to create for the agent's files")->required();
+  auto* enroll_cfg = enroll->add_option("--config", en.config_file, "the collector's TOML config");
+  auto* enroll_dev =
+      enroll->add_option("--dev", en.dev_dir, "the collector's development-mode folder");
+  enroll_cfg->excludes(enroll_dev);
+  enroll->add_option("--days", en.days, "certificate validity in days (default 825)");
+  enroll->add_flag("--force", en.force, "replace an enrolled host's key (starts a new chain)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    // verify and enroll promise exit code 2 for usage errors.
+    return rc != 0 && (verify->parsed() || enroll->parsed()) ? 2 : rc;
+  }
 
   if (*query) return trailkeep::RunQuery(q);
   if (*hosts) return trailkeep::RunHosts(hosts_db, hosts_format);
+  if (*verify) return trailkeep::RunVerify(v);
+  if (*enroll) return trailkeep::RunEnroll(en);
 
   auto console = spdlog::stderr_color_mt("trailkeepd");
   spdlog::set_default_logger(console);

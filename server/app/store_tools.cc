@@ -56,6 +56,10 @@ class Printer {
 
 }  // namespace
 
+std::string ResolveStorePath(const std::string& db) { return StorePath(db); }
+
+std::unique_ptr<Store> OpenStoreForReading(const std::string& db) { return OpenForReading(db); }
+
 int RunQuery(const QueryOptions& o) {
   EventFilter f;
   const int64_t now = NowMicros();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -22,5 +23,12 @@ struct QueryOptions {
 
 int RunQuery(const QueryOptions& options);
 int RunHosts(const std::string& db, const std::string& format);
+
+class Store;
+// The store folder a --db argument names: the data folder (holding store/),
+// a --dev folder (holding data/store/), or the store folder itself.
+std::string ResolveStorePath(const std::string& db);
+// Opens it as a RocksDB secondary instance; null (reason on stderr) on failure.
+std::unique_ptr<Store> OpenStoreForReading(const std::string& db);
 
 }  // namespace trailkeep

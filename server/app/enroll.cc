@@ -1,0 +1,258 @@
+#include "server/app/enroll.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/wire/hmac_chain.h"
+#include "server/app/config.h"
+#include "server/app/dev_pki.h"
+
+namespace trailkeep {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Thrown for a one-line refusal or failure; RunEnroll prints it.
+struct EnrollError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string ReadFile(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw EnrollError("cannot read the " + what + " " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Writes `text` to `path` with `mode` via a temporary file and rename, so a
+// reader sees the old file or the whole new one.
+void WriteFileAtomic(const std::string& path, const std::string& text, mode_t mode) {
+  const std::string tmp = path + ".tmp";
+  ::unlink(tmp.c_str());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) throw EnrollError("cannot create " + tmp + ": " + std::strerror(errno));
+  const bool ok = ::fchmod(fd, mode) == 0 &&
+                  ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  const int saved = errno;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    throw EnrollError("cannot write " + tmp + ": " + std::strerror(saved));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw EnrollError("cannot rename " + tmp + " to " + path + ": " + std::strerror(err));
+  }
+}
+
+// A fresh HMAC key file (WriteNewHmacKey) at `path`, replacing any; returns
+// its text.
+std::string NewHmacKeyFile(const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  ::unlink(tmp.c_str());
+  Status s = WriteNewHmacKey(tmp);
+  if (!s.ok()) throw EnrollError(s.message());
+  auto key = LoadHmacKey(tmp);
+  if (!key.ok()) throw EnrollError(key.status().message());
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    throw EnrollError("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
+  }
+  return LowerHex(key.value()) + "\n";
+}
+
+std::string TomlString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+// The address agents dial: the first syslog listener, with a wildcard
+// address replaced by the collector's name.
+std::string CollectorAddress(const ServerConfig& c) {
+  if (c.syslog.addresses.empty()) return c.collector_name + ":6514";
+  const std::string& a = c.syslog.addresses.front();
+  const size_t colon = a.rfind(':');
+  if (colon == std::string::npos) return a;
+  const std::string host = a.substr(0, colon);
+  if (host == "0.0.0.0" || host == "[::]" || host == "::" || host.empty()) {
+    return c.collector_name + a.substr(colon);
+  }
+  return a;
+}
+
+ServerConfig LoadCollectorConfig(const EnrollOptions& o) {
+  if (!o.dev_dir.empty()) {
+    try {
+      return MakeDevConfig(o.dev_dir);
+    } catch (const std::exception& e) {
+      throw EnrollError(std::string("development mode: ") + e.what());
+    }
+  }
+  if (o.config_file.empty()) {
+    throw EnrollError("give the collector's --config FILE (or --dev DIR)");
+  }
+  ServerConfig c;
+  auto errors = LoadConfig(o.config_file, &c);
+  if (!errors.empty()) {
+    throw EnrollError(errors.front().ToString() +
+                      (errors.size() > 1 ? " (and " + std::to_string(errors.size() - 1) +
+                                               " more; see trailkeepd --check-config)"
+                                         : ""));
+  }
+  return c;
+}
+
+const char* const kOutFiles[] = {"agent.key", "agent.crt", "ca.crt", "hmac.key", "agent.toml"};
+
+void Enroll(const EnrollOptions& o) {
+  if (!IsValidDnsName(o.host)) {
+    throw EnrollError("'" + o.host +
+                      "' is not a DNS host name (letters, digits, hyphens and dots; labels of "
+                      "1-63 characters not starting or ending with a hyphen)");
+  }
+  if (o.days < 1 || o.days > 36500) throw EnrollError("--days must be between 1 and 36500");
+  if (o.out_dir.empty()) throw EnrollError("give --out DIR");
+  const ServerConfig c = LoadCollectorConfig(o);
+  const std::string source = c.source.empty() ? o.config_file : c.source;
+  if (c.enroll_ca_cert.empty() || c.enroll_ca_key.empty()) {
+    throw EnrollError(source + " sets no [agents] enroll_ca_cert and enroll_ca_key to sign with");
+  }
+  if (c.keys_dir.empty()) {
+    throw EnrollError(source + " sets no [agents] keys_dir to install the HMAC key in");
+  }
+
+  const std::string installed = (fs::path(c.keys_dir) / (o.host + ".key")).string();
+  std::error_code ec;
+  const bool replacing = fs::exists(fs::symlink_status(installed, ec));
+  if (replacing && !o.force) {
+    throw EnrollError(o.host + " is already enrolled (" + installed +
+                      " exists); --force replaces its HMAC key, and a new key starts a new "
+                      "chain: events signed with the old key no longer verify");
+  }
+  const fs::path out = fs::absolute(o.out_dir).lexically_normal();
+  if (fs::exists(out, ec) && !fs::is_directory(out, ec)) {
+    throw EnrollError(out.string() + " exists and is not a folder");
+  }
+  if (!o.force) {
+    for (const char* name : kOutFiles) {
+      if (fs::exists(fs::symlink_status(out / name, ec))) {
+        throw EnrollError((out / name).string() + " exists; --force overwrites it");
+      }
+    }
+  }
+
+  const std::string ca_pem = ReadFile(c.enroll_ca_cert, "enroll CA certificate");
+  const std::string ca_key_pem = ReadFile(c.enroll_ca_key, "enroll CA key");
+  LeafCertSpec spec;
+  spec.common_name = o.host;
+  spec.subject_alt_names = "DNS:" + o.host;
+  spec.extended_key_usage = "clientAuth";
+  spec.days = o.days;
+  PemKeyAndCert issued;
+  try {
+    issued = IssueLeafCertificate(ca_pem, ca_key_pem, spec);
+  } catch (const std::exception& e) {
+    throw EnrollError(std::string(e.what()) + " (" + c.enroll_ca_cert + ", " + c.enroll_ca_key +
+                      ")");
+  }
+
+  if (::mkdir(out.c_str(), 0700) != 0 && errno != EEXIST) {
+    throw EnrollError("cannot create " + out.string() + ": " + std::strerror(errno));
+  }
+  if (::chmod(out.c_str(), 0700) != 0) {
+    throw EnrollError("cannot chmod 700 " + out.string() + ": " + std::strerror(errno));
+  }
+  WriteFileAtomic((out / "agent.key").string(), issued.key_pem, 0600);
+  WriteFileAtomic((out / "agent.crt").string(), issued.cert_pem, 0644);
+  WriteFileAtomic((out / "ca.crt").string(), ca_pem, 0644);
+  const std::string key_text = NewHmacKeyFile((out / "hmac.key").string());
+  std::ostringstream toml;
+  toml << "[agent]\n"
+       << "host = " << TomlString(o.host) << "\n"
+       << "spool_dir = \"/var/lib/trailkeep/spool\"\n"
+       << "hmac_key_file = " << TomlString((out / "hmac.key").string()) << "\n"
+       << "[collector]\n"
+       << "address = " << TomlString(CollectorAddress(c)) << "\n"
+       << "ca_file = " << TomlString((out / "ca.crt").string()) << "\n"
+       << "cert_file = " << TomlString((out / "agent.crt").string()) << "\n"
+       << "key_file = " << TomlString((out / "agent.key").string()) << "\n"
+       << "[[input]]\n"
+       << "name = \"messages\"\n"
+       << "path = \"/var/log/messages\"\n";
+  WriteFileAtomic((out / "agent.toml").string(), toml.str(), 0644);
+
+  // Last: the commit point. The collector verifies the new chain from here on.
+  if (!fs::exists(c.keys_dir, ec)) {
+    fs::create_directories(c.keys_dir, ec);
+    if (ec) throw EnrollError("cannot create " + c.keys_dir + ": " + ec.message());
+    ::chmod(c.keys_dir.c_str(), 0700);
+  }
+  WriteFileAtomic(installed, key_text, 0600);
+
+  std::cout << "enrolled " << o.host << " in " << out.string() << " (certificate valid " << o.days
+            << " days)\n"
+            << "  agent.key agent.crt ca.crt hmac.key agent.toml\n"
+            << "  HMAC key installed as " << installed << "\n";
+  if (replacing) {
+    std::cout << "  replaced the previous key: the agent must start a new chain (new epoch)\n";
+  }
+  std::cout << "Copy the folder to " << o.host
+            << " (adjust the paths in agent.toml) and run: trailkeep forward --config agent.toml\n";
+  if (!c.syslog.tls.cert_file.empty()) {
+    std::ifstream server(c.syslog.tls.cert_file, std::ios::binary);
+    std::stringstream ss;
+    ss << server.rdbuf();
+    if (server && !CertificateSignedBy(ss.str(), ca_pem)) {
+      std::cerr << "trailkeepd enroll: note: the collector's certificate " << c.syslog.tls.cert_file
+                << " is not signed by the enroll CA; put the CA that signed it in ca.crt\n";
+    }
+  }
+}
+
+}  // namespace
+
+bool IsValidDnsName(const std::string& name) {
+  if (name.empty() || name.size() > 253) return false;
+  size_t label = 0;
+  char prev = '.';
+  for (char c : name) {
+    if (c == '.') {
+      if (label == 0 || prev == '-') return false;
+      label = 0;
+    } else {
+      const bool ok =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+      if (!ok || (label == 0 && c == '-') || ++label > 63) return false;
+    }
+    prev = c;
+  }
+  return label != 0 && prev != '-';
+}
+
+int RunEnroll(const EnrollOptions& options) {
+  try {
+    Enroll(options);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "trailkeepd enroll: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace trailkeep
