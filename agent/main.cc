@@ -19,6 +19,17 @@
 //       The collector's HTTPS API over the network (docs/api.md): auth with
 //       --cacert, --cert/--key and/or --token-file, or the client config
 //       (~/.config/trailkeep/client.toml, --client-config FILE).
+//
+//   trailkeep forward --config FILE
+//       The agent: follows the configured log files (and the audisp shim's
+//       socket), chains and signs each line as an RFC 5424 event, spools it
+//       durably and sends it to the collector over TLS until acknowledged
+//       (agent/forwarder.h; example config deploy/agent.toml).
+//
+//   trailkeep audisp --socket PATH
+//       auditd dispatcher plugin (deploy/audisp-trailkeep.conf): relays audit
+//       records from stdin to the forwarder's socket, resending what the
+//       forwarder has not acknowledged (agent/audisp_shim.h).
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -27,9 +38,14 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "agent/agent_config.h"
+#include "agent/audisp_shim.h"
 #include "agent/cli_remote.h"
+#include "agent/forwarder.h"
 #include "common/base/time_format.h"
 #include "common/event/event_format.h"
 #include "common/ndcpp/rules.h"
@@ -115,6 +131,36 @@ int RunClassify(const std::string& file, std::string rules_path, const std::stri
   return 0;
 }
 
+// The forwarder and the shim log to stderr (systemd and auditd keep it).
+void LogToStderr(const std::string& name) {
+  auto logger = spdlog::stderr_logger_mt(name);
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  spdlog::set_default_logger(logger);
+}
+
+int RunForward(const std::string& config_path) {
+  LogToStderr("trailkeep-forward");
+  auto config = trailkeep::agent::LoadAgentConfig(config_path);
+  if (!config.ok()) {
+    std::cerr << "trailkeep forward: invalid configuration:\n" << config.status().message() << "\n";
+    return 2;
+  }
+  auto forwarder = trailkeep::agent::Forwarder::Create(std::move(config).value());
+  if (!forwarder.ok()) {
+    spdlog::critical("trailkeep forward: cannot start: {}", forwarder.status().message());
+    return 1;
+  }
+  return forwarder.value()->Run();
+}
+
+int RunAudisp(const std::string& socket_path) {
+  LogToStderr("trailkeep-audisp");
+  trailkeep::agent::ShimOptions options;
+  options.socket_path = socket_path;
+  options.in_fd = STDIN_FILENO;
+  return trailkeep::agent::RunAudispShim(options);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,7 +234,19 @@ int main(int argc, char** argv) {
   hosts->add_option("--format", hosts_format, "text or json")
       ->check(CLI::IsMember({"json", "text"}));
 
+  std::string forward_config;
+  auto* forward = app.add_subcommand(
+      "forward", "the agent: spool and forward local logs to a collector (deploy/agent.toml)");
+  forward->add_option("--config", forward_config, "agent configuration file")->required();
+
+  std::string audisp_socket = "/run/trailkeep/audisp.sock";
+  auto* audisp = app.add_subcommand(
+      "audisp", "auditd dispatcher plugin: relay audit records from stdin to `trailkeep forward`");
+  audisp->add_option("--socket", audisp_socket, "the forwarder's [audisp] socket");
+
   CLI11_PARSE(app, argc, argv);
+  if (*forward) return RunForward(forward_config);
+  if (*audisp) return RunAudisp(audisp_socket);
   if (*parse) return RunParse(file, format, max_frame);
   if (*classify) return RunClassify(file, rules_path, format);
   if (*tail || *query || *hosts) {

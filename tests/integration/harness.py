@@ -44,6 +44,7 @@ class Collector:
 
     def __init__(self, workdir=None, config_text=None, extra_args=(), syslog_listen="127.0.0.1:0"):
         self.workdir = workdir or tempfile.mkdtemp(prefix="tk-it-")
+        os.makedirs(self.workdir, exist_ok=True)
         self.config_text = config_text
         self.extra_args = list(extra_args)
         self.syslog_listen = syslog_listen

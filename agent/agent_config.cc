@@ -1,0 +1,366 @@
+#include "agent/agent_config.h"
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string_view>
+
+#include <toml++/toml.h>
+
+#include "common/wire/hmac_chain.h"
+
+namespace trailkeep::agent {
+namespace {
+
+constexpr std::array<const char*, 24> kFacilities = {
+    "kern",   "user",   "mail",     "daemon", "auth",   "syslog",   "lpr",     "news",
+    "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "security", "console", "solaris-cron",
+    "local0", "local1", "local2",   "local3", "local4", "local5",   "local6",  "local7"};
+constexpr std::array<const char*, 8> kSeverities = {"emerg",   "alert",  "crit", "err",
+                                                    "warning", "notice", "info", "debug"};
+
+// Collects "file:line: message" errors while reading one table; remembers
+// which keys it read so the rest can be reported as unknown.
+class Reader {
+ public:
+  Reader(std::string file, std::string base_dir, std::vector<std::string>* errors)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)), errors_(errors) {}
+
+  void Error(const toml::node* node, const std::string& msg) {
+    const int line = node != nullptr ? static_cast<int>(node->source().begin.line) : 0;
+    errors_->push_back(file_ + ":" + std::to_string(line) + ": " + msg);
+  }
+
+  void String(const toml::table& t, const std::string& prefix, const char* key, std::string* out) {
+    seen_.insert(key);
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    if (auto v = n->value<std::string>(); v && n->is_string()) {
+      *out = *v;
+    } else {
+      Error(n, prefix + key + " must be a string");
+    }
+  }
+
+  // A string naming a file: relative paths are relative to the config's folder.
+  void Path(const toml::table& t, const std::string& prefix, const char* key, std::string* out) {
+    std::string v;
+    String(t, prefix, key, &v);
+    if (!v.empty()) *out = Resolve(v);
+  }
+
+  std::string Resolve(const std::string& p) const {
+    if (p.empty() || p[0] == '/') return p;
+    return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
+  }
+
+  template <typename Int>
+  void Integer(const toml::table& t, const std::string& prefix, const char* key, Int* out,
+               int64_t min, int64_t max) {
+    seen_.insert(key);
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    auto v = n->value<int64_t>();
+    if (!v || !n->is_integer()) {
+      Error(n, prefix + key + " must be an integer");
+    } else if (*v < min || *v > max) {
+      Error(n, prefix + key + " must be between " + std::to_string(min) + " and " +
+                   std::to_string(max) + ", not " + std::to_string(*v));
+    } else {
+      *out = static_cast<Int>(*v);
+    }
+  }
+
+  void PathList(const toml::table& t, const std::string& prefix, const char* key,
+                std::vector<std::string>* out) {
+    seen_.insert(key);
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return;
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr) {
+      Error(n, prefix + key + " must be an array of strings");
+      return;
+    }
+    out->clear();
+    for (const toml::node& el : *arr) {
+      if (auto v = el.value<std::string>(); v && el.is_string()) {
+        out->push_back(Resolve(*v));
+      } else {
+        Error(&el, prefix + key + " must hold strings only");
+      }
+    }
+  }
+
+  // One of `names` (index into it), or an error.
+  template <size_t N>
+  void Choice(const toml::table& t, const std::string& prefix, const char* key,
+              const std::array<const char*, N>& names, int* out) {
+    std::string v;
+    String(t, prefix, key, &v);
+    if (v.empty()) return;
+    for (size_t i = 0; i < N; ++i) {
+      if (v == names[i]) {
+        *out = static_cast<int>(i);
+        return;
+      }
+    }
+    std::string all;
+    for (const char* name : names) all += std::string(all.empty() ? "" : ", ") + name;
+    Error(t.get(key), prefix + key + " must be one of " + all + ", not '" + v + "'");
+  }
+
+  // Reports keys of `t` that were not read since the last call.
+  void Unknown(const toml::table& t, const std::string& prefix) {
+    for (const auto& [k, node] : t) {
+      if (seen_.count(std::string(k.str())) == 0) {
+        Error(&node, "unknown key " + prefix + std::string(k.str()));
+      }
+    }
+    seen_.clear();
+  }
+
+ private:
+  std::string file_;
+  std::string base_dir_;
+  std::vector<std::string>* errors_;
+  std::set<std::string> seen_;
+};
+
+bool SplitHostPort(const std::string& address, std::string* host, std::string* port) {
+  if (!address.empty() && address[0] == '[') {
+    const size_t close = address.find(']');
+    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
+      return false;
+    }
+    *host = address.substr(1, close - 1);
+    *port = address.substr(close + 2);
+  } else {
+    const size_t colon = address.rfind(':');
+    if (colon == std::string::npos) return false;
+    *host = address.substr(0, colon);
+    *port = address.substr(colon + 1);
+  }
+  if (host->empty() || port->empty()) return false;
+  for (char c : *port) {
+    if (c < '0' || c > '9') return false;
+  }
+  return std::stoul(*port) > 0 && std::stoul(*port) < 65536;
+}
+
+}  // namespace
+
+int FacilityCode(const std::string& name) {
+  for (size_t i = 0; i < kFacilities.size(); ++i) {
+    if (name == kFacilities[i]) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int SeverityCode(const std::string& name) {
+  for (size_t i = 0; i < kSeverities.size(); ++i) {
+    if (name == kSeverities[i]) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool ParseSha256Fingerprint(const std::string& text, std::string* raw) {
+  std::string_view t = text;
+  for (std::string_view prefix : {"sha-256:", "SHA-256:", "sha256:", "SHA256:"}) {
+    if (t.substr(0, prefix.size()) == prefix) {
+      t.remove_prefix(prefix.size());
+      break;
+    }
+  }
+  std::string hex;
+  for (char c : t) {
+    if (c == ':') continue;
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    hex.push_back(c);
+  }
+  return hex.size() == 2 * kMacBytes && ParseLowerHex(hex, raw);
+}
+
+Result<AgentConfig> LoadAgentConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseAgentConfig(ss.str(), path);
+}
+
+Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string& file) {
+  std::vector<std::string> errors;
+  const std::string base_dir = std::filesystem::path(file).parent_path().string();
+  Reader r(file, base_dir.empty() ? "." : base_dir, &errors);
+  AgentConfig c;
+  c.file = file;
+
+  toml::table root;
+  try {
+    root = toml::parse(text, file);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument(file + ":" + std::to_string(e.source().begin.line) + ": " +
+                                   std::string(e.description()));
+  }
+
+  // [agent]
+  if (const toml::table* a = root["agent"].as_table()) {
+    r.String(*a, "agent.", "host", &c.host);
+    r.Path(*a, "agent.", "spool_dir", &c.spool_dir);
+    r.Integer(*a, "agent.", "spool_max_bytes", &c.spool_max_bytes, 1 << 20, INT64_MAX);
+    r.Integer(*a, "agent.", "segment_bytes", &c.segment_bytes, 4096, int64_t{1} << 32);
+    r.Integer(*a, "agent.", "enterprise_number", &c.enterprise_number, 1, UINT32_MAX);
+    r.Integer(*a, "agent.", "heartbeat_interval_ms", &c.heartbeat_interval_ms, 100, 3600 * 1000);
+    r.Integer(*a, "agent.", "poll_interval_ms", &c.poll_interval_ms, 10, 60 * 1000);
+    r.Path(*a, "agent.", "hmac_key_file", &c.hmac_key_file);
+    r.PathList(*a, "agent.", "identity_files", &c.identity_files);
+    r.Unknown(*a, "agent.");
+    if (c.host.empty()) r.Error(a, "agent.host is required (the HOSTNAME this agent sends)");
+    for (char ch : c.host) {
+      if (ch <= 32 || ch >= 127) {
+        r.Error(a->get("host"), "agent.host must be printable ASCII without spaces");
+        break;
+      }
+    }
+    if (c.host.size() > 255) r.Error(a->get("host"), "agent.host is longer than 255 characters");
+    if (c.spool_dir.empty()) r.Error(a, "agent.spool_dir is required");
+    if (c.hmac_key_file.empty()) r.Error(a, "agent.hmac_key_file is required");
+    if (c.segment_bytes > c.spool_max_bytes) {
+      r.Error(a->get("segment_bytes"), "agent.segment_bytes must not exceed agent.spool_max_bytes");
+    }
+    if (c.identity_files.size() != 2) {
+      r.Error(a->get("identity_files"),
+              "agent.identity_files must name two files: a passwd and a group file");
+    }
+  } else {
+    r.Error(&root, "the [agent] table is required");
+  }
+
+  // [collector]
+  if (const toml::table* t = root["collector"].as_table()) {
+    CollectorConfig& cc = c.collector;
+    std::string pin, acks;
+    r.String(*t, "collector.", "address", &cc.address);
+    r.String(*t, "collector.", "server_name", &cc.server_name);
+    r.Path(*t, "collector.", "ca_file", &cc.ca_file);
+    r.String(*t, "collector.", "pinned_sha256", &pin);
+    r.Path(*t, "collector.", "cert_file", &cc.cert_file);
+    r.Path(*t, "collector.", "key_file", &cc.key_file);
+    r.String(*t, "collector.", "acks", &acks);
+    r.Integer(*t, "collector.", "reconnect_min_ms", &cc.reconnect_min_ms, 10, 3600 * 1000);
+    r.Integer(*t, "collector.", "reconnect_max_ms", &cc.reconnect_max_ms, 10, 3600 * 1000);
+    r.Unknown(*t, "collector.");
+    if (cc.address.empty()) {
+      r.Error(t, "collector.address is required (host:port)");
+    } else if (!SplitHostPort(cc.address, &cc.host, &cc.port)) {
+      r.Error(t->get("address"),
+              "collector.address must be host:port or [v6]:port, not '" + cc.address + "'");
+    }
+    if (cc.server_name.empty()) cc.server_name = cc.host;
+    if (!pin.empty() && !ParseSha256Fingerprint(pin, &cc.pinned_sha256)) {
+      r.Error(t->get("pinned_sha256"),
+              "collector.pinned_sha256 must be a SHA-256 certificate fingerprint "
+              "(\"sha-256:AB:CD:...\", 32 bytes)");
+    }
+    if (cc.ca_file.empty() && pin.empty()) {
+      r.Error(t, "collector needs ca_file or pinned_sha256 (or both) to verify the collector");
+    }
+    if (cc.cert_file.empty() || cc.key_file.empty()) {
+      r.Error(t, "collector.cert_file and collector.key_file are required (the agent's identity)");
+    }
+    if (acks.empty() || acks == "required") {
+      cc.acks = AckMode::kRequired;
+    } else if (acks == "none") {
+      cc.acks = AckMode::kNone;
+    } else {
+      r.Error(t->get("acks"),
+              "collector.acks must be \"required\" or \"none\", not '" + acks + "'");
+    }
+    if (cc.reconnect_min_ms > cc.reconnect_max_ms) {
+      r.Error(t->get("reconnect_min_ms"),
+              "collector.reconnect_min_ms must not exceed collector.reconnect_max_ms");
+    }
+  } else {
+    r.Error(&root, "the [collector] table is required");
+  }
+
+  // [[input]]
+  std::set<std::string> names = {"audisp"};
+  if (const toml::node* n = root.get("input")) {
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr || !arr->is_array_of_tables()) {
+      r.Error(n, "input must be an array of tables ([[input]])");
+    } else {
+      for (const toml::node& el : *arr) {
+        const toml::table& t = *el.as_table();
+        InputConfig in;
+        std::string start, kind;
+        int facility = -1, severity = -1;
+        r.String(t, "input.", "name", &in.name);
+        r.Path(t, "input.", "path", &in.path);
+        r.String(t, "input.", "start", &start);
+        r.String(t, "input.", "kind", &kind);
+        r.Choice(t, "input.", "facility", kFacilities, &facility);
+        r.Choice(t, "input.", "severity", kSeverities, &severity);
+        r.Unknown(t, "input.");
+        if (in.name.empty()) r.Error(&t, "input.name is required");
+        if (!names.insert(in.name).second) {
+          r.Error(t.get("name"), "input.name '" + in.name + "' is used twice (or is reserved)");
+        }
+        if (in.path.empty()) r.Error(&t, "input.path is required");
+        if (start.empty() || start == "end") {
+          in.start_at_end = true;
+        } else if (start == "beginning") {
+          in.start_at_end = false;
+        } else {
+          r.Error(t.get("start"), "input.start must be \"end\" or \"beginning\"");
+        }
+        if (kind.empty() || kind == "syslog") {
+          in.kind = InputKind::kSyslog;
+        } else if (kind == "audit") {
+          in.kind = InputKind::kAudit;
+          in.facility = 10;
+          in.severity = 6;
+        } else {
+          r.Error(t.get("kind"), "input.kind must be \"syslog\" or \"audit\"");
+        }
+        if (facility >= 0) in.facility = facility;
+        if (severity >= 0) in.severity = severity;
+        c.inputs.push_back(std::move(in));
+      }
+    }
+  }
+
+  // [audisp]
+  if (const toml::node* n = root.get("audisp")) {
+    if (const toml::table* t = n->as_table()) {
+      r.Path(*t, "audisp.", "socket", &c.audisp.socket);
+      r.Choice(*t, "audisp.", "facility", kFacilities, &c.audisp.facility);
+      r.Choice(*t, "audisp.", "severity", kSeverities, &c.audisp.severity);
+      r.Unknown(*t, "audisp.");
+    } else {
+      r.Error(n, "audisp must be a table");
+    }
+  }
+
+  for (const auto& [k, node] : root) {
+    const std::string key(k.str());
+    if (key != "agent" && key != "collector" && key != "input" && key != "audisp") {
+      r.Error(&node, "unknown table or key '" + key + "' (agent, collector, input, audisp)");
+    }
+  }
+  if (c.inputs.empty() && c.audisp.socket.empty()) {
+    r.Error(&root, "nothing to forward: add an [[input]] or [audisp] socket");
+  }
+
+  if (!errors.empty()) {
+    std::string all;
+    for (const auto& e : errors) all += (all.empty() ? "" : "\n") + e;
+    return Status::InvalidArgument(all);
+  }
+  return c;
+}
+
+}  // namespace trailkeep::agent

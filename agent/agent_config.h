@@ -1,0 +1,84 @@
+// The forwarder's configuration file (`trailkeep forward --config FILE`),
+// read once at start-up into a validated AgentConfig. deploy/agent.toml is the
+// commented example; every key:
+//
+//   [agent]      host, spool_dir, spool_max_bytes, segment_bytes, enterprise_number,
+//                heartbeat_interval_ms, hmac_key_file, identity_files, poll_interval_ms
+//   [collector]  address, server_name, ca_file, pinned_sha256, cert_file, key_file, acks,
+//                reconnect_min_ms, reconnect_max_ms
+//   [[input]]    name, path, start, kind, facility, severity
+//   [audisp]     socket, facility, severity
+//
+// LoadAgentConfig reports every problem it finds at once, each as
+// "FILE:LINE: message" on its own line, and never touches the files the
+// config names (the HMAC key's mode is checked by the forwarder at start).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+
+namespace trailkeep::agent {
+
+enum class InputKind { kSyslog, kAudit };
+enum class AckMode { kRequired, kNone };
+
+struct InputConfig {
+  std::string name;
+  std::string path;  // a file or a glob ("/var/log/nginx/*.log")
+  bool start_at_end = true;
+  InputKind kind = InputKind::kSyslog;
+  int facility = 1;  // user
+  int severity = 5;  // notice
+};
+
+struct AuditSocketConfig {
+  std::string socket;  // "" = no shim socket
+  int facility = 10;   // authpriv
+  int severity = 6;    // info
+};
+
+struct CollectorConfig {
+  std::string address;  // host:port or [v6]:port
+  std::string host, port;
+  std::string server_name;  // SNI and certificate name (default: host)
+  std::string ca_file;
+  std::string pinned_sha256;  // 32 raw bytes when set
+  std::string cert_file, key_file;
+  AckMode acks = AckMode::kRequired;
+  int reconnect_min_ms = 500;
+  int reconnect_max_ms = 30000;
+};
+
+struct AgentConfig {
+  std::string file;  // where it was read from
+
+  std::string host;
+  std::string spool_dir;
+  uint64_t spool_max_bytes = uint64_t{1} << 30;
+  uint64_t segment_bytes = uint64_t{16} << 20;
+  uint32_t enterprise_number = 32473;
+  int heartbeat_interval_ms = 10000;
+  int poll_interval_ms = 200;
+  std::string hmac_key_file;
+  std::vector<std::string> identity_files = {"/etc/passwd", "/etc/group"};
+
+  CollectorConfig collector;
+  std::vector<InputConfig> inputs;
+  AuditSocketConfig audisp;
+};
+
+Result<AgentConfig> LoadAgentConfig(const std::string& path);
+// The same from text (tests); `file` names it in error messages.
+Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string& file);
+
+// "authpriv" -> 10, "info" -> 6; -1 when unknown.
+int FacilityCode(const std::string& name);
+int SeverityCode(const std::string& name);
+
+// "sha-256:AB:CD:..." (or plain hex, colons optional) -> 32 raw bytes.
+bool ParseSha256Fingerprint(const std::string& text, std::string* raw);
+
+}  // namespace trailkeep::agent

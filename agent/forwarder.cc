@@ -1,0 +1,339 @@
+#include "agent/forwarder.h"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include "agent/audisp_listener.h"
+#include "agent/collector_link.h"
+#include "agent/file_tailer.h"
+#include "agent/inventory.h"
+#include "agent/message_builder.h"
+#include "agent/spool.h"
+#include "common/base/time_format.h"
+#include "common/wire/hmac_chain.h"
+
+namespace trailkeep::agent {
+
+namespace net = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+constexpr size_t kMaxBatchBytes = 4 << 20;
+// What a line costs in the spool beyond its own bytes: header, chain and
+// input elements, record framing (a little more than measured).
+constexpr size_t kPerLineOverhead = 320;
+// One Append (one fsync) at most this much: a batch that failed on a full
+// disk is retried piecewise, so it fits once acknowledged segments are gone.
+constexpr size_t kChunkBytes = 256 << 10;
+constexpr int kMaxBatchesPerPoll = 8;
+
+bool SamePositions(const std::vector<FilePosition>& a, const std::vector<FilePosition>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].input != b[i].input || a[i].path != b[i].path || a[i].dev != b[i].dev ||
+        a[i].ino != b[i].ino || a[i].offset != b[i].offset || a[i].tail != b[i].tail) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+struct Forwarder::Impl {
+  // One event waiting to be spooled.
+  struct Item {
+    MessageParts parts;
+    std::string input;
+    uint64_t dev = 0, ino = 0, offset_end = 0;
+    bool from_audisp = false;
+    uint64_t audisp_connection = 0;
+  };
+  // What one poll produced; kept until all of it is spooled.
+  struct Batch {
+    std::deque<Item> items;
+    std::vector<FilePosition> positions;  // the inputs' state after the whole batch
+    size_t bytes = 0;
+  };
+
+  AgentConfig config;
+  std::string key;
+  net::io_context io;
+  net::signal_set signals{io, SIGTERM, SIGINT};
+  net::steady_timer poll_timer{io};
+  std::unique_ptr<Spool> spool;
+  std::vector<std::unique_ptr<FileTailer>> tailers;
+  std::unique_ptr<InventoryWatcher> inventory;
+  std::unique_ptr<CollectorLink> link;
+  std::unique_ptr<AudispListener> audisp;
+  std::optional<Batch> pending;  // the rest of a batch whose append failed
+  bool paused = false;
+  bool append_failing = false;
+  bool stopping = false;
+
+  Batch Collect();
+  bool SpoolBatch(Batch& batch);
+  std::vector<FilePosition> PrefixPositions(const std::vector<SpoolEntry>& entries,
+                                            const Batch& batch) const;
+  void Tick();
+  void SchedulePoll();
+  void Shutdown(int signal);
+};
+
+Forwarder::Impl::Batch Forwarder::Impl::Collect() {
+  Batch b;
+  const int64_t now = NowMicros();
+  const size_t budget =
+      static_cast<size_t>(std::min<uint64_t>(spool->room_bytes(), kMaxBatchBytes));
+  if (auto inv = inventory->Poll(now)) {
+    b.bytes += inv->msg.size() + kPerLineOverhead;
+    b.items.push_back({std::move(*inv), "", 0, 0, 0, false, 0});
+  }
+  std::vector<TailedLine> lines;
+  for (auto& t : tailers) {
+    if (b.bytes >= budget) break;
+    lines.clear();
+    t->Poll(budget - b.bytes, kPerLineOverhead, &lines);
+    const InputConfig& in = t->config();
+    const LineSource source{in.name, in.kind, in.facility, in.severity};
+    for (auto& l : lines) {
+      b.bytes += l.text.size() + kPerLineOverhead;
+      b.items.push_back(
+          {PartsFromLine(l.text, source, now), in.name, l.dev, l.ino, l.offset_end, false, 0});
+    }
+  }
+  if (audisp && b.bytes < budget) {
+    std::vector<AudispLine> taken;
+    audisp->TakeLines((budget - b.bytes) / 2, &taken);
+    const LineSource source{"audisp", InputKind::kAudit, config.audisp.facility,
+                            config.audisp.severity};
+    for (const auto& l : taken) {
+      b.bytes += l.text.size() + kPerLineOverhead;
+      b.items.push_back(
+          {PartsFromLine(l.text, source, now), "audisp", 0, 0, 0, true, l.connection});
+    }
+  }
+  for (auto& t : tailers) t->AppendPositions(&b.positions);
+  return b;
+}
+
+// Positions after a prefix of the batch: the spooled ones, moved on by the
+// prefix's lines. Files first seen later in the batch are absent (a restart
+// reads them from 0); files closed later in the batch are still present.
+std::vector<FilePosition> Forwarder::Impl::PrefixPositions(const std::vector<SpoolEntry>& entries,
+                                                           const Batch& batch) const {
+  std::vector<FilePosition> out = spool->positions();
+  for (const auto& e : entries) {
+    if (e.file_dev == 0 && e.file_ino == 0) continue;
+    auto same = [&](const FilePosition& p) {
+      return p.input == e.input && p.dev == e.file_dev && p.ino == e.file_ino;
+    };
+    auto it = std::find_if(out.begin(), out.end(), same);
+    if (it == out.end()) {
+      auto known = std::find_if(batch.positions.begin(), batch.positions.end(), same);
+      out.push_back({e.input, known != batch.positions.end() ? known->path : "", e.file_dev,
+                     e.file_ino, 0, ""});
+      it = out.end() - 1;
+    }
+    it->offset = e.offset_end;
+    it->tail.clear();  // unknown: read back from the file after a restart
+  }
+  return out;
+}
+
+// Signs and appends the batch in chunks, each durable before the next; true
+// when all of it is spooled. On failure the unspooled rest stays in *b.
+bool Forwarder::Impl::SpoolBatch(Batch& b) {
+  if (b.items.empty()) {
+    if (SamePositions(b.positions, spool->positions())) return true;
+    Status s = spool->Append({}, spool->head_mac(), b.positions);
+    return s.ok();
+  }
+  while (!b.items.empty()) {
+    std::vector<SpoolEntry> entries;
+    std::vector<AudispLine> acks;
+    ChainPosition chain;
+    chain.enterprise_number = config.enterprise_number;
+    chain.epoch = spool->epoch();
+    chain.seq = spool->next_seq();
+    chain.prev_mac = spool->head_mac();
+    std::string mac;
+    size_t bytes = 0;
+    for (size_t i = 0; i < b.items.size() && bytes < kChunkBytes; ++i) {
+      const Item& item = b.items[i];
+      SpoolEntry e;
+      e.seq = chain.seq;
+      e.input = item.input;
+      e.file_dev = item.dev;
+      e.file_ino = item.ino;
+      e.offset_end = item.offset_end;
+      e.message = SignEvent(key, item.parts, config.host, chain, &mac);
+      bytes += e.message.size();
+      entries.push_back(std::move(e));
+      if (item.from_audisp) acks.push_back({item.audisp_connection, ""});
+      chain.prev_mac = mac;
+      ++chain.seq;
+    }
+    const bool last = entries.size() == b.items.size();
+    Status s =
+        spool->Append(entries, chain.prev_mac, last ? b.positions : PrefixPositions(entries, b));
+    if (!s.ok()) {
+      if (!append_failing) {
+        spdlog::error("spool append failed: {}; inputs paused, retrying (nothing is dropped)",
+                      s.message());
+      }
+      append_failing = true;
+      return false;
+    }
+    if (append_failing) spdlog::info("spool appends work again: inputs resume");
+    append_failing = false;
+    b.items.erase(b.items.begin(), b.items.begin() + static_cast<std::ptrdiff_t>(entries.size()));
+    if (audisp && !acks.empty()) audisp->Acknowledge(acks);
+    if (link) link->Wake();
+  }
+  return true;
+}
+
+void Forwarder::Impl::Tick() {
+  if (pending) {
+    if (!SpoolBatch(*pending)) return;
+    pending.reset();
+  }
+  if (spool->Full()) {
+    if (!paused) {
+      spdlog::warn(
+          "spool full ({} bytes, spool_max_bytes {}): inputs paused until the collector "
+          "acknowledges; nothing is dropped",
+          spool->size_bytes(), config.spool_max_bytes);
+      paused = true;
+      if (audisp) audisp->SetPaused(true);
+    }
+    return;
+  }
+  if (paused) {
+    spdlog::info("spool has room again ({} bytes): inputs resume", spool->size_bytes());
+    paused = false;
+    if (audisp) audisp->SetPaused(false);
+  }
+  // A full batch means more is waiting: take a few more now.
+  for (int round = 0; round < kMaxBatchesPerPoll && !spool->Full(); ++round) {
+    const size_t budget =
+        static_cast<size_t>(std::min<uint64_t>(spool->room_bytes(), kMaxBatchBytes));
+    Batch b = Collect();
+    const bool full = b.bytes >= budget;
+    if (!SpoolBatch(b)) {
+      pending = std::move(b);
+      return;
+    }
+    if (!full) break;
+  }
+}
+
+void Forwarder::Impl::SchedulePoll() {
+  poll_timer.expires_after(std::chrono::milliseconds(config.poll_interval_ms));
+  poll_timer.async_wait([this](error_code ec) {
+    if (ec || stopping) return;
+    Tick();
+    SchedulePoll();
+  });
+}
+
+void Forwarder::Impl::Shutdown(int signal) {
+  if (stopping) return;
+  spdlog::info("signal {}: spooling what is read, then stopping", signal);
+  Tick();  // flush what the inputs have now
+  stopping = true;
+  poll_timer.cancel();
+  error_code ignored;
+  signals.cancel(ignored);
+  if (audisp) audisp->Stop();
+  if (link) link->Stop();
+}
+
+Forwarder::Forwarder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Forwarder::~Forwarder() = default;
+
+Result<std::unique_ptr<Forwarder>> Forwarder::Create(AgentConfig config) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = std::move(config);
+  const AgentConfig& c = impl->config;
+
+  auto key = LoadHmacKey(c.hmac_key_file);
+  if (!key.ok()) return key.status();
+  impl->key = std::move(key).value();
+
+  const uint64_t now_ns =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+  auto spool = Spool::Open({c.spool_dir, c.spool_max_bytes, c.segment_bytes}, now_ns);
+  if (!spool.ok()) return spool.status();
+  impl->spool = std::move(spool).value();
+
+  for (const auto& in : c.inputs) {
+    std::vector<FilePosition> saved;
+    for (const auto& p : impl->spool->positions()) {
+      if (p.input == in.name) saved.push_back(p);
+    }
+    impl->tailers.push_back(
+        std::make_unique<FileTailer>(in, std::move(saved), impl->spool->created()));
+  }
+  impl->inventory = std::make_unique<InventoryWatcher>(c.identity_files);
+
+  LinkOptions lo;
+  lo.collector = c.collector;
+  lo.host = c.host;
+  lo.enterprise_number = c.enterprise_number;
+  lo.heartbeat_interval_ms = c.heartbeat_interval_ms;
+  lo.hmac_key = impl->key;
+  auto link = CollectorLink::Create(impl->io, std::move(lo), impl->spool.get());
+  if (!link.ok()) return link.status();
+  impl->link = std::move(link).value();
+
+  if (!c.audisp.socket.empty()) {
+    auto listener = AudispListener::Create(impl->io, c.audisp.socket, nullptr);
+    if (!listener.ok()) return listener.status();
+    impl->audisp = std::move(listener).value();
+  }
+  return std::unique_ptr<Forwarder>(new Forwarder(std::move(impl)));
+}
+
+int Forwarder::Run() {
+  Impl& m = *impl_;
+  std::string inputs;
+  for (const auto& in : m.config.inputs) {
+    inputs += (inputs.empty() ? "" : ", ") + in.name + "=" + in.path +
+              (in.kind == InputKind::kAudit ? " (audit)" : "");
+  }
+  if (m.audisp)
+    inputs += (inputs.empty() ? "" : ", ") + std::string("audisp=") + m.config.audisp.socket;
+  spdlog::info(
+      "trailkeep forward: host {}, spool {} ({} epoch {}, next seq {}, {} bytes spooled, "
+      "oldest unacknowledged seq {}), collector {}, inputs: {}",
+      m.config.host, m.config.spool_dir, m.spool->created() ? "new," : "existing,",
+      m.spool->epoch(), m.spool->next_seq(), m.spool->size_bytes(), m.spool->first_seq(),
+      m.config.collector.address, inputs);
+
+  m.signals.async_wait([&m](error_code ec, int signal) {
+    if (!ec) m.Shutdown(signal);
+  });
+  m.Tick();  // inventory and the inputs' initial positions, at once
+  m.SchedulePoll();
+  m.link->Start();
+  if (m.audisp) m.audisp->Start();
+  m.io.run();
+  spdlog::info("trailkeep forward: stopped (spool head seq {}, {} bytes spooled)",
+               m.spool->last_seq(), m.spool->size_bytes());
+  return 0;
+}
+
+}  // namespace trailkeep::agent

@@ -1,0 +1,44 @@
+// Forwarder: `trailkeep forward --config FILE`, the agent's composition root.
+//
+// One io_context on one thread ties everything together:
+//   every poll_interval_ms: inventory check + each [[input]]'s FileTailer +
+//   the audisp socket's queued lines  ->  RFC 5424 message (message_builder.h)
+//   ->  chained and signed (seq, prev MAC)  ->  Spool::Append (one batch:
+//   segment written and fsynced, checkpoint rewritten)  ->  only then: ACK the
+//   audisp shim and wake the CollectorLink, which sends from the spool.
+// When the spool is full (spool_max_bytes), inputs stop advancing (files are
+// not read, the audisp socket is not read) with one warning per episode;
+// nothing is dropped. If an append fails (disk error), the batch is kept in
+// memory and retried at the next poll; inputs do not advance meanwhile.
+// SIGTERM/SIGINT: one last poll is spooled, the link and the socket are
+// closed, Run() returns 0.
+//
+// Logs (spdlog, stderr): start (host, epoch, next seq, inputs), connects,
+// resume points, pauses.
+#pragma once
+
+#include <memory>
+
+#include "agent/agent_config.h"
+#include "common/base/status.h"
+
+namespace trailkeep::agent {
+
+class Forwarder {
+ public:
+  // Loads the HMAC key (mode 0600 required), opens the spool and the TLS
+  // material; any failure is a start-up error.
+  static Result<std::unique_ptr<Forwarder>> Create(AgentConfig config);
+  ~Forwarder();
+
+  // Runs until SIGTERM/SIGINT; returns the process exit code.
+  int Run();
+
+  struct Impl;
+
+ private:
+  explicit Forwarder(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace trailkeep::agent

@@ -1,0 +1,215 @@
+#include "agent/message_builder.h"
+
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+
+#include "common/base/time_format.h"
+#include "common/syslog/syslog_parser.h"
+#include "common/wire/hmac_chain.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep::agent {
+namespace {
+
+constexpr int kHeartbeatPri = 5 * 8 + 6;  // syslog.info
+
+// SD-NAME: printable ASCII except '=', SP, ']', '"'; 1..32 bytes.
+std::string SdName(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    if (out.size() == 32) break;
+    const bool ok = c > 32 && c < 127 && c != '=' && c != ']' && c != '"';
+    out.push_back(ok ? c : '_');
+  }
+  if (out.empty()) out = "_";
+  return out;
+}
+
+// "type=SYSCALL msg=audit(1364481363.243:24287): ..." (maybe "node=X " first).
+void ParseAuditLine(std::string_view line, std::string* type, int64_t* time_us) {
+  size_t at = 0;
+  if (line.substr(0, 5) == "node=") {
+    const size_t sp = line.find(' ');
+    at = sp == std::string_view::npos ? line.size() : sp + 1;
+  }
+  if (line.substr(at, 5) == "type=") {
+    const size_t start = at + 5;
+    const size_t end = line.find(' ', start);
+    *type = std::string(line.substr(start, end == std::string_view::npos ? end : end - start));
+  }
+  const size_t a = line.find("audit(");
+  if (a == std::string_view::npos) return;
+  const char* p = line.data() + a + 6;
+  const char* end = line.data() + line.size();
+  uint64_t sec = 0, frac = 0;
+  auto r = std::from_chars(p, end, sec);
+  if (r.ec != std::errc() || r.ptr == end || *r.ptr != '.') return;
+  const char* fs = r.ptr + 1;
+  auto r2 = std::from_chars(fs, end, frac);
+  if (r2.ec != std::errc() || r2.ptr == end || *r2.ptr != ':') return;
+  int64_t digits = r2.ptr - fs;
+  int64_t us = static_cast<int64_t>(frac);
+  for (; digits < 6; ++digits) us *= 10;
+  for (; digits > 6; --digits) us /= 10;
+  *time_us = static_cast<int64_t>(sec) * 1000000 + us;
+}
+
+void AppendSdElement(const v1::SdElement& el, std::string* out) {
+  out->push_back('[');
+  out->append(SdName(el.id()));
+  for (const auto& p : el.params()) {
+    out->push_back(' ');
+    out->append(SdName(p.name()));
+    out->append("=\"");
+    out->append(EscapeSdValue(p.value()));
+    out->push_back('"');
+  }
+  out->push_back(']');
+}
+
+}  // namespace
+
+std::string EscapeSdValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '"' || c == '\\' || c == ']') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string HeaderField(std::string_view value, size_t max_len) {
+  std::string out;
+  for (char c : value) {
+    if (out.size() == max_len) break;
+    out.push_back(c > 32 && c < 127 && c != '"' ? c : '_');
+  }
+  if (out.empty()) out = "-";
+  return out;
+}
+
+MessageParts PartsFromLine(std::string_view line, const LineSource& source, int64_t read_time_us) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  MessageParts parts;
+  parts.input_name = std::string(source.input_name);
+  parts.pri = source.facility * 8 + source.severity;
+  parts.time_us = read_time_us;
+  if (source.kind == InputKind::kAudit) {
+    std::string type;
+    ParseAuditLine(line, &type, &parts.time_us);
+    parts.app_name = "auditd";
+    parts.msgid = HeaderField(type, 32);
+    parts.msg = std::string(line);
+    return parts;
+  }
+  v1::Event e;
+  ParseSyslog(line, read_time_us, &e);
+  if (e.pri() >= 0 && e.pri() <= 191) parts.pri = e.pri();
+  if (e.event_time_us() != 0) parts.time_us = e.event_time_us();
+  parts.app_name = HeaderField(e.app_name(), 48);
+  parts.procid = HeaderField(e.procid(), 128);
+  parts.msgid = HeaderField(e.msgid(), 32);
+  for (const auto& el : e.structured_data()) {
+    if (el.id().rfind("tk@", 0) == 0 || el.id().rfind("tkhb@", 0) == 0 ||
+        el.id().rfind("tkin@", 0) == 0) {
+      v1::SdElement renamed = el;
+      renamed.set_id("orig-" + el.id());
+      AppendSdElement(renamed, &parts.extra_sd);
+    } else {
+      AppendSdElement(el, &parts.extra_sd);
+    }
+  }
+  parts.msg = e.msg();
+  return parts;
+}
+
+std::map<uint64_t, std::string> ParseIdFile(std::string_view text) {
+  std::map<uint64_t, std::string> out;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    if (line.empty() || line[0] == '#') continue;
+    // name:password:id:...
+    const size_t c1 = line.find(':');
+    if (c1 == std::string_view::npos) continue;
+    const size_t c2 = line.find(':', c1 + 1);
+    if (c2 == std::string_view::npos) continue;
+    const size_t c3 = line.find(':', c2 + 1);
+    const std::string_view id_text =
+        line.substr(c2 + 1, c3 == std::string_view::npos ? std::string_view::npos : c3 - c2 - 1);
+    uint64_t id = 0;
+    auto r = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+    if (r.ec != std::errc() || r.ptr != id_text.data() + id_text.size()) continue;
+    out.emplace(id, std::string(line.substr(0, c1)));
+  }
+  return out;
+}
+
+MessageParts InventoryParts(const std::map<uint64_t, std::string>& users,
+                            const std::map<uint64_t, std::string>& groups, int64_t now_us) {
+  nlohmann::json j;
+  j["users"] = nlohmann::json::object();
+  j["groups"] = nlohmann::json::object();
+  for (const auto& [id, name] : users) j["users"][std::to_string(id)] = name;
+  for (const auto& [id, name] : groups) j["groups"][std::to_string(id)] = name;
+  MessageParts parts;
+  parts.pri = 5 * 8 + 6;  // syslog.info
+  parts.time_us = now_us;
+  parts.app_name = "trailkeep";
+  parts.msgid = "INVENTORY";
+  parts.msg = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return parts;
+}
+
+std::string FormatEventMessage(const MessageParts& parts, std::string_view hostname,
+                               const ChainPosition& chain) {
+  std::string m;
+  m.reserve(160 + parts.extra_sd.size() + parts.msg.size());
+  m.push_back('<');
+  m.append(std::to_string(parts.pri));
+  m.append(">1 ");
+  m.append(FormatRfc3339Micros(parts.time_us));
+  m.push_back(' ');
+  m.append(HeaderField(hostname, 255));
+  m.push_back(' ');
+  m.append(HeaderField(parts.app_name, 48));
+  m.push_back(' ');
+  m.append(HeaderField(parts.procid, 128));
+  m.push_back(' ');
+  m.append(HeaderField(parts.msgid, 32));
+  m.push_back(' ');
+  m.append(FormatChainElement(chain.enterprise_number, chain.epoch, chain.seq, chain.prev_mac));
+  if (!parts.input_name.empty()) {
+    m.append("[tkin@");
+    m.append(std::to_string(chain.enterprise_number));
+    m.append(" name=\"");
+    m.append(EscapeSdValue(parts.input_name));
+    m.append("\"]");
+  }
+  m.append(parts.extra_sd);
+  if (!parts.msg.empty()) {
+    m.push_back(' ');
+    m.append(parts.msg);
+  }
+  return m;
+}
+
+std::string SignEvent(std::string_view key, const MessageParts& parts, std::string_view hostname,
+                      const ChainPosition& chain, std::string* mac) {
+  return SignMessage(key, FormatEventMessage(parts, hostname, chain), mac);
+}
+
+std::string SignHeartbeat(std::string_view key, std::string_view hostname,
+                          uint32_t enterprise_number, uint64_t epoch, uint64_t head_seq,
+                          std::string_view head_mac, int64_t now_us) {
+  std::string m = "<" + std::to_string(kHeartbeatPri) + ">1 " + FormatRfc3339Micros(now_us) + " " +
+                  HeaderField(hostname, 255) + " trailkeep - HEARTBEAT " +
+                  FormatHeartbeatElement(enterprise_number, epoch, head_seq, head_mac);
+  std::string mac;
+  return SignMessage(key, m, &mac);
+}
+
+}  // namespace trailkeep::agent

@@ -1,0 +1,331 @@
+// The spool: durability, recovery after torn writes, CRC checks, sequence
+// numbers that are never reused, and deletion of acknowledged segments.
+
+#include "agent/spool.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "agent/message_builder.h"
+#include "common/wire/hmac_chain.h"
+#include "tests/unit/agent/agent_test_util.h"
+
+namespace trailkeep::agent {
+namespace {
+
+using testing::AppendTo;
+using testing::FileSize;
+using testing::ReadAll;
+using testing::TempDir;
+using testing::WriteAll;
+
+const std::string kKey(32, '\x11');
+constexpr uint64_t kNowNs = 1767225600000000000;
+
+std::vector<std::string> Segments(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("seg-", 0) == 0) out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Appends n signed events from input "in" (file dev 1, ino 2), one batch.
+// Returns the MACs.
+std::vector<std::string> AppendEvents(Spool* spool, int n, uint64_t* offset) {
+  std::vector<SpoolEntry> entries;
+  std::vector<std::string> macs;
+  ChainPosition chain{kDefaultEnterpriseNumber, spool->epoch(), spool->next_seq(),
+                      spool->head_mac()};
+  for (int i = 0; i < n; ++i) {
+    MessageParts parts;
+    parts.time_us = 1767225600000000;
+    parts.input_name = "in";
+    parts.msg = "event " + std::to_string(chain.seq) + std::string(100, 'x');
+    std::string mac;
+    SpoolEntry e;
+    e.seq = chain.seq;
+    e.input = "in";
+    e.file_dev = 1;
+    e.file_ino = 2;
+    *offset += 10;
+    e.offset_end = *offset;
+    e.message = SignEvent(kKey, parts, "h1", chain, &mac);
+    entries.push_back(std::move(e));
+    macs.push_back(mac);
+    chain.prev_mac = mac;
+    ++chain.seq;
+  }
+  std::vector<FilePosition> positions = {{"in", "/x/in.log", 1, 2, *offset, ""}};
+  EXPECT_TRUE(spool->Append(entries, macs.back(), positions).ok());
+  return macs;
+}
+
+std::vector<uint64_t> ReadSeqs(Spool* spool, uint64_t from) {
+  std::vector<SpooledMessage> out;
+  EXPECT_TRUE(spool->Read(from, 1 << 30, &out).ok());
+  std::vector<uint64_t> seqs;
+  for (const auto& m : out) seqs.push_back(m.seq);
+  return seqs;
+}
+
+std::unique_ptr<Spool> OpenSpool(const std::string& dir, uint64_t segment_bytes = 1 << 20) {
+  auto s = Spool::Open({dir, 64 << 20, segment_bytes}, kNowNs);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+TEST(SpoolTest, NewSpoolHasANewEpoch) {
+  TempDir tmp;
+  auto spool = OpenSpool(tmp.path());
+  EXPECT_TRUE(spool->created());
+  EXPECT_EQ(spool->epoch(), kNowNs);
+  EXPECT_EQ(spool->next_seq(), 1u);
+  EXPECT_EQ(spool->head_mac(), std::string(kMacBytes, '\0'));
+  spool.reset();
+  auto again = Spool::Open({tmp.path(), 64 << 20, 1 << 20}, kNowNs + 5).value();
+  EXPECT_FALSE(again->created());
+  EXPECT_EQ(again->epoch(), kNowNs);
+}
+
+TEST(SpoolTest, AppendReadAndReopen) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  std::vector<std::string> macs;
+  {
+    auto spool = OpenSpool(tmp.path());
+    macs = AppendEvents(spool.get(), 3, &offset);
+    EXPECT_EQ(spool->last_seq(), 3u);
+    EXPECT_EQ(ReadSeqs(spool.get(), 1), (std::vector<uint64_t>{1, 2, 3}));
+    EXPECT_EQ(ReadSeqs(spool.get(), 3), (std::vector<uint64_t>{3}));
+  }
+  auto spool = OpenSpool(tmp.path());
+  EXPECT_FALSE(spool->created());
+  EXPECT_EQ(spool->last_seq(), 3u);
+  EXPECT_EQ(spool->head_mac(), macs.back());
+  ASSERT_EQ(spool->positions().size(), 1u);
+  EXPECT_EQ(spool->positions()[0].offset, 30u);
+  EXPECT_TRUE(spool->warnings().empty());
+  EXPECT_EQ(ReadSeqs(spool.get(), 1), (std::vector<uint64_t>{1, 2, 3}));
+}
+
+TEST(SpoolTest, RollsForwardOverRecordsAfterTheCheckpoint) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  std::string old_state;
+  std::vector<std::string> macs;
+  {
+    auto spool = OpenSpool(tmp.path());
+    AppendEvents(spool.get(), 2, &offset);
+    old_state = ReadAll(tmp.File("state"));
+    macs = AppendEvents(spool.get(), 3, &offset);
+  }
+  // A crash after the segment's fsync, before the checkpoint's rename.
+  WriteAll(tmp.File("state"), old_state);
+  auto spool = OpenSpool(tmp.path());
+  EXPECT_EQ(spool->last_seq(), 5u);
+  EXPECT_EQ(spool->head_mac(), macs.back());
+  ASSERT_EQ(spool->positions().size(), 1u);
+  EXPECT_EQ(spool->positions()[0].offset, 50u);
+}
+
+TEST(SpoolTest, TruncatesATornTail) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  std::vector<std::string> macs;
+  {
+    auto spool = OpenSpool(tmp.path());
+    macs = AppendEvents(spool.get(), 3, &offset);
+  }
+  const std::string seg = Segments(tmp.path()).at(0);
+  const uint64_t good = FileSize(seg);
+  // Half of a record: a length, a CRC and a few payload bytes.
+  AppendTo(seg, std::string("\x00\x00\x01\x00\x12\x34\x56\x78partial", 15));
+  auto spool = OpenSpool(tmp.path());
+  EXPECT_EQ(FileSize(seg), good);
+  ASSERT_EQ(spool->warnings().size(), 1u);
+  EXPECT_NE(spool->warnings()[0].find("torn tail"), std::string::npos);
+  EXPECT_EQ(spool->next_seq(), 4u);
+  EXPECT_EQ(spool->head_mac(), macs.back());
+  // Appending continues cleanly after the cut.
+  AppendEvents(spool.get(), 1, &offset);
+  EXPECT_EQ(ReadSeqs(spool.get(), 1), (std::vector<uint64_t>{1, 2, 3, 4}));
+}
+
+TEST(SpoolTest, ZeroFilledTailIsTorn) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  {
+    auto spool = OpenSpool(tmp.path());
+    AppendEvents(spool.get(), 2, &offset);
+  }
+  const std::string seg = Segments(tmp.path()).at(0);
+  const uint64_t good = FileSize(seg);
+  AppendTo(seg, std::string(4096, '\0'));
+  auto spool = OpenSpool(tmp.path());
+  EXPECT_EQ(FileSize(seg), good);
+  EXPECT_EQ(spool->next_seq(), 3u);
+}
+
+TEST(SpoolTest, DetectsCrcMismatch) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  {
+    auto spool = OpenSpool(tmp.path());
+    AppendEvents(spool.get(), 3, &offset);
+  }
+  const std::string seg = Segments(tmp.path()).at(0);
+  std::string data = ReadAll(seg);
+  // Flip a byte in the second record's payload.
+  const size_t first_len =
+      (static_cast<unsigned char>(data[2]) << 8) | static_cast<unsigned char>(data[3]);
+  const size_t second = 8 + first_len;
+  data[second + 8 + 20] ^= 0x01;
+  WriteAll(seg, data);
+  auto spool = OpenSpool(tmp.path());
+  ASSERT_FALSE(spool->warnings().empty());
+  EXPECT_NE(spool->warnings()[0].find("CRC mismatch"), std::string::npos);
+  EXPECT_EQ(FileSize(seg), data.size());  // evidence in the middle is kept
+  EXPECT_EQ(ReadSeqs(spool.get(), 1), (std::vector<uint64_t>{1, 3}));
+  EXPECT_EQ(spool->next_seq(), 4u);
+}
+
+TEST(SpoolTest, BadCrcOnTheLastRecordIsATornTail) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  std::vector<std::string> macs;
+  {
+    auto spool = OpenSpool(tmp.path());
+    macs = AppendEvents(spool.get(), 2, &offset);
+    AppendEvents(spool.get(), 1, &offset);  // checkpoint now says 3
+  }
+  const std::string seg = Segments(tmp.path()).at(0);
+  std::string data = ReadAll(seg);
+  data[data.size() - 5] ^= 0x40;
+  WriteAll(seg, data);
+  auto spool = OpenSpool(tmp.path());
+  EXPECT_EQ(ReadSeqs(spool.get(), 1), (std::vector<uint64_t>{1, 2}));
+  // The checkpoint knew seq 3: it is never reused.
+  EXPECT_EQ(spool->next_seq(), 4u);
+}
+
+TEST(SpoolTest, NeverReusesASeqWhenTheNewestRecordsAreDeleted) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  std::vector<std::string> macs;
+  {
+    auto spool = OpenSpool(tmp.path(), 4096);
+    for (int i = 0; i < 6; ++i) macs = AppendEvents(spool.get(), 10, &offset);
+  }
+  auto segs = Segments(tmp.path());
+  ASSERT_GE(segs.size(), 2u);
+  std::filesystem::remove(segs.back());
+  auto spool = OpenSpool(tmp.path(), 4096);
+  EXPECT_EQ(spool->next_seq(), 61u);
+  EXPECT_EQ(spool->head_mac(), macs.back());
+  bool warned = false;
+  for (const auto& w : spool->warnings()) warned |= w.find("DELETED") != std::string::npos;
+  EXPECT_TRUE(warned);
+  EXPECT_EQ(spool->truncated_head_seq(), 60u);
+  EXPECT_EQ(spool->truncated_head_mac(), macs.back());
+  // The input goes back to its last surviving record, to read those lines again.
+  ASSERT_EQ(spool->positions().size(), 1u);
+  EXPECT_LT(spool->positions()[0].offset, 600u);
+  EXPECT_EQ(spool->positions()[0].offset % 10, 0u);
+  AppendEvents(spool.get(), 1, &offset);
+  EXPECT_EQ(spool->last_seq(), 61u);
+}
+
+TEST(SpoolTest, RebuildsWithoutACheckpoint) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  std::vector<std::string> macs;
+  uint64_t epoch = 0;
+  {
+    auto spool = OpenSpool(tmp.path());
+    epoch = spool->epoch();
+    macs = AppendEvents(spool.get(), 4, &offset);
+  }
+  std::filesystem::remove(tmp.File("state"));
+  auto spool = Spool::Open({tmp.path(), 64 << 20, 1 << 20}, kNowNs + 1000).value();
+  EXPECT_FALSE(spool->created());
+  EXPECT_EQ(spool->epoch(), epoch);
+  EXPECT_EQ(spool->next_seq(), 5u);
+  EXPECT_EQ(spool->head_mac(), macs.back());
+  ASSERT_EQ(spool->positions().size(), 1u);
+  EXPECT_EQ(spool->positions()[0].offset, 40u);
+}
+
+TEST(SpoolTest, DeletesSegmentsOnceAcknowledged) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  auto spool = OpenSpool(tmp.path(), 4096);
+  for (int i = 0; i < 8; ++i) AppendEvents(spool.get(), 10, &offset);  // ~2.5 KiB per batch
+  auto segs = Segments(tmp.path());
+  ASSERT_GE(segs.size(), 3u);
+  auto first_of = [](const std::string& path) {
+    return std::stoull(std::filesystem::path(path).filename().string().substr(4, 20));
+  };
+  EXPECT_EQ(first_of(segs[0]), 1u);
+  const uint64_t second = first_of(segs[1]);
+  const uint64_t before = spool->size_bytes();
+
+  ASSERT_TRUE(spool->Acknowledge(second + 4).ok());  // the first segment is done, not the second
+  EXPECT_EQ(Segments(tmp.path()).size(), segs.size() - 1);
+  EXPECT_EQ(Segments(tmp.path()).front(), segs[1]);
+  EXPECT_LT(spool->size_bytes(), before);
+  EXPECT_EQ(spool->first_seq(), second + 5);
+  EXPECT_EQ(ReadSeqs(spool.get(), second + 5).front(), second + 5);
+
+  ASSERT_TRUE(spool->Acknowledge(80).ok());  // everything, the active segment too
+  EXPECT_TRUE(Segments(tmp.path()).empty());
+  EXPECT_EQ(spool->size_bytes(), 0u);
+  EXPECT_EQ(spool->first_seq(), 81u);
+  AppendEvents(spool.get(), 1, &offset);
+  EXPECT_EQ(ReadSeqs(spool.get(), 81), (std::vector<uint64_t>{81}));
+  spool.reset();
+
+  // An all-acknowledged spool reopens without a deletion warning.
+  auto again = OpenSpool(tmp.path(), 4096);
+  ASSERT_TRUE(again->Acknowledge(81).ok());
+  again.reset();
+  again = OpenSpool(tmp.path(), 4096);
+  EXPECT_TRUE(again->warnings().empty());
+  EXPECT_EQ(again->next_seq(), 82u);
+}
+
+TEST(SpoolTest, ReadsInBatchesAcrossSegments) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  auto spool = OpenSpool(tmp.path(), 4096);
+  for (int i = 0; i < 5; ++i) AppendEvents(spool.get(), 10, &offset);
+  uint64_t next = 1;
+  std::vector<uint64_t> all;
+  for (int rounds = 0; rounds < 100 && next <= spool->last_seq(); ++rounds) {
+    std::vector<SpooledMessage> out;
+    ASSERT_TRUE(spool->Read(next, 1000, &out).ok());
+    ASSERT_FALSE(out.empty());
+    for (const auto& m : out) all.push_back(m.seq);
+    next = out.back().seq + 1;
+  }
+  ASSERT_EQ(all.size(), 50u);
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], i + 1);
+}
+
+TEST(SpoolTest, FullWhenOverTheBound) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  auto spool = Spool::Open({tmp.path(), 1 << 20, 4096}, kNowNs).value();
+  while (!spool->Full()) AppendEvents(spool.get(), 50, &offset);
+  EXPECT_EQ(spool->room_bytes(), 0u);
+  ASSERT_TRUE(spool->Acknowledge(spool->last_seq()).ok());
+  EXPECT_FALSE(spool->Full());
+}
+
+}  // namespace
+}  // namespace trailkeep::agent
