@@ -30,6 +30,10 @@
 //       auditd dispatcher plugin (deploy/audisp-trailkeep.conf): relays audit
 //       records from stdin to the forwarder's socket, resending what the
 //       forwarder has not acknowledged (agent/audisp_shim.h).
+//
+//   trailkeep verify --export FILE --key KEYFILE [--host H]
+//       Re-verifies the HMAC chain of an NDJSON export offline: OK N events and
+//       exit 0, or each broken range and exit 1 (agent/verify_export.h).
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -46,6 +50,7 @@
 #include "agent/audisp_shim.h"
 #include "agent/cli_remote.h"
 #include "agent/forwarder.h"
+#include "agent/verify_export.h"
 #include "common/base/time_format.h"
 #include "common/event/event_format.h"
 #include "common/ndcpp/rules.h"
@@ -244,7 +249,16 @@ int main(int argc, char** argv) {
       "audisp", "auditd dispatcher plugin: relay audit records from stdin to `trailkeep forward`");
   audisp->add_option("--socket", audisp_socket, "the forwarder's [audisp] socket");
 
+  std::string verify_export, verify_key, verify_host;
+  auto* verify = app.add_subcommand(
+      "verify",
+      "re-verify the HMAC chain of an NDJSON export offline (docs/formats/hmac_chain.md)");
+  verify->add_option("--export", verify_export, "NDJSON export file, - for stdin")->required();
+  verify->add_option("--key", verify_key, "the host's HMAC key file (mode 0600)")->required();
+  verify->add_option("--host", verify_host, "the host to verify (needed when several are chained)");
+
   CLI11_PARSE(app, argc, argv);
+  if (*verify) return trailkeep::agent::RunVerifyExport(verify_export, verify_key, verify_host);
   if (*forward) return RunForward(forward_config);
   if (*audisp) return RunAudisp(audisp_socket);
   if (*parse) return RunParse(file, format, max_frame);
