@@ -120,7 +120,52 @@ void FileTailer::FindRotatedAway(const FilePosition& saved) {
       config_.name, saved.path, saved.ino, dir, saved.offset);
 }
 
+void FileTailer::FindUnseenPredecessor(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d || first_scan_ns_ == 0) return;
+  std::string best;
+  struct stat best_st {};
+  int64_t best_ctime = first_scan_ns_;
+  while (dirent* de = ::readdir(d.get())) {
+    const std::string name = de->d_name;
+    if (name.size() <= base.size() + 1 || name.compare(0, base.size(), base) != 0) continue;
+    const char sep = name[base.size()];
+    if (sep != '.' && sep != '-' && sep != '_') continue;
+    std::string candidate = dir;
+    if (slash == std::string::npos) candidate.clear();
+    candidate.append(name);
+    if (IsCompressed(candidate)) continue;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    const int64_t ctime = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+    // The most recent rename wins; on a tie (coarse clocks), path.1 over path.2.
+    if (ctime < best_ctime || (ctime == best_ctime && !best.empty() && candidate > best)) continue;
+    bool tracked = false;
+    for (const auto& t : files_) {
+      tracked |=
+          t->dev == static_cast<uint64_t>(st.st_dev) && t->ino == static_cast<uint64_t>(st.st_ino);
+    }
+    if (tracked) continue;
+    best = candidate;
+    best_st = st;
+    best_ctime = ctime;
+  }
+  if (best.empty()) return;
+  spdlog::info(
+      "input {}: {} appeared and {} was renamed since the last poll: reading {} from the "
+      "start first (its file was rotated before it could be followed)",
+      config_.name, path, best, best);
+  Track(best, static_cast<uint64_t>(best_st.st_dev), static_cast<uint64_t>(best_st.st_ino), 0, "",
+        true);
+}
+
 void FileTailer::Scan() {
+  struct timespec now {};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const int64_t scan_ns = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
   std::vector<Found> found;
   glob_t g{};
   const int rc = ::glob(config_.path.c_str(), 0, nullptr, &g);
@@ -179,10 +224,12 @@ void FileTailer::Scan() {
         }
         t->draining = false;
       } else {
+        if (seen_paths_.count(f.path) == 0) FindUnseenPredecessor(f.path);
         Track(f.path, f.dev, f.ino, 0, "", false);
       }
     }
   }
+  for (const auto& t : files_) seen_paths_.insert(t->path);
   for (auto& t : files_) {
     if (t->draining) continue;
     const bool present = std::any_of(found.begin(), found.end(), [&](const Found& f) {
@@ -195,6 +242,8 @@ void FileTailer::Scan() {
       t->idle_polls = 0;
     }
   }
+  // Coarse file timestamps lag the clock by up to a tick: keep some slack.
+  if (first_scan_ns_ == 0) first_scan_ns_ = scan_ns - 20 * 1000000;
 }
 
 void FileTailer::Emit(Tracked* t, size_t len, size_t skip, std::vector<TailedLine>* lines) {

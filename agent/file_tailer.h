@@ -12,6 +12,11 @@
 //   - a file first seen after start-up is new: read from 0.
 // start = "end" applies only to files present at the first start of a new
 // spool (`first_start`), which have no saved position.
+// A file created and rotated between two polls (never seen under the path):
+// when a path appears that was never followed, the sibling named path.N /
+// path-SUFFIX most recently renamed or written (ctime) since the tailer
+// started, and not followed, is taken as that predecessor and read from 0
+// first. (One that came and went before the first poll cannot be known.)
 // Restart: a file whose (dev, ino) matches a saved position resumes there.
 // A saved file no longer matched by the glob (rotated while the agent was
 // down) is looked for among the files of its directory (secure.1, ...) and
@@ -85,6 +90,9 @@ class FileTailer {
   // True when the bytes before t->offset are no longer t->tail.
   bool Rewritten(Tracked* t);
   void FindRotatedAway(const FilePosition& saved);
+  // A path appeared that was never followed: was its predecessor renamed
+  // away (path.1, path-DATE) since we started, before we could see it?
+  void FindUnseenPredecessor(const std::string& path);
   void RestartAtZero(Tracked* t, const char* why, std::vector<TailedLine>* lines, size_t* spent,
                      size_t per_line);
   // Reads lines from one file; returns what they cost.
@@ -97,6 +105,8 @@ class FileTailer {
   bool first_poll_ = true;
   std::vector<std::unique_ptr<Tracked>> files_;
   std::set<std::string> warned_;
+  std::set<std::string> seen_paths_;  // paths a tracked file was found under
+  int64_t first_scan_ns_ = 0;         // wall clock of the first Scan()
 };
 
 }  // namespace trailkeep::agent

@@ -8,8 +8,11 @@
 //   audisp shim and wake the CollectorLink, which sends from the spool.
 // When the spool is full (spool_max_bytes), inputs stop advancing (files are
 // not read, the audisp socket is not read) with one warning per episode;
-// nothing is dropped. If an append fails (disk error), the batch is kept in
-// memory and retried at the next poll; inputs do not advance meanwhile.
+// nothing is dropped. A batch is appended in chunks of at most 256 KiB, each
+// durable (fsynced, checkpointed) before the next; if an append fails (disk
+// full, I/O error) the unspooled rest of the batch stays in memory and is
+// retried at every poll, and the inputs do not advance meanwhile, so a full
+// disk pauses the agent until acknowledged segments are deleted.
 // SIGTERM/SIGINT: one last poll is spooled, the link and the socket are
 // closed, Run() returns 0.
 //

@@ -153,7 +153,11 @@ def test_rotation_rename_and_copytruncate():
 
     try:
         f = open(path, "a")
-        write(f, 0, n)
+        write(f, 0, 1)
+        # The agent must be following the file before it is rotated (a file
+        # created and renamed before the agent's first poll is never seen).
+        wait_stored(fleet.collector, agent.host, 1)
+        write(f, 1, n - 1)
         # Rename rotation: the writer still holds the old file and writes a
         # little more to it before it reopens the path (as daemons do after
         # logrotate's postrotate signal).

@@ -4,8 +4,10 @@
 
 #include "agent/file_tailer.h"
 
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -136,6 +138,22 @@ TEST(FileTailerTest, RotationByRename) {
   }
   EXPECT_EQ(rest, Lines{"a4 no newline"});
   EXPECT_EQ(t.tracked_files(), 1u);
+}
+
+TEST(FileTailerTest, FileRotatedBeforeItWasEverSeenIsReadFirst) {
+  TempDir tmp;
+  const std::string f = tmp.File("app.log");
+  WriteAll(tmp.File("app.log.2"), "old rotation, not ours\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  FileTailer t(Input(f, true), {}, true);
+  EXPECT_EQ(Poll(&t), Lines{});  // the path does not exist yet
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  WriteAll(f, "a1\na2\n");
+  ASSERT_EQ(std::rename(f.c_str(), tmp.File("app.log.1").c_str()), 0);
+  WriteAll(f, "b1\n");
+  EXPECT_EQ(Poll(&t), (Lines{"a1", "a2", "b1"}));
+  AppendTo(f, "b2\n");
+  EXPECT_EQ(Poll(&t), Lines{"b2"});
 }
 
 TEST(FileTailerTest, CopyTruncate) {
