@@ -21,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import RUN_DIR, Collector, log, scaled  # noqa: E402
-from agents import Agent, Proxy, Writer, enroll, integrity_alarms, stored_lines, verify_db, wait_stored  # noqa: E402
+from agents import Agent, Proxy, Writer, enroll, integrity_alarms, verify_db, wait_stored  # noqa: E402
 
 FULL = os.environ.get("TRAILKEEP_AGENT_FULL") == "1"
 COUNT = 200_000 if FULL else scaled(20_000)
@@ -75,69 +75,60 @@ class Fleet:
         self.proxy.close()
 
 
-def kill_schedule(rnd, duration):
-    return sorted(rnd.uniform(0.1, duration) for _ in range(KILLS))
+def stream_with_disruptions(name, seed, disrupt):
+    """Both agents stream COUNT lines while `disrupt(fleet, rnd, elapsed)` runs
+    KILLS times at random moments; then every line must be stored once."""
+    rnd = random.Random(seed)
+    fleet = Fleet(name)
+    started = time.time()
+    try:
+        ws = fleet.writers(COUNT)
+        for i, at in enumerate(sorted(rnd.uniform(0.1, COUNT / 4000.0) for _ in range(KILLS))):
+            time.sleep(max(0.0, started + at - time.time()))
+            disrupt(fleet, rnd, i, time.time() - started)
+        for w in ws:
+            w.join()
+        fleet.check_exactly_once(COUNT, started)
+    finally:
+        fleet.close()
+
+
+def kill_collector(fleet, rnd, _, elapsed):
+    fleet.collector.kill9()
+    time.sleep(rnd.uniform(0.1, 1.0))
+    fleet.restart_collector()
+    log("collector kill -9 at %.1fs, restarted" % elapsed)
+
+
+def kill_agent(fleet, rnd, _, elapsed):
+    victim = rnd.choice(fleet.agents)
+    victim.kill9()
+    time.sleep(rnd.uniform(0.1, 1.0))
+    victim.start()
+    log("agent %s kill -9 at %.1fs, restarted" % (victim.host, elapsed))
+
+
+def cut_or_stall(fleet, rnd, i, elapsed):
+    # Alternate, starting with a cut, so every run has both.
+    if i % 2 == 0:
+        fleet.proxy.cut()
+        log("proxy cut at %.1fs" % elapsed)
+    else:
+        secs = rnd.uniform(0.5, 2.0)
+        log("proxy stall %.1fs at %.1fs" % (secs, elapsed))
+        fleet.proxy.stall(secs)
 
 
 def test_collector_kill9():
-    rnd = random.Random(SEED)
-    fleet = Fleet("collector-kill")
-    started = time.time()
-    try:
-        ws = fleet.writers(COUNT)
-        for at in kill_schedule(rnd, COUNT / 4000.0):
-            time.sleep(max(0.0, started + at - time.time()))
-            fleet.collector.kill9()
-            time.sleep(rnd.uniform(0.1, 1.0))
-            fleet.restart_collector()
-            log("collector kill -9 at %.1fs, restarted" % (time.time() - started))
-        for w in ws:
-            w.join()
-        fleet.check_exactly_once(COUNT, started)
-    finally:
-        fleet.close()
+    stream_with_disruptions("collector-kill", SEED, kill_collector)
 
 
 def test_agent_kill9():
-    rnd = random.Random(SEED + 1)
-    fleet = Fleet("agent-kill")
-    started = time.time()
-    try:
-        ws = fleet.writers(COUNT)
-        for at in kill_schedule(rnd, COUNT / 4000.0):
-            time.sleep(max(0.0, started + at - time.time()))
-            victim = rnd.choice(fleet.agents)
-            victim.kill9()
-            time.sleep(rnd.uniform(0.1, 1.0))
-            victim.start()
-            log("agent %s kill -9 at %.1fs, restarted" % (victim.host, time.time() - started))
-        for w in ws:
-            w.join()
-        fleet.check_exactly_once(COUNT, started)
-    finally:
-        fleet.close()
+    stream_with_disruptions("agent-kill", SEED + 1, kill_agent)
 
 
 def test_network_cuts_and_stalls():
-    rnd = random.Random(SEED + 2)
-    fleet = Fleet("proxy-cuts")
-    started = time.time()
-    try:
-        ws = fleet.writers(COUNT)
-        for at in kill_schedule(rnd, COUNT / 4000.0):
-            time.sleep(max(0.0, started + at - time.time()))
-            if rnd.random() < 0.5:
-                fleet.proxy.cut()
-                log("proxy cut at %.1fs" % (time.time() - started))
-            else:
-                secs = rnd.uniform(0.5, 2.0)
-                log("proxy stall %.1fs at %.1fs" % (secs, time.time() - started))
-                fleet.proxy.stall(secs)
-        for w in ws:
-            w.join()
-        fleet.check_exactly_once(COUNT, started)
-    finally:
-        fleet.close()
+    stream_with_disruptions("proxy-cuts", SEED + 2, cut_or_stall)
 
 
 def test_rotation_rename_and_copytruncate():

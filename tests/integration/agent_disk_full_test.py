@@ -17,9 +17,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import RUN_DIR, Collector, log, scaled  # noqa: E402
-from agents import Agent, Writer, enroll, integrity_alarms, stored_lines, verify_db, wait_stored  # noqa: E402
-from agent_tamper_test import free_port  # noqa: E402
+from harness import RUN_DIR, Collector, free_port, log, scaled  # noqa: E402
+from agents import Agent, Writer, enroll, integrity_alarms, verify_db, wait_stored  # noqa: E402
 
 HOST = "agent-full.test"
 

@@ -199,6 +199,16 @@ class Collector:
                              "%d stored events" % n)
 
 
+def free_port():
+    """A loopback port that was free a moment ago (for a listener that must
+    keep its port across restarts)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def frame(msg):
     return str(len(msg)).encode() + b" " + msg
 
