@@ -173,6 +173,5 @@ def test_rotation_rename_and_copytruncate():
 
 
 if __name__ == "__main__":
-    # test_rotation_rename_and_copytruncate is not in the CI list yet: it has
-    # not passed against the current agent (run it by name to work on it).
-    harness.main([test_collector_kill9, test_agent_kill9, test_network_cuts_and_stalls])
+    harness.main([test_collector_kill9, test_agent_kill9, test_network_cuts_and_stalls,
+                  test_rotation_rename_and_copytruncate])

@@ -21,6 +21,9 @@ from harness import RUN_DIR, Collector, free_port, log, scaled  # noqa: E402
 from agents import Agent, Writer, enroll, integrity_alarms, verify_db, wait_stored  # noqa: E402
 
 HOST = "agent-full.test"
+# What the agent must say when a spool write hits ENOSPC, and once it works again.
+FULL_DISK = re.compile(r"spool append failed: .*No space left on device.*inputs paused")
+RESUMED = re.compile(r"spool appends work again: inputs resume")
 
 
 def test_spool_on_a_full_disk():
@@ -30,7 +33,11 @@ def test_spool_on_a_full_disk():
     work = tempfile.mkdtemp(prefix="diskfull-", dir=RUN_DIR)
     spool = os.path.join(work, "spool-fs")
     os.makedirs(spool)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", spool], check=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", spool],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        log("SKIP test_spool_on_a_full_disk: cannot mount a tmpfs: " + mounted.stderr.strip())
+        return
     collector = Collector(os.path.join(work, "collector"), syslog_listen="127.0.0.1:%d" % free_port())
     agent = None
     try:
@@ -42,21 +49,19 @@ def test_spool_on_a_full_disk():
         count = scaled(20000)  # about 6 MiB of signed events: three times the disk
         Writer(agent.inputs[0][1], HOST, count, rate=20000).run()
         deadline = time.time() + 60
-        while time.time() < deadline and not re.search(r"(?i)no space|spool.*full|full.*spool|paus",
-                                                       agent.read_log()):
+        while time.time() < deadline and not FULL_DISK.search(agent.read_log()):
             time.sleep(0.5)
         text = agent.read_log()
-        assert re.search(r"(?i)no space|spool.*full|full.*spool|paus", text), \
-            "the agent never said its spool is full:\n" + text[-3000:]
+        assert FULL_DISK.search(text), "the agent never said its disk is full:\n" + text[-3000:]
         assert agent.alive(), "the agent died on a full disk:\n" + text[-3000:]
-        log("agent paused on a full spool: %s" % [l for l in text.splitlines()
-                                                  if re.search(r"(?i)space|full|paus", l)][:2])
+        log("agent paused on a full disk: %s" % FULL_DISK.search(text).group(0))
         collector.start()
         nums = wait_stored(collector, HOST, count, timeout=scaled(300))
         assert len(nums) == len(set(nums)) and sorted(nums) == list(range(count)), "loss or duplicates"
         rc, out = verify_db(collector, HOST)
         assert rc == 0, out
         assert integrity_alarms(collector, HOST) == [], integrity_alarms(collector, HOST)
+        assert RESUMED.search(agent.read_log()), "no resume message:\n" + agent.read_log()[-3000:]
         log("all %d lines stored once after the disk had room again; %s" % (count, out.strip().splitlines()[-1]))
     finally:
         if agent is not None:
