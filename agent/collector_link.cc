@@ -169,7 +169,7 @@ awaitable<void> CollectorLink::Impl::Run() {
     co_await Session(&established);
     if (stopped) break;
     if (established) backoff_ms = cc.reconnect_min_ms;
-    // Full jitter in [backoff/2, backoff].
+    // Jitter in [backoff/2, backoff]: agents cut off together do not return together.
     std::uniform_int_distribution<int> jitter(backoff_ms / 2, backoff_ms);
     const int wait_ms = jitter(rng);
     spdlog::info("collector {}: reconnecting in {} ms", cc.address, wait_ms);
