@@ -112,24 +112,27 @@ def line(host, n, tag="line"):
 class Writer(threading.Thread):
     """Appends numbered lines to a file at about `rate` lines per second."""
 
-    def __init__(self, path, host, count, rate=4000, tag="line", start_at=0):
+    def __init__(self, path, host, count, rate=4000, tag="line", start_at=0, make_line=None):
         super().__init__(daemon=True)
         self.path, self.host, self.count, self.rate, self.tag = path, host, count, rate, tag
         self.start_at = start_at
+        self.make_line = make_line or (lambda host, n: line(host, n, tag))
         self.written = 0
 
     def run(self):
         chunk = max(1, self.rate // 50)
+        due = time.time()  # paced by the clock, so writing time does not lower the rate
         with open(self.path, "a") as f:
             n = self.start_at
             end = self.start_at + self.count
             while n < end:
                 k = min(chunk, end - n)
-                f.write("".join(line(self.host, i, self.tag) for i in range(n, n + k)))
+                f.write("".join(self.make_line(self.host, i) for i in range(n, n + k)))
                 f.flush()
                 n += k
                 self.written = n - self.start_at
-                time.sleep(0.02)
+                due += k / self.rate
+                time.sleep(max(0.0, due - time.time()))
 
 
 # --- reading back --------------------------------------------------------------

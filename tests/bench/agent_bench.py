@@ -1,0 +1,225 @@
+#!/ usr / bin / env python3
+"""Agent benchmark: `trailkeep forward` -> trailkeepd with the HMAC chain, acks
+and durable commits, on one machine, in one run.
+
+Three measurements (real processes, folders under BENCH_DIR on the real disk):
+
+  e2e      LINES lines of 200 bytes are waiting in each agent's input file;
+           1 agent, then 4 agents, are started against a running collector.
+           Rate = lines / (agents started -> last WAL write once everything
+           is stored). Every event is read, signed, spooled (fsync), sent,
+           verified, committed and acknowledged on the way.
+  steady   One agent follows a file written at RATE lines/s for SECONDS:
+           the agent's CPU (% of one core, over the steady part) and its
+           RSS (VmRSS at the end, VmHWM).
+  verify   The collector's own rate with verification on versus unsigned:
+           4 agents spool LINES lines each while the collector is down, then
+           the collector is started and drains them (the agents only read
+           their spool and send, so the collector is the bottleneck). Same
+           run: the foundation's unsigned path, loggen over 4 TLS connections
+           with the same number of 200-byte messages (bench.py's run).
+
+Usage: agent_bench.py BUILD_DIR      (or: make bench-agent)
+Environment: LINES=100000 (per agent), RATE=1000, SECONDS=60,
+             PHASES=e2e,steady,verify, BENCH_DIR=BUILD/bench-work, KEEP=0.
+Standard library only.
+"""
+import json
+import os
+import shutil
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) == 2 else None
+if BUILD is None:
+    print("usage: agent_bench.py BUILD_DIR", file=sys.stderr)
+    sys.exit(2)
+os.environ.setdefault("TRAILKEEP_BIN", os.path.join(BUILD, "bin"))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import bench  # noqa: E402  (process helpers, the unsigned loggen run, the WAL counter)
+from bench import log, proc_cpu_seconds, proc_status_kib  # noqa: E402
+import harness  # noqa: E402
+from agents import Agent, Writer, enroll, spool_segments, read_records  # noqa: E402
+
+LINE_BYTES = 200
+LINES = int(os.environ.get("LINES", "100000"))
+RATE = int(os.environ.get("RATE", "1000"))
+SECONDS = int(os.environ.get("SECONDS", "60"))
+PHASES = os.environ.get("PHASES", "e2e,steady,verify").split(",")
+WORK = os.path.abspath(os.environ.get("BENCH_DIR", os.path.join(BUILD, "bench-work")))
+KEEP = os.environ.get("KEEP", "0") == "1"
+
+
+def padded_line(host, n):
+    head = "Nov 23 05:08:37 %s myapp[4242]: line %07d " % (host, n)
+    return head + "x" * (LINE_BYTES - 1 - len(head)) + "\n"
+
+
+def prefill(path, host, count):
+    with open(path, "w") as f:
+        for start in range(0, count, 10000):
+            f.write("".join(padded_line(host, i) for i in range(start, min(count, start + 10000))))
+
+
+class Fleet:
+    """A collector (dev mode, fixed port) and `count` enrolled agents in `work`."""
+
+    def __init__(self, work, count, tag):
+        self.work = work
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        self.collector = harness.Collector(os.path.join(work, "collector"),
+                                           syslog_listen="127.0.0.1:%d" % harness.free_port())
+        self.collector.start()
+        self.hosts = ["%s-%d.bench" % (tag, i) for i in range(count)]
+        self.agents = []
+        for h in self.hosts:
+            bundle = enroll(self.collector, h)
+            self.agents.append(Agent(h, bundle, self.collector.port, os.path.join(work, h)))
+        self.counter = bench.TrailkeepCounter(os.path.join(BUILD, "bin", "trailkeepd"),
+                                              self.collector.data_dir)
+
+    def wait_stored(self, expected, stall=60):
+        """Blocks until `expected` events are stored; returns the last WAL write time."""
+        token, since = None, time.time()
+        while self.counter.count(True) < expected:
+            if self.counter.progress() != token:
+                token, since = self.counter.progress(), time.time()
+            if time.time() - since > stall:
+                raise RuntimeError("stored %d of %d, no progress for %ds" % (self.counter.n, expected, stall))
+            time.sleep(0.1)
+        return self.counter.last_write()
+
+    def agent_figures(self):
+        return (sum(proc_cpu_seconds(a.proc.pid) for a in self.agents),
+                max(proc_status_kib(a.proc.pid, "VmHWM") for a in self.agents) / 1024.0)
+
+    def close(self):
+        for a in self.agents:
+            a.stop()
+        self.collector.stop()
+        if not KEEP:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def expected_events(agents):
+    return agents * (LINES + 1)  # each agent's lines plus its inventory event
+
+
+def phase_e2e(agents):
+    fleet = Fleet(os.path.join(WORK, "agent-e2e-%d" % agents), agents, "e2e%d" % agents)
+    try:
+        for a in fleet.agents:
+            prefill(a.inputs[0][1], a.host, LINES)
+        ccpu0 = proc_cpu_seconds(fleet.collector.proc.pid)
+        t0 = time.time()
+        for a in fleet.agents:
+            a.start()
+        end = fleet.wait_stored(expected_events(agents))
+        acpu, ahwm = fleet.agent_figures()
+        ccpu = proc_cpu_seconds(fleet.collector.proc.pid) - ccpu0
+        elapsed = end - t0
+        r = {"phase": "e2e", "agents": agents, "events": agents * LINES, "elapsed": elapsed,
+             "rate": agents * LINES / elapsed, "agent_cpu": acpu, "agent_hwm_mib": ahwm,
+             "collector_cpu": ccpu,
+             "collector_hwm_mib": proc_status_kib(fleet.collector.proc.pid, "VmHWM") / 1024.0}
+        log("e2e %d agent(s): %d events in %.2fs = %.0f events/s; agents %.2f CPU-s, peak RSS %.1f MiB; "
+            "collector %.2f CPU-s, peak RSS %.1f MiB" % (agents, r["events"], elapsed, r["rate"], acpu,
+                                                        ahwm, ccpu, r["collector_hwm_mib"]))
+        return r
+    finally:
+        fleet.close()
+
+
+def phase_steady():
+    fleet = Fleet(os.path.join(WORK, "agent-steady"), 1, "steady")
+    try:
+        agent = fleet.agents[0]
+        open(agent.inputs[0][1], "w").close()
+        agent.start()
+        fleet.wait_stored(1)  # the inventory event: the agent is up and connected
+        count = RATE * SECONDS
+        writer = Writer(agent.inputs[0][1], agent.host, count, rate=RATE, make_line=padded_line)
+        writer.start()
+        warm = min(10, SECONDS // 3)
+        time.sleep(warm)
+        cpu0, t0, w0 = proc_cpu_seconds(agent.proc.pid), time.time(), writer.written
+        writer.join()
+        cpu1, t1, w1 = proc_cpu_seconds(agent.proc.pid), time.time(), writer.written
+        fleet.wait_stored(count + 1)
+        pid = agent.proc.pid
+        r = {"phase": "steady", "target_rate": RATE, "rate": (w1 - w0) / (t1 - t0),
+             "cpu_pct": 100.0 * (cpu1 - cpu0) / (t1 - t0), "rss_mib": proc_status_kib(pid, "VmRSS") / 1024.0,
+             "hwm_mib": proc_status_kib(pid, "VmHWM") / 1024.0, "window": t1 - t0}
+        log("steady: agent at %.0f lines/s over %.0fs: %.2f%% of one core, RSS %.1f MiB (peak %.1f MiB)"
+            % (r["rate"], r["window"], r["cpu_pct"], r["rss_mib"], r["hwm_mib"]))
+        return r
+    finally:
+        fleet.close()
+
+
+def spooled(agent):
+    try:
+        return sum(len(read_records(p)) for p in spool_segments(agent.spool_dir))
+    except FileNotFoundError:
+        return 0
+
+
+def phase_verify():
+    agents = 4
+    fleet = Fleet(os.path.join(WORK, "agent-verify"), agents, "verify")
+    try:
+        fleet.collector.stop()  # the agents spool everything first
+        for a in fleet.agents:
+            prefill(a.inputs[0][1], a.host, LINES)
+            a.start()
+        deadline = time.time() + 600
+        while any(spooled(a) < LINES + 1 for a in fleet.agents):
+            if time.time() > deadline:
+                raise RuntimeError("agents did not spool %d events in 600s" % (LINES + 1))
+            time.sleep(1.0)
+        fleet.collector.start()
+        cpid = fleet.collector.proc.pid
+        t0 = time.time()
+        end = fleet.wait_stored(expected_events(agents))
+        elapsed = end - t0
+        r = {"phase": "verify", "events": agents * LINES, "elapsed": elapsed, "rate": agents * LINES / elapsed,
+             "collector_cpu": proc_cpu_seconds(cpid), "agent_cpu": fleet.agent_figures()[0],
+             "threads": bench.thread_cpu(cpid)[:6]}
+        log("verify: collector drained %d signed events from 4 spools in %.2fs = %.0f events/s "
+            "(collector %.2f CPU-s: %s; agents %.2f CPU-s)"
+            % (r["events"], elapsed, r["rate"], r["collector_cpu"], bench.fmt_threads(r["threads"], cpid),
+               r["agent_cpu"]))
+    finally:
+        fleet.close()
+    run_dir = os.path.join(WORK, "agent-unsigned")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    u = bench.one_run(bench.Trailkeepd(BUILD, None), run_dir, LINES, agents, LINE_BYTES, 30)
+    log("unsigned: loggen over 4 TLS connections, %d events stored in %.2fs = %.0f events/s (CPU %.2fs)"
+        % (u["stored"], u["elapsed"], u["rate"], u["cpu"]))
+    if not KEEP:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return [r, dict(u, phase="unsigned", threads=None)]
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    log("agent bench: LINES=%d per agent, %d-byte lines, RATE=%d, SECONDS=%d, build %s (%s)"
+        % (LINES, LINE_BYTES, RATE, SECONDS, BUILD, bench.build_type(BUILD)))
+    results = []
+    if "e2e" in PHASES:
+        results += [phase_e2e(1), phase_e2e(4)]
+    if "steady" in PHASES:
+        results.append(phase_steady())
+    if "verify" in PHASES:
+        results += phase_verify()
+    log("json: " + json.dumps(results))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        bench.cleanup()
