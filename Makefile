@@ -5,7 +5,7 @@ WERROR  ?= OFF
 DEV_DIR ?= .trailkeep-dev
 JOBS    ?= $(shell nproc)
 
-.PHONY: all deps configure build binaries run test unit integration bench peers format clean
+.PHONY: all deps configure build binaries run test unit integration bench bench-agent peers format clean
 
 all: build
 
@@ -41,6 +41,10 @@ integration: build peers
 
 bench: build peers
 	@sh tests/bench/run.sh $(BUILD)
+
+# The agent -> collector benchmark (tests/bench/agent_bench.py).
+bench-agent: build peers
+	@python3 tests/bench/agent_bench.py $(BUILD)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """Agent benchmark: `trailkeep forward` -> trailkeepd with the HMAC chain, acks
 and durable commits, on one machine, in one run.
 

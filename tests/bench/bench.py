@@ -1,26 +1,20 @@
-#!/ usr / bin / env python3
-""
-    "Throughput benchmark: trailkeepd against rsyslog and syslog-ng on one machine.
+#!/usr/bin/env python3
+"""Throughput benchmark: trailkeepd against rsyslog and syslog-ng on one machine.
 
-    For each receiver,
-    one at a time
-    : start it on loopback with TLS,
-      blast MESSAGES RFC 5424 messages of ~200 bytes with loggen over CONNECTIONS TLS connections,
-      wait until the receiver has STORED them
-      all(or stops making progress),
-      read its CPU time and peak RSS from / proc,
-      stop it by PID
-          .Receivers are interleaved within each round and the order rotates between rounds
-          .Prints one line per run and a markdown table of medians at the end
-          .
+For each receiver, one at a time: start it on loopback with TLS, blast
+MESSAGES RFC 5424 messages of ~200 bytes with loggen over CONNECTIONS TLS
+connections, wait until the receiver has STORED them all (or stops making
+progress), read its CPU time and peak RSS from /proc, stop it by PID.
+Receivers are interleaved within each round and the order rotates between
+rounds. Prints one line per run and a markdown table of medians at the end.
 
-      Usage : bench.py BUILD_DIR(run through tests / bench / run.sh)
+Usage: bench.py BUILD_DIR   (run through tests/bench/run.sh)
 
-                  Environment : MESSAGES = 1000000 total messages per
-      run(split evenly over the connections) CONNECTIONS = 4 TLS
-      connections(loggen-- active - connections; - n counts per connection) SIZE = 200 loggen
-      -- size REPEAT = 1 rounds;
-each round runs every receiver once
+Environment:
+  MESSAGES=1000000    total messages per run (split evenly over the connections)
+  CONNECTIONS=4       TLS connections (loggen --active-connections; -n counts per connection)
+  SIZE=200            loggen --size
+  REPEAT=1            rounds; each round runs every receiver once
   RECEIVERS=trailkeepd,rsyslog,syslog-ng   which receivers, in first-round order
   BENCH_DIR=BUILD/bench-work   scratch folder (on a real disk: fsync must cost what it costs)
   STALL_SECONDS=30    give up on a receiver when its stored count stops growing this long
@@ -44,30 +38,40 @@ import time
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_NOTE = "elapsed = first loggen start to the last stored message (store mtime when the count completed)"
 
-CHILDREN = []  # Popen objects we started;
-killed by PID on any exit
+CHILDREN = []  # Popen objects we started; killed by PID on any exit
 
-    def log(*args)
-    : print(*args, flush = True)
 
-          def die(msg)
-    : log("bench: ERROR: " + msg) sys.exit(1)
+def log(*args):
+    print(*args, flush=True)
 
-#-- - \
-    process helpers -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
 
-          def spawn(args, logfile, env = None)
-    : f = open(logfile, "ab") p = subprocess.Popen(args, stdout = f, stderr = subprocess.STDOUT,
-                                                   env = env, start_new_session = True) #Ctrl
-                                  - C reaches us,
-      not them : we stop them in order f.close() CHILDREN
-                     .append(p) return p
+def die(msg):
+    log("bench: ERROR: " + msg)
+    sys.exit(1)
 
-                 def stop(p, timeout = 30)
-    : ""
-      "SIGTERM by PID, wait, SIGKILL if needed. Returns the exit code."
-      "" if p is None : return None if p.poll() is None : try : os
-  .kill(p.pid, signal.SIGTERM) except ProcessLookupError : pass try : p.wait(timeout)
+
+# --- process helpers ---------------------------------------------------------
+
+def spawn(args, logfile, env=None):
+    f = open(logfile, "ab")
+    p = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT, env=env,
+                         start_new_session=True)  # Ctrl-C reaches us, not them: we stop them in order
+    f.close()
+    CHILDREN.append(p)
+    return p
+
+
+def stop(p, timeout=30):
+    """SIGTERM by PID, wait, SIGKILL if needed. Returns the exit code."""
+    if p is None:
+        return None
+    if p.poll() is None:
+        try:
+            os.kill(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout)
         except subprocess.TimeoutExpired:
             log("bench: pid %d ignored SIGTERM for %ds, killing it" % (p.pid, timeout))
             os.kill(p.pid, signal.SIGKILL)
@@ -113,7 +117,7 @@ def reap(p, timeout):
 def proc_cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-#fields[0] is field 3(state); utime and stime are fields 14 and 15
+    # fields[0] is field 3 (state); utime and stime are fields 14 and 15
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
@@ -208,8 +212,8 @@ def tail(path, n=40):
     except OSError:
         return "(no log)"
 
-#-- - stored - \
-    message counters -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+
+# --- stored-message counters -------------------------------------------------
 
 class LineCounter:
     """Counts LF in an output file, reading only what was appended since the last call."""
@@ -249,8 +253,7 @@ class TrailkeepCounter:
     That command opens the store as a RocksDB secondary and replays the WAL, which
     costs CPU on the same cores as the run. So it is only run once the sender has
     finished AND the WAL has been quiet for a moment (no synced group commit for
-    QUIET seconds);
-until then the WAL's size and mtime, which cost a stat(), show
+    QUIET seconds); until then the WAL's size and mtime, which cost a stat(), show
     progress. The clock stops at the mtime of the last WAL write.
     """
 
@@ -319,8 +322,8 @@ until then the WAL's size and mtime, which cost a stat(), show
         """mtime of the newest RocksDB WAL write: the last synced group commit."""
         return self.wal()[0] or None
 
-#-- - \
-    receivers -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+
+# --- receivers ---------------------------------------------------------------
 
 OPENSSL_NO_TICKETS = """openssl_conf = default_conf
 [default_conf]
@@ -415,11 +418,10 @@ input(type="imtcp" address="127.0.0.1" port="%(port)d" ruleset="bench")
 ruleset(name="bench") {
   action(type="omfile" file="%(out)s" template="RSYSLOG_SyslogProtocol23Format")
 }
-#rsyslogd 's own messages go elsewhere so the output holds only loggen' s
+# rsyslogd's own messages go elsewhere so the output holds only loggen's
 action(type="omfile" file="%(internal)s")
 """ % {"work": work, "cert": self.cert, "key": self.key, "port": port, "out": out,
-                "internal": os.path.join(run_dir, "rsyslog-internal.log")
-})
+                "internal": os.path.join(run_dir, "rsyslog-internal.log")})
         env = dict(os.environ, OPENSSL_CONF=self.openssl_conf)
         logfile = os.path.join(run_dir, "rsyslogd.log")
         p = spawn([self.bin, "-n", "-f", conf, "-i", os.path.join(run_dir, "rsyslogd.pid"), "-M", self.moddir],
@@ -441,8 +443,8 @@ class SyslogNg(Receiver):
         conf = os.path.join(run_dir, "syslog-ng.conf")
         with open(conf, "w") as f:
             f.write("""@version: 3.38
-#trailkeep bench : syslog - ng as a TLS receiver(syslog() source), file output.
-#flow - control : a full destination queue slows the sender instead of dropping.
+# trailkeep bench: syslog-ng as a TLS receiver (syslog() source), file output.
+# flow-control: a full destination queue slows the sender instead of dropping.
 source s_bench {
   syslog(ip("127.0.0.1") port(%(port)d) transport("tls") max-connections(10)
          tls(key-file("%(key)s") cert-file("%(cert)s") peer-verify(optional-untrusted)));
@@ -459,8 +461,8 @@ log { source(s_bench); destination(d_bench); flags(flow-control); };
         wait_listening(p, port, "syslog-ng", logfile)
         return p, port, LineCounter(out)
 
-#-- - \
-    one run -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+
+# --- one run -----------------------------------------------------------------
 
 def one_run(receiver, run_dir, per_conn, conns, size, stall_seconds):
     os.makedirs(run_dir, exist_ok=True)
@@ -504,10 +506,10 @@ def one_run(receiver, run_dir, per_conn, conns, size, stall_seconds):
                 % (receiver.name, stored, expected, stall_seconds,
                    "" if loggen_rc is not None else " while loggen was still sending"))
             break
-#Cheap polling : a file count reads only what was appended; trailkeepd's
-#WAL is stat() ed and its count taken only when the sender is done and the WAL is quiet.
+        # Cheap polling: a file count reads only what was appended; trailkeepd's
+        # WAL is stat()ed and its count taken only when the sender is done and the WAL is quiet.
         time.sleep(0.1)
-#Read the receiver's figures before stopping it.
+    # Read the receiver's figures before stopping it.
     cpu = proc_cpu_seconds(p.pid)
     busy = busy_cpu_seconds() - busy0
     steal = steal_cpu_seconds() - steal0
@@ -516,11 +518,11 @@ def one_run(receiver, run_dir, per_conn, conns, size, stall_seconds):
     last = counter.last_write()
     end = min(done_at or time.time(), last) if last else (done_at or time.time())
     if loggen_rc is None:
-#Everything stored before loggen had exited(it is closing), or a stall : give it
-# 30 s to finish, then stop it.
+        # Everything stored before loggen had exited (it is closing), or a stall: give it
+        # 30 s to finish, then stop it.
         loggen_rc, loggen_cpu = reap(lg, 30)
-#CPU that neither the receiver, loggen nor the count used while the clock ran:
-#other processes on the machine, i.e.the noise.
+    # CPU that neither the receiver, loggen nor the count used while the clock ran:
+    # other processes on the machine, i.e. the noise.
     other = busy - (cpu - cpu0) - (loggen_cpu or 0.0) - getattr(counter, "poll_cpu", 0.0)
     time.sleep(0.2)
     aborts = abort_on_close() - aborts0
@@ -649,7 +651,7 @@ def build_type(build):
         with open(os.path.join(build, "CMakeCache.txt")) as f:
             for line in f:
                 if line.startswith("CMAKE_BUILD_TYPE:"):
-#CMakeLists.txt picks RelWithDebInfo when the cache leaves it empty.
+                    # CMakeLists.txt picks RelWithDebInfo when the cache leaves it empty.
                     return line.split("=", 1)[1].strip() or "RelWithDebInfo (the default)"
     except OSError:
         pass
