@@ -34,6 +34,10 @@
 //   trailkeep verify --export FILE --key KEYFILE [--host H]
 //       Re-verifies the HMAC chain of an NDJSON export offline: OK N events and
 //       exit 0, or each broken range and exit 1 (agent/verify_export.h).
+//   trailkeep verify --server URL --host H
+//       The same check run by the collector on its store (GET /v1/verify).
+//   trailkeep integrity --server URL [--since T] [--host GLOB] [--kind K]
+//       The integrity events the collector recorded (agent/cli_integrity.h).
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -48,6 +52,7 @@
 
 #include "agent/agent_config.h"
 #include "agent/audisp_shim.h"
+#include "agent/cli_integrity.h"
 #include "agent/cli_remote.h"
 #include "agent/forwarder.h"
 #include "agent/verify_export.h"
@@ -193,13 +198,13 @@ int main(int argc, char** argv) {
   // The network commands share the connection flags.
   trailkeep::ClientOptions client;
   std::string client_config;
-  auto add_client_flags = [&](CLI::App* cmd) {
+  auto add_client_flags = [&](CLI::App* cmd, const char* key_flag = "--key") {
     cmd->add_option("--server", client.server,
                     "collector API, https://HOST:PORT (default port 8443)");
     cmd->add_option("--cacert", client.cacert,
                     "CA certificate (PEM) the server certificate must verify against");
     cmd->add_option("--cert", client.cert, "client certificate (PEM) for mTLS");
-    cmd->add_option("--key", client.key, "the client certificate's private key (PEM)");
+    cmd->add_option(key_flag, client.key, "the client certificate's private key (PEM)");
     cmd->add_option("--token-file", client.token_file, "file holding a bearer token");
     cmd->add_option("--client-config", client_config,
                     "client config (default: ~/.config/trailkeep/client.toml)");
@@ -253,17 +258,38 @@ int main(int argc, char** argv) {
   auto* verify = app.add_subcommand(
       "verify",
       "re-verify the HMAC chain of an NDJSON export offline (docs/formats/hmac_chain.md)");
-  verify->add_option("--export", verify_export, "NDJSON export file, - for stdin")->required();
-  verify->add_option("--key", verify_key, "the host's HMAC key file (mode 0600)")->required();
-  verify->add_option("--host", verify_host, "the host to verify (needed when several are chained)");
+  verify->add_option("--export", verify_export, "NDJSON export file, - for stdin");
+  verify->add_option("--key", verify_key, "with --export: the host's HMAC key file (mode 0600)");
+  verify->add_option("--host", verify_host,
+                     "the host to verify (with --server: required; with --export: needed when "
+                     "several are chained)");
+  add_client_flags(verify, "--client-key");
+
+  trailkeep::IntegrityArgs integrity_args;
+  auto* integrity = app.add_subcommand(
+      "integrity", "integrity events a collector recorded (gaps, bad MACs, restarts, ...)");
+  add_client_flags(integrity);
+  integrity->add_option("--since", integrity_args.since,
+                        "RFC 3339 time or a duration (default 24h)");
+  integrity->add_option("--until", integrity_args.until, "RFC 3339 time or a duration");
+  integrity->add_option("--host", integrity_args.host, "host glob, e.g. 'api-*'");
+  integrity->add_option("--kind", integrity_args.kind, "gap, bad_mac, conflict, replay, ...");
+  integrity->add_option("--format", integrity_args.format, "text or json")
+      ->check(CLI::IsMember({"json", "text"}));
 
   CLI11_PARSE(app, argc, argv);
-  if (*verify) return trailkeep::agent::RunVerifyExport(verify_export, verify_key, verify_host);
+  if (*verify && !verify_export.empty()) {
+    if (verify_key.empty()) {
+      std::cerr << "trailkeep verify: --export needs --key KEYFILE\n";
+      return 2;
+    }
+    return trailkeep::agent::RunVerifyExport(verify_export, verify_key, verify_host);
+  }
   if (*forward) return RunForward(forward_config);
   if (*audisp) return RunAudisp(audisp_socket);
   if (*parse) return RunParse(file, format, max_frame);
   if (*classify) return RunClassify(file, rules_path, format);
-  if (*tail || *query || *hosts) {
+  if (*tail || *query || *hosts || *verify || *integrity) {
     auto loaded = trailkeep::LoadClientConfig(client_config, &client);
     if (!loaded.ok()) {
       std::cerr << "trailkeep: " << loaded.message() << "\n";
@@ -271,9 +297,19 @@ int main(int argc, char** argv) {
     }
     if (client.server.empty()) {
       std::cerr << "trailkeep: --server https://HOST:PORT is required (or server = in the client "
-                   "config)\n";
+                   "config)"
+                << (*verify ? "; or --export FILE --key KEYFILE to check an export offline" : "")
+                << "\n";
       return 2;
     }
+    if (*verify) {
+      if (verify_host.empty()) {
+        std::cerr << "trailkeep verify: --server needs --host H\n";
+        return 2;
+      }
+      return trailkeep::RunRemoteVerify(client, verify_host);
+    }
+    if (*integrity) return trailkeep::RunRemoteIntegrity(client, integrity_args);
     if (*tail) {
       if (cursor_opt->count() > 0) tail_args.cursor = tail_cursor;
       return trailkeep::RunRemoteTail(client, tail_args);

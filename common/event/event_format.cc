@@ -224,12 +224,14 @@ std::string HostStateToJson(const v1::HostState& h) {
   if (h.chain_epoch() != 0) {
     j["chain"] = {{"epoch", std::to_string(h.chain_epoch())},
                   {"contiguous_seq", h.contiguous_seq()},
+                  {"highest_seq", h.highest_seq()},
                   {"head_mac", Hex(h.chain_head_mac())},
                   {"agent_head_seq", h.agent_head_seq()},
                   {"last_heartbeat",
                    h.last_heartbeat_us() != 0 ? FormatRfc3339Micros(h.last_heartbeat_us()) : ""},
                   {"duplicates_dropped", h.duplicates_dropped()},
-                  {"integrity_alarms", h.integrity_alarms()}};
+                  {"integrity_alarms", h.integrity_alarms()},
+                  {"unauthentic_ahead", h.unauthentic_ahead_size()}};
   }
   return j.dump(-1, ' ', false, kLossy);
 }

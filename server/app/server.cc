@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -53,6 +55,27 @@ void WritePortsFile(const std::string& data_dir, const std::vector<std::string>&
   std::filesystem::rename(tmp, data_dir + "/ports.json");
 }
 
+// Integrity events by kind since start, for /metrics: the committer thread
+// counts, scrapes read.
+struct IntegrityCounts {
+  std::mutex mu;
+  std::map<std::string, uint64_t> by_kind{{"gap", 0}, {"bad_mac", 0}};  // GUARDED_BY(mu)
+
+  void Add(const CommitExtras& extras) {
+    if (extras.integrity.empty()) return;
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& ie : extras.integrity) ++by_kind[ie.kind()];
+  }
+  void AppendTo(std::vector<Metric>* out) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& [kind, n] : by_kind) {
+      out->push_back({"integrity_events_total",
+                      "integrity events recorded since start (gap, bad_mac, conflict, ...)",
+                      "counter", static_cast<double>(n), PrometheusLabel("kind", kind)});
+    }
+  }
+};
+
 // /metrics: what the committer, the syslog listener and self-audit count.
 std::vector<Metric> CollectMetrics(const CommitterStats& c, const TlsSyslogCounters& l,
                                    uint64_t self_audit_suppressed, size_t agents_connected) {
@@ -80,6 +103,10 @@ std::vector<Metric> CollectMetrics(const CommitterStats& c, const TlsSyslogCount
        "agent events dropped as already stored (resends) and heartbeats consumed", "counter",
        d(c.events_dropped_as_duplicates)},
       {"agents_connected", "live trailkeep/1 agent connections", "gauge", d(agents_connected)},
+      {"commit_seconds_total", "time spent in successful group commits (WAL sync included)",
+       "counter", d(c.commit_micros_total) / 1e6},
+      {"last_commit_seconds", "duration of the last group commit", "gauge",
+       d(c.last_commit_micros) / 1e6},
   };
 }
 
@@ -189,6 +216,7 @@ int RunServer(const ServerConfig& config) {
   // Declared before the committer: its listeners and stage must outlive the
   // committer thread.
   LiveTailHub tail_hub;
+  IntegrityCounts integrity_counts;
   HmacKeyring keyring(config.keys_dir);
   AgentRegistry agents;
   ChainVerifier verifier(store.get());
@@ -197,13 +225,15 @@ int RunServer(const ServerConfig& config) {
   committer.SetStage(&verifier);
   committer.AddListener(
       [&tail_hub](const std::vector<v1::Event>& committed) { tail_hub.Publish(committed); });
-  committer.AddExtrasListener([&agents, &verifier, &audit](const CommitExtras& extras) {
-    // Acknowledge what is now durable, then raise the alarms.
-    for (const auto& [host, head] : verifier.advanced()) {
-      if (auto link = agents.Find(host)) link->SendAck(head.epoch, head.contiguous_seq);
-    }
-    for (const auto& ie : extras.integrity) RecordIntegrityAlarm(ie, audit);
-  });
+  committer.AddExtrasListener(
+      [&agents, &verifier, &audit, &integrity_counts](const CommitExtras& extras) {
+        integrity_counts.Add(extras);
+        // Acknowledge what is now durable, then raise the alarms.
+        for (const auto& [host, head] : verifier.advanced()) {
+          if (auto link = agents.Find(host)) link->SendAck(head.epoch, head.contiguous_seq);
+        }
+        for (const auto& ie : extras.integrity) RecordIntegrityAlarm(ie, audit);
+      });
 
   SelfAuditOptions sa_opts;
   sa_opts.collector_host = config.collector_name;
@@ -263,14 +293,18 @@ int RunServer(const ServerConfig& config) {
     listener = std::make_unique<TlsSyslogListener>(io, config.syslog, &pipeline);
     ExportServerOptions export_options = config.export_api;
     export_options.tls = config.syslog.tls;
+    export_options.enterprise_number = static_cast<uint32_t>(config.enterprise_number);
     const TlsSyslogListener* syslog_listener = listener.get();
     export_api = std::make_unique<ExportHttpsServer>(
         io, export_options, store.get(), &self_audit,
-        [&committer, &self_audit, &agents, syslog_listener] {
-          return CollectMetrics(committer.stats(), syslog_listener->counters(),
-                                self_audit.suppressed_total(), agents.size());
+        [&committer, &self_audit, &agents, &integrity_counts, syslog_listener] {
+          auto m = CollectMetrics(committer.stats(), syslog_listener->counters(),
+                                  self_audit.suppressed_total(), agents.size());
+          integrity_counts.AppendTo(&m);
+          return m;
         },
-        &tail_hub);
+        &tail_hub,
+        [&keyring](const std::string& host, std::string* why) { return keyring.Get(host, why); });
     WritePortsFile(config.data_dir, listener->BoundAddresses(), export_api->BoundAddresses());
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
@@ -298,6 +332,7 @@ int RunServer(const ServerConfig& config) {
     reload.async_wait([&](boost::system::error_code ec, int) {
       if (ec) return;
       ReloadRules(rules_path, &rules, &self_audit);
+      export_api->ReloadTokens().IgnoreError();  // recorded as a collector event
       await_reload();
     });
   };

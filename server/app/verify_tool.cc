@@ -1,17 +1,13 @@
 #include "server/app/verify_tool.h"
 
-#include <algorithm>
-#include <climits>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <vector>
 
-#include "common/wire/chain_audit.h"
 #include "common/wire/hmac_chain.h"
 #include "server/app/store_tools.h"
+#include "server/sinks/chain_verify_job.h"
 #include "server/store/store.h"
-#include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
 namespace {
@@ -55,56 +51,26 @@ int RunVerify(const VerifyOptions& o) {
     return 2;
   }
 
-  uint64_t host_id = 0;
-  bool found = false;
-  Status s = store->ListHosts([&](const v1::HostState& h) {
-    if (h.name() == o.host) {
-      host_id = h.id();
-      found = true;
-    }
-  });
-  if (!s.ok()) {
-    std::cerr << "trailkeepd verify: " << s.ToString() << "\n";
-    return 2;
-  }
-  if (!found) {
-    std::cerr << "trailkeepd verify: no host '" << o.host << "' in " << ResolveStorePath(o.db)
-              << " (see trailkeepd hosts)\n";
-    return 2;
-  }
-
-  // Block start seqs in ingest order; blocks are disjoint runs of seqs.
-  const uint64_t max_seq = store->LastSeq();
-  std::vector<uint64_t> blocks;
-  s = store->ScanHostBlocks(host_id, INT64_MIN / 2, INT64_MAX, [&](uint64_t seq) {
-    if (seq <= max_seq) blocks.push_back(seq);
-    return true;
-  });
-  if (!s.ok()) {
-    std::cerr << "trailkeepd verify: " << s.ToString() << "\n";
-    return 2;
-  }
-  std::sort(blocks.begin(), blocks.end());
-  blocks.erase(std::unique(blocks.begin(), blocks.end()), blocks.end());
-
-  ChainAuditor auditor(key.value(), o.enterprise_number);
-  auditor.SetProgress(kProgressEvery, [](uint64_t n) {
+  StoredChainAudit audit;
+  audit.key = key.value();
+  audit.enterprise_number = o.enterprise_number;
+  audit.progress_every = kProgressEvery;
+  audit.progress = [](uint64_t n) {
     std::fprintf(stderr, "trailkeepd verify: %llu events checked\n",
                  static_cast<unsigned long long>(n));
-  });
-  std::vector<v1::Event> events;
-  for (uint64_t first : blocks) {
-    events.clear();
-    s = store->ReadBlock(first, &events);
-    if (!s.ok()) {
+  };
+  auto audited = AuditStoredChain(*store, o.host, audit);
+  if (!audited.ok()) {
+    const Status& s = audited.status();
+    if (s.code() == Status::Code::kNotFound) {
+      std::cerr << "trailkeepd verify: no host '" << o.host << "' in " << ResolveStorePath(o.db)
+                << " (see trailkeepd hosts)\n";
+    } else {
       std::cerr << "trailkeepd verify: " << s.ToString() << "\n";
-      return 2;
     }
-    for (const auto& e : events) {
-      if (e.host() == o.host && e.ingest_seq() <= max_seq) auditor.Add(e);
-    }
+    return 2;
   }
-  const ChainAuditResult r = auditor.Finish();
+  const ChainAuditResult& r = audited.value();
   for (const auto& issue : r.issues) std::printf("%s\n", FormatChainIssue(issue).c_str());
   std::printf("%s\n", FormatChainSummary(r).c_str());
   std::fflush(stdout);

@@ -18,6 +18,7 @@ int SeverityOf(SelfEventKind kind) {
     case SelfEventKind::kShutdown:
     case SelfEventKind::kApiAccess:
     case SelfEventKind::kRulesReloaded:
+    case SelfEventKind::kApiTokensReloaded:
     case SelfEventKind::kAgentConnected:
       return 5;  // notice
     case SelfEventKind::kIntegrityAlarm:
@@ -73,6 +74,10 @@ const char* SelfEventMsgId(SelfEventKind kind) {
       return "AGENT_REFUSED";
     case SelfEventKind::kIntegrityAlarm:
       return "INTEGRITY_ALARM";
+    case SelfEventKind::kApiTokensReloaded:
+      return "API_TOKENS_RELOADED";
+    case SelfEventKind::kApiTokensReloadFailed:
+      return "API_TOKENS_RELOAD_FAILED";
   }
   return "UNKNOWN";
 }

@@ -34,13 +34,15 @@ enum class SelfEventKind {
   kTruncatedFrame,
   kConnectionLimit,
   kStoreError,
-  kApiAccess,          // a successful export / API request (who, from where, which filter)
-  kApiDenied,          // an API request refused with 401 or 403
-  kRulesReloaded,      // NDcPP rules replaced on SIGHUP
-  kRulesReloadFailed,  // SIGHUP with an invalid rules file: the old rules stay
-  kAgentConnected,     // a trailkeep/1 agent bound to its host (resume point)
-  kAgentRefused,       // a trailkeep/1 connection refused (certificate, host binding)
-  kIntegrityAlarm,     // chain verification: gap, bad MAC, conflict, replay, ...
+  kApiAccess,              // a successful export / API request (who, from where, which filter)
+  kApiDenied,              // an API request refused with 401 or 403
+  kRulesReloaded,          // NDcPP rules replaced on SIGHUP
+  kRulesReloadFailed,      // SIGHUP with an invalid rules file: the old rules stay
+  kAgentConnected,         // a trailkeep/1 agent bound to its host (resume point)
+  kAgentRefused,           // a trailkeep/1 connection refused (certificate, host binding)
+  kIntegrityAlarm,         // chain verification: gap, bad MAC, conflict, replay, ...
+  kApiTokensReloaded,      // API token file replaced on SIGHUP
+  kApiTokensReloadFailed,  // SIGHUP with an invalid token file: the old tokens stay
 };
 
 // The MSGID under which a kind is stored ("TLS_HANDSHAKE_FAILED", ...).

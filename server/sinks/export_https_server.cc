@@ -5,6 +5,7 @@
 #include <cmath>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 
@@ -28,9 +29,12 @@
 #include "server/net/tls_context.h"
 #include "server/net/tls_syslog_listener.h"
 #include "server/selfaudit/self_audit.h"
+#include "server/sinks/chain_verify_job.h"
 #include "server/sinks/export_format.h"
 #include "server/sinks/export_request.h"
+#include "server/sinks/integrity_listing.h"
 #include "server/sinks/live_tail_hub.h"
+#include "server/sinks/store_metrics.h"
 #include "server/store/event_query.h"
 #include "server/store/store.h"
 #include "trailkeep/v1/record.pb.h"
@@ -84,13 +88,6 @@ std::string CommonName(const std::string& subject) {
   return subject.substr(pos + 3, end == std::string::npos ? std::string::npos : end - pos - 3);
 }
 
-std::string FormatMetricValue(double v) {
-  if (std::floor(v) == v && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
 struct ServerCounters {
   std::atomic<uint64_t> connections{0};
   std::atomic<uint64_t> requests{0};
@@ -101,46 +98,53 @@ struct ServerCounters {
   std::atomic<uint64_t> tail_missed{0};
   std::atomic<uint64_t> tls_failures{0};
   std::atomic<size_t> streams{0};
+  std::atomic<size_t> verifies{0};
+  std::atomic<uint64_t> verify_runs{0};
 };
 
 }  // namespace
 
-std::string PrometheusText(const std::vector<Metric>& metrics) {
-  std::string out;
-  for (const auto& m : metrics) {
-    const std::string name = "trailkeep_" + m.name;
-    out += "# HELP " + name + " " + m.help + "\n";
-    out += "# TYPE " + name + " " + m.type + "\n";
-    out += name + " " + FormatMetricValue(m.value) + "\n";
-  }
-  return out;
-}
-
 struct ExportHttpsServer::Impl : std::enable_shared_from_this<Impl> {
   Impl(net::io_context& io_in, const ExportServerOptions& o, const Store* s, SelfAudit* a,
-       MetricsSource m, LiveTailHub* h)
+       MetricsSource m, LiveTailHub* h, ChainKeyLookup k)
       : io(io_in),
         options(o),
         store(s),
         audit(a),
         metrics(std::move(m)),
         hub(h),
-        pool(static_cast<size_t>(std::max(1, o.read_threads))) {
+        chain_keys(std::move(k)),
+        pool(static_cast<size_t>(std::max(1, o.read_threads))),
+        verify_pool(1) {
     TlsOptions tls = o.tls;
     tls.client_auth = tls.ca_file.empty() ? ClientAuth::kNone : ClientAuth::kOptional;
     tls.permitted_peers.clear();
     tls.permitted_fingerprints.clear();
     ctx = MakeServerTlsContext(tls);
-    std::vector<TokenEntry> tokens = o.tokens;
-    if (!o.token_file.empty()) {
-      auto loaded = LoadTokenFile(o.token_file);
-      if (!loaded.ok()) throw std::runtime_error(loaded.status().message());
-      for (auto& t : loaded.value()) tokens.push_back(std::move(t));
-    }
-    auth = std::make_unique<ApiAuthenticator>(std::move(tokens), o.clients);
+    auto loaded = LoadAuthenticator();
+    if (!loaded.ok()) throw std::runtime_error(loaded.status().message());
+    auth = std::move(loaded).value();
   }
 
   void Accept(tcp::acceptor* acc);
+
+  // The options' tokens plus the token file's, and the client rules.
+  Result<std::shared_ptr<const ApiAuthenticator>> LoadAuthenticator() const {
+    std::vector<TokenEntry> tokens = options.tokens;
+    if (!options.token_file.empty()) {
+      auto loaded = LoadTokenFile(options.token_file);
+      if (!loaded.ok()) return loaded.status();
+      for (auto& t : loaded.value()) tokens.push_back(std::move(t));
+    }
+    return std::shared_ptr<const ApiAuthenticator>(
+        std::make_shared<ApiAuthenticator>(std::move(tokens), options.clients));
+  }
+
+  // The authenticator in force; a request keeps the one it started with.
+  std::shared_ptr<const ApiAuthenticator> Auth() const {
+    std::lock_guard<std::mutex> lock(auth_mu);
+    return auth;
+  }
 
   net::io_context& io;
   const ExportServerOptions options;
@@ -148,9 +152,12 @@ struct ExportHttpsServer::Impl : std::enable_shared_from_this<Impl> {
   SelfAudit* const audit;
   const MetricsSource metrics;
   LiveTailHub* const hub;
+  const ChainKeyLookup chain_keys;
   std::shared_ptr<ssl::context> ctx;
-  std::unique_ptr<ApiAuthenticator> auth;
-  net::thread_pool pool;  // store reads
+  mutable std::mutex auth_mu;
+  std::shared_ptr<const ApiAuthenticator> auth;  // GUARDED_BY(auth_mu); replaced on SIGHUP
+  net::thread_pool pool;                         // store reads
+  net::thread_pool verify_pool;                  // chain re-verification (long scans)
   ServerCounters counters;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
 };
@@ -181,6 +188,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (counts_tail_) --server_->counters.tail_sessions;
     --server_->counters.connections;
     if (holds_stream_) --server_->counters.streams;
+    if (holds_verify_) --server_->counters.verifies;
   }
 
   void Run() {
@@ -251,7 +259,8 @@ class Session : public std::enable_shared_from_this<Session> {
       needed = kScopeExport;
     } else if (path_ == "/v1/tail") {
       needed = kScopeTail;
-    } else if (path_ == "/v1/hosts" || path_ == "/metrics") {
+    } else if (path_ == "/v1/hosts" || path_ == "/metrics" || path_ == "/v1/integrity" ||
+               path_ == "/v1/verify") {
       needed = kScopeAdmin;
     } else {
       return SendError(http::status::not_found, "no such endpoint: " + path_);
@@ -264,6 +273,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (path_ == "/v1/events") return HandleEvents(params.value());
     if (path_ == "/v1/tail") return HandleTail(params.value());
+    if (path_ == "/v1/integrity") return HandleIntegrity(params.value());
+    if (path_ == "/v1/verify") return HandleVerify(params.value());
     if (!params.value().empty()) {
       return SendError(http::status::bad_request, path_ + " takes no parameters");
     }
@@ -282,7 +293,7 @@ class Session : public std::enable_shared_from_this<Session> {
         Deny(http::status::unauthorized, "the Authorization header must be 'Bearer TOKEN'");
         return false;
       }
-      principal_ = server_->auth->FromToken(value.substr(kBearer.size()));
+      principal_ = server_->Auth()->FromToken(value.substr(kBearer.size()));
       if (!principal_) {
         Deny(http::status::unauthorized, "invalid token");
         return false;
@@ -292,7 +303,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (peer_.authenticated()) {
       std::vector<std::string> names(peer_.cert_dns_names().begin(), peer_.cert_dns_names().end());
       names.push_back(CommonName(peer_.cert_subject()));
-      principal_ = server_->auth->FromCertificate(names);
+      principal_ = server_->Auth()->FromCertificate(names);
       if (!principal_) {
         Deny(http::status::forbidden,
              "certificate " + peer_.cert_subject() + " is not mapped to any API scope");
@@ -324,6 +335,11 @@ class Session : public std::enable_shared_from_this<Session> {
     SendError(status, reason);
   }
 
+  void DenyHost(const std::string& host) {
+    Deny(http::status::forbidden,
+         "host '" + host + "' is outside the hosts allowed for " + principal_->name);
+  }
+
   void SendError(http::status status, const std::string& message) {
     auto res = std::make_shared<Response>(status, request_.version() ? request_.version() : 11);
     res->set(http::field::content_type, "application/json");
@@ -331,6 +347,15 @@ class Session : public std::enable_shared_from_this<Session> {
       res->set(http::field::www_authenticate, "Bearer realm=\"trailkeep\"");
     }
     res->body() = ErrorBody(static_cast<unsigned>(status), message);
+    Send(std::move(res));
+  }
+
+  // 503 with Retry-After: a limit on concurrent work was reached.
+  void SendBusy(const char* retry_after_seconds, const std::string& message) {
+    auto res = std::make_shared<Response>(http::status::service_unavailable, request_.version());
+    res->set(http::field::content_type, "application/json");
+    res->set(http::field::retry_after, retry_after_seconds);
+    res->body() = ErrorBody(503, message);
     Send(std::move(res));
   }
 
@@ -363,18 +388,12 @@ class Session : public std::enable_shared_from_this<Session> {
     events_req_ = std::move(parsed).value();
     if (!events_req_.filter.host.empty() &&
         !principal_->HostPatternAllowed(events_req_.filter.host)) {
-      return Deny(http::status::forbidden, "host '" + events_req_.filter.host +
-                                               "' is outside the hosts allowed for " +
-                                               principal_->name);
+      return DenyHost(events_req_.filter.host);
     }
     events_req_.filter.allowed_hosts = principal_->hosts;
     if (server_->counters.streams.fetch_add(1) >= server_->options.max_streams) {
       --server_->counters.streams;
-      auto res = std::make_shared<Response>(http::status::service_unavailable, request_.version());
-      res->set(http::field::content_type, "application/json");
-      res->set(http::field::retry_after, "1");
-      res->body() = ErrorBody(503, "too many export requests in flight; retry");
-      return Send(std::move(res));
+      return SendBusy("1", "too many export requests in flight; retry");
     }
     holds_stream_ = true;
     auto server = server_;
@@ -505,9 +524,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!parsed.ok()) return SendError(http::status::bad_request, parsed.status().message());
     tail_req_ = std::move(parsed).value();
     if (!tail_req_.filter.host.empty() && !principal_->HostPatternAllowed(tail_req_.filter.host)) {
-      return Deny(http::status::forbidden, "host '" + tail_req_.filter.host +
-                                               "' is outside the hosts allowed for " +
-                                               principal_->name);
+      return DenyHost(tail_req_.filter.host);
     }
     if (server_->hub == nullptr) {
       return SendError(http::status::service_unavailable, "live tail is not available");
@@ -745,33 +762,211 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // --- GET /v1/integrity ---------------------------------------------------
+  void HandleIntegrity(const QueryParams& params) {
+    auto parsed = ParseIntegrityRequest(params, NowMicros(), server_->options.default_limit,
+                                        server_->options.max_limit);
+    if (!parsed.ok()) return SendError(http::status::bad_request, parsed.status().message());
+    if (!parsed.value().host.empty() && !principal_->HostPatternAllowed(parsed.value().host)) {
+      return DenyHost(parsed.value().host);
+    }
+    auto server = server_;
+    net::post(server->pool, [self = shared_from_this(), server, req = std::move(parsed).value()] {
+      auto listing = ListIntegrity(*server->store, req, self->principal_->hosts);
+      std::string body = listing.ok() ? IntegrityListingBody(listing.value(), req.ndjson) : "";
+      Status s = listing.status();
+      net::post(self->stream_.get_executor(), [self, s, req, body = std::move(body)]() mutable {
+        if (!s.ok()) {
+          return self->SendError(http::status::internal_server_error,
+                                 "store read failed: " + s.ToString());
+        }
+        self->RecordAccess("integrity listing (" + req.filter_text + ")");
+        auto res = std::make_shared<Response>(http::status::ok, self->request_.version());
+        res->set(http::field::content_type,
+                 req.ndjson ? "application/x-ndjson" : "application/json");
+        res->set(http::field::cache_control, "no-store");
+        res->body() = std::move(body);
+        self->Send(std::move(res));
+      });
+    });
+  }
+
+  // --- GET /v1/verify -------------------------------------------------------
+  // The scan runs on verify_pool; its lines are posted to the strand and
+  // written as chunks. A failed write cancels the scan.
+  static constexpr uint64_t kVerifyProgressEvery = 50'000;
+
+  void HandleVerify(const QueryParams& params) {
+    auto host = ParseVerifyRequest(params);
+    if (!host.ok()) return SendError(http::status::bad_request, host.status().message());
+    if (!principal_->HostPatternAllowed(host.value())) return DenyHost(host.value());
+    if (!server_->chain_keys) {
+      return SendError(http::status::service_unavailable, "chain verification is not available");
+    }
+    if (server_->counters.verifies.fetch_add(1) >= server_->options.max_verifies) {
+      --server_->counters.verifies;
+      return SendBusy("5", "too many verifications running; retry");
+    }
+    holds_verify_ = true;
+    ++server_->counters.verify_runs;
+    verify_host_ = host.value();
+    verify_cancel_ = std::make_shared<std::atomic<bool>>(false);
+    auto server = server_;
+    net::post(server->verify_pool,
+              [self = shared_from_this(), server, host = verify_host_, cancel = verify_cancel_] {
+                self->RunVerify(*server, host, cancel.get());
+              });
+  }
+
+  // On verify_pool.
+  void RunVerify(const ExportHttpsServer::Impl& server, const std::string& host,
+                 const std::atomic<bool>* cancel) {
+    auto to_strand = [self = shared_from_this()](std::function<void(Session&)> fn) {
+      net::post(self->stream_.get_executor(), [self, fn = std::move(fn)] { fn(*self); });
+    };
+    std::string why;
+    auto key = server.chain_keys(host, &why);
+    StoredChainAudit audit;
+    audit.key = key ? *key : std::string();
+    audit.enterprise_number = server.options.enterprise_number;
+    audit.progress_every = kVerifyProgressEvery;
+    audit.progress = [&](uint64_t n) {
+      to_strand([line = VerifyProgressJson(host, n)](Session& s) { s.VerifyAppend(line, false); });
+    };
+    audit.cancel = cancel;
+    // An unknown host is a 404 even when it has no key: check the store first.
+    bool known = false;
+    Status listed = server.store->ListHosts([&](const v1::HostState& h) {
+      if (h.name() == host) known = true;
+    });
+    if (!listed.ok() || !known || !key) {
+      const std::string message = !listed.ok() ? "store read failed: " + listed.ToString()
+                                  : !known
+                                      ? "no host '" + host + "' in the store (see GET /v1/hosts)"
+                                      : "no HMAC key for host '" + host + "': " + why;
+      const auto status = !listed.ok() ? http::status::internal_server_error
+                          : !known     ? http::status::not_found
+                                       : http::status::conflict;
+      return to_strand([status, message](Session& s) {
+        s.ReleaseVerify();
+        s.SendError(status, message);
+      });
+    }
+    to_strand([](Session& s) { s.StartVerifyStream(); });
+    auto result = AuditStoredChain(*server.store, host, audit);
+    std::string tail;
+    if (result.ok()) {
+      for (const auto& issue : result.value().issues) tail += VerifyIssueJson(issue);
+      tail += VerifyResultJson(host, result.value());
+    } else {
+      tail = ErrorBody(500, "verification failed: " + result.status().ToString());
+    }
+    to_strand([tail = std::move(tail)](Session& s) { s.VerifyAppend(tail, true); });
+  }
+
+  void StartVerifyStream() {
+    RecordAccess("chain verification of " + verify_host_);
+    StartChunked("application/x-ndjson", keep_alive_, {{"X-Accel-Buffering", "no"}},
+                 [self = shared_from_this()](error_code ec) {
+                   if (ec) return self->VerifyFailed();
+                   self->verify_started_ = true;
+                   self->VerifyFlush();
+                 });
+  }
+
+  void VerifyAppend(const std::string& lines, bool last) {
+    verify_out_ += lines;
+    verify_last_ = verify_last_ || last;
+    VerifyFlush();
+  }
+
+  // Writes what is queued, one chunk at a time; ends the body after the last.
+  void VerifyFlush() {
+    if (!verify_started_ || verify_writing_ || !holds_verify_) return;
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::milliseconds(server_->options.write_timeout_ms));
+    if (verify_out_.empty()) {
+      if (!verify_last_) return;
+      verify_writing_ = true;
+      net::async_write(stream_, http::make_chunk_last(),
+                       [self = shared_from_this()](error_code ec, size_t) {
+                         self->verify_writing_ = false;
+                         self->ReleaseVerify();
+                         if (ec) return;
+                         self->AfterResponse();
+                       });
+      return;
+    }
+    chunk_.swap(verify_out_);
+    verify_out_.clear();
+    verify_writing_ = true;
+    net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       self->verify_writing_ = false;
+                       if (ec) return self->VerifyFailed();
+                       self->VerifyFlush();
+                     });
+  }
+
+  void VerifyFailed() {
+    if (verify_cancel_) verify_cancel_->store(true);
+    ReleaseVerify();
+  }
+
+  void ReleaseVerify() {
+    if (holds_verify_) {
+      holds_verify_ = false;
+      --server_->counters.verifies;
+    }
+    verify_started_ = false;
+    verify_last_ = false;
+    verify_out_.clear();
+    serializer_.reset();
+    header_.reset();
+  }
+
   // --- GET /metrics -------------------------------------------------------
   void HandleMetrics() {
-    std::vector<Metric> m = server_->metrics ? server_->metrics() : std::vector<Metric>{};
-    const auto& c = server_->counters;
-    m.push_back({"api_connections", "open HTTPS API connections", "gauge",
-                 static_cast<double>(c.connections.load())});
-    m.push_back({"api_requests_total", "HTTPS API requests read", "counter",
-                 static_cast<double>(c.requests.load())});
-    m.push_back({"api_denied_total", "HTTPS API requests refused with 401 or 403", "counter",
-                 static_cast<double>(c.denied.load())});
-    m.push_back({"api_tls_failures_total", "failed TLS handshakes on the export listener",
-                 "counter", static_cast<double>(c.tls_failures.load())});
-    m.push_back({"export_events_total", "events sent by GET /v1/events", "counter",
-                 static_cast<double>(c.events_exported.load())});
-    m.push_back({"tail_sessions", "open GET /v1/tail streams", "gauge",
-                 static_cast<double>(c.tail_sessions.load())});
-    m.push_back({"tail_events_total", "events sent by GET /v1/tail", "counter",
-                 static_cast<double>(c.tail_events.load())});
-    m.push_back({"tail_missed_total",
-                 "events dropped from the queues of tail subscribers that could not keep up",
-                 "counter", static_cast<double>(c.tail_missed.load())});
-    m.push_back({"export_streams", "GET /v1/events responses in flight", "gauge",
-                 static_cast<double>(c.streams.load())});
-    auto res = std::make_shared<Response>(http::status::ok, request_.version());
-    res->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-    res->body() = PrometheusText(m);
-    Send(std::move(res));
+    auto server = server_;
+    net::post(server->pool, [self = shared_from_this(), server] {
+      std::vector<Metric> m = server->metrics ? server->metrics() : std::vector<Metric>{};
+      AppendApiMetrics(server->counters, &m);
+      Status s = AppendStoreMetrics(*server->store, self->principal_->hosts, &m);
+      auto body = std::make_shared<std::string>(PrometheusText(m));
+      net::post(self->stream_.get_executor(), [self, s, body] {
+        if (!s.ok()) {
+          return self->SendError(http::status::internal_server_error,
+                                 "store read failed: " + s.ToString());
+        }
+        auto res = std::make_shared<Response>(http::status::ok, self->request_.version());
+        res->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        res->body() = std::move(*body);
+        self->Send(std::move(res));
+      });
+    });
+  }
+
+  static void AppendApiMetrics(const ServerCounters& c, std::vector<Metric>* out) {
+    auto add = [out](const char* name, const char* help, const char* type, double v) {
+      out->push_back({name, help, type, v, ""});
+    };
+    auto d = [](auto v) { return static_cast<double>(v); };
+    add("api_connections", "open HTTPS API connections", "gauge", d(c.connections.load()));
+    add("api_requests_total", "HTTPS API requests read", "counter", d(c.requests.load()));
+    add("api_denied_total", "HTTPS API requests refused with 401 or 403", "counter",
+        d(c.denied.load()));
+    add("api_tls_failures_total", "failed TLS handshakes on the export listener", "counter",
+        d(c.tls_failures.load()));
+    add("export_events_total", "events sent by GET /v1/events", "counter",
+        d(c.events_exported.load()));
+    add("export_streams", "GET /v1/events responses in flight", "gauge", d(c.streams.load()));
+    add("tail_sessions", "open GET /v1/tail streams", "gauge", d(c.tail_sessions.load()));
+    add("tail_events_total", "events sent by GET /v1/tail", "counter", d(c.tail_events.load()));
+    add("tail_missed_total",
+        "events dropped from the queues of tail subscribers that could not keep up", "counter",
+        d(c.tail_missed.load()));
+    add("verify_running", "GET /v1/verify runs in progress", "gauge", d(c.verifies.load()));
+    add("verify_runs_total", "GET /v1/verify runs started", "counter", d(c.verify_runs.load()));
   }
 
   void RecordAccess(const std::string& what) {
@@ -801,6 +996,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   EventsRequest events_req_;
   bool holds_stream_ = false;
+
+  // /v1/verify state (strand only, except *verify_cancel_).
+  bool holds_verify_ = false;
+  bool verify_started_ = false;  // the chunked header is out
+  bool verify_writing_ = false;
+  bool verify_last_ = false;  // the final lines are queued
+  std::string verify_host_;
+  std::string verify_out_;  // lines not yet written
+  std::shared_ptr<std::atomic<bool>> verify_cancel_;
   std::shared_ptr<Page> page_;
   size_t next_ = 0;
   bool trailer_written_ = false;
@@ -841,8 +1045,9 @@ void ExportHttpsServer::Impl::Accept(tcp::acceptor* acc) {
 
 ExportHttpsServer::ExportHttpsServer(net::io_context& io, const ExportServerOptions& options,
                                      const Store* store, SelfAudit* audit, MetricsSource metrics,
-                                     LiveTailHub* tail_hub)
-    : impl_(std::make_shared<Impl>(io, options, store, audit, std::move(metrics), tail_hub)) {
+                                     LiveTailHub* tail_hub, ChainKeyLookup chain_keys)
+    : impl_(std::make_shared<Impl>(io, options, store, audit, std::move(metrics), tail_hub,
+                                   std::move(chain_keys))) {
   if (options.addresses.empty()) throw std::runtime_error("no [[listen.export]] address");
   for (const auto& a : options.addresses) impl_->acceptors.push_back(BindAcceptor(impl_->io, a));
   for (auto& acc : impl_->acceptors) impl_->Accept(acc.get());
@@ -851,6 +1056,26 @@ ExportHttpsServer::ExportHttpsServer(net::io_context& io, const ExportServerOpti
 ExportHttpsServer::~ExportHttpsServer() {
   // Page reads in flight finish (they are bounded); nothing new starts.
   impl_->pool.join();
+  impl_->verify_pool.join();
+}
+
+Status ExportHttpsServer::ReloadTokens() {
+  auto loaded = impl_->LoadAuthenticator();
+  const std::vector<std::pair<std::string, std::string>> fields = {
+      {"token_file", impl_->options.token_file}};
+  if (!loaded.ok()) {
+    impl_->audit->Record(
+        SelfEventKind::kApiTokensReloadFailed, "",
+        "API tokens not reloaded, the previous tokens stay in force: " + loaded.status().message(),
+        fields);
+    return loaded.status();
+  }
+  {
+    std::lock_guard<std::mutex> lock(impl_->auth_mu);
+    impl_->auth = std::move(loaded).value();
+  }
+  impl_->audit->Record(SelfEventKind::kApiTokensReloaded, "", "API tokens reloaded", fields);
+  return Status::Ok();
 }
 
 std::vector<std::string> ExportHttpsServer::BoundAddresses() const {

@@ -1,7 +1,8 @@
 // ExportHttpsServer: the collector's HTTPS API on [[listen.export]]
 // (docs/api.md): GET /v1/events (SIEM export by exact cursor), GET /v1/hosts,
-// GET /v1/tail (live tail), GET /metrics. Boost.Beast over TLS 1.2/1.3 with the collector's server
-// certificate; client certificates are optional and verified against
+// GET /v1/tail (live tail), GET /v1/integrity (recorded integrity events),
+// GET /v1/verify (streamed chain re-verification), GET /metrics. Boost.Beast over TLS 1.2/1.3 with
+// the collector's server certificate; client certificates are optional and verified against
 // tls.ca_file when presented; bearer tokens from the token file.
 //
 // Every refusal (401/403) and every successful API request is recorded
@@ -9,10 +10,11 @@
 // filter.
 //
 // Threads: sessions run on the shared io_context, one strand each. Store
-// reads (pages, host lists) run on a small dedicated thread pool and post
-// their results back to the session's strand, so no I/O thread waits on
-// RocksDB. Memory is bounded: a page holds at most max_limit events, and at
-// most max_streams event responses are in flight (more get 503).
+// reads (pages, host lists, integrity, metrics) run on a small dedicated
+// thread pool, chain re-verification on a thread of its own; both post their
+// results back to the session's strand, so no I/O thread waits on RocksDB. Memory is bounded: a
+// page holds at most max_limit events, and at most max_streams event responses are in flight (more
+// get 503).
 //
 // Lifetime: `store`, `audit` and the metrics source must outlive the server.
 // The destructor stops accepting and joins the read pool; call it before the
@@ -27,6 +29,7 @@
 
 #include "server/net/tls_options.h"
 #include "server/sinks/export_auth.h"
+#include "server/sinks/prometheus.h"
 
 namespace boost::asio {
 class io_context;
@@ -50,21 +53,17 @@ struct ExportServerOptions {
   size_t max_connections = 256;
   size_t max_streams = 16;  // concurrent /v1/events responses
   int handshake_timeout_ms = 10'000;
-  int idle_timeout_ms = 60'000;    // between requests
-  int write_timeout_ms = 60'000;   // per chunk written to a slow reader
-  int tail_heartbeat_ms = 10'000;  // /v1/tail: a heartbeat line after this much silence
+  int idle_timeout_ms = 60'000;        // between requests
+  int write_timeout_ms = 60'000;       // per chunk written to a slow reader
+  int tail_heartbeat_ms = 10'000;      // /v1/tail: a heartbeat line after this much silence
+  uint32_t enterprise_number = 32473;  // of the chain element (GET /v1/verify)
+  size_t max_verifies = 2;             // concurrent GET /v1/verify runs (more get 503)
 };
 
-// One Prometheus sample: name (without the trailkeep_ prefix), HELP text,
-// "counter" or "gauge", value.
-struct Metric {
-  std::string name, help, type;
-  double value = 0;
-};
-using MetricsSource = std::function<std::vector<Metric>()>;
-
-// Prometheus text exposition format 0.0.4 of `metrics`.
-std::string PrometheusText(const std::vector<Metric>& metrics);
+// The HMAC key of a host for GET /v1/verify: null, with *why set, when the
+// host has none. Called from a worker thread.
+using ChainKeyLookup =
+    std::function<std::shared_ptr<const std::string>(const std::string& host, std::string* why)>;
 
 class ExportHttpsServer {
  public:
@@ -72,10 +71,10 @@ class ExportHttpsServer {
   // std::runtime_error on a bad address, a port in use, an unusable
   // certificate or a bad token file (start-up only). `tail_hub` (may be null:
   // /v1/tail then answers 503) must be registered as a Committer listener and
-  // outlive the server.
+  // outlive the server. Without `chain_keys`, /v1/verify answers 503.
   ExportHttpsServer(boost::asio::io_context& io, const ExportServerOptions& options,
                     const Store* store, SelfAudit* audit, MetricsSource metrics,
-                    LiveTailHub* tail_hub = nullptr);
+                    LiveTailHub* tail_hub = nullptr, ChainKeyLookup chain_keys = {});
   ~ExportHttpsServer();
   ExportHttpsServer(const ExportHttpsServer&) = delete;
   ExportHttpsServer& operator=(const ExportHttpsServer&) = delete;
@@ -83,6 +82,11 @@ class ExportHttpsServer {
   std::vector<std::string> BoundAddresses() const;
   // Stops accepting (thread-safe). Open sessions end when the io_context stops.
   void Stop();
+  // Re-reads the token file (SIGHUP). A valid file replaces the tokens for
+  // every later request; an invalid one leaves the old tokens in force. Either
+  // way a collector event (API_TOKENS_RELOADED / _RELOAD_FAILED) says so.
+  // Thread-safe.
+  Status ReloadTokens();
 
   struct Impl;  // the .cc's sessions share it; not for other files
 

@@ -64,6 +64,17 @@ Status ParseCursor(const std::string& value, uint64_t* cursor) {
                                  "' is not a cursor (a decimal ingest_seq, 0 = start)");
 }
 
+Status ParseTimeParam(const std::string& key, const std::string& value, int64_t now_us,
+                      int64_t* out) {
+  auto t = ParseTimeArg(value, now_us);
+  if (!t) {
+    return Status::InvalidArgument(key + " '" + value +
+                                   "' is neither RFC 3339 nor a duration like 15m, 2h, 7d");
+  }
+  *out = *t;
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<QueryParams> ParseQueryString(std::string_view query) {
@@ -113,12 +124,9 @@ Result<EventsRequest> ParseEventsRequest(const QueryParams& params, int64_t now_
       }
     } else if (ApplyMatchParam(k, v, &r.filter)) {
     } else if (k == "since" || k == "until") {
-      auto t = ParseTimeArg(v, now_us);
-      if (!t) {
-        return Status::InvalidArgument(k + " '" + v +
-                                       "' is neither RFC 3339 nor a duration like 15m, 2h, 7d");
-      }
-      (k == "since" ? r.filter.since_us : r.filter.until_us) = *t;
+      Status s =
+          ParseTimeParam(k, v, now_us, k == "since" ? &r.filter.since_us : &r.filter.until_us);
+      if (!s.ok()) return s;
     } else if (k == "format") {
       auto f = ParseExportFormat(v);
       if (!f) return Status::InvalidArgument("format must be ndjson, cef or rfc5424");
@@ -151,6 +159,54 @@ Result<TailRequest> ParseTailRequest(const QueryParams& params, uint64_t max_bac
     }
   }
   return r;
+}
+
+Result<IntegrityRequest> ParseIntegrityRequest(const QueryParams& params, int64_t now_us,
+                                               uint64_t default_limit, uint64_t max_limit) {
+  IntegrityRequest r;
+  r.limit = default_limit;
+  for (const auto& [k, v] : params) {
+    if (!r.filter_text.empty()) r.filter_text += ' ';
+    r.filter_text += k + "=" + v;
+    if (k == "since" || k == "until") {
+      Status s = ParseTimeParam(k, v, now_us, k == "since" ? &r.since_us : &r.until_us);
+      if (!s.ok()) return s;
+    } else if (k == "host") {
+      r.host = v;
+    } else if (k == "kind") {
+      r.kind = v;
+    } else if (k == "limit") {
+      if (!ParseU64(v, &r.limit) || r.limit == 0 || r.limit > max_limit) {
+        return Status::InvalidArgument("limit must be an integer from 1 to " +
+                                       std::to_string(max_limit));
+      }
+    } else if (k == "format") {
+      if (v != "json" && v != "ndjson")
+        return Status::InvalidArgument("format must be json or ndjson");
+      r.ndjson = v == "ndjson";
+    } else {
+      return Status::InvalidArgument("unknown parameter '" + k +
+                                     "' (since, until, host, kind, limit, format are known)");
+    }
+  }
+  if (!params.count("since")) {
+    return Status::InvalidArgument("since is required (RFC 3339 or a duration like 24h, 7d)");
+  }
+  return r;
+}
+
+Result<std::string> ParseVerifyRequest(const QueryParams& params) {
+  std::string host;
+  for (const auto& [k, v] : params) {
+    if (k != "host")
+      return Status::InvalidArgument("unknown parameter '" + k + "' (host is known)");
+    host = v;
+  }
+  if (host.empty()) return Status::InvalidArgument("host is required: GET /v1/verify?host=NAME");
+  if (host.find_first_of("*?[") != std::string::npos) {
+    return Status::InvalidArgument("host names one host; patterns are not allowed here");
+  }
+  return host;
 }
 
 }  // namespace trailkeep

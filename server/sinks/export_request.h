@@ -3,6 +3,7 @@
 // message fit for a 400 body.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -44,5 +45,23 @@ struct TailRequest {
 // Validates host, ref, q, backlog (0..max_backlog), cursor; refuses unknown
 // parameters.
 Result<TailRequest> ParseTailRequest(const QueryParams& params, uint64_t max_backlog);
+
+struct IntegrityRequest {
+  int64_t since_us = INT64_MIN;  // detection time, inclusive (required)
+  int64_t until_us = INT64_MAX;  // inclusive
+  std::string host;              // glob, "" = any
+  std::string kind;              // gap, bad_mac, ... "" = any
+  uint64_t limit = 1000;
+  bool ndjson = false;  // else one JSON object
+  std::string filter_text;
+};
+
+// GET /v1/integrity: since (required), until, host, kind, limit
+// (1..max_limit), format (json | ndjson); refuses unknown parameters.
+Result<IntegrityRequest> ParseIntegrityRequest(const QueryParams& params, int64_t now_us,
+                                               uint64_t default_limit, uint64_t max_limit);
+
+// GET /v1/verify: the one host named by `host` (required, no pattern).
+Result<std::string> ParseVerifyRequest(const QueryParams& params);
 
 }  // namespace trailkeep

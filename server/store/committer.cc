@@ -129,6 +129,7 @@ bool Committer::CommitBatch(std::vector<v1::Event>* batch, size_t taken_bytes) {
   CommitExtras extras;
   const size_t offered = batch->size();
   if (stage_ != nullptr) stage_->Prepare(batch, &extras);
+  auto started = std::chrono::steady_clock::now();
   Status s = store_->Commit(batch, &extras);
   while (!s.ok()) {
     // Nothing of a failed batch is stored. Keep the events and retry: the
@@ -150,8 +151,11 @@ bool Committer::CommitBatch(std::vector<v1::Event>* batch, size_t taken_bytes) {
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    started = std::chrono::steady_clock::now();
     s = store_->Commit(batch, &extras);
   }
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started);
   if (stage_ != nullptr) stage_->Committed();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -159,6 +163,8 @@ bool Committer::CommitBatch(std::vector<v1::Event>* batch, size_t taken_bytes) {
     stats_.events_committed += batch->size();
     stats_.events_dropped_as_duplicates += offered - batch->size();
     ++stats_.commits;
+    stats_.commit_micros_total += static_cast<uint64_t>(took.count());
+    stats_.last_commit_micros = static_cast<uint64_t>(took.count());
   }
   if (!batch->empty()) {
     for (const auto& l : listeners_) l(*batch);

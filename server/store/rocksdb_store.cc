@@ -91,6 +91,7 @@ class RocksDbStore final : public Store {
   Status ListHosts(const std::function<void(const v1::HostState&)>& fn) const override;
   uint64_t LastSeq() const override { return next_seq_.load(std::memory_order_acquire) - 1; }
   Status CatchUp() override;
+  std::vector<std::pair<std::string, uint64_t>> EngineStats() const override;
 
  private:
   RocksDbStore() = default;
@@ -483,6 +484,35 @@ Status RocksDbStore::ScanRef(const std::string& ref, int64_t since_us, int64_t u
     if (!fn(keys::DecodeByNdcppSeq(k))) break;
   }
   return FromRocks(it->status(), "scanning by_ndcpp");
+}
+
+std::vector<std::pair<std::string, uint64_t>> RocksDbStore::EngineStats() const {
+  // In-memory counters: summed over the column families, except the
+  // database-wide ones (per_cf false).
+  struct Prop {
+    const char* name;
+    const char* property;
+    bool per_cf;
+  };
+  static constexpr Prop kProps[] = {
+      {"estimate_num_keys", "rocksdb.estimate-num-keys", true},
+      {"live_sst_bytes", "rocksdb.live-sst-files-size", true},
+      {"memtable_bytes", "rocksdb.cur-size-all-mem-tables", true},
+      {"pending_compaction_bytes", "rocksdb.estimate-pending-compaction-bytes", true},
+      {"running_compactions", "rocksdb.num-running-compactions", false},
+      {"running_flushes", "rocksdb.num-running-flushes", false},
+  };
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (const Prop& p : kProps) {
+    uint64_t total = 0;
+    for (auto* h : handles_) {
+      uint64_t v = 0;
+      if (db_->GetIntProperty(h, p.property, &v)) total += v;
+      if (!p.per_cf) break;
+    }
+    out.emplace_back(p.name, total);
+  }
+  return out;
 }
 
 Status RocksDbStore::ListHosts(const std::function<void(const v1::HostState&)>& fn) const {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/base/status.h"
@@ -79,6 +80,8 @@ class Store {
   virtual uint64_t LastSeq() const = 0;
   // Secondary instances: read what the primary committed since the last call.
   virtual Status CatchUp() = 0;
+  // A few cheap engine statistics for /metrics ("estimate_num_keys", ...).
+  virtual std::vector<std::pair<std::string, uint64_t>> EngineStats() const { return {}; }
 };
 
 enum class StoreMode { kReadWrite, kSecondary };

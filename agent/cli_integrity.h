@@ -1,0 +1,29 @@
+// The chain-integrity commands of `trailkeep` over the network (docs/api.md):
+//
+//   trailkeep verify --server URL --host H
+//       GET /v1/verify: the collector re-verifies H's stored HMAC chain. Prints
+//       exactly what `trailkeepd verify --db` prints (one line per broken
+//       range, then the summary) on stdout, progress on stderr.
+//   trailkeep integrity --server URL --since T [--host GLOB] [--kind K]
+//       GET /v1/integrity: the integrity events the collector recorded.
+#pragma once
+
+#include <string>
+
+#include "agent/api_client.h"
+
+namespace trailkeep {
+
+// Exit code: 0 when the chain is clean, 1 when it is broken, 2 on a usage,
+// connection or server error (unknown host, no key, refused).
+int RunRemoteVerify(const ClientOptions& options, const std::string& host);
+
+struct IntegrityArgs {
+  std::string since = "24h", until, host, kind;
+  std::string format = "text";  // text | json
+};
+
+// Exit code: 0 listed (even when empty), 1 on an error.
+int RunRemoteIntegrity(const ClientOptions& options, const IntegrityArgs& args);
+
+}  // namespace trailkeep
