@@ -5,6 +5,7 @@
 #include "server/sinks/export_auth.h"
 #include "server/sinks/export_format.h"
 #include "server/sinks/export_request.h"
+#include "server/sinks/prometheus.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -142,6 +143,58 @@ TEST(EventsRequest, ValidatesParameters) {
   EXPECT_FALSE(parse("since=tomorrowish").ok());
   EXPECT_FALSE(parse("format=xml").ok());
   EXPECT_FALSE(parse("colour=red").ok());
+}
+
+TEST(IntegrityRequest, ValidatesParameters) {
+  constexpr int64_t kNow = 1'700'000'000'000'000;
+  auto parse = [](const std::string& qs) {
+    auto q = ParseQueryString(qs);
+    EXPECT_TRUE(q.ok());
+    return ParseIntegrityRequest(q.value(), kNow, 1000, 10000);
+  };
+  auto r = parse("since=2h&host=api-*&kind=gap&limit=5&format=ndjson");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r.value().since_us, kNow - 7'200'000'000);
+  EXPECT_EQ(r.value().until_us, INT64_MAX);
+  EXPECT_EQ(r.value().host, "api-*");
+  EXPECT_EQ(r.value().kind, "gap");
+  EXPECT_EQ(r.value().limit, 5u);
+  EXPECT_TRUE(r.value().ndjson);
+  EXPECT_FALSE(parse("since=1h").value().ndjson);
+  EXPECT_EQ(parse("").status().message(),
+            "since is required (RFC 3339 or a duration like 24h, 7d)");
+  EXPECT_FALSE(parse("since=soon").ok());
+  EXPECT_FALSE(parse("since=1h&limit=0").ok());
+  EXPECT_FALSE(parse("since=1h&limit=10001").ok());
+  EXPECT_FALSE(parse("since=1h&format=cef").ok());
+  EXPECT_FALSE(parse("since=1h&cursor=3").ok());
+}
+
+TEST(VerifyRequest, OneHostByName) {
+  auto parse = [](const std::string& qs) {
+    return ParseVerifyRequest(ParseQueryString(qs).value());
+  };
+  EXPECT_EQ(parse("host=web-1.example").value(), "web-1.example");
+  EXPECT_FALSE(parse("").ok());
+  EXPECT_FALSE(parse("host=").ok());
+  EXPECT_FALSE(parse("host=web-*").ok());
+  EXPECT_FALSE(parse("host=web-1&since=1h").ok());
+}
+
+TEST(Prometheus, HelpOncePerNameAndEscapedLabels) {
+  const std::string text = PrometheusText({
+      {"source_events_total", "events per host", "counter", 3, PrometheusLabel("host", "a")},
+      {"source_events_total", "events per host", "counter", 4, PrometheusLabel("host", "b\"c\\")},
+      {"commit_seconds_total", "time", "counter", 0.25},
+  });
+  EXPECT_EQ(text,
+            "# HELP trailkeep_source_events_total events per host\n"
+            "# TYPE trailkeep_source_events_total counter\n"
+            "trailkeep_source_events_total{host=\"a\"} 3\n"
+            "trailkeep_source_events_total{host=\"b\\\"c\\\\\"} 4\n"
+            "# HELP trailkeep_commit_seconds_total time\n"
+            "# TYPE trailkeep_commit_seconds_total counter\n"
+            "trailkeep_commit_seconds_total 0.25\n");
 }
 
 }  // namespace
