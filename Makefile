@@ -5,7 +5,7 @@ WERROR  ?= OFF
 DEV_DIR ?= .trailkeep-dev
 JOBS    ?= $(shell nproc)
 
-.PHONY: all deps configure build binaries run test unit integration bench bench-agent peers format clean
+.PHONY: all deps configure build binaries run test unit integration bench bench-agent bench-api peers format clean
 
 all: build
 
@@ -45,6 +45,10 @@ bench: build peers
 # The agent -> collector benchmark (tests/bench/agent_bench.py).
 bench-agent: build peers
 	@python3 tests/bench/agent_bench.py $(BUILD)
+
+# The HTTPS API benchmark: export, tail latency, RSS with 100 subscribers (tests/bench/api_bench.py).
+bench-api: build
+	@python3 tests/bench/api_bench.py $(BUILD)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
