@@ -52,6 +52,7 @@
 
 #include "agent/agent_config.h"
 #include "agent/audisp_shim.h"
+#include "agent/classify_command.h"
 #include "agent/cli_integrity.h"
 #include "agent/cli_remote.h"
 #include "agent/forwarder.h"
@@ -106,41 +107,6 @@ int RunParse(const std::string& file, const std::string& format, size_t max_fram
   return 0;
 }
 
-int RunClassify(const std::string& file, std::string rules_path, const std::string& format) {
-  if (rules_path.empty()) rules_path = trailkeep::ndcpp::DefaultRulesPath();
-  auto rules = trailkeep::ndcpp::RuleSet::LoadFile(rules_path);
-  if (!rules.ok()) {
-    std::cerr << "trailkeep classify: invalid rules:\n" << rules.status().message() << "\n";
-    return 2;
-  }
-  std::istream* in = &std::cin;
-  std::ifstream f;
-  if (!file.empty() && file != "-") {
-    f.open(file, std::ios::binary);
-    if (!f) {
-      std::cerr << "trailkeep classify: cannot open " << file << "\n";
-      return 1;
-    }
-    in = &f;
-  }
-  std::string line;
-  trailkeep::v1::Event e;
-  while (std::getline(*in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    e.Clear();
-    const int64_t now = trailkeep::NowMicros();
-    trailkeep::ParseSyslog(line, now, &e);
-    e.set_receive_time_us(now);
-    e.set_host(e.hostname());
-    e.set_integrity(trailkeep::v1::INTEGRITY_UNSIGNED);
-    e.set_raw(line);
-    rules.value()->Classify(&e);
-    std::cout << (format == "json" ? trailkeep::EventToJson(e) : trailkeep::EventToText(e)) << "\n";
-  }
-  return 0;
-}
-
 // The forwarder and the shim log to stderr (systemd and auditd keep it).
 void LogToStderr(const std::string& name) {
   auto logger = spdlog::stderr_logger_mt(name);
@@ -185,15 +151,20 @@ int main(int argc, char** argv) {
   parse->add_option("--format", format, "json or text")->check(CLI::IsMember({"json", "text"}));
   parse->add_option("--max-frame", max_frame, "largest frame in bytes");
 
-  std::string rules_path;
+  trailkeep::agent::ClassifyOptions classify_options;
   auto* classify = app.add_subcommand(
       "classify",
-      "classify syslog lines with the NDcPP rules: one line is one event, printed as JSON with "
-      "`refs` and `description` (consecutive auditd records are not grouped into one event yet)");
-  classify->add_option("file", file, "input file, or - for stdin (default: stdin)");
-  classify->add_option("--rules", rules_path,
+      "classify log lines with the NDcPP rules: one line is one event (consecutive auditd "
+      "records of one serial form one event), printed as JSON with `refs` and `description`");
+  classify->add_option("file", classify_options.file,
+                       "input file, or - for stdin (default: stdin)");
+  classify->add_option("--rules", classify_options.rules_path,
                        "rules file (default: <exe dir>/../share/trailkeep/ndcpp_rules.toml)");
-  classify->add_option("--format", format, "json or text")->check(CLI::IsMember({"json", "text"}));
+  classify->add_option("--format", classify_options.format, "json or text")
+      ->check(CLI::IsMember({"json", "text"}));
+  classify->add_option(
+      "--identity", classify_options.identity_file,
+      "inventory JSON {\"users\":{..},\"groups\":{..}} naming ids in audit records");
 
   // The network commands share the connection flags.
   trailkeep::ClientOptions client;
@@ -288,7 +259,7 @@ int main(int argc, char** argv) {
   if (*forward) return RunForward(forward_config);
   if (*audisp) return RunAudisp(audisp_socket);
   if (*parse) return RunParse(file, format, max_frame);
-  if (*classify) return RunClassify(file, rules_path, format);
+  if (*classify) return trailkeep::agent::RunClassify(classify_options);
   if (*tail || *query || *hosts || *verify || *integrity) {
     auto loaded = trailkeep::LoadClientConfig(client_config, &client);
     if (!loaded.ok()) {

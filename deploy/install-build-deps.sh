@@ -5,11 +5,14 @@
 # policy-rc.d that forbids starting services, so no system daemon starts.
 set -eu
 
+# auditd: its ausyscall generates the syscall name tables at build time
+# (common/audit/), and ausearch is the reference audit_interpret_test checks.
 BUILD_PKGS="cmake ninja-build ccache g++ pkg-config make clang-format \
   libboost-dev libssl-dev librocksdb-dev libprotobuf-dev protobuf-compiler \
   libspdlog-dev libfmt-dev libssh2-1-dev libgtest-dev libgmock-dev \
-  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libre2-dev libjemalloc-dev"
-TEST_PKGS="openssl syslog-ng-core bsdutils python3 procps iproute2 curl libestr0 libfastjson4 tmux"
+  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libre2-dev libjemalloc-dev \
+  auditd"
+TEST_PKGS="openssl syslog-ng-core openssh-server bsdutils python3 procps iproute2 curl libestr0 libfastjson4 tmux"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do

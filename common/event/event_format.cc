@@ -102,6 +102,35 @@ const char* IntegrityName(int i) {
   }
 }
 
+namespace {
+
+// The grouped audit event: records as sent, each with its interpreted fields
+// ({"name", "raw", "value", "unresolved"}).
+json AuditToJson(const v1::AuditEvent& a) {
+  json records = json::array();
+  for (const auto& r : a.records()) {
+    json fields = json::array();
+    for (const auto& f : r.fields()) {
+      fields.push_back({{"name", f.name()},
+                        {"raw", f.raw()},
+                        {"value", f.value()},
+                        {"unresolved", f.unresolved()}});
+    }
+    records.push_back({{"type", r.type()},
+                       {"text", r.text()},
+                       {"chain_seq", r.chain_seq()},
+                       {"fields", std::move(fields)}});
+  }
+  return {{"node", a.node()},
+          {"serial", a.serial()},
+          {"time", a.time()},
+          {"complete", a.complete()},
+          {"identity_map", a.identity_map()},
+          {"records", std::move(records)}};
+}
+
+}  // namespace
+
 std::string EventToJson(const v1::Event& e) {
   json j;
   j["ingest_seq"] = e.ingest_seq();
@@ -158,6 +187,8 @@ std::string EventToJson(const v1::Event& e) {
   } else {
     j["chain"] = nullptr;
   }
+  j["audit"] = e.has_audit() ? AuditToJson(e.audit()) : json(nullptr);
+  if (e.audit_member()) j["audit_member"] = true;
   return j.dump(-1, ' ', false, kLossy);
 }
 

@@ -16,6 +16,7 @@
 #include "common/ndcpp/rules.h"
 #include "server/net/tls_syslog_listener.h"
 #include "server/pipeline/agent_registry.h"
+#include "server/pipeline/audit_grouping.h"
 #include "server/pipeline/chain_verifier.h"
 #include "server/pipeline/hmac_keyring.h"
 #include "server/pipeline/ingest_pipeline.h"
@@ -225,6 +226,19 @@ int RunServer(const ServerConfig& config) {
   committer.SetStage(&verifier);
   committer.AddListener(
       [&tail_hub](const std::vector<v1::Event>& committed) { tail_hub.Publish(committed); });
+  // auditd: members are grouped once stored; grouped events are classified
+  // and stored in turn (server/pipeline/audit_grouping.h).
+  AuditGrouping audit_grouping(AuditGroupingOptions{});
+  const auto store_groups = [&committer, &rules](std::vector<v1::Event>* grouped) {
+    if (grouped->empty()) return;
+    rules.Classify(grouped);
+    committer.OfferUnbounded(grouped);
+  };
+  committer.AddListener([&audit_grouping, &store_groups](const std::vector<v1::Event>& committed) {
+    std::vector<v1::Event> grouped;
+    audit_grouping.OnCommitted(committed, NowMicros(), &grouped);
+    store_groups(&grouped);
+  });
   committer.AddExtrasListener(
       [&agents, &verifier, &audit, &integrity_counts](const CommitExtras& extras) {
         integrity_counts.Add(extras);
@@ -327,6 +341,19 @@ int RunServer(const ServerConfig& config) {
 
   Ticker ticker(io, &self_audit);
   ticker.Start();
+  // Audit events without EOE close after the grouping timeout.
+  net::steady_timer audit_timer(io);
+  std::function<void()> expire_audit = [&] {
+    audit_timer.expires_after(std::chrono::milliseconds(500));
+    audit_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      std::vector<v1::Event> grouped;
+      audit_grouping.Expire(NowMicros(), &grouped);
+      store_groups(&grouped);
+      expire_audit();
+    });
+  };
+  expire_audit();
   net::signal_set reload(io, SIGHUP);
   std::function<void()> await_reload = [&] {
     reload.async_wait([&](boost::system::error_code ec, int) {
@@ -344,6 +371,7 @@ int RunServer(const ServerConfig& config) {
     listener->Stop();
     export_api->Stop();
     ticker.Stop();
+    audit_timer.cancel();
     reload.cancel();
     // Give sessions a moment to hand over frames already read, then stop.
     auto timer = std::make_shared<net::steady_timer>(io, std::chrono::milliseconds(200));
@@ -363,6 +391,12 @@ int RunServer(const ServerConfig& config) {
                         " frames received, " + std::to_string(c.refused.load()) +
                         " connections refused");
   self_audit.Flush();
+  {
+    // Open audit events go in as they are (incomplete) before the last commit.
+    std::vector<v1::Event> grouped;
+    audit_grouping.Flush(&grouped);
+    store_groups(&grouped);
+  }
   committer.Stop();
   const auto stats = committer.stats();
   spdlog::info("stopped: {} events committed in {} commits, {} not stored", stats.events_committed,

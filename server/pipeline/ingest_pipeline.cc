@@ -4,6 +4,7 @@
 #include "common/syslog/syslog_parser.h"
 #include "common/wire/hmac_chain.h"
 #include "server/pipeline/agent_registry.h"
+#include "server/pipeline/audit_grouping.h"
 #include "server/pipeline/hmac_keyring.h"
 #include "server/pipeline/rules_holder.h"
 #include "server/selfaudit/self_audit.h"
@@ -136,6 +137,8 @@ bool IngestPipeline::Offer(std::vector<RawFrame>* frames) {
     CheckChain(&e);
   }
   frames->resize(taken);  // a refused frame and those after it are not retried
+  // An agent's audit records are classified once grouped (audit_grouping.h).
+  MarkAuditMembers(&events);
   if (rules_ != nullptr) rules_->Classify(&events);
   if (!offer_(&events)) {
     // Full: give the bytes back so the session can retry the same frames.

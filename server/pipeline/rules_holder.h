@@ -24,11 +24,14 @@ class RulesHolder {
     std::lock_guard<std::mutex> lock(mu_);
     return rules_;
   }
-  // Adds the NDcPP refs and description of every event; no-op without rules.
+  // Adds the NDcPP refs and description of every event but audit members
+  // (their grouped event is classified); no-op without rules.
   void Classify(std::vector<v1::Event>* events) const {
     const auto rules = Get();
     if (!rules) return;
-    for (auto& e : *events) rules->Classify(&e);
+    for (auto& e : *events) {
+      if (!e.audit_member()) rules->Classify(&e);
+    }
   }
 
  private:

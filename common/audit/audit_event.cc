@@ -1,0 +1,89 @@
+#include "common/audit/audit_event.h"
+
+#include <charconv>
+
+#include "common/audit/interpret.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep::audit {
+namespace {
+
+// Microseconds of "SECONDS.MILLIS"; 0 when malformed.
+int64_t AuditTimeMicros(std::string_view t) {
+  const size_t dot = t.find('.');
+  int64_t sec = 0, ms = 0;
+  const std::string_view s = t.substr(0, dot), m = dot == t.npos ? "0" : t.substr(dot + 1);
+  if (std::from_chars(s.data(), s.data() + s.size(), sec).ec != std::errc() ||
+      std::from_chars(m.data(), m.data() + m.size(), ms).ec != std::errc()) {
+    return 0;
+  }
+  return sec * 1'000'000 + ms * 1'000;
+}
+
+}  // namespace
+
+bool ParseNameFormat(std::string_view text, NameFormat* out) {
+  static constexpr std::pair<std::string_view, NameFormat> kNames[] = {
+      {"none", NameFormat::kNone},
+      {"hostname", NameFormat::kHostname},
+      {"fqd", NameFormat::kFqd},
+      {"numeric", NameFormat::kNumeric},
+      {"user", NameFormat::kUser}};
+  for (const auto& [name, f] : kNames) {
+    if (text == name) {
+      *out = f;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string NodeName(NameFormat format, std::string_view host, std::string_view address,
+                     std::string_view user_name) {
+  switch (format) {
+    case NameFormat::kNone:
+      return "";
+    case NameFormat::kHostname:
+      return std::string(host.substr(0, host.find('.')));
+    case NameFormat::kFqd:
+      return std::string(host);
+    case NameFormat::kNumeric:
+      return std::string(address);
+    case NameFormat::kUser:
+      return std::string(user_name);
+  }
+  return "";
+}
+
+void BuildAuditEvent(const AuditGroup& group, const IdentityMap* ids, std::string_view node_name,
+                     v1::Event* event) {
+  event->Clear();
+  v1::AuditEvent* a = event->mutable_audit();
+  a->set_node(group.node.empty() ? std::string(node_name) : group.node);
+  a->set_serial(group.serial);
+  a->set_complete(group.complete);
+  a->set_identity_map(ids != nullptr);
+  std::string joined, main_type;
+  for (const GroupMember& m : group.records) {
+    AuditRecord r;
+    v1::AuditRecord* out = a->add_records();
+    out->set_text(m.text);
+    out->set_chain_seq(m.chain_seq);
+    if (!joined.empty()) joined.push_back('\n');
+    joined.append(m.text);
+    if (!ParseAuditRecord(m.text, &r)) continue;
+    out->set_type(std::string(r.type));
+    if (a->time().empty()) a->set_time(std::string(r.time));
+    if (main_type.empty() || r.type == "SYSCALL") main_type = std::string(r.type);
+    InterpretRecord(r, ids, out);
+  }
+  event->set_host(group.host);
+  event->set_app_name("auditd");
+  event->set_msgid(main_type);
+  event->set_msg(joined);
+  event->set_raw(std::move(joined));
+  event->set_event_time_us(AuditTimeMicros(a->time()));
+  event->set_pri(-1);
+}
+
+}  // namespace trailkeep::audit
