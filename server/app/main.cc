@@ -1,10 +1,13 @@
 // trailkeepd: the collector, and the local store tools that open its RocksDB.
 //
 //   trailkeepd --config FILE | --dev DIR [--listen-syslog ADDR]... [--listen-export ADDR]...
+//              [--rules FILE|none]
 //   trailkeepd --check-config --config FILE
 //   trailkeepd query --db DIR [--host GLOB] [--since T] [--until T] [--ref SFR]
 //                    [--text TEXT] [--limit N] [--format text|json]
 //   trailkeepd hosts --db DIR [--format text|json]
+//   trailkeepd report --db DIR auth|logins|time-changes|updates|tls-failures|ndcpp [--failed]
+//              [--since T] [--until T] [--host GLOB] [--format text|json]
 //   trailkeepd verify --db DIR --host H [--key FILE | --keys-dir DIR]
 //   trailkeepd enroll HOST --out DIR [--config FILE | --dev DIR] [--days N] [--force]
 #include <iostream>
@@ -15,9 +18,11 @@
 
 #include "server/app/config.h"
 #include "server/app/enroll.h"
+#include "server/app/report_tool.h"
 #include "server/app/server.h"
 #include "server/app/store_tools.h"
 #include "server/app/verify_tool.h"
+#include "server/report/report.h"
 
 namespace {
 
@@ -73,6 +78,9 @@ int main(int argc, char** argv) {
                  "HTTPS API listen address host:port (repeatable; port 0 picks a free port)");
   app.add_flag("--check-config", check_config, "validate --config and exit");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  std::string rules_override;
+  app.add_option("--rules", rules_override,
+                 "NDcPP rules file, or none (no classification); overrides [ndcpp] rules_file");
 
   trailkeep::QueryOptions q;
   auto* query = app.add_subcommand("query", "print stored events (local store)");
@@ -84,6 +92,24 @@ int main(int argc, char** argv) {
   query->add_option("--text", q.text, "case-insensitive substring of the message");
   query->add_option("--limit", q.limit, "stop after N events");
   query->add_option("--format", q.format, "text or json")->check(CLI::IsMember({"text", "json"}));
+
+  trailkeep::ReportToolOptions rep;
+  auto* report = app.add_subcommand(
+      "report", "fleet reports by NDcPP SFR (local store): " + [] {
+        std::string names;
+        for (const auto& n : trailkeep::ReportNames()) names += (names.empty() ? "" : ", ") + n;
+        return names;
+      }());
+  report->add_option("name", rep.name, "the report")
+      ->required()
+      ->check(CLI::IsMember(trailkeep::ReportNames()));
+  report->add_option("--db", rep.db, "data folder of the collector")->required();
+  report->add_flag("--failed", rep.failed, "auth: failures only");
+  report->add_option("--since", rep.since, "receive time lower bound: RFC 3339 or 15m, 2h, 7d");
+  report->add_option("--until", rep.until, "receive time upper bound: RFC 3339 or 15m, 2h, 7d");
+  report->add_option("--host", rep.host, "source host glob, e.g. 'api-*'");
+  report->add_option("--format", rep.format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
 
   std::string hosts_db, hosts_format = "text";
   auto* hosts = app.add_subcommand("hosts", "list source hosts with counts (local store)");
@@ -126,6 +152,7 @@ int main(int argc, char** argv) {
 
   if (*query) return trailkeep::RunQuery(q);
   if (*hosts) return trailkeep::RunHosts(hosts_db, hosts_format);
+  if (*report) return trailkeep::RunReport(rep);
   if (*verify) return trailkeep::RunVerify(v);
   if (*enroll) return trailkeep::RunEnroll(en);
 
@@ -163,6 +190,7 @@ int main(int argc, char** argv) {
   }
   if (!listen_syslog.empty()) config.syslog.addresses = listen_syslog;
   if (!listen_export.empty()) config.export_api.addresses = listen_export;
+  if (!rules_override.empty()) config.rules_file = rules_override;
   spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config.log_level : log_level));
   if (config.dev_mode) {
     // Resolve the actual port in the help text only when it is fixed.

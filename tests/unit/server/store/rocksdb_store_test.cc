@@ -5,23 +5,13 @@
 #include "server/store/committer.h"
 #include "server/store/keys.h"
 #include "server/store/store.h"
+#include "tests/unit/temp_dir.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tk-store-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 v1::Event MakeEvent(const std::string& host, int64_t t_us, const std::string& msg) {
   v1::Event e;
