@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Precision and recall of the NDcPP rules per SFR reference, on the corpus of
+real-world phrasing (tests/ndcpp/corpus.tsv): each line goes through
+`trailkeep classify` (the collector's parser and rules), and its refs are
+compared with the expected ones.
+
+  python3 tests/ndcpp/score_corpus.py [--bin DIR] [--rules FILE] [--check]
+
+prints the markdown table of docs/ndcpp.md and the lines that disagree;
+--check exits 1 when a ref falls below MIN_PRECISION / MIN_RECALL (the ctest
+ndcpp_corpus_test runs it so).
+"""
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+MIN_PRECISION = 1.0  # a false positive is a wrong claim of evidence
+MIN_RECALL = 0.9
+
+
+def load(path):
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if line.startswith("#") or not line.strip():
+                continue
+            refs, text = line.rstrip("\n").split("\t", 1)
+            rows.append((n, set() if refs == "-" else set(refs.split(",")), text))
+    return rows
+
+
+def classify(binary, rules, lines):
+    args = [os.path.join(binary, "trailkeep"), "classify", "--format", "json"]
+    if rules:
+        args += ["--rules", rules]
+    out = subprocess.run(args, input="\n".join(lines) + "\n", capture_output=True, text=True,
+                         check=True).stdout
+    events = [json.loads(l) for l in out.splitlines()]
+    assert len(events) == len(lines), "one event per corpus line (%d != %d)" % (len(events), len(lines))
+    return [set(e["refs"]) for e in events]
+
+
+def score(rows, got):
+    tp, fp, fn = collections.Counter(), collections.Counter(), collections.Counter()
+    wrong = []
+    for (n, want, text), have in zip(rows, got):
+        for r in have & want:
+            tp[r] += 1
+        for r in have - want:
+            fp[r] += 1
+        for r in want - have:
+            fn[r] += 1
+        if have != want:
+            wrong.append((n, sorted(want), sorted(have), text))
+    return tp, fp, fn, wrong
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.environ.get("TRAILKEEP_BIN", os.path.join(ROOT, "build", "bin")))
+    ap.add_argument("--rules", default="")
+    ap.add_argument("--corpus", default=os.path.join(HERE, "corpus.tsv"))
+    ap.add_argument("--check", action="store_true")
+    a = ap.parse_args()
+    rows = load(a.corpus)
+    tp, fp, fn, wrong = score(rows, classify(a.bin, a.rules, [t for _, _, t in rows]))
+    negatives = sum(1 for _, want, _ in rows if not want)
+    print("%d lines (%d that must not be classified)\n" % (len(rows), negatives))
+    print("| ref | lines expected | TP | FP | FN | precision | recall |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    bad = []
+    for r in sorted(set(tp) | set(fp) | set(fn)):
+        p = tp[r] / (tp[r] + fp[r]) if tp[r] + fp[r] else 1.0
+        rc = tp[r] / (tp[r] + fn[r]) if tp[r] + fn[r] else 1.0
+        print("| %s | %d | %d | %d | %d | %.2f | %.2f |" % (r, tp[r] + fn[r], tp[r], fp[r], fn[r], p, rc))
+        if p < MIN_PRECISION or rc < MIN_RECALL:
+            bad.append(r)
+    for n, want, have, text in wrong:
+        print("\ncorpus.tsv:%d expected %s got %s\n  %s" % (n, want or "-", have or "-", text),
+              file=sys.stderr)
+    if a.check and bad:
+        print("\nbelow precision %.2f / recall %.2f: %s" % (MIN_PRECISION, MIN_RECALL, ", ".join(bad)),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
