@@ -1,0 +1,430 @@
+#include "server/tunnel/ssh_tunnel.h"
+
+#include <algorithm>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/base/time_format.h"
+#include "server/net/tls_syslog_listener.h"
+#include "server/tunnel/known_hosts.h"
+
+namespace trailkeep {
+namespace {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// Channels sshd may queue before forward_accept takes them; beyond it libssh2
+// refuses new ones (the node's sender retries).
+constexpr int kListenQueue = 64;
+// A tunnel that stayed up this long starts its next backoff from the bottom.
+constexpr auto kStableUp = std::chrono::seconds(60);
+// A failure repeating with the same reason is recorded again only after this
+// long (it is logged every time): a node down for a week is not 10,000 events.
+constexpr auto kRepeatEventEvery = std::chrono::minutes(10);
+
+int64_t MicrosFromNow(std::chrono::milliseconds d) {
+  return NowMicros() + std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+}
+
+std::string FormatDuration(Clock::duration d) {
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  if (s < 120) return std::to_string(s) + " s";
+  if (s < 7200) return std::to_string(s / 60) + " min";
+  return std::to_string(s / 3600) + " h";
+}
+
+}  // namespace
+
+SshTunnel::SshTunnel(net::io_context& io, TunnelConfig config, tcp::endpoint forward_to,
+                     AuditChannelRegistry* registry, SelfAudit* audit)
+    : config_(std::move(config)),
+      endpoint_(config_.user + "@" + config_.host + ":" + std::to_string(config_.port)),
+      forward_to_(forward_to),
+      registry_(registry),
+      audit_(audit),
+      strand_(net::make_strand(io)),
+      resolver_(strand_),
+      socket_(strand_),
+      deadline_(strand_),
+      tick_(strand_),
+      retry_(strand_),
+      rng_(std::random_device{}()),
+      counters_(std::make_shared<TunnelCounters>()) {
+  unsigned short port = 0;
+  SplitHostPort(config_.remote_bind, &bind_host_, &port);  // validated by the config loader
+  bind_port_ = port;
+  status_.name = config_.name;
+  status_.endpoint = endpoint_;
+  status_.remote_bind = config_.remote_bind;
+  status_.state = "stopped";
+}
+
+SshTunnel::~SshTunnel() {
+  for (auto& b : bridges_) b->Abandon();
+  session_.reset();
+}
+
+template <typename F>
+auto SshTunnel::Guard(F f) {
+  return net::bind_executor(
+      strand_, [self = shared_from_this(), gen = generation_, f = std::move(f)](auto&&... args) {
+        if (gen != self->generation_) return;  // a handler of a torn-down session
+        f(std::forward<decltype(args)>(args)...);
+      });
+}
+
+void SshTunnel::Start() {
+  net::post(strand_, [self = shared_from_this()] {
+    if (self->phase_ == Phase::kIdle) self->Connect();
+  });
+}
+
+void SshTunnel::Stop() {
+  net::post(strand_, [self = shared_from_this()] {
+    if (self->phase_ == Phase::kUp) {
+      self->Record(SelfEventKind::kTunnelTerminated,
+                   "tunnel " + self->config_.name + " to " + self->endpoint_ +
+                       " closed: collector stopping (up " +
+                       FormatDuration(Clock::now() - self->up_since_) + ")");
+    }
+    self->Teardown();
+    self->retry_.cancel();
+    self->phase_ = Phase::kStopped;
+    self->SetState("stopped");
+  });
+}
+
+TunnelStatus SshTunnel::Status() const {
+  std::lock_guard lock(status_mu_);
+  TunnelStatus s = status_;
+  s.channels_open = counters_->channels_open;
+  s.channels_total = counters_->channels_total;
+  s.channels_failed = counters_->channels_failed;
+  s.bytes_from_node = counters_->bytes_from_node;
+  s.bytes_to_node = counters_->bytes_to_node;
+  return s;
+}
+
+void SshTunnel::SetState(const char* state) {
+  std::lock_guard lock(status_mu_);
+  status_.state = state;
+}
+
+void SshTunnel::Connect() {
+  phase_ = Phase::kConnecting;
+  SetState("connecting");
+  // One deadline from DNS to the granted forward: a node that accepts TCP but
+  // never answers must not hold the tunnel forever.
+  deadline_.expires_after(std::chrono::seconds(config_.connect_timeout_seconds));
+  deadline_.async_wait(Guard([this](const boost::system::error_code& ec) {
+    if (ec || phase_ == Phase::kUp) return;
+    Fail(Failure::kTransport, std::string("timed out while ") + PhaseName());
+  }));
+  resolver_.async_resolve(
+      config_.host, std::to_string(config_.port),
+      Guard([this](const boost::system::error_code& ec, const tcp::resolver::results_type& r) {
+        if (ec)
+          return Fail(Failure::kTransport, "cannot resolve " + config_.host + ": " + ec.message());
+        net::async_connect(
+            socket_, r, Guard([this](const boost::system::error_code& err, const tcp::endpoint&) {
+              if (err) {
+                return Fail(Failure::kTransport,
+                            "cannot connect to " + endpoint_ + ": " + err.message());
+              }
+              OnConnected();
+            }));
+      }));
+}
+
+void SshTunnel::OnConnected() {
+  InitLibssh2Once();
+  LIBSSH2_SESSION* s = libssh2_session_init_ex(nullptr, nullptr, nullptr, nullptr);
+  if (s == nullptr) return Fail(Failure::kSsh, "cannot allocate an SSH session");
+  session_ = SshSessionPtr(s, SshSessionDeleter{socket_.native_handle()});
+  libssh2_session_set_blocking(s, 0);
+  // want_reply = 1: OpenSSH answers every keepalive, so a live peer always
+  // sends something within the interval and the liveness timer can tell.
+  libssh2_keepalive_config(s, 1, static_cast<unsigned>(config_.keepalive_seconds));
+  last_inbound_ = Clock::now();
+  phase_ = Phase::kHandshake;
+  Pump();
+}
+
+void SshTunnel::Pump() {
+  if (!session_) return;
+  while (phase_ != Phase::kUp) {
+    if (!Step()) return;
+  }
+  PumpUp();
+}
+
+bool SshTunnel::Step() {
+  LIBSSH2_SESSION* s = session_.get();
+  switch (phase_) {
+    case Phase::kHandshake: {
+      const int rc = libssh2_session_handshake(s, socket_.native_handle());
+      if (rc == LIBSSH2_ERROR_EAGAIN) break;
+      if (rc != 0) {
+        Fail(Failure::kSsh, "SSH handshake with " + endpoint_ + " failed: " + LastSshError());
+        return false;
+      }
+      const HostKeyCheck check =
+          CheckHostKey(s, config_.known_hosts_file, config_.host, config_.port);
+      if (check.verdict != HostKeyVerdict::kMatch) {
+        Fail(Failure::kSsh, check.message);
+        return false;
+      }
+      spdlog::info("tunnel {}: {}", config_.name, check.message);
+      phase_ = Phase::kAuth;
+      return true;
+    }
+    case Phase::kAuth: {
+      const char* pub = config_.public_key_file.empty() ? nullptr : config_.public_key_file.c_str();
+      const int rc = libssh2_userauth_publickey_fromfile_ex(
+          s, config_.user.c_str(), static_cast<unsigned>(config_.user.size()), pub,
+          config_.private_key_file.c_str(), "");
+      if (rc == LIBSSH2_ERROR_EAGAIN) break;
+      if (rc != 0) {
+        Fail(Failure::kSsh, "public key authentication as " + config_.user + " with " +
+                                config_.private_key_file + " refused: " + LastSshError());
+        return false;
+      }
+      phase_ = Phase::kForward;
+      return true;
+    }
+    case Phase::kForward: {
+      int bound = 0;
+      listener_ = libssh2_channel_forward_listen_ex(s, bind_host_.c_str(), bind_port_, &bound,
+                                                    kListenQueue);
+      if (listener_ == nullptr) {
+        if (libssh2_session_last_errno(s) == LIBSSH2_ERROR_EAGAIN) break;
+        Fail(Failure::kTransport,
+             "sshd refused to listen on " + config_.remote_bind + " (" + LastSshError() +
+                 "): port already taken, AllowTcpForwarding/permitlisten, or a privileged port "
+                 "without a root login");
+        return false;
+      }
+      OnUp(bound);
+      return true;
+    }
+    default:
+      return false;
+  }
+  ArmWait();
+  return false;
+}
+
+void SshTunnel::OnUp(int bound_port) {
+  deadline_.cancel();
+  phase_ = Phase::kUp;
+  up_since_ = Clock::now();
+  last_inbound_ = up_since_;
+  failures_ = 0;
+  last_recorded_reason_.clear();
+  {
+    std::lock_guard lock(status_mu_);
+    status_.state = "up";
+    status_.up_since_us = NowMicros();
+    status_.consecutive_failures = 0;
+    status_.next_attempt_us = 0;
+    ++status_.sessions;
+  }
+  Record(SelfEventKind::kTunnelInitiated, "tunnel " + config_.name + " up: " + endpoint_ +
+                                              " listens on " + bind_host_ + ":" +
+                                              std::to_string(bound_port) + " for the collector");
+  Tick();
+}
+
+void SshTunnel::PumpUp() {
+  LIBSSH2_SESSION* s = session_.get();
+  while (LIBSSH2_CHANNEL* ch = libssh2_channel_forward_accept(listener_)) AddBridge(ch);
+  // libssh2 1.10 reports any transport error here as "channel unknown".
+  const int err = libssh2_session_last_errno(s);
+  if (err != LIBSSH2_ERROR_EAGAIN) {
+    return Fail(Failure::kTransport,
+                "SSH session to " + endpoint_ + " lost (" + LastSshError() + ")");
+  }
+  for (auto it = bridges_.begin(); it != bridges_.end();) {
+    switch ((*it)->Pump()) {
+      case ChannelBridge::PumpResult::kOpen:
+        ++it;
+        break;
+      case ChannelBridge::PumpResult::kDone:
+        it = bridges_.erase(it);
+        break;
+      case ChannelBridge::PumpResult::kSessionError:
+        return Fail(Failure::kTransport,
+                    "SSH session to " + endpoint_ + " lost: " + (*it)->last_error());
+    }
+  }
+  ArmWait();
+}
+
+void SshTunnel::AddBridge(LIBSSH2_CHANNEL* channel) {
+  auto bridge = std::make_shared<ChannelBridge>(strand_, channel, registry_,
+                                                AuditChannel{config_.name, endpoint_}, counters_,
+                                                [weak = weak_from_this(), gen = generation_] {
+                                                  auto self = weak.lock();
+                                                  if (self && self->generation_ == gen)
+                                                    self->Pump();
+                                                });
+  bridge->Start(forward_to_);
+  spdlog::debug("tunnel {}: new channel, delivered from 127.0.0.1:{}", config_.name,
+                bridge->local_port());
+  bridges_.push_back(std::move(bridge));
+}
+
+void SshTunnel::ArmWait() {
+  const int dir = libssh2_session_block_directions(session_.get());
+  // Always listen for inbound bytes (new channels, data, the peer closing);
+  // wait for writability only while libssh2 has output stuck.
+  if (!read_waiting_) {
+    read_waiting_ = true;
+    socket_.async_wait(tcp::socket::wait_read, Guard([this](const boost::system::error_code& ec) {
+                         read_waiting_ = false;
+                         if (ec) return;
+                         last_inbound_ = Clock::now();
+                         Pump();
+                       }));
+  }
+  if ((dir & LIBSSH2_SESSION_BLOCK_OUTBOUND) && !write_waiting_) {
+    write_waiting_ = true;
+    socket_.async_wait(tcp::socket::wait_write, Guard([this](const boost::system::error_code& ec) {
+                         write_waiting_ = false;
+                         if (!ec) Pump();
+                       }));
+  }
+}
+
+// Once a second while up: keepalive, liveness, and a pump for data libssh2
+// already buffered (it may never make the socket readable again).
+void SshTunnel::Tick() {
+  tick_.expires_after(std::chrono::seconds(1));
+  tick_.async_wait(Guard([this](const boost::system::error_code& ec) {
+    if (ec || phase_ != Phase::kUp) return;
+    const uint64_t bytes = counters_->bytes_from_node;
+    if (bytes != last_bytes_from_node_) last_inbound_ = Clock::now();
+    last_bytes_from_node_ = bytes;
+    int next = 0;
+    if (libssh2_keepalive_send(session_.get(), &next) != 0) {
+      return Fail(Failure::kTransport,
+                  "SSH keepalive to " + endpoint_ + " failed: " + LastSshError());
+    }
+    const auto silent = Clock::now() - last_inbound_;
+    if (silent > std::chrono::seconds(config_.liveness_seconds)) {
+      return Fail(Failure::kTransport, "no data from " + endpoint_ + " for " +
+                                           FormatDuration(silent) + " (keepalives unanswered)");
+    }
+    Pump();
+    if (phase_ == Phase::kUp) Tick();
+  }));
+}
+
+void SshTunnel::Fail(Failure kind, const std::string& reason) {
+  const bool was_up = phase_ == Phase::kUp;
+  const auto up_for = Clock::now() - up_since_;
+  Teardown();
+  if (was_up && up_for >= kStableUp) failures_ = 0;
+  ++failures_;
+  if (was_up) {
+    Record(SelfEventKind::kTunnelTerminated, "tunnel " + config_.name + " to " + endpoint_ +
+                                                 " lost after " + FormatDuration(up_for) + ": " +
+                                                 reason);
+  } else if (reason != last_recorded_reason_ ||
+             Clock::now() - last_recorded_at_ >= kRepeatEventEvery) {
+    Record(kind == Failure::kSsh ? SelfEventKind::kSshSessionFailed : SelfEventKind::kTunnelFailed,
+           "tunnel " + config_.name + " to " + endpoint_ + " failed: " + reason);
+    last_recorded_reason_ = reason;
+    last_recorded_at_ = Clock::now();
+  } else {
+    spdlog::warn("tunnel {}: attempt {} failed again: {}", config_.name, failures_, reason);
+  }
+  {
+    std::lock_guard lock(status_mu_);
+    status_.up_since_us = 0;
+    status_.last_error = reason;
+    status_.last_error_us = NowMicros();
+    status_.consecutive_failures = failures_;
+  }
+  ScheduleRetry();
+}
+
+void SshTunnel::Teardown() {
+  ++generation_;  // every pending handler of this session is now ignored
+  for (auto& b : bridges_) b->Abandon();
+  bridges_.clear();
+  if (session_ && phase_ == Phase::kUp) {
+    // Best effort, never waited for: the peer learns we left on purpose.
+    libssh2_session_disconnect_ex(session_.get(), SSH_DISCONNECT_BY_APPLICATION,
+                                  "trailkeepd closing the tunnel", "");
+  }
+  listener_ = nullptr;
+  session_.reset();  // before the socket: the deleter shuts the fd down
+  boost::system::error_code ec;
+  socket_.close(ec);
+  resolver_.cancel();
+  deadline_.cancel();
+  tick_.cancel();
+  read_waiting_ = write_waiting_ = false;
+  phase_ = Phase::kIdle;
+}
+
+void SshTunnel::ScheduleRetry() {
+  // Exponential backoff with jitter in [d/2, d]: tunnels that failed
+  // together (collector restart, node reboot) do not retry in lockstep.
+  const uint32_t doublings = std::min<uint32_t>(failures_ - 1, 20);
+  const int64_t cap = config_.backoff_max_ms;
+  const int64_t d = std::min<int64_t>(cap, int64_t{config_.backoff_min_ms} << doublings);
+  std::uniform_int_distribution<int64_t> jitter(d / 2, d);
+  const std::chrono::milliseconds delay(jitter(rng_));
+  phase_ = Phase::kRetrying;
+  {
+    std::lock_guard lock(status_mu_);
+    status_.state = "retrying";
+    status_.next_attempt_us = MicrosFromNow(delay);
+  }
+  spdlog::info("tunnel {}: retrying in {} ms (attempt {})", config_.name, delay.count(),
+               failures_ + 1);
+  retry_.expires_after(delay);
+  retry_.async_wait(Guard([this](const boost::system::error_code& ec) {
+    if (!ec && phase_ == Phase::kRetrying) Connect();
+  }));
+}
+
+void SshTunnel::Record(SelfEventKind kind, const std::string& message) {
+  audit_->Record(kind, config_.host + ":" + std::to_string(config_.port), message,
+                 {{"tunnel", config_.name},
+                  {"ssh_endpoint", endpoint_},
+                  {"remote_bind", config_.remote_bind}});
+}
+
+std::string SshTunnel::LastSshError() const {
+  if (!session_) return "no session";
+  char* msg = nullptr;
+  int len = 0;
+  const int code = libssh2_session_last_error(session_.get(), &msg, &len, 0);
+  std::string text = msg != nullptr ? std::string(msg, static_cast<size_t>(std::max(len, 0))) : "";
+  return text + " (libssh2 error " + std::to_string(code) + ")";
+}
+
+const char* SshTunnel::PhaseName() const {
+  switch (phase_) {
+    case Phase::kConnecting:
+      return "connecting";
+    case Phase::kHandshake:
+      return "in the SSH handshake";
+    case Phase::kAuth:
+      return "authenticating";
+    case Phase::kForward:
+      return "waiting for the remote forward";
+    default:
+      return "setting up";
+  }
+}
+
+}  // namespace trailkeep
