@@ -628,32 +628,47 @@ class Session : public std::enable_shared_from_this<Session> {
     TailWrite([self = shared_from_this()] { self->TailPump(); });
   }
 
-  // Sends what the subscriber queued (live phase), when no write is pending.
+  // Sends what the subscriber queued (live phase), when no write is pending,
+  // in chunks of about kChunkBytes: taken events wait in tail_pending_ (they
+  // share the hub's batches), so a slow reader holds one chunk of text, not
+  // its whole queue formatted.
   void TailPump() {
     if (!tail_live_ || tail_writing_ || tail_done_) return;
-    auto taken = sub_->Take();
     tail_buf_.clear();
     uint64_t n = 0;
-    for (const auto& e : taken.events) {
-      if (e->ingest_seq() <= tail_pos_) continue;  // already sent from the store
-      tail_buf_ += EventToJson(*e);
-      tail_buf_ += '\n';
-      tail_pos_ = e->ingest_seq();
-      ++n;
+    while (tail_buf_.empty()) {
+      if (tail_pending_.empty()) {
+        auto taken = sub_->Take();
+        if (taken.overflowed) return TailOverflowed(taken.missed);
+        tail_seen_ = std::max(tail_seen_, taken.seen_seq);
+        if (taken.events.empty()) break;
+        tail_pending_.assign(taken.events.begin(), taken.events.end());
+      }
+      while (!tail_pending_.empty() && tail_buf_.size() < kChunkBytes) {
+        const std::shared_ptr<const v1::Event> e = std::move(tail_pending_.front());
+        tail_pending_.pop_front();
+        if (e->ingest_seq() <= tail_pos_) continue;  // already sent from the store
+        tail_buf_ += EventToJson(*e);
+        tail_buf_ += '\n';
+        tail_pos_ = e->ingest_seq();
+        ++n;
+      }
     }
     server_->counters.tail_events += n;
-    if (taken.overflowed) {
-      // Too slow: the hub dropped our queue. Say so and end; the client
-      // resumes from the store with cursor = tail_pos_.
-      server_->counters.tail_missed += taken.missed;
-      tail_buf_ += "{\"missed\": " + std::to_string(taken.missed) + ", \"resume_cursor\": \"" +
-                   std::to_string(tail_pos_) + "\"}\n";
-      server_->hub->Unsubscribe(sub_);
-      return TailWrite([self = shared_from_this()] { self->TailEnd(true); });
-    }
-    tail_pos_ = std::max(tail_pos_, taken.seen_seq);
+    // Commits that matched nothing move the resume point too (heartbeats show it).
+    if (tail_pending_.empty()) tail_pos_ = std::max(tail_pos_, tail_seen_);
     if (tail_buf_.empty()) return;
     TailWrite([self = shared_from_this()] { self->TailPump(); });
+  }
+
+  // Too slow: the hub dropped our queue. Say so and end; the client resumes
+  // from the store with cursor = tail_pos_ (everything up to it was sent).
+  void TailOverflowed(uint64_t missed) {
+    server_->counters.tail_missed += missed;
+    tail_buf_ = "{\"missed\": " + std::to_string(missed) + ", \"resume_cursor\": \"" +
+                std::to_string(tail_pos_) + "\"}\n";
+    server_->hub->Unsubscribe(sub_);
+    TailWrite([self = shared_from_this()] { self->TailEnd(true); });
   }
 
   std::string HeartbeatLine() const {
@@ -715,6 +730,7 @@ class Session : public std::enable_shared_from_this<Session> {
       sub_.reset();
     }
     if (heartbeat_) heartbeat_->cancel();
+    tail_pending_.clear();
     serializer_.reset();
     header_.reset();
     if (!graceful) {
@@ -1019,7 +1035,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool tail_live_ = false;     // the store phase is over: events come from sub_
   bool tail_writing_ = false;  // one chunk write at a time
   bool tail_done_ = false;
-  uint64_t tail_pos_ = 0;  // every matching event with seq <= tail_pos_ has been sent
+  uint64_t tail_pos_ = 0;   // every matching event with seq <= tail_pos_ has been sent
+  uint64_t tail_seen_ = 0;  // highest seq the hub published to us (matching or not)
+  std::deque<std::shared_ptr<const v1::Event>> tail_pending_;  // taken, not yet formatted
   std::string tail_buf_;
   std::optional<net::steady_timer> heartbeat_;
   char peer_byte_[1] = {};

@@ -217,25 +217,32 @@ def tail_latency(c):
 
 # --- 3. RSS with many tail subscribers --------------------------------------------------------
 
+def metric(c, name):
+    text = subprocess.run(c.curl("/metrics"), capture_output=True, check=True).stdout.decode()
+    return next(float(l.split()[1]) for l in text.splitlines() if l.startswith("trailkeep_%s " % name))
+
+
 def rss_with_subscribers(c):
+    """VmRSS (KiB) before, with the subscribers connected, after 10,000 events reached them; VmHWM;
+    tail sessions; events the hub dropped for subscribers that fell behind."""
     before = proc_status(c.proc.pid, "VmRSS")
+    missed_before = metric(c, "tail_missed_total")
     subs = [spawn(c.curl("/v1/tail?backlog=10", "-N"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for _ in range(SUBSCRIBERS)]
-    sessions = 0
-    for _ in range(100):
-        metrics = subprocess.run(c.curl("/metrics"), capture_output=True, check=True).stdout.decode()
-        sessions = int(next(float(l.split()[1]) for l in metrics.splitlines()
-                            if l.startswith("trailkeep_tail_sessions ")))
+    for _ in range(150):
+        sessions = int(metric(c, "tail_sessions"))
         if sessions >= SUBSCRIBERS:
             break
         time.sleep(0.2)
+    connected = proc_status(c.proc.pid, "VmRSS")
     send_at_rate(c, 1000, 10, "rss", [])
     time.sleep(2)
-    with_subs = proc_status(c.proc.pid, "VmRSS")
+    after = proc_status(c.proc.pid, "VmRSS")
     hwm = proc_status(c.proc.pid, "VmHWM")
+    missed = metric(c, "tail_missed_total") - missed_before
     for p in subs:
         stop(p)
-    return before, with_subs, hwm, sessions
+    return before, connected, after, hwm, sessions, missed
 
 
 def main():
@@ -260,10 +267,11 @@ def main():
             "max %.1f ms" % (TAIL_RATE, TAIL_SECONDS, sent, seen, p50, p90, p99, worst))
         if seen < sent:
             rc = 1
-        before, with_subs, hwm, sessions = rss_with_subscribers(c)
-        log("rss: %.0f MiB before, %.0f MiB with %d tail subscribers (%d tail sessions in /metrics) after "
-            "10,000 more events; VmHWM %.0f MiB" % (before / 1024, with_subs / 1024, SUBSCRIBERS, sessions,
-                                                     hwm / 1024))
+        before, connected, after, hwm, sessions, missed = rss_with_subscribers(c)
+        log("rss: %.0f MiB before; %.0f MiB with %d tail subscribers connected (%d tail sessions in /metrics); "
+            "%.0f MiB after 10,000 events at 1,000/s reached them (%d events dropped for slow subscribers); "
+            "VmHWM %.0f MiB" % (before / 1024, connected / 1024, SUBSCRIBERS, sessions, after / 1024, missed,
+                                hwm / 1024))
     finally:
         for p in procs:
             stop(p)
