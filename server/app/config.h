@@ -7,6 +7,7 @@
 
 #include "server/net/tls_syslog_listener.h"
 #include "server/sinks/export_https_server.h"
+#include "server/tunnel/tunnel_config.h"
 
 namespace trailkeep {
 
@@ -43,6 +44,9 @@ struct ServerConfig {
   // CA that `trailkeepd enroll` signs agent certificates with.
   std::string enroll_ca_cert;
   std::string enroll_ca_key;
+
+  // [[tunnel]]: reverse SSH tunnels to nodes (docs/tunnels.md).
+  std::vector<TunnelConfig> tunnels;
 };
 
 struct ConfigError {

@@ -11,6 +11,7 @@
 #include "common/ndcpp/rules.h"
 #include "server/app/config.h"
 #include "server/net/tls_syslog_listener.h"
+#include "server/tunnel/key_file.h"
 
 namespace trailkeep {
 namespace {
@@ -290,6 +291,79 @@ void ReadSelfAudit(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Unknown(*t, "self_audit.");
 }
 
+// Keys of one [[tunnel]] table; files are checked here so that a wrong key
+// type or a missing known_hosts fails at start-up, not at every retry.
+void ReadTunnel(const toml::table& t, const toml::node& el, Reader* r, ServerConfig* c) {
+  const std::string prefix = "tunnel.";
+  TunnelConfig tc;
+  Reader sub = *r;
+  sub.String(t, prefix, "name", &tc.name);
+  sub.String(t, prefix, "host", &tc.host);
+  sub.Integer(t, prefix, "port", &tc.port, 1, 65535);
+  sub.String(t, prefix, "user", &tc.user);
+  sub.String(t, prefix, "private_key_file", &tc.private_key_file);
+  sub.String(t, prefix, "public_key_file", &tc.public_key_file);
+  sub.String(t, prefix, "known_hosts_file", &tc.known_hosts_file);
+  sub.String(t, prefix, "remote_bind", &tc.remote_bind);
+  sub.String(t, prefix, "forward_to", &tc.forward_to);
+  sub.Integer(t, prefix, "keepalive_seconds", &tc.keepalive_seconds, 2, 3600);
+  sub.Integer(t, prefix, "liveness_seconds", &tc.liveness_seconds, 5, 86400);
+  sub.Integer(t, prefix, "connect_timeout_seconds", &tc.connect_timeout_seconds, 1, 3600);
+  sub.Integer(t, prefix, "backoff_min_ms", &tc.backoff_min_ms, 10, 3'600'000);
+  sub.Integer(t, prefix, "backoff_max_ms", &tc.backoff_max_ms, 10, 3'600'000);
+  sub.Unknown(t, prefix);
+  if (tc.host.empty()) r->Error(&el, "[[tunnel]] needs host = \"node.example.net\"");
+  if (tc.name.empty()) tc.name = tc.host;
+  if (tc.private_key_file.empty()) {
+    r->Error(&el, "[[tunnel]] " + tc.name + " needs private_key_file");
+  } else if (Status s = CheckTunnelKeyFile(tc.private_key_file); !s.ok()) {
+    r->Error(t.get("private_key_file"), "tunnel.private_key_file: " + s.message());
+  }
+  if (tc.known_hosts_file.empty()) {
+    r->Error(&el,
+             "[[tunnel]] " + tc.name +
+                 " needs known_hosts_file (the node's host key; ssh-keyscan -t ecdsa,ed25519)");
+  } else if (access(tc.known_hosts_file.c_str(), R_OK) != 0) {
+    r->Error(t.get("known_hosts_file"), "tunnel.known_hosts_file = \"" + tc.known_hosts_file +
+                                            "\": cannot read the file (" + std::strerror(errno) +
+                                            ")");
+  }
+  if (tc.keepalive_seconds * 2 > tc.liveness_seconds) {
+    r->Error(&el, "[[tunnel]] " + tc.name +
+                      ": liveness_seconds must be at least twice keepalive_seconds");
+  }
+  if (tc.backoff_min_ms > tc.backoff_max_ms) {
+    r->Error(&el, "[[tunnel]] " + tc.name + ": backoff_min_ms exceeds backoff_max_ms");
+  }
+  const auto check_address = [&](const char* key, const std::string& v) {
+    try {
+      std::string host;
+      unsigned short port;
+      SplitHostPort(v, &host, &port);
+    } catch (const std::exception& e) {
+      r->Error(t.get(key), std::string("tunnel.") + key + ": " + e.what());
+    }
+  };
+  check_address("remote_bind", tc.remote_bind);
+  if (!tc.forward_to.empty()) check_address("forward_to", tc.forward_to);
+  for (const auto& other : c->tunnels) {
+    if (other.name == tc.name) r->Error(&el, "[[tunnel]] name " + tc.name + " used twice");
+  }
+  c->tunnels.push_back(std::move(tc));
+}
+
+void ReadTunnels(const toml::table& root, Reader* r, ServerConfig* c) {
+  r->Seen("", "tunnel");
+  const toml::node* n = root.get("tunnel");
+  if (n == nullptr) return;
+  const toml::array* arr = n->as_array();
+  if (arr == nullptr || !arr->is_array_of_tables()) {
+    r->Error(n, "tunnel must be an array of tables: [[tunnel]]");
+    return;
+  }
+  for (const auto& el : *arr) ReadTunnel(*el.as_table(), el, r, c);
+}
+
 int LineOf(const toml::table& root, const std::string& dotted_key) {
   const toml::node* n = root.at_path(dotted_key).node();
   return n != nullptr ? static_cast<int>(n->source().begin.line) : 0;
@@ -348,6 +422,7 @@ std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
   ReadNdcpp(root, &r, c);
   ReadAgents(root, &r, c);
   ReadExport(root, &r, c);
+  ReadTunnels(root, &r, c);
   r.Unknown(root, "");
 
   static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",

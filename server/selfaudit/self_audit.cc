@@ -20,8 +20,11 @@ int SeverityOf(SelfEventKind kind) {
     case SelfEventKind::kRulesReloaded:
     case SelfEventKind::kApiTokensReloaded:
     case SelfEventKind::kAgentConnected:
+    case SelfEventKind::kTunnelInitiated:
       return 5;  // notice
     case SelfEventKind::kIntegrityAlarm:
+    // SSH_SESSION_FAILED includes a changed host key: err, like integrity alarms.
+    case SelfEventKind::kSshSessionFailed:
       return 3;  // err
     case SelfEventKind::kStoreError:
       return 2;  // crit
@@ -78,6 +81,14 @@ const char* SelfEventMsgId(SelfEventKind kind) {
       return "API_TOKENS_RELOADED";
     case SelfEventKind::kApiTokensReloadFailed:
       return "API_TOKENS_RELOAD_FAILED";
+    case SelfEventKind::kTunnelInitiated:
+      return "TUNNEL_INITIATED";
+    case SelfEventKind::kTunnelTerminated:
+      return "TUNNEL_TERMINATED";
+    case SelfEventKind::kTunnelFailed:
+      return "TUNNEL_FAILED";
+    case SelfEventKind::kSshSessionFailed:
+      return "SSH_SESSION_FAILED";
   }
   return "UNKNOWN";
 }

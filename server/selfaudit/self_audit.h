@@ -43,6 +43,10 @@ enum class SelfEventKind {
   kIntegrityAlarm,         // chain verification: gap, bad MAC, conflict, replay, ...
   kApiTokensReloaded,      // API token file replaced on SIGHUP
   kApiTokensReloadFailed,  // SIGHUP with an invalid token file: the old tokens stay
+  kTunnelInitiated,        // a reverse SSH tunnel to a node is up (FTP_ITC.1)
+  kTunnelTerminated,       // an up tunnel closed or was lost (FTP_ITC.1)
+  kTunnelFailed,           // a tunnel could not be set up: TCP, forward refused (FTP_ITC.1)
+  kSshSessionFailed,       // SSH handshake, host key or authentication failed (FCS_SSHS_EXT.1)
 };
 
 // The MSGID under which a kind is stored ("TLS_HANDSHAKE_FAILED", ...).
