@@ -6,20 +6,24 @@
 
 namespace trailkeep {
 
-bool IsAgentAuditRecord(const v1::Event& e) {
-  if (e.peer().bound_host().empty() || e.app_name() != "auditd") return false;
+bool IsChannelAuditRecord(const v1::Event& e) {
+  const bool vouched =
+      e.transport() == v1::TRANSPORT_AUDIT_PORT60 || !e.peer().bound_host().empty();
+  if (!vouched || e.app_name() != "auditd") return false;
   audit::AuditRecord r;
   return audit::ParseAuditRecord(e.msg(), &r);
 }
 
 void MarkAuditMembers(std::vector<v1::Event>* events) {
   for (auto& e : *events) {
-    if (IsAgentAuditRecord(e)) e.set_audit_member(true);
+    if (IsChannelAuditRecord(e)) e.set_audit_member(true);
   }
 }
 
 AuditGrouping::AuditGrouping(AuditGroupingOptions options)
     : options_(std::move(options)), grouper_(options_.grouper) {}
+
+AuditGrouping::~AuditGrouping() = default;
 
 void AuditGrouping::OnCommitted(const std::vector<v1::Event>& committed, int64_t now_us,
                                 std::vector<v1::Event>* out) {
@@ -29,7 +33,10 @@ void AuditGrouping::OnCommitted(const std::vector<v1::Event>& committed, int64_t
     if (e.audit_member()) {
       audit::AuditRecord r;
       if (!audit::ParseAuditRecord(e.msg(), &r)) continue;
-      sources_[e.host()].address = AddressOfEndpoint(e.peer().address());
+      Source& src = sources_[e.host()];
+      if (!src.peer) src.peer = std::make_unique<v1::Peer>();
+      *src.peer = e.peer();
+      src.transport = e.transport();
       grouper_.Add(e.host(), r, audit::GroupMember{e.msg(), e.chain_seq()}, now_us, &closed);
     } else if (!e.peer().bound_host().empty() && audit::IsInventoryEvent(e.app_name(), e.msgid())) {
       auto ids = audit::IdentityMap::FromInventoryJson(e.msg());
@@ -65,16 +72,17 @@ void AuditGrouping::Emit(std::vector<audit::AuditGroup>* closed, int64_t now_us,
   for (const audit::AuditGroup& g : *closed) {
     ++(g.complete ? stats_.groups_complete : stats_.groups_incomplete);
     const Source& src = sources_[g.host];
+    const std::string address = src.peer ? AddressOfEndpoint(src.peer->address()) : "";
     const std::string node =
-        audit::NodeName(options_.name_format, g.host, src.address, options_.user_node_name);
+        audit::NodeName(options_.name_format, g.host, address, options_.user_node_name);
     v1::Event& e = out->emplace_back();
     audit::BuildAuditEvent(g, src.ids.get(), node, &e);
     e.set_receive_time_us(now_us != 0 ? now_us : g.opened_us);
-    e.set_transport(v1::TRANSPORT_TLS_SYSLOG);
-    // Derived from chained records already judged; it has no chain of its own.
+    e.set_transport(static_cast<v1::Transport>(src.transport));
+    // Derived from records already judged (their chains, if any, are theirs);
+    // it has no chain of its own.
     e.set_integrity(v1::INTEGRITY_UNSIGNED);
-    e.mutable_peer()->set_bound_host(g.host);
-    e.mutable_peer()->set_address(src.address);
+    if (src.peer) *e.mutable_peer() = *src.peer;
   }
 }
 

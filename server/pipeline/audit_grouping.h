@@ -1,11 +1,12 @@
 // AuditGrouping: the collector's auditd grouping and enrichment
 // (common/audit/), fed with committed events.
 //
-// Which records: only those whose provenance the channel vouches for, an
-// agent's audit input: an event of a bound trailkeep/1 connection with
-// APP-NAME "auditd" whose MSG is an audit record (IsAgentAuditRecord). Text
-// that merely looks like a record, from any other sender, stays a plain
-// syslog event. The pipeline marks such events audit_member before commit:
+// Which records: only those whose provenance the channel vouches for
+// (IsChannelAuditRecord): APP-NAME "auditd" with an audit record as MSG, from
+// an agent's audit input (a bound trailkeep/1 connection) or from auditd's
+// remote-logging protocol (transport AUDIT_PORT60, a stock audisp-remote
+// node). Text that merely looks like a record, from any other sender, stays
+// a plain syslog event. The pipeline marks such events audit_member before commit:
 // each is stored as it arrived (its chain is evidence) and left unclassified.
 //
 // After commit, OnCommitted() groups the members by (host, node, serial); a
@@ -37,7 +38,8 @@
 
 namespace trailkeep::v1 {
 class Event;
-}
+class Peer;
+}  // namespace trailkeep::v1
 
 namespace trailkeep {
 
@@ -54,14 +56,16 @@ struct AuditGroupingStats {
   uint64_t identity_maps = 0;      // inventory events taken
 };
 
-// Whether `e` is an agent's audit record (see above); cheap: header checks.
-bool IsAgentAuditRecord(const v1::Event& e);
+// Whether `e` is an audit record its channel vouches for (see above);
+// cheap: field checks first, then the record header.
+bool IsChannelAuditRecord(const v1::Event& e);
 // Sets audit_member on those events.
 void MarkAuditMembers(std::vector<v1::Event>* events);
 
 class AuditGrouping {
  public:
   explicit AuditGrouping(AuditGroupingOptions options);
+  ~AuditGrouping();  // Source holds a v1::Peer, complete only in the .cc
 
   // Takes the members and inventories of a committed batch; appends the
   // grouped events it closes to *out.
@@ -76,7 +80,9 @@ class AuditGrouping {
 
  private:
   struct Source {
-    std::string address;  // peer address of the last member (name_format numeric)
+    // The channel of the host's last member: the grouped event carries it.
+    std::unique_ptr<v1::Peer> peer;
+    int transport = 0;  // v1::Transport
     std::shared_ptr<const audit::IdentityMap> ids;
   };
   void Emit(std::vector<audit::AuditGroup>* closed, int64_t now_us, std::vector<v1::Event>* out);
