@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "server/net/audit_remote_listener.h"
 #include "server/net/tls_syslog_listener.h"
 #include "server/sinks/export_https_server.h"
 #include "server/tunnel/tunnel_config.h"
@@ -23,6 +24,9 @@ struct ServerConfig {
   // [[listen.export]] + [export] + [[export.client]]; its TLS settings are
   // taken from [tls] at start-up (client certificates optional).
   ExportServerOptions export_api;
+  // [[listen.audit]] / --listen-audit: auditd's remote protocol, usually on
+  // 127.0.0.1:60 (deploy/trailkeepd.toml); no listener when neither is given.
+  AuditRemoteOptions audit_remote;
 
   size_t commit_queue_bytes = 32u << 20;
   size_t max_batch_events = 16384;

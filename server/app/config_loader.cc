@@ -116,9 +116,10 @@ void ReadListeners(const toml::table& root, Reader* r, ServerConfig* c) {
   }
   for (const auto& [k, v] : *lt) {
     const std::string kind(k.str());
-    if (kind != "syslog" && kind != "export") {
+    if (kind != "syslog" && kind != "export" && kind != "audit") {
       r->Error(&v, "unknown listener kind listen." + kind +
-                       " (this version has [[listen.syslog]] and [[listen.export]])");
+                       " (this version has [[listen.syslog]], [[listen.export]] and "
+                       "[[listen.audit]])");
       continue;
     }
     const toml::array* arr = v.as_array();
@@ -126,8 +127,9 @@ void ReadListeners(const toml::table& root, Reader* r, ServerConfig* c) {
       r->Error(&v, "listen." + kind + " must be an array of tables: [[listen." + kind + "]]");
       continue;
     }
-    std::vector<std::string>& addresses =
-        kind == "syslog" ? c->syslog.addresses : c->export_api.addresses;
+    std::vector<std::string>& addresses = kind == "syslog"   ? c->syslog.addresses
+                                          : kind == "export" ? c->export_api.addresses
+                                                             : c->audit_remote.addresses;
     addresses.clear();
     const std::string prefix = "listen." + kind + ".";
     for (const auto& el : *arr) {

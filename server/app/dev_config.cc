@@ -67,6 +67,7 @@ ServerConfig MakeDevConfig(const std::string& dir) {
   // loggen cannot present a certificate: accept it, and mark its events.
   c.syslog.tls.client_auth = ClientAuth::kOptional;
   c.export_api.addresses = {"127.0.0.1:8443"};
+  c.audit_remote.addresses = {"127.0.0.1:6060"};  // port 60 itself needs root
   c.export_api.token_file = EnsureDevToken(root);
   c.export_api.clients = {ClientRule{"dev-client", kAllScopes, {}}};
   c.keys_dir = root + "/keys";

@@ -1,6 +1,7 @@
 // trailkeepd: the collector, and the local store tools that open its RocksDB.
 //
 //   trailkeepd --config FILE | --dev DIR [--listen-syslog ADDR]... [--listen-export ADDR]...
+//              [--listen-audit ADDR]...
 //              [--rules FILE|none]
 //   trailkeepd --check-config --config FILE
 //   trailkeepd query --db DIR [--host GLOB] [--since T] [--until T] [--ref SFR]
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
 
   std::string config_file, dev_dir, log_level;
-  std::vector<std::string> listen_syslog, listen_export;
+  std::vector<std::string> listen_syslog, listen_export, listen_audit;
   bool check_config = false;
   auto* cfg_opt = app.add_option("--config", config_file, "TOML configuration file");
   auto* dev_opt = app.add_option("--dev", dev_dir,
@@ -76,6 +77,9 @@ int main(int argc, char** argv) {
                  "RFC 5425 listen address host:port (repeatable; port 0 picks a free port)");
   app.add_option("--listen-export", listen_export,
                  "HTTPS API listen address host:port (repeatable; port 0 picks a free port)");
+  app.add_option("--listen-audit", listen_audit,
+                 "auditd remote-logging listen address host:port, usually 127.0.0.1:60 "
+                 "(repeatable; port 0 picks a free port)");
   app.add_flag("--check-config", check_config, "validate --config and exit");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   std::string rules_override;
@@ -190,6 +194,7 @@ int main(int argc, char** argv) {
   }
   if (!listen_syslog.empty()) config.syslog.addresses = listen_syslog;
   if (!listen_export.empty()) config.export_api.addresses = listen_export;
+  if (!listen_audit.empty()) config.audit_remote.addresses = listen_audit;
   if (!rules_override.empty()) config.rules_file = rules_override;
   spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config.log_level : log_level));
   if (config.dev_mode) {

@@ -14,12 +14,16 @@
 
 #include "common/base/time_format.h"
 #include "common/ndcpp/rules.h"
+#include "server/app/tunnel_metrics.h"
+#include "server/net/audit_channel_registry.h"
+#include "server/net/audit_remote_listener.h"
 #include "server/net/tls_syslog_listener.h"
 #include "server/pipeline/agent_registry.h"
 #include "server/pipeline/audit_grouping.h"
 #include "server/pipeline/chain_verifier.h"
 #include "server/pipeline/hmac_keyring.h"
 #include "server/pipeline/ingest_pipeline.h"
+#include "server/pipeline/record_deduper.h"
 #include "server/pipeline/rules_holder.h"
 #include "server/selfaudit/self_audit.h"
 #include "server/sinks/export_https_server.h"
@@ -36,7 +40,8 @@ namespace net = boost::asio;
 // ports.json: every bound address per listener kind, written atomically so a
 // test polling for it never reads half a file.
 void WritePortsFile(const std::string& data_dir, const std::vector<std::string>& syslog,
-                    const std::vector<std::string>& export_api) {
+                    const std::vector<std::string>& export_api,
+                    const std::vector<std::string>& audit) {
   auto list = [](const std::vector<std::string>& addrs) {
     std::string out = "[";
     for (size_t i = 0; i < addrs.size(); ++i) {
@@ -46,7 +51,8 @@ void WritePortsFile(const std::string& data_dir, const std::vector<std::string>&
     return out + "]";
   };
   std::string json = "{\"syslog\": " + list(syslog) + ", \"export\": " + list(export_api) +
-                     ", \"pid\": " + std::to_string(getpid()) + "}\n";
+                     ", \"audit\": " + list(audit) + ", \"pid\": " + std::to_string(getpid()) +
+                     "}\n";
   const std::string tmp = data_dir + "/ports.json.tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -223,7 +229,9 @@ int RunServer(const ServerConfig& config) {
   ChainVerifier verifier(store.get());
   RateLimitedSelfAudit* audit = nullptr;  // set below, before the committer starts
   Committer committer(store.get(), {config.commit_queue_bytes, config.max_batch_events});
-  committer.SetStage(&verifier);
+  RecordDeduper record_deduper(store.get());  // port-60 records resent after a lost ack
+  CommitStageChain stages({&verifier, &record_deduper});
+  committer.SetStage(&stages);
   committer.AddListener(
       [&tail_hub](const std::vector<v1::Event>& committed) { tail_hub.Publish(committed); });
   // auditd: members are grouped once stored; grouped events are classified
@@ -299,27 +307,45 @@ int RunServer(const ServerConfig& config) {
     });
   };
   pipeline.EnableAgents(std::move(agent_options));
+  pipeline.EnableAuditRemote([&committer](std::vector<v1::Event>* e, std::function<void()> done) {
+    return committer.Offer(e, std::move(done));
+  });
+  AuditChannelRegistry audit_channels;  // filled by reverse SSH tunnels
 
   net::io_context io;
   std::unique_ptr<TlsSyslogListener> listener;
   std::unique_ptr<ExportHttpsServer> export_api;
+  std::unique_ptr<AuditRemoteListener> audit_listener;
+  std::unique_ptr<TunnelManager> tunnels;
   try {
     listener = std::make_unique<TlsSyslogListener>(io, config.syslog, &pipeline);
+    if (!config.audit_remote.addresses.empty()) {
+      audit_listener = std::make_unique<AuditRemoteListener>(io, config.audit_remote, &pipeline,
+                                                             &audit_channels);
+    }
     ExportServerOptions export_options = config.export_api;
     export_options.tls = config.syslog.tls;
     export_options.enterprise_number = static_cast<uint32_t>(config.enterprise_number);
     const TlsSyslogListener* syslog_listener = listener.get();
     export_api = std::make_unique<ExportHttpsServer>(
         io, export_options, store.get(), &self_audit,
-        [&committer, &self_audit, &agents, &integrity_counts, syslog_listener] {
+        [&committer, &self_audit, &agents, &integrity_counts, syslog_listener, &tunnels] {
           auto m = CollectMetrics(committer.stats(), syslog_listener->counters(),
                                   self_audit.suppressed_total(), agents.size());
           integrity_counts.AppendTo(&m);
+          if (tunnels) AppendTunnelMetrics(tunnels->Status(), &m);
           return m;
         },
         &tail_hub,
         [&keyring](const std::string& host, std::string* why) { return keyring.Get(host, why); });
-    WritePortsFile(config.data_dir, listener->BoundAddresses(), export_api->BoundAddresses());
+    if (!config.tunnels.empty()) {
+      // Forwarded channels are delivered to our own port-60 listener.
+      tunnels = std::make_unique<TunnelManager>(
+          io, config.tunnels, audit_listener ? audit_listener->BoundAddresses().front() : "",
+          &audit_channels, &self_audit);
+    }
+    WritePortsFile(config.data_dir, listener->BoundAddresses(), export_api->BoundAddresses(),
+                   audit_listener ? audit_listener->BoundAddresses() : std::vector<std::string>{});
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     self_audit.Record(SelfEventKind::kStartup, "", std::string("start-up failed: ") + e.what());
@@ -338,9 +364,15 @@ int RunServer(const ServerConfig& config) {
       {{"config", config.source}, {"dev_mode", config.dev_mode ? "1" : "0"}, {"api", api_addrs}});
   spdlog::info("trailkeepd listening for RFC 5425 syslog on {}, HTTPS API on {} (data in {})",
                addrs, api_addrs, config.data_dir);
+  if (audit_listener) {
+    for (const auto& a : audit_listener->BoundAddresses()) {
+      spdlog::info("auditd remote logging (port-60 protocol) on {}", a);
+    }
+  }
 
   Ticker ticker(io, &self_audit);
   ticker.Start();
+  if (tunnels) tunnels->Start();
   // Audit events without EOE close after the grouping timeout.
   net::steady_timer audit_timer(io);
   std::function<void()> expire_audit = [&] {
@@ -369,6 +401,8 @@ int RunServer(const ServerConfig& config) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);
     listener->Stop();
+    if (audit_listener) audit_listener->Stop();
+    if (tunnels) tunnels->Stop();
     export_api->Stop();
     ticker.Stop();
     audit_timer.cancel();

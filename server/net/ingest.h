@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +58,12 @@ class IngestSink {
   virtual ~IngestSink() = default;
   // On true, the frames were taken and `frames` is empty.
   virtual bool Offer(std::vector<RawFrame>* frames) = 0;
+  // auditd records from the port-60 listener, one record per frame (the
+  // peer's bound_host names the tunnel's node, if any). All or nothing, as
+  // Offer(); once taken, `on_durable` runs (on the committer thread) when
+  // they are durably stored, so the session can acknowledge them.
+  virtual bool OfferAuditRecords(std::vector<RawFrame>* frames,
+                                 std::function<void()> on_durable) = 0;
   virtual void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer& peer,
                                      const std::string& reason) = 0;
 

@@ -5,6 +5,7 @@
 #include "common/wire/hmac_chain.h"
 #include "server/pipeline/agent_registry.h"
 #include "server/pipeline/audit_grouping.h"
+#include "server/pipeline/audit_remote_records.h"
 #include "server/pipeline/hmac_keyring.h"
 #include "server/pipeline/rules_holder.h"
 #include "server/selfaudit/self_audit.h"
@@ -149,6 +150,29 @@ bool IngestPipeline::Offer(std::vector<RawFrame>* frames) {
   }
   parsed_.fetch_add(frames->size(), std::memory_order_relaxed);
   fallbacks_.fetch_add(fallbacks, std::memory_order_relaxed);
+  frames->clear();
+  return true;
+}
+
+bool IngestPipeline::OfferAuditRecords(std::vector<RawFrame>* frames,
+                                       std::function<void()> on_durable) {
+  if (!offer_durable_ || (has_room_ && !has_room_())) return false;
+  std::vector<v1::Event> events(frames->size());
+  for (size_t i = 0; i < frames->size(); ++i) {
+    RawFrame& f = (*frames)[i];
+    MakeAuditRemoteEvent(std::move(f.bytes), f.receive_time_us, *f.peer, &events[i]);
+    // The channel vouches that these are auditd records: grouped after
+    // commit (audit_grouping.h) and classified as groups.
+    if (events[i].parse_error().empty()) events[i].set_audit_member(true);
+  }
+  if (rules_ != nullptr) rules_->Classify(&events);
+  if (!offer_durable_(&events, std::move(on_durable))) {
+    for (size_t i = 0; i < frames->size(); ++i) {
+      (*frames)[i].bytes = std::move(*events[i].mutable_raw());
+    }
+    return false;
+  }
+  parsed_.fetch_add(frames->size(), std::memory_order_relaxed);
   frames->clear();
   return true;
 }

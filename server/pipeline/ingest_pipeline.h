@@ -57,8 +57,15 @@ class IngestPipeline final : public IngestSink {
                  const RulesHolder* rules = nullptr);
   // Call before any connection is accepted.
   void EnableAgents(AgentIngestOptions options);
+  // Port-60 records go through `offer_durable` (the committer's Offer with a
+  // callback once durable). Call before the port-60 listener starts.
+  using OfferDurableFn = std::function<bool(std::vector<v1::Event>*, std::function<void()>)>;
+  void EnableAuditRemote(OfferDurableFn offer_durable) {
+    offer_durable_ = std::move(offer_durable);
+  }
 
   bool Offer(std::vector<RawFrame>* frames) override;
+  bool OfferAuditRecords(std::vector<RawFrame>* frames, std::function<void()> on_durable) override;
   void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer& peer,
                              const std::string& reason) override;
   std::string BindAgent(const v1::Peer& peer, std::shared_ptr<AgentLink> link,
@@ -74,6 +81,7 @@ class IngestPipeline final : public IngestSink {
   HasRoomFn has_room_;
   const RulesHolder* rules_;
   AgentIngestOptions agents_;
+  OfferDurableFn offer_durable_;
   // Checks the chain element of `e` (host already set) and fills its fields.
   void CheckChain(v1::Event* e) const;
   // False when a bound agent's event names another host (then refused).

@@ -34,8 +34,10 @@ void Committer::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-bool Committer::Offer(std::vector<v1::Event>* events) {
-  if (events->empty()) return true;
+bool Committer::Offer(std::vector<v1::Event>* events) { return Offer(events, nullptr); }
+
+bool Committer::Offer(std::vector<v1::Event>* events, std::function<void()> on_durable) {
+  if (events->empty() && !on_durable) return true;
   const size_t bytes = ApproxBytes(*events);
   std::lock_guard<std::mutex> lock(mu_);
   // A single batch larger than the bound is still accepted into an empty
@@ -45,7 +47,7 @@ bool Committer::Offer(std::vector<v1::Event>* events) {
     return false;
   }
   if (stopping_) return false;
-  Enqueue(events, bytes);
+  Enqueue(events, bytes, std::move(on_durable));
   return true;
 }
 
@@ -64,12 +66,13 @@ void Committer::OfferUnbounded(std::vector<v1::Event>* events) {
 void Committer::RunInOrder(std::function<void()> fn) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return;
-  queue_.push_back({{}, 0, std::move(fn)});
+  queue_.push_back({{}, 0, std::move(fn), nullptr});
   wake_.notify_one();
 }
 
-void Committer::Enqueue(std::vector<v1::Event>* events, size_t bytes) {
-  queue_.push_back({std::move(*events), bytes, nullptr});
+void Committer::Enqueue(std::vector<v1::Event>* events, size_t bytes,
+                        std::function<void()> on_durable) {
+  queue_.push_back({std::move(*events), bytes, nullptr, std::move(on_durable)});
   events->clear();
   queued_bytes_ += bytes;
   wake_.notify_one();
@@ -93,6 +96,7 @@ CommitterStats Committer::stats() const {
 
 void Committer::Run() {
   std::vector<v1::Event> batch;
+  std::vector<std::function<void()>> on_durable;
   for (;;) {
     size_t taken_bytes = 0;
     std::function<void()> control;
@@ -108,6 +112,7 @@ void Committer::Run() {
              batch.size() < options_.max_batch_events) {
         auto& front = queue_.front();
         taken_bytes += front.bytes;
+        if (front.on_durable) on_durable.push_back(std::move(front.on_durable));
         if (batch.empty()) {
           batch = std::move(front.events);
         } else {
@@ -120,8 +125,12 @@ void Committer::Run() {
       control();
       continue;
     }
-    CommitBatch(&batch, taken_bytes);
+    const bool durable = batch.empty() || CommitBatch(&batch, taken_bytes);
     batch.clear();
+    if (durable) {
+      for (auto& fn : on_durable) fn();
+    }
+    on_durable.clear();
   }
 }
 

@@ -88,6 +88,10 @@ class Committer {
   // Takes `events` when there is room (then *events is left empty) and
   // returns true; returns false and leaves *events untouched when full.
   bool Offer(std::vector<v1::Event>* events);
+  // As Offer(); `on_durable` then runs on the committer thread once the
+  // group commit holding these events is synced (never when the events are
+  // abandoned at shutdown). Callers must not block in it.
+  bool Offer(std::vector<v1::Event>* events, std::function<void()> on_durable);
   void OfferUnbounded(std::vector<v1::Event>* events);
   // Runs `fn` on the committer thread once everything queued before it is
   // committed. Dropped (never run) after Stop().
@@ -102,7 +106,8 @@ class Committer {
 
  private:
   void Run();
-  void Enqueue(std::vector<v1::Event>* events, size_t bytes);
+  void Enqueue(std::vector<v1::Event>* events, size_t bytes,
+               std::function<void()> on_durable = nullptr);
   // Commits `batch` (retrying while the store fails); false when abandoned.
   bool CommitBatch(std::vector<v1::Event>* batch, size_t taken_bytes);
 
@@ -117,8 +122,9 @@ class Committer {
   std::condition_variable wake_;
   struct Queued {
     std::vector<v1::Event> events;
-    size_t bytes;                   // ApproxBytes(events), counted once at Offer
-    std::function<void()> control;  // set for RunInOrder items
+    size_t bytes;                      // ApproxBytes(events), counted once at Offer
+    std::function<void()> control;     // set for RunInOrder items
+    std::function<void()> on_durable;  // Offer(events, on_durable)
   };
   std::deque<Queued> queue_;  // GUARDED_BY(mu_)
   size_t queued_bytes_ = 0;   // GUARDED_BY(mu_)

@@ -12,6 +12,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <stdlib.h>
+#include <sys/statvfs.h>
 
 #include "common/base/bytes.h"
 #include "server/store/keys.h"
@@ -55,6 +56,16 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::string& name) {
   return o;
 }
 
+// Free space below which commits are refused (the disk counts as full): room
+// for RocksDB's flushes and compactions, and for a WAL append never to fail.
+constexpr uint64_t kReserveFreeBytes = 16u << 20;
+
+uint64_t FreeBytes(const std::string& dir) {
+  struct statvfs st {};
+  if (statvfs(dir.c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
 class RocksDbStore final : public Store {
  public:
   ~RocksDbStore() override {
@@ -75,6 +86,7 @@ class RocksDbStore final : public Store {
   }
 
   Status Commit(std::vector<v1::Event>* events, const CommitExtras* extras) override;
+  Result<bool> HasDedupeKey(const std::string& key) const override;
   Result<std::optional<std::string>> FindChainMac(const std::string& host, uint64_t epoch,
                                                   uint64_t seq) const override;
   Result<std::optional<v1::HostState>> GetHostState(const std::string& host) const override;
@@ -107,12 +119,15 @@ class RocksDbStore final : public Store {
   bool read_only_ = false;
 
   std::atomic<uint64_t> next_seq_{1};
+  bool needs_resume_ = false;  // committer thread only
+  std::string dir_;
   int64_t last_second_ = INT64_MIN;
   uint64_t next_host_id_ = 1;
   std::unordered_map<std::string, v1::HostState> hosts_;
 };
 
 Status RocksDbStore::DoOpen(const std::string& dir, StoreMode mode) {
+  dir_ = dir;
   rocksdb::DBOptions opts;
   opts.create_if_missing = mode == StoreMode::kReadWrite;
   opts.create_missing_column_families = mode == StoreMode::kReadWrite;
@@ -252,6 +267,22 @@ v1::HostState* RocksDbStore::HostFor(const std::string& name, rocksdb::WriteBatc
 Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* extras) {
   if (read_only_) return Status::InvalidArgument("Commit on a read-only store");
   if (events->empty() && (extras == nullptr || extras->empty())) return Status::Ok();
+  // RocksDB must never meet ENOSPC in a WAL append: Debian's 7.8 build then
+  // aborts on an assertion when it syncs that WAL. Refuse the commit while
+  // the disk is below the reserve instead; the committer retries it.
+  const uint64_t free_bytes = FreeBytes(dir_);
+  if (free_bytes < kReserveFreeBytes) {
+    needs_resume_ = true;
+    return Status::IoError("the store's disk is full (" + std::to_string(free_bytes) +
+                           " bytes free, " + std::to_string(kReserveFreeBytes) +
+                           " kept in reserve); waiting for room");
+  }
+  if (needs_resume_) {
+    // A background error (a flush on a full disk) stops writes until Resume().
+    rocksdb::Status rs = db_->Resume();
+    if (!rs.ok()) return FromRocks(rs, "resuming the store after a failed write");
+    needs_resume_ = false;
+  }
   // Group by host, keeping each host's events in arrival order.
   std::vector<std::string> order;
   std::unordered_map<std::string, std::vector<size_t>> groups;
@@ -326,6 +357,9 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
       copy.set_ingest_seq(at);
       wb.Put(cf(kIntegrity), keys::IntegrityKey(at, index++), copy.SerializeAsString());
     }
+    std::string at_be;
+    PutFixed64BE(&at_be, at);
+    for (const std::string& key : extras->dedupe_keys) wb.Put(cf(kDedupe), key, at_be);
   }
   if (new_host) {
     std::string id;
@@ -347,12 +381,21 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
       }
     }
     next_host_id_ = next_host_id_before;
+    needs_resume_ = true;
     for (auto& e : *events) e.set_ingest_seq(0);
     return FromRocks(rs, "committing " + std::to_string(events->size()) + " events");
   }
   last_second_ = last_second;
   next_seq_.store(seq, std::memory_order_release);
   return Status::Ok();
+}
+
+Result<bool> RocksDbStore::HasDedupeKey(const std::string& key) const {
+  std::string value;
+  rocksdb::Status rs = db_->Get({}, cf(kDedupe), key, &value);
+  if (rs.IsNotFound()) return false;
+  if (!rs.ok()) return FromRocks(rs, "reading the dedupe index");
+  return true;
 }
 
 Result<std::optional<std::string>> RocksDbStore::FindChainMac(const std::string& host,

@@ -32,7 +32,9 @@ namespace trailkeep {
 struct CommitExtras {
   std::vector<v1::IntegrityEvent> integrity;
   std::vector<v1::HostState> chain_states;
-  bool empty() const { return integrity.empty() && chain_states.empty(); }
+  // Content keys of stored records (RecordDeduper) for the `dedupe` CF.
+  std::vector<std::string> dedupe_keys;
+  bool empty() const { return integrity.empty() && chain_states.empty() && dedupe_keys.empty(); }
 };
 
 class Store {
@@ -54,6 +56,8 @@ class Store {
   // first one found when a conflict stored two).
   virtual Result<std::optional<std::string>> FindChainMac(const std::string& host, uint64_t epoch,
                                                           uint64_t seq) const = 0;
+  // Whether a commit wrote `key` into the `dedupe` CF.
+  virtual Result<bool> HasDedupeKey(const std::string& key) const = 0;
   // The stored state of `host`, as of the last commit. On a read-write store
   // call it from the committing thread.
   virtual Result<std::optional<v1::HostState>> GetHostState(const std::string& host) const = 0;

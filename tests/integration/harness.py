@@ -42,12 +42,14 @@ def log(*args):
 class Collector:
     """One trailkeepd process. Use as a context manager, or start()/stop()."""
 
-    def __init__(self, workdir=None, config_text=None, extra_args=(), syslog_listen="127.0.0.1:0"):
+    def __init__(self, workdir=None, config_text=None, extra_args=(), syslog_listen="127.0.0.1:0",
+                 audit_listen="127.0.0.1:0"):
         self.workdir = workdir or tempfile.mkdtemp(prefix="tk-it-")
         os.makedirs(self.workdir, exist_ok=True)
         self.config_text = config_text
         self.extra_args = list(extra_args)
         self.syslog_listen = syslog_listen
+        self.audit_listen = audit_listen  # auditd remote protocol (port 60's listener)
         self.proc = None
         self.log_path = os.path.join(self.workdir, "trailkeepd.log")
 
@@ -76,7 +78,8 @@ class Collector:
             args += ["--config", cfg]
         else:
             args += ["--dev", os.path.join(self.workdir, "dev")]
-        args += ["--listen-syslog", self.syslog_listen, "--listen-export", "127.0.0.1:0"] + self.extra_args
+        args += ["--listen-syslog", self.syslog_listen, "--listen-export", "127.0.0.1:0",
+                 "--listen-audit", self.audit_listen] + self.extra_args
         ports = os.path.join(self.data_dir, "ports.json")
         if os.path.exists(ports):
             os.unlink(ports)
@@ -93,6 +96,8 @@ class Collector:
                     self.port = int(info["syslog"][0].rsplit(":", 1)[1])
                     exports = info.get("export") or []
                     self.export_port = int(exports[0].rsplit(":", 1)[1]) if exports else None
+                    audits = info.get("audit") or []
+                    self.audit_port = int(audits[0].rsplit(":", 1)[1]) if audits else None
                     return self
             except (FileNotFoundError, ValueError):
                 pass

@@ -1,0 +1,107 @@
+#include "server/net/audit_remote_listener.h"
+
+#include <mutex>
+#include <stdexcept>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "common/base/endpoint.h"
+#include "server/net/acceptor.h"
+#include "server/net/audit_remote_session.h"
+#include "server/net/ingest.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+
+struct AuditRemoteListener::Impl : std::enable_shared_from_this<Impl> {
+  Impl(net::io_context& io_in, const AuditRemoteOptions& o, IngestSink* s,
+       const AuditChannelRegistry* r)
+      : io(io_in),
+        options(std::make_shared<const AuditRemoteOptions>(o)),
+        sink(s),
+        registry(r),
+        counters(std::make_shared<AuditRemoteCounters>()) {}
+
+  void Accept(tcp::acceptor* acc) {
+    acc->async_accept(net::make_strand(io),
+                      [self = shared_from_this(), acc](error_code ec, tcp::socket sock) {
+                        if (ec == net::error::operation_aborted || !acc->is_open()) return;
+                        if (!ec) self->Admit(std::move(sock), acc);
+                        self->Accept(acc);
+                      });
+  }
+
+  void Admit(tcp::socket sock, tcp::acceptor* acc) {
+    error_code ec;
+    if (counters->connections.load() >= options->max_connections) {
+      v1::Peer peer;
+      auto ep = sock.remote_endpoint(ec);
+      if (!ec) {
+        peer.set_address(FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port()));
+      }
+      sink->ReportConnectionEvent(
+          ConnectionEventKind::kConnectionLimit, peer,
+          "port 60: connection limit of " + std::to_string(options->max_connections) + " reached");
+      sock.close(ec);
+      return;
+    }
+    // As auditd: replies must not wait for Nagle, dead peers must surface.
+    sock.set_option(tcp::no_delay(true), ec);
+    sock.set_option(net::socket_base::keep_alive(true), ec);
+    auto handle = StartAuditRemoteSession(std::move(sock), options, sink, registry, counters,
+                                          LocalAddress(*acc));
+    std::lock_guard lock(mu);
+    std::erase_if(sessions, [](const auto& w) { return w.expired(); });
+    sessions.push_back(handle);
+  }
+
+  net::io_context& io;
+  std::shared_ptr<const AuditRemoteOptions> options;
+  IngestSink* sink;
+  const AuditChannelRegistry* registry;
+  std::shared_ptr<AuditRemoteCounters> counters;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::mutex mu;
+  std::vector<std::weak_ptr<AuditRemoteSessionHandle>> sessions;  // GUARDED_BY(mu)
+};
+
+AuditRemoteListener::AuditRemoteListener(net::io_context& io, const AuditRemoteOptions& options,
+                                         IngestSink* sink, const AuditChannelRegistry* registry)
+    : impl_(std::make_shared<Impl>(io, options, sink, registry)) {
+  if (options.addresses.empty()) throw std::runtime_error("no [[listen.audit]] address");
+  for (const auto& a : options.addresses) impl_->acceptors.push_back(BindAcceptor(impl_->io, a));
+  for (auto& acc : impl_->acceptors) impl_->Accept(acc.get());
+}
+
+AuditRemoteListener::~AuditRemoteListener() = default;
+
+std::vector<std::string> AuditRemoteListener::BoundAddresses() const {
+  std::vector<std::string> out;
+  for (const auto& acc : impl_->acceptors) out.push_back(LocalAddress(*acc));
+  return out;
+}
+
+void AuditRemoteListener::Stop() {
+  net::post(impl_->io, [impl = impl_] {
+    for (auto& acc : impl->acceptors) {
+      error_code ec;
+      acc->close(ec);
+    }
+    std::lock_guard lock(impl->mu);
+    for (auto& w : impl->sessions) {
+      if (auto s = w.lock()) s->End();
+    }
+    impl->sessions.clear();
+  });
+}
+
+const AuditRemoteCounters& AuditRemoteListener::counters() const { return *impl_->counters; }
+
+}  // namespace trailkeep

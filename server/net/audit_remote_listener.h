@@ -1,0 +1,73 @@
+// Port-60 listener: accepts TCP connections speaking auditd's remote-logging
+// protocol (docs/formats/audit_remote.md), as stock `audisp-remote` sends it,
+// and runs one AuditRemoteSession per connection on its own strand.
+//
+// The sender's identity comes from the channel: a loopback connection whose
+// source port is in the AuditChannelRegistry was opened by a reverse SSH
+// tunnel and names its node; any other peer is known by its address.
+//
+// Concurrency: construct/Stop from the composition root; the rest runs on the
+// io_context's threads.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace trailkeep {
+
+class AuditChannelRegistry;
+class IngestSink;
+
+struct AuditRemoteOptions {
+  std::vector<std::string> addresses;  // "host:port"; port 0 picks a free port
+  size_t max_payload_bytes = 8970;     // MAX_AUDIT_MESSAGE_LENGTH
+  // Records waiting for their acknowledgement before the session stops
+  // reading (audisp-remote has one; a flood without reading replies stalls).
+  size_t max_pending_replies = 256;
+  // A record not durable after this long is answered DISKFULL (the client
+  // keeps it and resends it), before audisp-remote's 5 s reply timeout.
+  int blocked_reply_ms = 2'000;
+  int idle_timeout_ms = 0;  // close connections silent this long; 0: never
+  size_t max_connections = 10'000;
+};
+
+struct AuditRemoteCounters {
+  std::atomic<size_t> connections{0};
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> records{0};
+  std::atomic<uint64_t> heartbeats{0};
+  std::atomic<uint64_t> ascii_lines{0};
+  std::atomic<uint64_t> disk_full_replies{0};
+  std::atomic<uint64_t> framing_errors{0};
+};
+
+class AuditRemoteListener {
+ public:
+  // Binds every address and starts accepting. Throws std::runtime_error on a
+  // bad address or a port in use (start-up only). `registry` may be null.
+  AuditRemoteListener(boost::asio::io_context& io, const AuditRemoteOptions& options,
+                      IngestSink* sink, const AuditChannelRegistry* registry);
+  ~AuditRemoteListener();
+  AuditRemoteListener(const AuditRemoteListener&) = delete;
+  AuditRemoteListener& operator=(const AuditRemoteListener&) = delete;
+
+  std::vector<std::string> BoundAddresses() const;
+  // Stops accepting and tells every open session's client that the server
+  // is ending (ENDING, as auditd does at shutdown), then closes them.
+  void Stop();
+  const AuditRemoteCounters& counters() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace trailkeep

@@ -1,0 +1,319 @@
+#include "server/net/audit_remote_session.h"
+
+#include <array>
+#include <chrono>
+#include <deque>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "common/base/endpoint.h"
+#include "common/wire/audit_remote_frame.h"
+#include "server/net/audit_channel_registry.h"
+#include "server/net/ingest.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+namespace {
+
+namespace net = boost::asio;
+namespace ar = auditremote;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kRetryInterval = std::chrono::milliseconds(20);
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One reply owed to the client, in request order.
+struct Reply {
+  uint32_t seq = 0;
+  uint32_t type = ar::kAck;
+  std::string text;
+  bool ready = false;
+  Clock::time_point since = Clock::now();
+};
+
+class Session final : public AuditRemoteSessionHandle,
+                      public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket sock, std::shared_ptr<const AuditRemoteOptions> options, IngestSink* sink,
+          std::shared_ptr<AuditRemoteCounters> counters)
+      : sock_(std::move(sock)),
+        options_(std::move(options)),
+        sink_(sink),
+        counters_(std::move(counters)),
+        decoder_(options_->max_payload_bytes),
+        retry_(sock_.get_executor()),
+        idle_(sock_.get_executor()),
+        watch_(sock_.get_executor()) {}
+
+  ~Session() override { --counters_->connections; }
+
+  void Start(const AuditChannelRegistry* registry, std::string listener) {
+    ++counters_->connections;
+    ++counters_->accepted;
+    peer_ = std::make_shared<const v1::Peer>(Identify(registry, std::move(listener)));
+    ArmIdleTimer();
+    Read();
+  }
+
+  void End() override {
+    net::post(sock_.get_executor(), [self = shared_from_this()] {
+      if (self->closed_) return;
+      // Unsolicited and accepted whatever its sequence: it jumps the queue.
+      self->ending_ = true;
+      self->replies_.clear();
+      self->Flush();
+    });
+  }
+
+ private:
+  v1::Peer Identify(const AuditChannelRegistry* registry, std::string listener) {
+    v1::Peer peer;
+    peer.set_listener(std::move(listener));
+    error_code ec;
+    const auto ep = sock_.remote_endpoint(ec);
+    if (ec) return peer;
+    peer.set_address(FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port()));
+    if (registry != nullptr && ep.address().is_loopback()) {
+      if (auto channel = registry->Find(ep.port())) peer.set_bound_host(channel->node);
+    }
+    return peer;
+  }
+
+  void Read() {
+    if (closed_ || reading_) return;
+    reading_ = true;
+    sock_.async_read_some(net::buffer(buf_), [self = shared_from_this()](error_code ec, size_t n) {
+      self->reading_ = false;
+      self->OnRead(ec, n);
+    });
+  }
+
+  void OnRead(error_code ec, size_t n) {
+    if (closed_) return;
+    if (ec) {
+      if (decoder_.buffered() > 0 && ec == net::error::eof) {
+        sink_->ReportConnectionEvent(ConnectionEventKind::kTruncatedFrame, *peer_,
+                                     "port 60: connection closed inside a frame (" +
+                                         std::to_string(decoder_.buffered()) +
+                                         " bytes not stored)");
+      }
+      Close();
+      return;
+    }
+    last_input_ = Clock::now();
+    decoder_.Feed(std::string_view(buf_.data(), n));
+    Process();
+  }
+
+  // Takes decoded items while nothing is blocked and the reply queue has
+  // room; reads more when everything buffered is taken.
+  void Process() {
+    ar::Item item;
+    while (!closed_ && !failed_ && !blocked_ && replies_.size() < options_->max_pending_replies &&
+           decoder_.Next(&item)) {
+      Handle(std::move(item));
+    }
+    if (!closed_ && !failed_ && !blocked_ && replies_.size() < options_->max_pending_replies) {
+      Read();
+    }
+  }
+
+  void Handle(ar::Item item) {
+    switch (item.kind) {
+      case ar::Item::Kind::kError:
+        return Refuse(item.error);
+      case ar::Item::Kind::kAsciiLine:
+        ++counters_->ascii_lines;
+        return Submit(std::move(item.payload), nullptr);
+      case ar::Item::Kind::kManaged:
+        break;
+    }
+    auto reply = std::make_shared<Reply>();
+    reply->seq = item.header.seq;
+    replies_.push_back(reply);
+    if (item.header.type == ar::kHeartbeat) {
+      ++counters_->heartbeats;
+      reply->ready = true;  // acknowledged at once, even while storage is blocked
+      Flush();
+      return;
+    }
+    ++counters_->records;
+    Submit(std::move(item.payload), std::move(reply));
+    WatchPending();
+  }
+
+  // Offers one record; `reply` (null for ASCII lines) becomes ready once the
+  // record is durable.
+  void Submit(std::string payload, std::shared_ptr<Reply> reply) {
+    blocked_frames_.clear();
+    blocked_frames_.push_back(RawFrame{std::move(payload), NowMicros(), peer_});
+    blocked_reply_ = std::move(reply);
+    blocked_ = true;
+    TryOffer();  // the caller's loop goes on once nothing is blocked
+  }
+
+  // True when the blocked record was taken; false when a retry is scheduled.
+  bool TryOffer() {
+    std::weak_ptr<Session> weak = weak_from_this();
+    std::shared_ptr<Reply> reply = blocked_reply_;
+    auto on_durable = [weak, reply, executor = sock_.get_executor()] {
+      if (!reply) return;
+      net::post(executor, [weak, reply] {
+        reply->ready = true;
+        if (auto self = weak.lock()) self->Flush();
+      });
+    };
+    if (sink_->OfferAuditRecords(&blocked_frames_, std::move(on_durable))) {
+      blocked_ = false;
+      blocked_reply_.reset();
+      return true;
+    }
+    retry_.expires_after(kRetryInterval);
+    retry_.async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec && !self->closed_ && self->blocked_ && self->TryOffer()) self->Process();
+    });
+    return false;
+  }
+
+  // Storage that has not made a record durable within blocked_reply_ms gets
+  // DISKFULL for it, well before audisp-remote's reply timeout (5 s), which
+  // would make it give up. The client keeps the record and resends it; if
+  // the first copy is stored after all, RecordDeduper drops the resend.
+  void WatchPending() {
+    if (watching_ || closed_) return;
+    const auto limit = std::chrono::milliseconds(options_->blocked_reply_ms);
+    for (const auto& r : replies_) {
+      if (r->ready) continue;
+      watching_ = true;
+      watch_.expires_at(r->since + limit);
+      watch_.async_wait([self = shared_from_this()](error_code ec) {
+        self->watching_ = false;
+        if (!ec && !self->closed_) self->AnswerStalled();
+      });
+      return;
+    }
+  }
+
+  void AnswerStalled() {
+    const auto limit = std::chrono::milliseconds(options_->blocked_reply_ms);
+    const auto now = Clock::now();
+    for (auto& r : replies_) {
+      if (r->ready || now - r->since < limit) continue;
+      r->type = ar::kDiskFull;
+      r->text = "disk full";
+      r->ready = true;
+      ++counters_->disk_full_replies;
+    }
+    Flush();
+    WatchPending();
+  }
+
+  // A frame the protocol cannot carry: fatal reply after the pending ones, close.
+  void Refuse(const std::string& why) {
+    failed_ = true;
+    ++counters_->framing_errors;
+    sink_->ReportConnectionEvent(ConnectionEventKind::kFramingError, *peer_, "port 60: " + why);
+    auto reply = std::make_shared<Reply>();
+    reply->type = ar::kGenericError;
+    reply->text = why.substr(0, 256);
+    reply->ready = true;
+    replies_.push_back(std::move(reply));
+    Flush();
+  }
+
+  // Writes the replies that are ready, in order; closes after a fatal one.
+  void Flush() {
+    if (closed_ || writing_) return;
+    out_.clear();
+    if (ending_) {
+      out_ = ar::EncodeFrame(ar::kEnding, 0);
+    }
+    while (!ending_ && !replies_.empty() && replies_.front()->ready) {
+      const Reply& r = *replies_.front();
+      out_ += ar::EncodeFrame(r.type, r.seq, r.text);
+      replies_.pop_front();
+    }
+    if (out_.empty()) return;
+    writing_ = true;
+    net::async_write(sock_, net::buffer(out_), [self = shared_from_this()](error_code ec, size_t) {
+      self->writing_ = false;
+      if (ec || self->ending_ || (self->failed_ && self->replies_.empty())) {
+        self->Close();
+        return;
+      }
+      self->Flush();
+      self->Process();  // the reply queue may have room again
+    });
+  }
+
+  void ArmIdleTimer() {
+    if (options_->idle_timeout_ms <= 0) return;
+    idle_.expires_after(std::chrono::milliseconds(options_->idle_timeout_ms));
+    idle_.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec || self->closed_) return;
+      const auto limit = std::chrono::milliseconds(self->options_->idle_timeout_ms);
+      if (Clock::now() - self->last_input_ >= limit) {
+        self->Close();
+        return;
+      }
+      self->ArmIdleTimer();
+    });
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    retry_.cancel();
+    idle_.cancel();
+    watch_.cancel();
+    error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_both, ec);
+    sock_.close(ec);
+  }
+
+  tcp::socket sock_;
+  std::shared_ptr<const AuditRemoteOptions> options_;
+  IngestSink* sink_;
+  std::shared_ptr<AuditRemoteCounters> counters_;
+  std::shared_ptr<const v1::Peer> peer_;
+  ar::AuditRemoteDecoder decoder_;
+  std::array<char, 16 * 1024> buf_{};
+  std::deque<std::shared_ptr<Reply>> replies_;
+  std::string out_;
+  std::vector<RawFrame> blocked_frames_;
+  std::shared_ptr<Reply> blocked_reply_;
+  Clock::time_point last_input_ = Clock::now();
+  net::steady_timer retry_;
+  net::steady_timer idle_;
+  net::steady_timer watch_;
+  bool watching_ = false;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool blocked_ = false;
+  bool failed_ = false;
+  bool ending_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<AuditRemoteSessionHandle> StartAuditRemoteSession(
+    tcp::socket socket, std::shared_ptr<const AuditRemoteOptions> options, IngestSink* sink,
+    const AuditChannelRegistry* registry, std::shared_ptr<AuditRemoteCounters> counters,
+    std::string listener) {
+  auto session =
+      std::make_shared<Session>(std::move(socket), std::move(options), sink, std::move(counters));
+  session->Start(registry, std::move(listener));
+  return session;
+}
+
+}  // namespace trailkeep

@@ -1,0 +1,41 @@
+// One port-60 connection (internal to server/net: names Asio).
+//
+// Reads managed frames and ASCII lines (common/wire/audit_remote_frame.h).
+// A MESSAGE is offered to the sink as one record and acknowledged once it is
+// durably stored; a HEARTBEAT is acknowledged at once; replies leave in
+// request order with the request's sequence id. ASCII lines are stored
+// without a reply (format = ascii has none). While the store refuses
+// records, the session retries them and stops reading. A record not durable
+// within blocked_reply_ms (refused, or its commit stalls on a full disk) is
+// answered DISKFULL, before audisp-remote's reply timeout: the client keeps
+// it and resends it later, and should the first copy be stored after all,
+// RecordDeduper drops the second. A frame that cannot be taken (bad
+// header version, oversize payload or line) gets a fatal reply and the
+// connection closes, reported as a framing error.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "server/net/audit_remote_listener.h"
+
+namespace trailkeep {
+
+class AuditRemoteSessionHandle {
+ public:
+  virtual ~AuditRemoteSessionHandle() = default;
+  // Sends ENDING (seq 0) and closes; safe from any thread.
+  virtual void End() = 0;
+};
+
+// Starts the session; the returned handle stays valid after the session
+// ended (End() is then a no-op).
+std::shared_ptr<AuditRemoteSessionHandle> StartAuditRemoteSession(
+    boost::asio::ip::tcp::socket socket, std::shared_ptr<const AuditRemoteOptions> options,
+    IngestSink* sink, const AuditChannelRegistry* registry,
+    std::shared_ptr<AuditRemoteCounters> counters, std::string listener);
+
+}  // namespace trailkeep
