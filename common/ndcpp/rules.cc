@@ -10,14 +10,20 @@
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include "common/ndcpp/pattern_anchor.h"
 #include "common/ndcpp/sfr.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep::ndcpp {
 
 struct RuleSet::Bucket {
-  std::vector<int> always;             // rules of this bucket without a msg pattern
-  std::unique_ptr<re2::RE2::Set> set;  // msg patterns; null when there are none
+  std::vector<int> always;  // rules of this bucket without a msg pattern
+  // msg patterns that can match only at the start of MSG (pattern_anchor.h),
+  // in a set anchored there: its scan ends where no pattern can match.
+  std::unique_ptr<re2::RE2::Set> anchored;  // null when there are none
+  std::vector<int> anchored_rule;           // set index -> rule index
+  // The other msg patterns: this scan reads the whole MSG.
+  std::unique_ptr<re2::RE2::Set> set;  // null when there are none
   std::vector<int> set_rule;           // set index -> rule index
 };
 
@@ -284,16 +290,30 @@ Result<std::shared_ptr<const RuleSet>> RuleSet::LoadString(std::string_view text
         b->always.push_back(index);
         return;
       }
-      if (!b->set) b->set = std::make_unique<RE2::Set>(PatternOptions(), RE2::UNANCHORED);
+      const bool at_start = MatchesOnlyAtStart(r.msg);
+      auto& set = at_start ? b->anchored : b->set;
+      if (!set) {
+        set = std::make_unique<RE2::Set>(PatternOptions(),
+                                         at_start ? RE2::ANCHOR_START : RE2::UNANCHORED);
+      }
       std::string error;
-      if (b->set->Add(r.msg, &error) < 0) {
+      if (set->Add(r.msg, &error) < 0) {
         loader.Error(r.line, "rule '" + r.name + "': " + error);
         return;
       }
-      b->set_rule.push_back(index);
+      (at_start ? b->anchored_rule : b->set_rule).push_back(index);
     };
     for (size_t i = 0; i < rs->rules_.size(); ++i) {
       const Rule& r = rs->rules_[i];
+      if (r.apps.empty() && !r.msgids.empty()) {
+        // Keyed on MSGID instead (Junos): its pattern runs only on those events.
+        for (const std::string& msgid : r.msgids) {
+          auto& b = rs->by_msgid_[msgid];
+          if (!b) b = std::make_unique<Bucket>();
+          add(b.get(), static_cast<int>(i));
+        }
+        continue;
+      }
       if (r.apps.empty()) {
         add(rs->any_app_.get(), static_cast<int>(i));
         continue;
@@ -305,12 +325,15 @@ Result<std::shared_ptr<const RuleSet>> RuleSet::LoadString(std::string_view text
       }
     }
     auto compile = [&](Bucket* b, const std::string& what) {
-      if (b->set && !b->set->Compile()) {
-        loader.Error(0, "cannot compile the patterns of " + what + " (RE2 memory limit)");
+      for (auto* set : {b->anchored.get(), b->set.get()}) {
+        if (set != nullptr && !set->Compile()) {
+          loader.Error(0, "cannot compile the patterns of " + what + " (RE2 memory limit)");
+        }
       }
     };
     compile(rs->any_app_.get(), "rules without 'app'");
     for (auto& [app, b] : rs->by_app_) compile(b.get(), "app '" + app + "'");
+    for (auto& [msgid, b] : rs->by_msgid_) compile(b.get(), "msgid '" + msgid + "'");
   }
 
   if (!loader.ok()) {
@@ -357,14 +380,17 @@ void RuleSet::RunBucket(const Bucket& bucket, const v1::Event& event,
   for (int r : bucket.always) {
     if (OtherConditionsHold(rules_[static_cast<size_t>(r)], event)) hits->push_back(r);
   }
-  if (!bucket.set) return;
   // Reused per thread: the no-match case allocates nothing after warm-up.
   thread_local std::vector<int> set_hits;
-  set_hits.clear();
-  if (!bucket.set->Match(event.msg(), &set_hits)) return;
-  for (int i : set_hits) {
-    const int r = bucket.set_rule[static_cast<size_t>(i)];
-    if (OtherConditionsHold(rules_[static_cast<size_t>(r)], event)) hits->push_back(r);
+  const std::pair<const re2::RE2::Set*, const std::vector<int>*> sets[] = {
+      {bucket.anchored.get(), &bucket.anchored_rule}, {bucket.set.get(), &bucket.set_rule}};
+  for (const auto& [set, set_rule] : sets) {
+    set_hits.clear();
+    if (set == nullptr || !set->Match(event.msg(), &set_hits)) continue;
+    for (int i : set_hits) {
+      const int r = (*set_rule)[static_cast<size_t>(i)];
+      if (OtherConditionsHold(rules_[static_cast<size_t>(r)], event)) hits->push_back(r);
+    }
   }
 }
 
@@ -372,6 +398,11 @@ void RuleSet::MatchInto(const v1::Event& event, std::vector<int>* hits) const {
   hits->clear();
   if (auto it = by_app_.find(RuleAppName(event.app_name())); it != by_app_.end()) {
     RunBucket(*it->second, event, hits);
+  }
+  if (!event.msgid().empty()) {
+    if (auto it = by_msgid_.find(event.msgid()); it != by_msgid_.end()) {
+      RunBucket(*it->second, event, hits);
+    }
   }
   RunBucket(*any_app_, event, hits);
   if (hits->size() > 1) {

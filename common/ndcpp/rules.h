@@ -20,11 +20,14 @@
 // expressions with RE2's error text, unknown SFR names, duplicate names) and
 // returns no rule set when there is any.
 //
-// Matching is cheap per event: rules are bucketed by app; an event consults
-// its app's bucket and the bucket of rules without `app`, each holding one
-// RE2::Set over the `msg` patterns, so one pass over MSG per bucket decides
-// which patterns match. An event whose app has no rules and that matches no
-// app-less pattern costs one RE2::Set scan and allocates nothing.
+// Matching is cheap per event: rules are bucketed by app, rules without
+// `app` but with `msgid` by MSGID, and the rest form one bucket for all; an
+// event consults its app's bucket, its MSGID's bucket and the bucket for all,
+// each holding one RE2::Set over the `msg` patterns, so one pass over MSG per
+// bucket decides which patterns match. Patterns that can match only at the
+// start of MSG ('^' on every alternative) sit in a second set anchored at
+// the start, whose pass stops as soon as none of them can match. An event whose app and MSGID have
+// no rules costs one RE2::Set scan of the (small) bucket for all and allocates nothing.
 //
 // A loaded RuleSet is immutable; Classify is const and thread-safe, so a
 // shared_ptr<const RuleSet> can be swapped on reload (SIGHUP) while shards use
@@ -112,6 +115,7 @@ class RuleSet {
 
   std::vector<Rule> rules_;
   std::unordered_map<std::string, std::unique_ptr<Bucket>, StringHash, std::equal_to<>> by_app_;
+  std::unordered_map<std::string, std::unique_ptr<Bucket>, StringHash, std::equal_to<>> by_msgid_;
   std::unique_ptr<Bucket> any_app_;
 };
 

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/ndcpp/pattern_anchor.h"
 #include "common/ndcpp/sfr.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -218,6 +219,79 @@ TEST(Rules, MsgidAndStructuredData) {
   EXPECT_FALSE(rs->Classify(&no_sd));
   auto other_msgid = MakeEvent("mgd", "User 'root' logout", "UI_LOGIN_EVENT");
   EXPECT_FALSE(rs->Classify(&other_msgid));
+}
+
+TEST(Rules, AppLessRulesWithMsgidAreKeyedOnMsgid) {
+  // Junos-style: no app, a MSGID and a pattern. The pattern runs only on
+  // events with that MSGID, whatever their app, and is reported in file
+  // order with the other hits.
+  auto rs = MustLoad(R"(
+[[rule]]
+name = "junos-set-date"
+msgid = ["UI_CMDLINE_READ_LINE"]
+msg = "command 'set date"
+refs = ["FPT_STM_EXT.1"]
+description = "administrator set the time"
+
+[[rule]]
+name = "any-app"
+msg = '^ACC: call ended'
+refs = ["FAU_GEN.1/CDR"]
+description = "call detail record"
+)");
+  ASSERT_NE(rs, nullptr);
+  auto junos =
+      MakeEvent("mgd", "User 'root', command 'set date 202005201815.00 '", "UI_CMDLINE_READ_LINE");
+  EXPECT_TRUE(rs->Classify(&junos));
+  EXPECT_THAT(junos.ndcpp_refs(), ElementsAre("FPT_STM_EXT.1"));
+  auto other_msgid = MakeEvent("mgd", "User 'root', command 'set date 2020'", "UI_COMMIT");
+  EXPECT_FALSE(rs->Classify(&other_msgid));
+  auto no_msgid = MakeEvent("myapp", "User 'root', command 'set date 2020'");
+  EXPECT_FALSE(rs->Classify(&no_msgid));
+  auto cdr = MakeEvent("", "ACC: call ended: created=1", "UI_CMDLINE_READ_LINE");
+  std::vector<int> hits;
+  rs->Match(cdr, &hits);
+  EXPECT_THAT(hits, ElementsAre(1));
+}
+
+TEST(PatternAnchor, OnlyPatternsAnchoredOnEveryAlternative) {
+  EXPECT_TRUE(MatchesOnlyAtStart("^Accepted \\S+ for"));
+  EXPECT_TRUE(MatchesOnlyAtStart("^Failed|^Invalid user (\\S+)|^error: x"));
+  EXPECT_TRUE(
+      MatchesOnlyAtStart("(?i)^(\\d+ \\w+: )?(step|set_time)|^\\S+ [0-9a-f]{4} clock_step"));
+  EXPECT_FALSE(MatchesOnlyAtStart("^Failed|Invalid user"));  // second alternative floats
+  EXPECT_FALSE(MatchesOnlyAtStart("SSL_do_handshake\\(\\) failed"));
+  EXPECT_FALSE(MatchesOnlyAtStart("(^a|b)"));        // '|' inside a group
+  EXPECT_FALSE(MatchesOnlyAtStart("(?m)^Session"));  // '^' after any LF
+  EXPECT_FALSE(MatchesOnlyAtStart("(?i:^a)"));
+  EXPECT_TRUE(MatchesOnlyAtStart("^[|(]x|^\\|y"));  // '|' in a class or escaped
+  EXPECT_FALSE(MatchesOnlyAtStart("^(a"));          // unbalanced
+}
+
+TEST(Rules, AnchoredAndFloatingPatternsOfOneAppBothMatch) {
+  auto rs = MustLoad(R"(
+[[rule]]
+name = "anchored"
+app = ["sshd"]
+msg = '^Failed password for'
+refs = ["FIA_UIA_EXT.1"]
+description = "a"
+
+[[rule]]
+name = "floating"
+app = ["sshd"]
+msg = 'from 203\.0\.113\.9'
+refs = ["FAU_GEN.1"]
+description = "b"
+)");
+  ASSERT_NE(rs, nullptr);
+  std::vector<int> hits;
+  rs->Match(MakeEvent("sshd", "Failed password for root from 203.0.113.9 port 1 ssh2"), &hits);
+  EXPECT_THAT(hits, ElementsAre(0, 1));
+  rs->Match(MakeEvent("sshd", "x Failed password for root from 192.0.2.1"), &hits);
+  EXPECT_TRUE(hits.empty());  // anchored: not in the middle
+  rs->Match(MakeEvent("sshd", "Connection from 203.0.113.9"), &hits);
+  EXPECT_THAT(hits, ElementsAre(1));
 }
 
 TEST(Rules, MatchReportsRuleIndicesInFileOrder) {
