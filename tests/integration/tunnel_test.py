@@ -18,7 +18,9 @@ comes up by itself; an RSA key refused by --check-config.
 
 Needs root (sshd, unshare -m) and /usr/sbin/sshd; prints SKIP otherwise.
 """
+import hashlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -216,8 +218,29 @@ def tunnel_table(name, sshd, remote_port, forward_to, key=None, known_hosts=None
     return "\n".join(lines) + "\n"
 
 
+METRICS_TOKEN = "tk_tunnel_test_" + os.urandom(8).hex()
+
+
 def collector(tunnels_text):
-    return Collector(config_text=collector_config(pki(), client_auth="optional") + tunnels_text)
+    tokens = os.path.join(tempfile.mkdtemp(prefix="tk-tok-"), "tokens")
+    with open(tokens, "w") as f:
+        f.write("ops %s admin *\n" % hashlib.sha256(METRICS_TOKEN.encode()).hexdigest())
+    os.chmod(tokens, 0o600)
+    export = '\n[export]\ntoken_file = "%s"\n' % tokens
+    return Collector(config_text=collector_config(pki(), client_auth="optional") + export + tunnels_text)
+
+
+def tunnel_metrics(c):
+    """trailkeep_tunnel_* samples from GET /metrics: {(name, tunnel): value}."""
+    r = subprocess.run(["curl", "-sS", "--cacert", pki().cert("ca"), "-H", "Authorization: Bearer " + METRICS_TOKEN,
+                        "https://127.0.0.1:%d/metrics" % c.export_port], capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    out = {}
+    for line in r.stdout.decode().splitlines():
+        m = re.match(r'trailkeep_(tunnel_\w+)\{tunnel="([^"]*)"\} (\S+)$', line)
+        if m:
+            out[(m.group(1), m.group(2))] = float(m.group(3))
+    return out
 
 
 def tunnel_events(c, msgid, name):
@@ -297,6 +320,14 @@ def test_bytes_both_ways_over_many_channels():
         up = c.wait_for(lambda: tunnel_events(c, "TUNNEL_INITIATED", "node-a"), what="TUNNEL_INITIATED")
         assert "127.0.0.1:%d" % rport in up[0]["msg"], up[0]["msg"]
         assert "FTP_ITC.1" in up[0]["refs"], up[0]["refs"]
+        # The tunnel's state in /metrics: up, 9 channels served, the bytes both ways.
+        m = c.wait_for(lambda: (lambda m: m.get(("tunnel_channels_open", "node-a")) == 0 and m)(tunnel_metrics(c)),
+                       what="every channel closed in /metrics")
+        assert m[("tunnel_up", "node-a")] == 1, m
+        assert m[("tunnel_channels_total", "node-a")] == 9, m
+        sent = sum(map(len, payloads)) + len(b"hello through the tunnel\n")
+        assert m[("tunnel_bytes_from_node_total", "node-a")] == sent, (m, sent)
+        assert m[("tunnel_bytes_to_node_total", "node-a")] == sent, (m, sent)
         log("8 channels echoed %d bytes; %s" % (sum(map(len, payloads)), up[0]["msg"]))
         assert c.alive()
     finally:
@@ -448,11 +479,18 @@ def test_audit_frames_through_tunnel_carry_the_node_identity():
             for i, r in enumerate(records):
                 s.sendall(frame(message, 2 + i, r))
                 assert reply(s) == (ack, 2 + i), "record %d not acknowledged" % i
-        stored = [e for e in c.query("--host", "node-audit", "--limit", "100000")
-                  if e.get("transport") == "audit-port60"]
+        on_node = [e for e in c.query("--host", "node-audit", "--limit", "100000")
+                   if e.get("transport") == "audit-port60"]
+        stored = [e for e in on_node if e.get("audit_member")]
         assert len(stored) == len(records), (len(stored), [e.get("host") for e in c.query()][:5])
         assert sorted(e["msg"] for e in stored) == sorted(r.decode().rstrip("\n") for r in records)
-        log("%d records acknowledged through the tunnel, stored under host node-audit" % len(stored))
+        # Each record is an event of its own: grouped, under the tunnel's node too.
+        c.wait_for(lambda: len([e for e in c.query("--host", "node-audit", "--limit", "100000")
+                                          if e.get("msgid") == "USER_CMD"]) == len(records) or None,
+                             what="grouped events under node-audit")
+        assert all(e["peer"]["address"].startswith("127.0.0.1:") for e in stored), stored[0]["peer"]
+        log("%d records acknowledged through the tunnel, stored and grouped under host node-audit" %
+            len(stored))
     finally:
         c.stop()
         sshd.kill()
