@@ -241,8 +241,9 @@ Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string&
   // [collector]
   if (const toml::table* t = root["collector"].as_table()) {
     CollectorConfig& cc = c.collector;
-    std::string pin, acks;
+    std::string pin, acks, transport;
     r.String(*t, "collector.", "address", &cc.address);
+    r.String(*t, "collector.", "transport", &transport);
     r.String(*t, "collector.", "server_name", &cc.server_name);
     r.Path(*t, "collector.", "ca_file", &cc.ca_file);
     r.String(*t, "collector.", "pinned_sha256", &pin);
@@ -252,6 +253,15 @@ Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string&
     r.Integer(*t, "collector.", "reconnect_min_ms", &cc.reconnect_min_ms, 10, 3600 * 1000);
     r.Integer(*t, "collector.", "reconnect_max_ms", &cc.reconnect_max_ms, 10, 3600 * 1000);
     r.Unknown(*t, "collector.");
+    if (transport.empty() || transport == "tls") {
+      cc.transport = CollectorTransport::kTls;
+    } else if (transport == "port60") {
+      cc.transport = CollectorTransport::kPort60;
+      if (cc.address.empty()) cc.address = "127.0.0.1:60";  // the tunnel's far end
+    } else {
+      r.Error(t->get("transport"),
+              "collector.transport must be \"tls\" or \"port60\", not '" + transport + "'");
+    }
     if (cc.address.empty()) {
       r.Error(t, "collector.address is required (host:port)");
     } else if (!SplitHostPort(cc.address, &cc.host, &cc.port)) {

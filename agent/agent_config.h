@@ -24,6 +24,9 @@ namespace trailkeep::agent {
 
 enum class InputKind { kSyslog, kAudit };
 enum class AckMode { kRequired, kNone };
+// "tls": the collector's RFC 5425 port. "port60": the reverse SSH tunnel's far
+// end on this node; a hello, then the same TLS session (port60_hello.h).
+enum class CollectorTransport { kTls, kPort60 };
 
 struct InputConfig {
   std::string name;
@@ -48,6 +51,7 @@ struct CollectorConfig {
   std::string pinned_sha256;  // 32 raw bytes when set
   std::string cert_file, key_file;
   AckMode acks = AckMode::kRequired;
+  CollectorTransport transport = CollectorTransport::kTls;
   int reconnect_min_ms = 500;
   int reconnect_max_ms = 30000;
 };

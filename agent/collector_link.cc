@@ -23,6 +23,7 @@
 #include "common/base/time_format.h"
 #include "common/wire/hmac_chain.h"
 #include "common/wire/octet_framer.h"
+#include "common/wire/port60_hello.h"
 #include "trailkeep/v1/wire.pb.h"
 
 namespace trailkeep::agent {
@@ -110,6 +111,8 @@ struct CollectorLink::Impl : std::enable_shared_from_this<CollectorLink::Impl> {
   awaitable<void> Reader(std::shared_ptr<Connection> c);
   awaitable<void> Writer(std::shared_ptr<Connection> c);
   awaitable<bool> ReadFrame(const std::shared_ptr<Connection>& c, v1::CollectorFrame* frame);
+  // Port 60: hello and its answer before TLS; "" when accepted, else why not.
+  awaitable<std::string> Port60Hello(std::shared_ptr<Connection> c);
   void HandleFrame(const std::shared_ptr<Connection>& c, const v1::CollectorFrame& frame);
   void OnResume(const v1::Resume& r);
 };
@@ -180,6 +183,31 @@ awaitable<void> CollectorLink::Impl::Run() {
   }
 }
 
+awaitable<std::string> CollectorLink::Impl::Port60Hello(std::shared_ptr<Connection> c) {
+  net::steady_timer deadline(io);
+  deadline.expires_after(kConnectTimeout);
+  deadline.async_wait([c](error_code e) {
+    if (!e) c->Fail("no answer to the port-60 hello");
+  });
+  error_code ec;
+  co_await net::async_write(c->stream.next_layer(),
+                            net::buffer(kAgentHello.data(), kAgentHello.size()),
+                            redirect_error(use_awaitable, ec));
+  std::string answer(kAgentHelloAccepted.size(), '\0');
+  if (!ec) {
+    co_await net::async_read(c->stream.next_layer(), net::buffer(answer),
+                             redirect_error(use_awaitable, ec));
+  }
+  deadline.cancel();
+  if (c->failed) co_return c->error;
+  if (ec) co_return "hello: " + ec.message() + " (no trailkeepd behind the tunnel?)";
+  if (answer != kAgentHelloAccepted) {
+    co_return "the far end is not a trailkeepd port-60 listener (it answered the hello with " +
+        std::to_string(answer.size()) + " other bytes)";
+  }
+  co_return "";
+}
+
 awaitable<void> CollectorLink::Impl::Session(bool* established) {
   const auto& cc = options.collector;
   error_code ec;
@@ -227,6 +255,15 @@ awaitable<void> CollectorLink::Impl::Session(bool* established) {
   const std::string peer = c->stream.lowest_layer().remote_endpoint(ec).address().to_string();
   c->stream.lowest_layer().set_option(tcp::no_delay(true), ec);
   c->stream.lowest_layer().set_option(net::socket_base::keep_alive(true), ec);
+
+  if (cc.transport == CollectorTransport::kPort60) {
+    const std::string refused = co_await Port60Hello(c);
+    if (!refused.empty()) {
+      report("port 60 at " + peer + ": " + refused);
+      c->Fail(refused);
+      co_return;
+    }
+  }
 
   // TLS: SNI and name check for server_name, ALPN trailkeep/1.
   SSL* ssl_handle = c->stream.native_handle();

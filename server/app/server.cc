@@ -321,7 +321,7 @@ int RunServer(const ServerConfig& config) {
     listener = std::make_unique<TlsSyslogListener>(io, config.syslog, &pipeline);
     if (!config.audit_remote.addresses.empty()) {
       audit_listener = std::make_unique<AuditRemoteListener>(io, config.audit_remote, &pipeline,
-                                                             &audit_channels);
+                                                             &audit_channels, listener.get());
     }
     ExportServerOptions export_options = config.export_api;
     export_options.tls = config.syslog.tls;

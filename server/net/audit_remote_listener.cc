@@ -22,11 +22,12 @@ using boost::system::error_code;
 
 struct AuditRemoteListener::Impl : std::enable_shared_from_this<Impl> {
   Impl(net::io_context& io_in, const AuditRemoteOptions& o, IngestSink* s,
-       const AuditChannelRegistry* r)
+       const AuditChannelRegistry* r, TlsSyslogListener* a)
       : io(io_in),
         options(std::make_shared<const AuditRemoteOptions>(o)),
         sink(s),
         registry(r),
+        agents(a),
         counters(std::make_shared<AuditRemoteCounters>()) {}
 
   void Accept(tcp::acceptor* acc) {
@@ -55,8 +56,8 @@ struct AuditRemoteListener::Impl : std::enable_shared_from_this<Impl> {
     // As auditd: replies must not wait for Nagle, dead peers must surface.
     sock.set_option(tcp::no_delay(true), ec);
     sock.set_option(net::socket_base::keep_alive(true), ec);
-    auto handle = StartAuditRemoteSession(std::move(sock), options, sink, registry, counters,
-                                          LocalAddress(*acc));
+    auto handle = StartAuditRemoteSession(std::move(sock), options, sink, registry, agents,
+                                          counters, LocalAddress(*acc));
     std::lock_guard lock(mu);
     std::erase_if(sessions, [](const auto& w) { return w.expired(); });
     sessions.push_back(handle);
@@ -66,6 +67,7 @@ struct AuditRemoteListener::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<const AuditRemoteOptions> options;
   IngestSink* sink;
   const AuditChannelRegistry* registry;
+  TlsSyslogListener* agents;
   std::shared_ptr<AuditRemoteCounters> counters;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::mutex mu;
@@ -73,8 +75,9 @@ struct AuditRemoteListener::Impl : std::enable_shared_from_this<Impl> {
 };
 
 AuditRemoteListener::AuditRemoteListener(net::io_context& io, const AuditRemoteOptions& options,
-                                         IngestSink* sink, const AuditChannelRegistry* registry)
-    : impl_(std::make_shared<Impl>(io, options, sink, registry)) {
+                                         IngestSink* sink, const AuditChannelRegistry* registry,
+                                         TlsSyslogListener* agents)
+    : impl_(std::make_shared<Impl>(io, options, sink, registry, agents)) {
   if (options.addresses.empty()) throw std::runtime_error("no [[listen.audit]] address");
   for (const auto& a : options.addresses) impl_->acceptors.push_back(BindAcceptor(impl_->io, a));
   for (auto& acc : impl_->acceptors) impl_->Accept(acc.get());

@@ -2,6 +2,9 @@
 // protocol (docs/formats/audit_remote.md), as stock `audisp-remote` sends it,
 // and runs one AuditRemoteSession per connection on its own strand.
 //
+// A connection that starts with a trailkeep agent's hello instead is answered
+// and handed to the TLS syslog listener (agent_wire.md, "Over port 60").
+//
 // The sender's identity comes from the channel: a loopback connection whose
 // source port is in the AuditChannelRegistry was opened by a reverse SSH
 // tunnel and names its node; any other peer is known by its address.
@@ -25,6 +28,7 @@ namespace trailkeep {
 
 class AuditChannelRegistry;
 class IngestSink;
+class TlsSyslogListener;
 
 struct AuditRemoteOptions {
   std::vector<std::string> addresses;  // "host:port"; port 0 picks a free port
@@ -53,8 +57,11 @@ class AuditRemoteListener {
  public:
   // Binds every address and starts accepting. Throws std::runtime_error on a
   // bad address or a port in use (start-up only). `registry` may be null.
+  // Trailkeep agents (their hello, common/wire/port60_hello.h) are handed to
+  // `agents` for their TLS session; null refuses them.
   AuditRemoteListener(boost::asio::io_context& io, const AuditRemoteOptions& options,
-                      IngestSink* sink, const AuditChannelRegistry* registry);
+                      IngestSink* sink, const AuditChannelRegistry* registry,
+                      TlsSyslogListener* agents);
   ~AuditRemoteListener();
   AuditRemoteListener(const AuditRemoteListener&) = delete;
   AuditRemoteListener& operator=(const AuditRemoteListener&) = delete;

@@ -10,8 +10,11 @@
 
 #include "common/base/endpoint.h"
 #include "common/wire/audit_remote_frame.h"
+#include "common/wire/port60_hello.h"
+#include "server/net/adopted_connection.h"
 #include "server/net/audit_channel_registry.h"
 #include "server/net/ingest.h"
+#include "server/net/tls_syslog_listener.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -44,10 +47,11 @@ class Session final : public AuditRemoteSessionHandle,
                       public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket sock, std::shared_ptr<const AuditRemoteOptions> options, IngestSink* sink,
-          std::shared_ptr<AuditRemoteCounters> counters)
+          TlsSyslogListener* agents, std::shared_ptr<AuditRemoteCounters> counters)
       : sock_(std::move(sock)),
         options_(std::move(options)),
         sink_(sink),
+        agents_(agents),
         counters_(std::move(counters)),
         decoder_(options_->max_payload_bytes),
         retry_(sock_.get_executor()),
@@ -110,8 +114,41 @@ class Session final : public AuditRemoteSessionHandle,
       return;
     }
     last_input_ = Clock::now();
-    decoder_.Feed(std::string_view(buf_.data(), n));
+    if (!decided_) {
+      first_bytes_.append(buf_.data(), n);
+      if (first_bytes_.front() == '\0') return OnAgentHello();
+      decided_ = true;
+      decoder_.Feed(first_bytes_);
+      first_bytes_.clear();
+    } else {
+      decoder_.Feed(std::string_view(buf_.data(), n));
+    }
     Process();
+  }
+
+  // A trailkeep agent: answer its hello, then its TLS session is the TLS
+  // syslog listener's. It must wait for the answer before sending more.
+  void OnAgentHello() {
+    if (first_bytes_.size() < kAgentHello.size() && kAgentHello.starts_with(first_bytes_)) {
+      Read();
+      return;
+    }
+    if (first_bytes_ != kAgentHello) {
+      return Refuse("a NUL byte starts neither an audit record nor a trailkeep agent's hello");
+    }
+    if (agents_ == nullptr) return Refuse("trailkeep agents are not accepted on this listener");
+    decided_ = true;
+    writing_ = true;
+    out_.assign(kAgentHelloAccepted);
+    net::async_write(sock_, net::buffer(out_), [self = shared_from_this()](error_code ec, size_t) {
+      self->writing_ = false;
+      if (ec) return self->Close();
+      self->closed_ = true;  // the socket moves on; this session ends
+      self->retry_.cancel();
+      self->idle_.cancel();
+      self->watch_.cancel();
+      self->agents_->Adopt(AdoptedConnection{std::move(self->sock_), self->peer_->listener()});
+    });
   }
 
   // Takes decoded items while nothing is blocked and the reply queue has
@@ -283,6 +320,7 @@ class Session final : public AuditRemoteSessionHandle,
   tcp::socket sock_;
   std::shared_ptr<const AuditRemoteOptions> options_;
   IngestSink* sink_;
+  TlsSyslogListener* agents_;
   std::shared_ptr<AuditRemoteCounters> counters_;
   std::shared_ptr<const v1::Peer> peer_;
   ar::AuditRemoteDecoder decoder_;
@@ -296,6 +334,8 @@ class Session final : public AuditRemoteSessionHandle,
   net::steady_timer idle_;
   net::steady_timer watch_;
   bool watching_ = false;
+  bool decided_ = false;     // agent hello or auditd protocol, from the first bytes
+  std::string first_bytes_;  // until decided
   bool reading_ = false;
   bool writing_ = false;
   bool blocked_ = false;
@@ -308,10 +348,10 @@ class Session final : public AuditRemoteSessionHandle,
 
 std::shared_ptr<AuditRemoteSessionHandle> StartAuditRemoteSession(
     tcp::socket socket, std::shared_ptr<const AuditRemoteOptions> options, IngestSink* sink,
-    const AuditChannelRegistry* registry, std::shared_ptr<AuditRemoteCounters> counters,
-    std::string listener) {
-  auto session =
-      std::make_shared<Session>(std::move(socket), std::move(options), sink, std::move(counters));
+    const AuditChannelRegistry* registry, TlsSyslogListener* agents,
+    std::shared_ptr<AuditRemoteCounters> counters, std::string listener) {
+  auto session = std::make_shared<Session>(std::move(socket), std::move(options), sink, agents,
+                                           std::move(counters));
   session->Start(registry, std::move(listener));
   return session;
 }

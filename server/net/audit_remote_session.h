@@ -1,5 +1,9 @@
 // One port-60 connection (internal to server/net: names Asio).
 //
+// The first bytes decide what it is: a trailkeep agent's hello (NUL first,
+// common/wire/port60_hello.h) is answered and the connection handed to the
+// TLS syslog listener; anything else is auditd's remote protocol.
+//
 // Reads managed frames and ASCII lines (common/wire/audit_remote_frame.h).
 // A MESSAGE is offered to the sink as one record and acknowledged once it is
 // durably stored; a HEARTBEAT is acknowledged at once; replies leave in
@@ -35,7 +39,7 @@ class AuditRemoteSessionHandle {
 // ended (End() is then a no-op).
 std::shared_ptr<AuditRemoteSessionHandle> StartAuditRemoteSession(
     boost::asio::ip::tcp::socket socket, std::shared_ptr<const AuditRemoteOptions> options,
-    IngestSink* sink, const AuditChannelRegistry* registry,
+    IngestSink* sink, const AuditChannelRegistry* registry, TlsSyslogListener* agents,
     std::shared_ptr<AuditRemoteCounters> counters, std::string listener);
 
 }  // namespace trailkeep

@@ -9,6 +9,7 @@
 
 #include "common/base/endpoint.h"
 #include "server/net/acceptor.h"
+#include "server/net/adopted_connection.h"
 #include "server/net/ingest.h"
 #include "server/net/tls_context.h"
 #include "server/net/tls_syslog_session.h"
@@ -108,6 +109,11 @@ std::vector<std::string> TlsSyslogListener::BoundAddresses() const {
   std::vector<std::string> out;
   for (const auto& acc : impl_->acceptors) out.push_back(LocalAddress(*acc));
   return out;
+}
+
+void TlsSyslogListener::Adopt(AdoptedConnection&& connection) {
+  StartTlsSyslogSession(std::move(connection.socket), impl_->ctx, impl_->options, impl_->sink,
+                        impl_->counters, std::move(connection.listener));
 }
 
 void TlsSyslogListener::Stop() {

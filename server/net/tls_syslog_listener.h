@@ -24,6 +24,7 @@ class io_context;
 namespace trailkeep {
 
 class IngestSink;
+struct AdoptedConnection;
 
 struct TlsSyslogOptions {
   std::vector<std::string> addresses;  // "host:port"; port 0 picks a free port
@@ -57,6 +58,9 @@ class TlsSyslogListener {
 
   // "ip:port" of every bound socket, with the real port when 0 was asked.
   std::vector<std::string> BoundAddresses() const;
+  // Runs a session, as if accepted here, on a connection another listener
+  // accepted (a trailkeep agent on port 60, after its hello).
+  void Adopt(AdoptedConnection&& connection);
   // Stops accepting. Open sessions end when the io_context stops; frames
   // they already handed to the sink are kept.
   void Stop();

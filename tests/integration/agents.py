@@ -34,7 +34,7 @@ class Agent:
     """One `trailkeep forward` process with its own folder, inputs and spool."""
 
     def __init__(self, host, bundle, port, workdir, inputs=None, extra="", spool_dir=None,
-                 cert_bundle=None):
+                 cert_bundle=None, collector_extra=""):
         self.host = host
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
@@ -52,10 +52,10 @@ class Agent:
                 "heartbeat_interval_ms = 1000\nidentity_files = [\"%s\", \"%s\"]\n%s\n"
                 "[collector]\naddress = \"127.0.0.1:%d\"\nserver_name = \"localhost\"\n"
                 "ca_file = \"%s\"\ncert_file = \"%s\"\nkey_file = \"%s\"\n"
-                "reconnect_min_ms = 100\nreconnect_max_ms = 1000\n" %
+                "reconnect_min_ms = 100\nreconnect_max_ms = 1000\n%s" %
                 (host, self.spool_dir, os.path.join(bundle, "hmac.key"), passwd, group, extra,
                  port, os.path.join(certs, "ca.crt"), os.path.join(certs, "agent.crt"),
-                 os.path.join(certs, "agent.key")))
+                 os.path.join(certs, "agent.key"), collector_extra))
         for name, path in self.inputs:
             text += "\n[[input]]\nname = \"%s\"\npath = \"%s\"\nstart = \"beginning\"\n" % (name, path)
         self.config = os.path.join(workdir, "agent.toml")

@@ -1,4 +1,4 @@
-"""Port 60: auditd's remote-logging protocol (issue: port 60, part 1).
+"""Port 60: auditd's remote-logging protocol (issue: port 60, parts 1 and 3).
 
 A real `audisp-remote` (package audispd-plugins, run by hand with its config
 bind-mounted in a private mount namespace) delivers records to trailkeepd's
@@ -7,7 +7,8 @@ the sender's address. A raw client checks the wire contract byte by byte:
 acks in request order with the request's sequence id, heartbeats, several
 frames per write, ASCII lines, and malformed input (oversize length, bad
 header version, a header cut short) answered or closed without the
-collector going down.
+collector going down. The trailkeep agent in port60 mode shares the port: its
+hello, then its usual TLS session, chain and acks.
 """
 import os
 import shutil
@@ -20,6 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Collector, log  # noqa: E402
+from agents import Agent, Writer, enroll, integrity_alarms, verify_db, wait_stored  # noqa: E402
 
 MAGIC = 0xFF0000FE
 MESSAGE, HEARTBEAT = 0, 1
@@ -245,6 +247,51 @@ def test_audisp_remote_delivers_every_record_once():
             % (count, time.time() - started))
 
 
+def test_agent_over_port60():
+    """The trailkeep agent with transport = "port60": hello, then its TLS
+    session, chain and acks as on the syslog port; a collector restart
+    mid-stream loses and duplicates nothing."""
+    host = "agent-p60.test"
+    c = Collector(audit_listen="127.0.0.1:%d" % harness.free_port())
+    agent = None
+    try:
+        c.start()
+        bundle = enroll(c, host)
+        agent = Agent(host, bundle, c.audit_port, os.path.join(c.workdir, "agent"),
+                      collector_extra='transport = "port60"\n').start()
+        count = harness.scaled(4000)
+        writer = Writer(agent.inputs[0][1], host, count, rate=2000)
+        writer.start()
+        wait_stored(c, host, count // 4)
+        c.kill9()
+        c.start()
+        writer.join()
+        nums = wait_stored(c, host, count)
+        assert len(nums) == len(set(nums)) and sorted(nums) == list(range(count)), "loss or duplicates"
+        rc, out = verify_db(c, host)
+        assert rc == 0, out
+        assert integrity_alarms(c, host) == [], integrity_alarms(c, host)
+        connected = [l for l in agent.read_log().splitlines() if "ALPN trailkeep/1" in l]
+        assert connected, "the agent never ran trailkeep/1 over port 60:\n" + agent.read_log()[-2000:]
+        log("agent over port 60: %d events once across a collector kill -9, %s; %s"
+            % (count, out.strip().splitlines()[-1], connected[-1].split(" info ")[-1]))
+    finally:
+        if agent is not None:
+            agent.stop()
+        c.stop()
+
+
+def test_unknown_hello_is_refused():
+    with Collector() as c:
+        s = connect(c)
+        s.sendall(b"\0hello there\n" + b"x" * 20)
+        kind, _, text = read_reply(s)
+        assert kind == GENERIC_ERROR and b"NUL" in text, (hex(kind), text)
+        s.close()
+        log("a NUL-led stream that is not the agent's hello: refused (%s)" % text.decode())
+
+
 if __name__ == "__main__":
     harness.main([test_wire_contract, test_audisp_remote_delivers_every_record_once,
-                  test_full_disk_answers_diskfull_and_loses_nothing])
+                  test_full_disk_answers_diskfull_and_loses_nothing, test_agent_over_port60,
+                  test_unknown_hello_is_refused])

@@ -1,0 +1,18 @@
+// The hello of a trailkeep agent on port 60 (docs/formats/agent_wire.md,
+// "Over port 60"). A node that accepts no inbound connection but SSH runs
+// its agent with transport = "port60": it connects to the reverse tunnel's
+// far end (127.0.0.1:60 on the node), sends kAgentHello, waits for
+// kAgentHelloAccepted, then runs the usual TLS session (mutual TLS, ALPN
+// trailkeep/1) inside the tunnel. Its first byte, NUL, starts neither an
+// auditd managed frame (FE 00 00 FF) nor a text record, so the collector's
+// port-60 listener tells the agent and audisp-remote apart from it.
+#pragma once
+
+#include <string_view>
+
+namespace trailkeep {
+
+inline constexpr std::string_view kAgentHello{"\0trailkeep/1 port60\n", 20};
+inline constexpr std::string_view kAgentHelloAccepted{"\0trailkeep/1 ok\n", 16};
+
+}  // namespace trailkeep
