@@ -38,6 +38,8 @@
 //       The same check run by the collector on its store (GET /v1/verify).
 //   trailkeep integrity --server URL [--since T] [--host GLOB] [--kind K]
 //       The integrity events the collector recorded (agent/cli_integrity.h).
+//   trailkeep report --server URL NAME [--since T] [--host GLOB] [--failed]
+//       A fleet report built by the collector (agent/cli_report.h).
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -55,6 +57,7 @@
 #include "agent/classify_command.h"
 #include "agent/cli_integrity.h"
 #include "agent/cli_remote.h"
+#include "agent/cli_report.h"
 #include "agent/forwarder.h"
 #include "agent/verify_export.h"
 #include "common/base/time_format.h"
@@ -248,6 +251,21 @@ int main(int argc, char** argv) {
   integrity->add_option("--format", integrity_args.format, "text or json")
       ->check(CLI::IsMember({"json", "text"}));
 
+  trailkeep::ReportArgs report_args;
+  auto* report = app.add_subcommand(
+      "report", "a fleet report built by the collector, as `trailkeepd report` prints it");
+  add_client_flags(report);
+  report
+      ->add_option("name", report_args.name,
+                   "auth, logins, time-changes, updates, tls-failures or ndcpp")
+      ->required();
+  report->add_option("--since", report_args.since, "RFC 3339 time or a duration like 7d");
+  report->add_option("--until", report_args.until, "RFC 3339 time or a duration");
+  report->add_option("--host", report_args.host, "host glob, e.g. 'api-*'");
+  report->add_flag("--failed", report_args.failed, "auth: failures only");
+  report->add_option("--format", report_args.format, "text or json")
+      ->check(CLI::IsMember({"json", "text"}));
+
   CLI11_PARSE(app, argc, argv);
   if (*verify && !verify_export.empty()) {
     if (verify_key.empty()) {
@@ -260,7 +278,7 @@ int main(int argc, char** argv) {
   if (*audisp) return RunAudisp(audisp_socket);
   if (*parse) return RunParse(file, format, max_frame);
   if (*classify) return trailkeep::agent::RunClassify(classify_options);
-  if (*tail || *query || *hosts || *verify || *integrity) {
+  if (*tail || *query || *hosts || *verify || *integrity || *report) {
     auto loaded = trailkeep::LoadClientConfig(client_config, &client);
     if (!loaded.ok()) {
       std::cerr << "trailkeep: " << loaded.message() << "\n";
@@ -281,6 +299,7 @@ int main(int argc, char** argv) {
       return trailkeep::RunRemoteVerify(client, verify_host);
     }
     if (*integrity) return trailkeep::RunRemoteIntegrity(client, integrity_args);
+    if (*report) return trailkeep::RunRemoteReport(client, report_args);
     if (*tail) {
       if (cursor_opt->count() > 0) tail_args.cursor = tail_cursor;
       return trailkeep::RunRemoteTail(client, tail_args);

@@ -28,6 +28,7 @@
 #include "server/net/acceptor.h"
 #include "server/net/tls_context.h"
 #include "server/net/tls_syslog_listener.h"
+#include "server/report/report_format.h"
 #include "server/selfaudit/self_audit.h"
 #include "server/sinks/chain_verify_job.h"
 #include "server/sinks/export_format.h"
@@ -260,7 +261,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } else if (path_ == "/v1/tail") {
       needed = kScopeTail;
     } else if (path_ == "/v1/hosts" || path_ == "/metrics" || path_ == "/v1/integrity" ||
-               path_ == "/v1/verify") {
+               path_ == "/v1/verify" || path_.starts_with(kReportPrefix)) {
       needed = kScopeAdmin;
     } else {
       return SendError(http::status::not_found, "no such endpoint: " + path_);
@@ -275,6 +276,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (path_ == "/v1/tail") return HandleTail(params.value());
     if (path_ == "/v1/integrity") return HandleIntegrity(params.value());
     if (path_ == "/v1/verify") return HandleVerify(params.value());
+    if (path_.starts_with(kReportPrefix)) return HandleReport(params.value());
     if (!params.value().empty()) {
       return SendError(http::status::bad_request, path_ + " takes no parameters");
     }
@@ -800,6 +802,46 @@ class Session : public std::enable_shared_from_this<Session> {
         auto res = std::make_shared<Response>(http::status::ok, self->request_.version());
         res->set(http::field::content_type,
                  req.ndjson ? "application/x-ndjson" : "application/json");
+        res->set(http::field::cache_control, "no-store");
+        res->body() = std::move(body);
+        self->Send(std::move(res));
+      });
+    });
+  }
+
+  // --- GET /v1/report/NAME ---------------------------------------------------
+  // The same Report as `trailkeepd report`, built on the read pool.
+  static constexpr std::string_view kReportPrefix = "/v1/report/";
+
+  void HandleReport(const QueryParams& params) {
+    auto parsed = ParseReportRequest(path_.substr(kReportPrefix.size()), params, NowMicros(),
+                                     server_->options.max_limit);
+    if (!parsed.ok()) {
+      return SendError(parsed.status().code() == Status::Code::kNotFound
+                           ? http::status::not_found
+                           : http::status::bad_request,
+                       parsed.status().message());
+    }
+    // A caller limited to some hosts must name hosts inside them.
+    const std::string hosts =
+        parsed.value().options.host.empty() ? "*" : parsed.value().options.host;
+    if (!principal_->HostPatternAllowed(hosts)) return DenyHost(hosts);
+    auto server = server_;
+    net::post(server->pool, [self = shared_from_this(), server, req = std::move(parsed).value()] {
+      auto report = BuildReport(*server->store, req.options);
+      std::string body;
+      if (report.ok())
+        body = req.json ? ReportToJson(report.value()) : ReportToText(report.value());
+      Status s = report.status();
+      net::post(self->stream_.get_executor(), [self, s, req, body = std::move(body)]() mutable {
+        if (!s.ok()) {
+          return self->SendError(http::status::internal_server_error,
+                                 "store read failed: " + s.ToString());
+        }
+        self->RecordAccess("report " + req.filter_text);
+        auto res = std::make_shared<Response>(http::status::ok, self->request_.version());
+        res->set(http::field::content_type,
+                 req.json ? "application/json" : "text/plain; charset=utf-8");
         res->set(http::field::cache_control, "no-store");
         res->body() = std::move(body);
         self->Send(std::move(res));

@@ -1,5 +1,6 @@
 #include "server/sinks/export_request.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "common/base/time_format.h"
@@ -191,6 +192,47 @@ Result<IntegrityRequest> ParseIntegrityRequest(const QueryParams& params, int64_
   }
   if (!params.count("since")) {
     return Status::InvalidArgument("since is required (RFC 3339 or a duration like 24h, 7d)");
+  }
+  return r;
+}
+
+Result<ReportRequest> ParseReportRequest(const std::string& name, const QueryParams& params,
+                                         int64_t now_us, uint64_t max_limit) {
+  const auto& names = ReportNames();
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    return Status::NotFound("no report '" + name + "' (" + known + ")");
+  }
+  ReportRequest r;
+  r.options.name = name;
+  r.filter_text = name;
+  for (const auto& [k, v] : params) {
+    r.filter_text += " " + k + "=" + v;
+    if (k == "since" || k == "until") {
+      Status s =
+          ParseTimeParam(k, v, now_us, k == "since" ? &r.options.since_us : &r.options.until_us);
+      if (!s.ok()) return s;
+    } else if (k == "host") {
+      r.options.host = v;
+    } else if (k == "failed") {
+      if (v != "true" && v != "false")
+        return Status::InvalidArgument("failed must be true or false");
+      r.options.failed_only = v == "true";
+    } else if (k == "limit") {
+      uint64_t limit = 0;
+      if (!ParseU64(v, &limit) || limit == 0 || limit > max_limit) {
+        return Status::InvalidArgument("limit must be an integer from 1 to " +
+                                       std::to_string(max_limit));
+      }
+      r.options.max_rows = static_cast<size_t>(limit);
+    } else if (k == "format") {
+      if (v != "json" && v != "text") return Status::InvalidArgument("format must be json or text");
+      r.json = v == "json";
+    } else {
+      return Status::InvalidArgument("unknown parameter '" + k +
+                                     "' (since, until, host, failed, limit, format are known)");
+    }
   }
   return r;
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "common/base/status.h"
+#include "server/report/report.h"
 #include "server/sinks/export_format.h"
 #include "server/store/event_query.h"
 
@@ -60,6 +61,18 @@ struct IntegrityRequest {
 // (1..max_limit), format (json | ndjson); refuses unknown parameters.
 Result<IntegrityRequest> ParseIntegrityRequest(const QueryParams& params, int64_t now_us,
                                                uint64_t default_limit, uint64_t max_limit);
+
+struct ReportRequest {
+  ReportOptions options;
+  bool json = true;  // else the text table of `trailkeepd report`
+  std::string filter_text;
+};
+
+// GET /v1/report/NAME (server/report/report.h names): since, until, host,
+// failed (true | false, auth only), limit (rows, 1..max_limit), format
+// (json | text); refuses unknown names and parameters.
+Result<ReportRequest> ParseReportRequest(const std::string& name, const QueryParams& params,
+                                         int64_t now_us, uint64_t max_limit);
 
 // GET /v1/verify: the one host named by `host` (required, no pattern).
 Result<std::string> ParseVerifyRequest(const QueryParams& params);
