@@ -34,4 +34,25 @@ std::string LocalAddress(const tcp::acceptor& acceptor) {
   return FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port());
 }
 
+Acceptors BindAcceptors(net::io_context& io, const std::vector<std::string>& addresses,
+                        const std::string& table) {
+  if (addresses.empty()) throw std::runtime_error("no " + table + " address");
+  Acceptors out;
+  for (const auto& a : addresses) out.push_back(BindAcceptor(io, a));
+  return out;
+}
+
+std::vector<std::string> LocalAddresses(const Acceptors& acceptors) {
+  std::vector<std::string> out;
+  for (const auto& acc : acceptors) out.push_back(LocalAddress(*acc));
+  return out;
+}
+
+void CloseAcceptors(Acceptors* acceptors) {
+  for (auto& acc : *acceptors) {
+    boost::system::error_code ec;
+    acc->close(ec);
+  }
+}
+
 }  // namespace trailkeep

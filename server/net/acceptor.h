@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,5 +17,15 @@ std::unique_ptr<boost::asio::ip::tcp::acceptor> BindAcceptor(boost::asio::io_con
                                                              const std::string& address);
 // The bound "ip:port" of an acceptor, "" when it is closed.
 std::string LocalAddress(const boost::asio::ip::tcp::acceptor& acceptor);
+
+// A listener's sockets, one per configured address.
+using Acceptors = std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>>;
+// Binds every address; throws std::runtime_error (naming `table`, e.g.
+// "[[listen.audit]]", when the list is empty) at start-up.
+Acceptors BindAcceptors(boost::asio::io_context& io, const std::vector<std::string>& addresses,
+                        const std::string& table);
+std::vector<std::string> LocalAddresses(const Acceptors& acceptors);
+// Closes them all; call on their executor.
+void CloseAcceptors(Acceptors* acceptors);
 
 }  // namespace trailkeep

@@ -69,7 +69,7 @@ struct AuditRemoteListener::Impl : std::enable_shared_from_this<Impl> {
   const AuditChannelRegistry* registry;
   TlsSyslogListener* agents;
   std::shared_ptr<AuditRemoteCounters> counters;
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  Acceptors acceptors;
   std::mutex mu;
   std::vector<std::weak_ptr<AuditRemoteSessionHandle>> sessions;  // GUARDED_BY(mu)
 };
@@ -78,25 +78,19 @@ AuditRemoteListener::AuditRemoteListener(net::io_context& io, const AuditRemoteO
                                          IngestSink* sink, const AuditChannelRegistry* registry,
                                          TlsSyslogListener* agents)
     : impl_(std::make_shared<Impl>(io, options, sink, registry, agents)) {
-  if (options.addresses.empty()) throw std::runtime_error("no [[listen.audit]] address");
-  for (const auto& a : options.addresses) impl_->acceptors.push_back(BindAcceptor(impl_->io, a));
+  impl_->acceptors = BindAcceptors(impl_->io, options.addresses, "[[listen.audit]]");
   for (auto& acc : impl_->acceptors) impl_->Accept(acc.get());
 }
 
 AuditRemoteListener::~AuditRemoteListener() = default;
 
 std::vector<std::string> AuditRemoteListener::BoundAddresses() const {
-  std::vector<std::string> out;
-  for (const auto& acc : impl_->acceptors) out.push_back(LocalAddress(*acc));
-  return out;
+  return LocalAddresses(impl_->acceptors);
 }
 
 void AuditRemoteListener::Stop() {
   net::post(impl_->io, [impl = impl_] {
-    for (auto& acc : impl->acceptors) {
-      error_code ec;
-      acc->close(ec);
-    }
+    CloseAcceptors(&impl->acceptors);
     std::lock_guard lock(impl->mu);
     for (auto& w : impl->sessions) {
       if (auto s = w.lock()) s->End();

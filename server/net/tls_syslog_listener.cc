@@ -92,23 +92,20 @@ struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
   IngestSink* sink;
   std::shared_ptr<net::ssl::context> ctx;
   std::shared_ptr<TlsSyslogCounters> counters;
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  Acceptors acceptors;
 };
 
 TlsSyslogListener::TlsSyslogListener(net::io_context& io, const TlsSyslogOptions& options,
                                      IngestSink* sink)
     : impl_(std::make_shared<Impl>(io, options, sink)) {
-  if (options.addresses.empty()) throw std::runtime_error("no [[listen.syslog]] address");
-  for (const auto& a : options.addresses) impl_->acceptors.push_back(BindAcceptor(impl_->io, a));
+  impl_->acceptors = BindAcceptors(impl_->io, options.addresses, "[[listen.syslog]]");
   for (auto& acc : impl_->acceptors) impl_->Accept(acc.get());
 }
 
 TlsSyslogListener::~TlsSyslogListener() = default;
 
 std::vector<std::string> TlsSyslogListener::BoundAddresses() const {
-  std::vector<std::string> out;
-  for (const auto& acc : impl_->acceptors) out.push_back(LocalAddress(*acc));
-  return out;
+  return LocalAddresses(impl_->acceptors);
 }
 
 void TlsSyslogListener::Adopt(AdoptedConnection&& connection) {
@@ -118,12 +115,7 @@ void TlsSyslogListener::Adopt(AdoptedConnection&& connection) {
 
 void TlsSyslogListener::Stop() {
   // Runs on a foreign thread: close the acceptors on their own executor.
-  net::post(impl_->io, [impl = impl_] {
-    for (auto& acc : impl->acceptors) {
-      error_code ec;
-      acc->close(ec);
-    }
-  });
+  net::post(impl_->io, [impl = impl_] { CloseAcceptors(&impl->acceptors); });
 }
 
 const TlsSyslogCounters& TlsSyslogListener::counters() const { return *impl_->counters; }
