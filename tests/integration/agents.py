@@ -14,7 +14,7 @@ import threading
 import time
 import zlib
 
-from harness import BIN, log
+from harness import BIN, Process, log
 
 # --- enrolment and configuration ------------------------------------------
 
@@ -30,7 +30,7 @@ def enroll(collector, host):
     return out
 
 
-class Agent:
+class Agent(Process):
     """One `trailkeep forward` process with its own folder, inputs and spool."""
 
     def __init__(self, host, bundle, port, workdir, inputs=None, extra="", spool_dir=None,
@@ -69,13 +69,6 @@ class Agent:
                                      stdout=self.logf, stderr=subprocess.STDOUT)
         return self
 
-    def kill9(self):
-        if self.proc is not None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-            self.proc = None
-            self.logf.close()
-
     def stop(self, timeout=20):
         if self.proc is None:
             return None
@@ -90,16 +83,6 @@ class Agent:
         self.proc = None
         self.logf.close()
         return rc
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def read_log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
 
 
 # --- log writers --------------------------------------------------------------

@@ -39,7 +39,32 @@ def log(*args):
     print(*args, flush=True)
 
 
-class Collector:
+class Process:
+    """A child process a test started: `proc` (Popen, None when stopped), its
+    log file `logf` at `log_path`."""
+
+    proc = None
+
+    def kill9(self):
+        """SIGKILL by PID: no shutdown at all."""
+        if self.proc is not None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            self.proc = None
+            self.logf.close()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def read_log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+
+class Collector(Process):
     """One trailkeepd process. Use as a context manager, or start()/stop()."""
 
     def __init__(self, workdir=None, config_text=None, extra_args=(), syslog_listen="127.0.0.1:0",
@@ -121,30 +146,12 @@ class Collector:
         self.logf.close()
         return rc
 
-    def kill9(self):
-        """SIGKILL by PID: no shutdown at all."""
-        if self.proc is not None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-            self.proc = None
-            self.logf.close()
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def rss_kib(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
             for line in f:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
         return 0
-
-    def read_log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
 
     def __enter__(self):
         return self.start()
