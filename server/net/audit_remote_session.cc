@@ -155,11 +155,11 @@ class Session final : public AuditRemoteSessionHandle,
   // room; reads more when everything buffered is taken.
   void Process() {
     ar::Item item;
-    while (!closed_ && !failed_ && !blocked_ && replies_.size() < options_->max_pending_replies &&
+    while (!closed_ && !failed_ && !Blocked() && replies_.size() < options_->max_pending_replies &&
            decoder_.Next(&item)) {
       Handle(std::move(item));
     }
-    if (!closed_ && !failed_ && !blocked_ && replies_.size() < options_->max_pending_replies) {
+    if (!closed_ && !failed_ && !Blocked() && replies_.size() < options_->max_pending_replies) {
       Read();
     }
   }
@@ -188,13 +188,15 @@ class Session final : public AuditRemoteSessionHandle,
     WatchPending();
   }
 
+  // A record the store has not taken yet: nothing else is read meanwhile.
+  bool Blocked() const { return !blocked_frames_.empty(); }
+
   // Offers one record; `reply` (null for ASCII lines) becomes ready once the
   // record is durable.
   void Submit(std::string payload, std::shared_ptr<Reply> reply) {
     blocked_frames_.clear();
     blocked_frames_.push_back(RawFrame{std::move(payload), NowMicros(), peer_});
     blocked_reply_ = std::move(reply);
-    blocked_ = true;
     TryOffer();  // the caller's loop goes on once nothing is blocked
   }
 
@@ -210,13 +212,12 @@ class Session final : public AuditRemoteSessionHandle,
       });
     };
     if (sink_->OfferAuditRecords(&blocked_frames_, std::move(on_durable))) {
-      blocked_ = false;
-      blocked_reply_.reset();
+      blocked_reply_.reset();  // the sink took (and cleared) blocked_frames_
       return true;
     }
     retry_.expires_after(kRetryInterval);
     retry_.async_wait([self = shared_from_this()](error_code ec) {
-      if (!ec && !self->closed_ && self->blocked_ && self->TryOffer()) self->Process();
+      if (!ec && !self->closed_ && self->Blocked() && self->TryOffer()) self->Process();
     });
     return false;
   }
@@ -338,7 +339,6 @@ class Session final : public AuditRemoteSessionHandle,
   std::string first_bytes_;  // until decided
   bool reading_ = false;
   bool writing_ = false;
-  bool blocked_ = false;
   bool failed_ = false;
   bool ending_ = false;
   bool closed_ = false;
