@@ -6,9 +6,11 @@ bind-mounted in a private mount namespace) delivers records to trailkeepd's
 the sender's address. A raw client checks the wire contract byte by byte:
 acks in request order with the request's sequence id, heartbeats, several
 frames per write, ASCII lines, and malformed input (oversize length, bad
-header version, a header cut short) answered or closed without the
-collector going down. The trailkeep agent in port60 mode shares the port: its
-hello, then its usual TLS session, chain and acks.
+header version, a header cut short, a bad magic) answered or closed without
+the collector going down; a sender that never reads its acks is pushed back
+by TCP once 256 replies wait, and loses nothing. The trailkeep agent in
+port60 mode shares the port: its hello, then its usual TLS session, chain
+and acks.
 """
 import os
 import shutil
@@ -16,6 +18,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -291,7 +294,89 @@ def test_unknown_hello_is_refused():
         log("a NUL-led stream that is not the agent's hello: refused (%s)" % text.decode())
 
 
+def padded_record(i, size=1024):
+    """A record of about `size` bytes (a long key), so a flood outgrows socket buffers."""
+    base = record(i).rstrip(b"\n")
+    return base + b" a1=\"" + b"y" * max(0, size - len(base) - 7) + b"\"\n"
+
+
+def test_ackless_flood_loses_nothing():
+    """A sender that never reads its acks: the collector queues at most 256
+    replies per connection and stops reading while they wait, so what it holds
+    is bounded by that and the kernel's socket buffers (about 4 MiB of acks on
+    loopback, which is why every record here may be taken before TCP pushes
+    back). Other connections are served meanwhile, and every record is
+    acknowledged in order once the sender reads. (RSS is logged, not asserted:
+    its growth is mostly RocksDB's memtables taking the 20 MiB.)"""
+    count = harness.scaled(20000)
+    with Collector() as c:
+        rss_before = c.rss_kib()
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # acks back up at once
+        s.connect(("127.0.0.1", c.audit_port))
+        payload = b"".join(frame(MESSAGE, i, padded_record(i)) for i in range(1, count + 1))
+        sent = [0]
+
+        def flood():
+            view = memoryview(payload)
+            while sent[0] < len(view):
+                sent[0] += s.send(view[sent[0]:sent[0] + 65536])
+
+        sender = threading.Thread(target=flood, daemon=True)
+        sender.start()
+        last = [-1]
+
+        def stalled():
+            now, before = sent[0], last[0]
+            last[0] = now
+            time.sleep(1)
+            return now == before or now == len(payload)
+
+        c.wait_for(stalled, what="the flood to stall or finish")
+        grown = c.rss_kib() - rss_before
+        other = connect(c)
+        other.sendall(frame(HEARTBEAT, 1))
+        assert read_reply(other) == (ACK, 1, b""), "a second connection is not served during a flood"
+        other.close()
+        s.settimeout(30)
+        seqs = []
+        for _ in range(count):
+            reply = read_reply(s)
+            assert reply is not None and reply[0] == ACK, reply
+            seqs.append(reply[1])
+        sender.join(30)
+        s.close()
+        assert seqs == list(range(1, count + 1)), "acks out of order or missing"
+        assert len(stored_records(c)) == count
+        log("ack-less flood of %d records (%.1f MiB): %.1f MiB taken before the sender read, collector RSS "
+            "grew %d KiB meanwhile, a second connection was served, all acked in order and stored once"
+            % (count, len(payload) / 1048576, sent[0] / 1048576, grown))
+
+
+def test_bad_magic_is_read_as_ascii_as_auditd_does():
+    """auditd's receiver tells framings apart by the magic: anything else is an
+    ASCII line. A header with a wrong magic and a payload without a newline is
+    then a line over the limit: a fatal reply, the channel closed, a
+    FRAMING_ERROR event, nothing stored from it, the collector up."""
+    with Collector() as c:
+        s = connect(c)
+        bad = struct.pack("<IBBIHI", 0x12345678, 0, 0, MESSAGE, 9000, 1) + b"z" * 9000
+        s.sendall(bad)
+        kind, _, text = read_reply(s)
+        assert kind == GENERIC_ERROR and b"ASCII line longer" in text, (hex(kind), text)
+        assert read_reply(s) is None, "the channel stays open after a fatal reply"
+        s.close()
+        c.wait_for(lambda: c.self_events("FRAMING_ERROR"), what="the framing error event")
+        s = connect(c)
+        s.sendall(frame(MESSAGE, 2, record(1)))
+        assert read_reply(s)[:2] == (ACK, 2)
+        s.close()
+        assert len(stored_records(c)) == 1
+        log("bad magic: read as ASCII, over-long line refused (%s); collector up" % text.decode())
+
+
 if __name__ == "__main__":
     harness.main([test_wire_contract, test_audisp_remote_delivers_every_record_once,
                   test_full_disk_answers_diskfull_and_loses_nothing, test_agent_over_port60,
-                  test_unknown_hello_is_refused])
+                  test_unknown_hello_is_refused, test_ackless_flood_loses_nothing,
+                  test_bad_magic_is_read_as_ascii_as_auditd_does])
