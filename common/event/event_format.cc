@@ -241,6 +241,19 @@ std::string EventToText(const v1::Event& e) {
   return line;
 }
 
+const char* TunnelStateName(int state) {
+  switch (state) {
+    case v1::TunnelState::STATE_UP:
+      return "up";
+    case v1::TunnelState::STATE_RETRYING:
+      return "retrying";
+    case v1::TunnelState::STATE_STOPPED:
+      return "stopped";
+    default:
+      return "unknown";
+  }
+}
+
 std::string HostStateToJson(const v1::HostState& h) {
   json j = {{"host", h.name()},
             {"id", h.id()},
@@ -263,6 +276,21 @@ std::string HostStateToJson(const v1::HostState& h) {
                   {"duplicates_dropped", h.duplicates_dropped()},
                   {"integrity_alarms", h.integrity_alarms()},
                   {"unauthentic_ahead", h.unauthentic_ahead_size()}};
+  }
+  if (h.has_tunnel()) {
+    const v1::TunnelState& t = h.tunnel();
+    auto time = [](int64_t us) { return us != 0 ? FormatRfc3339Micros(us) : std::string(); };
+    j["tunnel"] = {{"state", TunnelStateName(t.state())},
+                   {"since", time(t.since_us())},
+                   {"endpoint", t.endpoint()},
+                   {"remote_bind", t.remote_bind()},
+                   {"last_error", t.last_error()},
+                   {"last_error_time", time(t.last_error_us())},
+                   {"events_received", t.events_received()},
+                   {"sessions", t.sessions()},
+                   {"failures", t.failures()},
+                   {"consecutive_failures", t.consecutive_failures()},
+                   {"next_attempt", time(t.next_attempt_us())}};
   }
   return j.dump(-1, ' ', false, kLossy);
 }

@@ -17,7 +17,11 @@ namespace trailkeep {
 std::string EventToJson(const v1::Event& event);
 // "2026-11-23T05:08:34.858884Z host app[pid] <auth.notice> [refs] ~ message".
 std::string EventToText(const v1::Event& event);
+// A host's state; a [[tunnel]] node's object has a "tunnel" member
+// (docs/tunnels.md "State").
 std::string HostStateToJson(const v1::HostState& host);
+// "up", "retrying", "stopped" (v1::TunnelState::State), "unknown" otherwise.
+const char* TunnelStateName(int state);
 
 const char* FacilityName(int facility);
 const char* SeverityName(int severity);

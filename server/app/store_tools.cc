@@ -54,6 +54,20 @@ class Printer {
   uint64_t printed_ = 0;
 };
 
+// "-" for a host that sent nothing yet (a tunnel node before its first record).
+std::string SeenTime(int64_t us) { return us != 0 ? FormatRfc3339Micros(us) : "-"; }
+
+// "up since T, N records received" / "retrying since T: last error" / "-".
+std::string TunnelSummary(const v1::HostState& h) {
+  if (!h.has_tunnel()) return "-";
+  const v1::TunnelState& t = h.tunnel();
+  std::string out = std::string(TunnelStateName(t.state())) + " since " +
+                    FormatRfc3339Micros(t.since_us()) + ", " + std::to_string(t.events_received()) +
+                    " records received";
+  if (t.state() == v1::TunnelState::STATE_RETRYING) out += ": " + t.last_error();
+  return out;
+}
+
 }  // namespace
 
 std::string ResolveStorePath(const std::string& db) { return StorePath(db); }
@@ -114,14 +128,14 @@ int RunHosts(const std::string& db, const std::string& format) {
     for (const auto& h : hosts) std::cout << HostStateToJson(h) << "\n";
     return 0;
   }
-  std::printf("%-40s %10s %12s %-27s %-27s %s\n", "HOST", "EVENTS", "BYTES", "FIRST SEEN",
-              "LAST SEEN", "LAST PEER");
+  std::printf("%-40s %10s %12s %-27s %-27s %-21s %s\n", "HOST", "EVENTS", "BYTES", "FIRST SEEN",
+              "LAST SEEN", "LAST PEER", "TUNNEL");
   for (const auto& h : hosts) {
-    std::printf("%-40s %10llu %12llu %-27s %-27s %s\n", h.name().c_str(),
+    std::printf("%-40s %10llu %12llu %-27s %-27s %-21s %s\n", h.name().c_str(),
                 static_cast<unsigned long long>(h.events()),
-                static_cast<unsigned long long>(h.bytes()),
-                FormatRfc3339Micros(h.first_seen_us()).c_str(),
-                FormatRfc3339Micros(h.last_seen_us()).c_str(), h.last_peer().c_str());
+                static_cast<unsigned long long>(h.bytes()), SeenTime(h.first_seen_us()).c_str(),
+                SeenTime(h.last_seen_us()).c_str(),
+                h.last_peer().empty() ? "-" : h.last_peer().c_str(), TunnelSummary(h).c_str());
   }
   return 0;
 }

@@ -109,7 +109,13 @@ void RateLimitedSelfAudit::Record(SelfEventKind kind, const std::string& peer,
       w = Window{};
       w.start_us = now;
     }
-    if (w.recorded < options_.burst) {
+    // Tunnel events are bounded by SshTunnel itself (one per state change, a
+    // repeated failure at most every 10 minutes) and each moves its node's
+    // HostState.tunnel (server/store/tunnel_state.h): never summarised.
+    const bool per_tunnel =
+        kind == SelfEventKind::kTunnelInitiated || kind == SelfEventKind::kTunnelTerminated ||
+        kind == SelfEventKind::kTunnelFailed || kind == SelfEventKind::kSshSessionFailed;
+    if (w.recorded < options_.burst || per_tunnel) {
       ++w.recorded;
       out.push_back(Build(kind, peer, message, fields, now));
     } else {

@@ -7,6 +7,8 @@
 // are recorded one by one; the rest are counted and recorded as one summary
 // event (count, distinct peers, examples, last reason) when the window ends
 // (Tick()). A handshake storm therefore costs a bounded number of writes.
+// Tunnel events (TUNNEL_*, SSH_SESSION_FAILED) are never summarised:
+// SshTunnel bounds them, and each one moves its node's HostState.tunnel.
 //
 // Concurrency: Record() and Tick() are thread-safe.
 #pragma once

@@ -17,6 +17,7 @@
 #include "common/base/bytes.h"
 #include "server/store/keys.h"
 #include "server/store/store.h"
+#include "server/store/tunnel_state.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -329,6 +330,10 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
       hs->set_last_peer(e.peer().address());
       hs->set_last_transport(e.transport());
       hs->set_last_ingest_seq(seq);
+      if (ReceivedThroughTunnel(e)) {
+        v1::TunnelState* tunnel = hs->mutable_tunnel();
+        tunnel->set_events_received(tunnel->events_received() + 1);
+      }
       block.add_events()->Swap(&e);
       ++seq;
     }
@@ -340,6 +345,15 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
     // Hand the events back to the caller block by block: ingest_seq order.
     for (auto& e : *block.mutable_events()) ordered.emplace_back().Swap(&e);
     wb.Put(cf(kHosts), host, hs->SerializeAsString());
+  }
+  // The collector's tunnel events move their node's HostState.tunnel.
+  for (const v1::Event& e : ordered) {
+    const std::string node = TunnelEventNode(e);
+    if (node.empty()) continue;
+    v1::HostState* hs = HostFor(node, &wb, &new_host);
+    if (!touched.count(node)) touched.emplace(node, *hs);
+    ApplyTunnelEvent(e, hs->mutable_tunnel());
+    wb.Put(cf(kHosts), node, hs->SerializeAsString());
   }
   if (extras != nullptr) {
     for (const v1::HostState& chain : extras->chain_states) {

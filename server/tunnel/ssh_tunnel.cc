@@ -90,7 +90,8 @@ void SshTunnel::Stop() {
       self->Record(SelfEventKind::kTunnelTerminated,
                    "tunnel " + self->config_.name + " to " + self->endpoint_ +
                        " closed: collector stopping (up " +
-                       FormatDuration(Clock::now() - self->up_since_) + ")");
+                       FormatDuration(Clock::now() - self->up_since_) + ")",
+                   {{"state", "stopped"}});
     }
     self->Teardown();
     self->retry_.cancel();
@@ -234,9 +235,10 @@ void SshTunnel::OnUp(int bound_port) {
     status_.next_attempt_us = 0;
     ++status_.sessions;
   }
-  Record(SelfEventKind::kTunnelInitiated, "tunnel " + config_.name + " up: " + endpoint_ +
-                                              " listens on " + bind_host_ + ":" +
-                                              std::to_string(bound_port) + " for the collector");
+  Record(SelfEventKind::kTunnelInitiated,
+         "tunnel " + config_.name + " up: " + endpoint_ + " listens on " + bind_host_ + ":" +
+             std::to_string(bound_port) + " for the collector",
+         {{"state", "up"}});
   Tick();
 }
 
@@ -331,14 +333,21 @@ void SshTunnel::Fail(Failure kind, const std::string& reason) {
   Teardown();
   if (was_up && up_for >= kStableUp) failures_ = 0;
   ++failures_;
+  const std::chrono::milliseconds delay = NextRetryDelay();
+  // What the store keeps in HostState.tunnel (server/store/tunnel_state.h).
+  const Fields retry = {{"state", "retrying"},
+                        {"reason", reason},
+                        {"consecutive_failures", std::to_string(failures_)},
+                        {"retry_in_ms", std::to_string(delay.count())}};
   if (was_up) {
-    Record(SelfEventKind::kTunnelTerminated, "tunnel " + config_.name + " to " + endpoint_ +
-                                                 " lost after " + FormatDuration(up_for) + ": " +
-                                                 reason);
+    Record(SelfEventKind::kTunnelTerminated,
+           "tunnel " + config_.name + " to " + endpoint_ + " lost after " + FormatDuration(up_for) +
+               ": " + reason,
+           retry);
   } else if (reason != last_recorded_reason_ ||
              Clock::now() - last_recorded_at_ >= kRepeatEventEvery) {
     Record(kind == Failure::kSsh ? SelfEventKind::kSshSessionFailed : SelfEventKind::kTunnelFailed,
-           "tunnel " + config_.name + " to " + endpoint_ + " failed: " + reason);
+           "tunnel " + config_.name + " to " + endpoint_ + " failed: " + reason, retry);
     last_recorded_reason_ = reason;
     last_recorded_at_ = Clock::now();
   } else {
@@ -351,7 +360,7 @@ void SshTunnel::Fail(Failure kind, const std::string& reason) {
     status_.last_error_us = NowMicros();
     status_.consecutive_failures = failures_;
   }
-  ScheduleRetry();
+  ScheduleRetry(delay);
 }
 
 void SshTunnel::Teardown() {
@@ -374,14 +383,17 @@ void SshTunnel::Teardown() {
   phase_ = Phase::kIdle;
 }
 
-void SshTunnel::ScheduleRetry() {
+std::chrono::milliseconds SshTunnel::NextRetryDelay() {
   // Exponential backoff with jitter in [d/2, d]: tunnels that failed
   // together (collector restart, node reboot) do not retry in lockstep.
   const uint32_t doublings = std::min<uint32_t>(failures_ - 1, 20);
   const int64_t cap = config_.backoff_max_ms;
   const int64_t d = std::min<int64_t>(cap, int64_t{config_.backoff_min_ms} << doublings);
   std::uniform_int_distribution<int64_t> jitter(d / 2, d);
-  const std::chrono::milliseconds delay(jitter(rng_));
+  return std::chrono::milliseconds(jitter(rng_));
+}
+
+void SshTunnel::ScheduleRetry(std::chrono::milliseconds delay) {
   phase_ = Phase::kRetrying;
   {
     std::lock_guard lock(status_mu_);
@@ -396,11 +408,11 @@ void SshTunnel::ScheduleRetry() {
   }));
 }
 
-void SshTunnel::Record(SelfEventKind kind, const std::string& message) {
-  audit_->Record(kind, config_.host + ":" + std::to_string(config_.port), message,
-                 {{"tunnel", config_.name},
-                  {"ssh_endpoint", endpoint_},
-                  {"remote_bind", config_.remote_bind}});
+void SshTunnel::Record(SelfEventKind kind, const std::string& message, const Fields& extra) {
+  Fields fields = {
+      {"tunnel", config_.name}, {"ssh_endpoint", endpoint_}, {"remote_bind", config_.remote_bind}};
+  fields.insert(fields.end(), extra.begin(), extra.end());
+  audit_->Record(kind, config_.host + ":" + std::to_string(config_.port), message, fields);
 }
 
 std::string SshTunnel::LastSshError() const {

@@ -19,6 +19,8 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -61,8 +63,12 @@ class SshTunnel : public std::enable_shared_from_this<SshTunnel> {
   void AddBridge(LIBSSH2_CHANNEL* channel);
   void Fail(Failure kind, const std::string& reason);
   void Teardown();
-  void ScheduleRetry();
-  void Record(SelfEventKind kind, const std::string& message);
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  std::chrono::milliseconds NextRetryDelay();
+  void ScheduleRetry(std::chrono::milliseconds delay);
+  // `extra` joins tunnel, ssh_endpoint and remote_bind in the event's
+  // structured data; the store derives HostState.tunnel from them.
+  void Record(SelfEventKind kind, const std::string& message, const Fields& extra);
   std::string LastSshError() const;
   const char* PhaseName() const;
   void SetState(const char* state);

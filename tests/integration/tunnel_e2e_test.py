@@ -25,9 +25,16 @@ listener, which takes the sender's identity from the tunnel.
    stored exactly once, the chain verifies (`trailkeepd verify`), no
    integrity alarm.
 
+Both check the tunnel's state as `trailkeepd hosts --db --format json` shows
+it (HostState.tunnel, derived by the store from the committed tunnel events):
+up, then retrying with the loss as last error once sshd is killed, then up
+again (2 sessions); for audisp-remote every record counted once in
+events_received, and `stopped` after the collector's shutdown.
+
 Counts scale with TRAILKEEP_TEST_SCALE. Needs root (sshd, unshare -m) and
 /usr/sbin/sshd, and /usr/sbin/audisp-remote for part 1; prints SKIP otherwise.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -56,6 +63,19 @@ def e2e_collector(name, sshd, rport):
                      agents + tunnel)
 
 
+def tunnel_state(c, name):
+    """The `tunnel` object of `name` in `trailkeepd hosts --db --format json`."""
+    out = harness.run([os.path.join(BIN, "trailkeepd"), "hosts", "--db", c.db, "--format", "json"],
+                      timeout=60).stdout.decode()
+    hosts = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return next((h.get("tunnel") for h in hosts if h["host"] == name), None)
+
+
+def wait_tunnel_state(c, name, state, what):
+    return c.wait_for(lambda: (lambda t: t if t and t["state"] == state else None)(tunnel_state(c, name)),
+                      timeout=60, what=what)
+
+
 def node_with_tunnel(name):
     """A node (sshd) and a started collector whose tunnel to it is up:
     (sshd, the tunnel's remote port on the node, collector)."""
@@ -81,14 +101,23 @@ def enroll_with_config(c, host):
 
 def kill_and_restart_node(c, name, sshd):
     """Kills sshd's whole process group (sessions included), waits until the
-    collector recorded the tunnel lost, starts sshd again and waits until the
-    tunnel is up again (a second TUNNEL_INITIATED)."""
-    ups = len(tunnel_events(c, "TUNNEL_INITIATED", name))
+    collector recorded the tunnel lost and `trailkeepd hosts` shows it
+    retrying with that error, starts sshd again and waits until the tunnel is
+    up again (a second TUNNEL_INITIATED, `hosts` shows it up, 2 sessions)."""
+    up = tunnel_state(c, name)
+    assert up and up["state"] == "up" and up["sessions"] == 1 and up["since"], up
     sshd.kill()
     down = c.wait_for(lambda: tunnel_events(c, "TUNNEL_TERMINATED", name), what="TUNNEL_TERMINATED")
+    state = wait_tunnel_state(c, name, "retrying", "hosts: the tunnel retrying")
+    assert "lost" in state["last_error"] and state["last_error_time"] and state["next_attempt"], state
+    assert state["failures"] >= 1 and state["consecutive_failures"] >= 1, state
+    time.sleep(2)  # the node stays down a while: senders meet refused connections and retry
     sshd.start()
-    c.wait_for(lambda: len(tunnel_events(c, "TUNNEL_INITIATED", name)) > ups, timeout=60,
+    c.wait_for(lambda: len(tunnel_events(c, "TUNNEL_INITIATED", name)) >= 2, timeout=60,
                what="the tunnel up again")
+    again = wait_tunnel_state(c, name, "up", "hosts: the tunnel up again")
+    assert again["sessions"] == 2 and again["since"] > up["since"], again
+    assert again["consecutive_failures"] == 0 and again["last_error"] and not again["next_attempt"], again
     return down[-1]["msg"]
 
 
@@ -169,9 +198,21 @@ def test_audisp_remote_through_tunnel_across_sshd_restart():
         assert all(e["peer"]["address"].startswith("127.0.0.1:") for e in got), got[0]["peer"]
         # Nothing under the bridge's address: the identity came from the tunnel.
         assert not stored_records(c, "127.0.0.1"), "records stored under the loopback address"
+        # Every record counted once as received through the tunnel (resent ones were dropped).
+        state = tunnel_state(c, name)
+        assert state["events_received"] == count, state
+        log("hosts --format json: %s" % json.dumps(state))
+        table = harness.run([os.path.join(BIN, "trailkeepd"), "hosts", "--db", c.db],
+                            timeout=60).stdout.decode()
+        row = [line for line in table.splitlines() if line.startswith(name + " ")]
+        assert row and row[0].endswith("up since %s, %d records received" % (state["since"], count)), table
+        log(table)
+        assert c.alive()
+        c.stop()
+        stopped = tunnel_state(c, name)
+        assert stopped["state"] == "stopped" and stopped["events_received"] == count, stopped
         log("audisp-remote through the tunnel: %d records stored once, in order, byte-exact, under %s, "
             "across an sshd kill (%s)" % (count, name, lost))
-        assert c.alive()
     finally:
         if sender is not None:
             sender.kill()
