@@ -5,7 +5,7 @@ WERROR  ?= OFF
 DEV_DIR ?= .trailkeep-dev
 JOBS    ?= $(shell nproc)
 
-.PHONY: all deps configure build binaries run test unit integration bench bench-agent bench-api peers format clean
+.PHONY: all deps configure build binaries run test unit integration bench bench-agent bench-api bench-tunnel peers format clean
 
 all: build
 
@@ -49,6 +49,10 @@ bench-agent: build peers
 # The HTTPS API benchmark: export, tail latency, RSS with 100 subscribers (tests/bench/api_bench.py).
 bench-api: build
 	@python3 tests/bench/api_bench.py $(BUILD)
+
+# Port 60 and reverse tunnels: 1 and 50 tunnels, auditd as the peer (tests/bench/tunnel_bench.py; root).
+bench-tunnel: binaries
+	@python3 tests/bench/tunnel_bench.py $(BUILD)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
