@@ -100,6 +100,16 @@ def tcp_connections(port):
     return n
 
 
+def listening_any(port):
+    """True when a socket LISTENs on `port` on any address (auditd binds [::])."""
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(path) as f:
+            next(f)
+            if any(c[3] == "0A" and int(c[1].rsplit(":", 1)[1], 16) == port for c in (l.split() for l in f)):
+                return True
+    return False
+
+
 def wait_until(predicate, timeout, what):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -296,7 +306,10 @@ class Auditd:
         self.proc = bench.spawn(["unshare", "-m", "sh", "-c",
                                  "mount -t tmpfs none /run && exec %s -n -s nochange -c %s" % (AUDITD, self.dir)],
                                 os.path.join(self.dir, "auditd.out"))
-        bench.wait_listening(self.proc, self.port, "auditd", os.path.join(self.dir, "auditd.out"))
+        wait_until(lambda: self.proc.poll() is not None or listening_any(self.port), 30, "auditd listening")
+        if self.proc.poll() is not None:
+            raise RuntimeError("auditd exited with %s: %s" % (self.proc.returncode,
+                                                              bench.tail(os.path.join(self.dir, "auditd.out"))))
         return self
 
     @property
