@@ -22,39 +22,6 @@ int64_t AuditTimeMicros(std::string_view t) {
 
 }  // namespace
 
-bool ParseNameFormat(std::string_view text, NameFormat* out) {
-  static constexpr std::pair<std::string_view, NameFormat> kNames[] = {
-      {"none", NameFormat::kNone},
-      {"hostname", NameFormat::kHostname},
-      {"fqd", NameFormat::kFqd},
-      {"numeric", NameFormat::kNumeric},
-      {"user", NameFormat::kUser}};
-  for (const auto& [name, f] : kNames) {
-    if (text == name) {
-      *out = f;
-      return true;
-    }
-  }
-  return false;
-}
-
-std::string NodeName(NameFormat format, std::string_view host, std::string_view address,
-                     std::string_view user_name) {
-  switch (format) {
-    case NameFormat::kNone:
-      return "";
-    case NameFormat::kHostname:
-      return std::string(host.substr(0, host.find('.')));
-    case NameFormat::kFqd:
-      return std::string(host);
-    case NameFormat::kNumeric:
-      return std::string(address);
-    case NameFormat::kUser:
-      return std::string(user_name);
-  }
-  return "";
-}
-
 void BuildAuditEvent(const AuditGroup& group, const IdentityMap* ids, std::string_view node_name,
                      v1::Event* event) {
   event->Clear();

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "common/audit/node_name.h"
 #include "server/net/audit_remote_listener.h"
 #include "server/net/tls_syslog_listener.h"
 #include "server/sinks/export_https_server.h"
@@ -27,6 +29,12 @@ struct ServerConfig {
   // [[listen.audit]] / --listen-audit: auditd's remote protocol, usually on
   // 127.0.0.1:60 (deploy/trailkeepd.toml); no listener when neither is given.
   AuditRemoteOptions audit_remote;
+  // node= for audit records without one (auditd's name_format): [audit]
+  // name_format / name, overridden per [[listen.audit]] (below: the ones
+  // that set it, by configured address) and per [[tunnel]]
+  // (TunnelConfig::name_format).
+  audit::NodeNaming audit_naming;
+  std::vector<std::pair<std::string, audit::NodeNaming>> audit_listener_naming;
 
   size_t commit_queue_bytes = 32u << 20;
   size_t max_batch_events = 16384;

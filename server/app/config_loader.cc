@@ -3,6 +3,7 @@
 #include <climits>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include <toml++/toml.h>
@@ -105,6 +106,43 @@ class Reader {
   std::set<std::string> known_;
 };
 
+// name_format (and, for "user", name) of [audit] or one [[listen.audit]];
+// *out is left alone when the table has no name_format.
+void ReadNaming(const toml::table& t, const std::string& prefix, Reader* r,
+                std::optional<audit::NodeNaming>* out) {
+  std::string format, name;
+  r->String(t, prefix, "name_format", &format);
+  r->String(t, prefix, "name", &name);
+  const toml::node* fn = t.get("name_format");
+  audit::NodeNaming naming;
+  if (fn != nullptr && !audit::ParseNameFormat(format, &naming.format)) {
+    r->Error(fn, prefix +
+                     "name_format must be one of none, hostname, fqd, numeric, user "
+                     "(auditd.conf's name_format), not \"" +
+                     format + "\"");
+    return;
+  }
+  const bool user = fn != nullptr && naming.format == audit::NameFormat::kUser;
+  if (user && name.empty()) {
+    r->Error(fn, prefix + "name_format = \"user\" needs " + prefix + "name = \"...\"");
+  } else if (!user && t.get("name") != nullptr) {
+    r->Error(t.get("name"), prefix + "name is used only with name_format = \"user\"");
+  }
+  if (fn == nullptr) return;
+  naming.user_name = name;
+  *out = std::move(naming);
+}
+
+void ReadAuditNaming(const toml::table& root, Reader* r, ServerConfig* c) {
+  r->Seen("", "audit");
+  const toml::table* t = root["audit"].as_table();
+  if (t == nullptr) return;
+  std::optional<audit::NodeNaming> naming;
+  ReadNaming(*t, "audit.", r, &naming);
+  if (naming) c->audit_naming = std::move(*naming);
+  r->Unknown(*t, "audit.");
+}
+
 void ReadListeners(const toml::table& root, Reader* r, ServerConfig* c) {
   const toml::node* listen = root.get("listen");
   r->Seen("", "listen");
@@ -131,6 +169,7 @@ void ReadListeners(const toml::table& root, Reader* r, ServerConfig* c) {
                                           : kind == "export" ? c->export_api.addresses
                                                              : c->audit_remote.addresses;
     addresses.clear();
+    if (kind == "audit") c->audit_listener_naming.clear();
     const std::string prefix = "listen." + kind + ".";
     for (const auto& el : *arr) {
       const toml::table& t = *el.as_table();
@@ -142,11 +181,14 @@ void ReadListeners(const toml::table& root, Reader* r, ServerConfig* c) {
         r->Error(&el, "[[listen." + kind + "]] needs address = \"host:port\"");
         continue;
       }
+      std::optional<audit::NodeNaming> naming;
+      if (kind == "audit") ReadNaming(t, prefix, &sub, &naming);
       try {
         std::string host;
         unsigned short port;
         SplitHostPort(address, &host, &port);
         addresses.push_back(address);
+        if (naming) c->audit_listener_naming.emplace_back(address, std::move(*naming));
       } catch (const std::exception& e) {
         r->Error(an, e.what());
       }
@@ -313,6 +355,13 @@ void ReadTunnel(const toml::table& t, const toml::node& el, Reader* r, ServerCon
   sub.Integer(t, prefix, "connect_timeout_seconds", &tc.connect_timeout_seconds, 1, 3600);
   sub.Integer(t, prefix, "backoff_min_ms", &tc.backoff_min_ms, 10, 3'600'000);
   sub.Integer(t, prefix, "backoff_max_ms", &tc.backoff_max_ms, 10, 3'600'000);
+  sub.String(t, prefix, "name_format", &tc.name_format);
+  if (audit::NameFormat f; !tc.name_format.empty() && !audit::ParseNameFormat(tc.name_format, &f)) {
+    r->Error(t.get("name_format"),
+             "tunnel.name_format must be one of none, hostname, fqd, numeric, user (auditd.conf's "
+             "name_format; \"user\" names records by the tunnel's name), not \"" +
+                 tc.name_format + "\"");
+  }
   sub.Unknown(t, prefix);
   if (tc.host.empty()) r->Error(&el, "[[tunnel]] needs host = \"node.example.net\"");
   if (tc.name.empty()) tc.name = tc.host;
@@ -425,6 +474,7 @@ std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
   ReadAgents(root, &r, c);
   ReadExport(root, &r, c);
   ReadTunnels(root, &r, c);
+  ReadAuditNaming(root, &r, c);
   r.Unknown(root, "");
 
   static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",

@@ -196,6 +196,33 @@ void ReloadRules(const std::string& path, RulesHolder* rules, SelfAudit* audit) 
                 "NDcPP rules reloaded: " + std::to_string(n) + " rules", {{"rules_file", path}});
 }
 
+AuditGroupingOptions GroupingOptions(const ServerConfig& config) {
+  AuditGroupingOptions o;
+  o.naming = config.audit_naming;
+  for (const TunnelConfig& t : config.tunnels) {
+    AuditTunnelNode& node = o.tunnels[t.name];
+    node.host = t.host;
+    audit::NodeNaming naming{audit::NameFormat::kHostname, t.name};
+    if (!t.name_format.empty() && audit::ParseNameFormat(t.name_format, &naming.format)) {
+      node.naming = naming;
+    }
+  }
+  return o;
+}
+
+// [[listen.audit]] name_format by bound address (io threads not yet running):
+// a listener whose configured address (the file's, or --listen-audit's in
+// its place) is the one a table named takes that table's name_format.
+void SetListenerNamings(const ServerConfig& config, const std::vector<std::string>& bound,
+                        AuditGrouping* grouping) {
+  const auto& configured = config.audit_remote.addresses;
+  for (size_t i = 0; i < bound.size() && i < configured.size(); ++i) {
+    for (const auto& [address, naming] : config.audit_listener_naming) {
+      if (address == configured[i]) grouping->SetListenerNaming(bound[i], naming);
+    }
+  }
+}
+
 }  // namespace
 
 int RunServer(const ServerConfig& config) {
@@ -236,7 +263,13 @@ int RunServer(const ServerConfig& config) {
       [&tail_hub](const std::vector<v1::Event>& committed) { tail_hub.Publish(committed); });
   // auditd: members are grouped once stored; grouped events are classified
   // and stored in turn (server/pipeline/audit_grouping.h).
-  AuditGrouping audit_grouping(AuditGroupingOptions{});
+  AuditGrouping audit_grouping(GroupingOptions(config));
+  if (auto restored = RestoreIdentityMaps(*store, NowMicros(), &audit_grouping); restored.ok()) {
+    spdlog::info("identity maps of {} hosts restored from stored inventories", restored.value());
+  } else {
+    spdlog::warn("identity maps not restored (ids stay unresolved until agents resend): {}",
+                 restored.status().ToString());
+  }
   const auto store_groups = [&committer, &rules](std::vector<v1::Event>* grouped) {
     if (grouped->empty()) return;
     rules.Classify(grouped);
@@ -322,6 +355,7 @@ int RunServer(const ServerConfig& config) {
     if (!config.audit_remote.addresses.empty()) {
       audit_listener = std::make_unique<AuditRemoteListener>(io, config.audit_remote, &pipeline,
                                                              &audit_channels, listener.get());
+      SetListenerNamings(config, audit_listener->BoundAddresses(), &audit_grouping);
     }
     ExportServerOptions export_options = config.export_api;
     export_options.tls = config.syslog.tls;

@@ -18,16 +18,23 @@
 //
 // Identity maps: an agent's inventory event (identity_map.h) replaces its
 // host's map; until one arrives, ids stay numbers, marked unresolved. Maps
-// live in memory: after a restart they are known again when each agent
-// sends its inventory (at its start and on every change).
+// live in memory; at start-up RestoreIdentityMaps rebuilds them from the
+// newest stored inventory event of each host (the stored events are the only
+// copy), so a collector restart does not wait for every agent to restart.
+//
+// node= for records without one (node_name.h): the source's name_format is
+// the [[tunnel]]'s for records through a tunnel, else the [[listen.audit]]
+// listener's that accepted the connection, else [audit]'s.
 //
 // Concurrency: thread-safe (one mutex): the committer thread calls
 // OnCommitted, a timer calls Expire.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,6 +42,8 @@
 #include "common/audit/audit_event.h"
 #include "common/audit/audit_grouper.h"
 #include "common/audit/identity_map.h"
+#include "common/audit/node_name.h"
+#include "common/base/status.h"
 
 namespace trailkeep::v1 {
 class Event;
@@ -43,11 +52,20 @@ class Peer;
 
 namespace trailkeep {
 
+class Store;
+
+// A [[tunnel]] as the grouping sees it: records arriving through it carry
+// its node name as Peer.bound_host.
+struct AuditTunnelNode {
+  std::string host;                         // the node's sshd host, as configured
+  std::optional<audit::NodeNaming> naming;  // its own name_format, if set
+};
+
 struct AuditGroupingOptions {
   audit::AuditGrouperOptions grouper;
-  // node= for records without one (auditd's name_format).
-  audit::NameFormat name_format = audit::NameFormat::kHostname;
-  std::string user_node_name;  // for name_format user
+  // node= for records without one ([audit] name_format / name).
+  audit::NodeNaming naming;
+  std::map<std::string, AuditTunnelNode> tunnels;  // by node name
 };
 
 struct AuditGroupingStats {
@@ -76,6 +94,13 @@ class AuditGrouping {
   // Every open group (shutdown).
   void Flush(std::vector<v1::Event>* out);
 
+  // A [[listen.audit]] listener's own name_format, by the address it is
+  // bound to (Peer.listener). Call before its first record is committed.
+  void SetListenerNaming(const std::string& bound_address, audit::NodeNaming naming);
+  // Takes an agent's inventory event (an event OnCommitted would take);
+  // false when `e` is not one. RestoreIdentityMaps feeds stored ones here.
+  bool TakeInventory(const v1::Event& e);
+
   AuditGroupingStats stats() const;
 
  private:
@@ -86,12 +111,22 @@ class AuditGrouping {
     std::shared_ptr<const audit::IdentityMap> ids;
   };
   void Emit(std::vector<audit::AuditGroup>* closed, int64_t now_us, std::vector<v1::Event>* out);
+  bool TakeInventoryLocked(const v1::Event& e);
+  std::string NodeFor(const Source& src) const;
 
   const AuditGroupingOptions options_;
   mutable std::mutex mu_;
-  audit::AuditGrouper grouper_;                      // GUARDED_BY(mu_)
-  std::unordered_map<std::string, Source> sources_;  // GUARDED_BY(mu_), by host
-  AuditGroupingStats stats_;                         // GUARDED_BY(mu_)
+  audit::AuditGrouper grouper_;                               // GUARDED_BY(mu_)
+  std::unordered_map<std::string, Source> sources_;           // GUARDED_BY(mu_), by host
+  std::map<std::string, audit::NodeNaming> listener_naming_;  // GUARDED_BY(mu_)
+  AuditGroupingStats stats_;                                  // GUARDED_BY(mu_)
 };
+
+// Start-up, before any record is committed: gives `grouping` the newest
+// stored inventory event of every host in `store`, searching each host's
+// by_host index backwards from `now_us` in growing time windows (so a host
+// whose agent sent its inventory recently costs a few block reads). Returns
+// the number of hosts whose map was restored.
+Result<size_t> RestoreIdentityMaps(const Store& store, int64_t now_us, AuditGrouping* grouping);
 
 }  // namespace trailkeep

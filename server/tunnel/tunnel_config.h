@@ -25,6 +25,9 @@ struct TunnelConfig {
   int connect_timeout_seconds = 20;  // TCP connect to forward request granted
   int backoff_min_ms = 1000;
   int backoff_max_ms = 60000;
+  // auditd name_format for its records without node= ("" = the listener's or
+  // [audit]'s); "user" names them `name` (server/app/config_loader.cc).
+  std::string name_format;
 };
 
 }  // namespace trailkeep

@@ -10,6 +10,9 @@ its records, with its identity map, to the real trailkeepd.
   - ids carry the names of the agent's identity map (its passwd/group);
     syscall, arch, proctitle, saddr and exit are interpreted;
   - records without node= get the host name (name_format hostname);
+  - identity maps survive a collector restart: they are rebuilt from the
+    stored inventory events, so a record sent after the restart by an agent
+    that sent its inventory only before it still has its ids named;
   - the grouped event is what is classified (USER_AUTH res=failed -> refs),
     never the members; text from a legacy sender that merely looks like an
     audit record stays a plain, ungrouped event.
@@ -121,5 +124,54 @@ def test_grouped_enriched_classified():
         c.stop()
 
 
+def test_identity_map_survives_collector_restart():
+    """The agent sends its inventory once (at its start); the collector
+    restarts; a record the agent sends afterwards still has uid named."""
+    work = tempfile.mkdtemp(prefix="audit-restart-", dir=RUN_DIR)
+    host = "audit-b.test"
+    c = Collector(os.path.join(work, "collector"),
+                  syslog_listen="127.0.0.1:%d" % harness.free_port()).start()
+    agent = None
+    try:
+        audit_log = os.path.join(work, "audit.log")
+        with open(audit_log, "w") as f:
+            f.write(RECORDS[7] + "\n")  # USER_AUTH, uid=0
+        bundle = enroll(c, host)
+        agent = Agent(host, bundle, c.port, os.path.join(work, "agent"),
+                      inputs=[("audit", audit_log)])
+        with open(agent.config, "a") as f:
+            f.write('kind = "audit"\n')
+        agent.start()
+
+        def grouped(n):
+            evs = [e for e in c.peer_events("--host", host) if e.get("audit")]
+            return evs if len(evs) >= n else None
+        before = c.wait_for(lambda: grouped(1), timeout=60, what="the first grouped event")
+        inventories = [e for e in c.peer_events("--host", host) if e["msgid"] == "INVENTORY"]
+        assert len(inventories) == 1, inventories
+        assert fields(before[0]["audit"]["records"][0])["uid"]["value"] == "root"
+
+        assert c.stop() == 0
+        c.start()
+        # One more event, after the restart: uid=1000 auid=1000 (alice).
+        with open(audit_log, "a") as f:
+            f.write(RECORDS[8] + "\n")
+        after = c.wait_for(lambda: grouped(2), timeout=90, what="a grouped event after the restart")
+        inventories = [e for e in c.peer_events("--host", host) if e["msgid"] == "INVENTORY"]
+        assert len(inventories) == 1, "the agent sent its inventory again: %r" % inventories
+        e23 = [e for e in after if e["audit"]["serial"] == 23]
+        assert len(e23) == 1, [e["audit"]["serial"] for e in after]
+        a = e23[0]["audit"]
+        assert a["identity_map"], a
+        uid = fields(a["records"][0])["uid"]
+        assert uid["value"] == "alice" and not uid["unresolved"], uid
+        assert "identity maps of 1 hosts restored" in c.read_log(), c.read_log()[-2000:]
+        log("after a collector restart uid=1000 still resolves to alice (inventory stored once)")
+    finally:
+        if agent is not None:
+            agent.stop()
+        c.stop()
+
+
 if __name__ == "__main__":
-    harness.main([test_grouped_enriched_classified])
+    harness.main([test_grouped_enriched_classified, test_identity_map_survives_collector_restart])

@@ -9,6 +9,7 @@
 #include "common/audit/audit_record.h"
 #include "common/audit/identity_map.h"
 #include "common/audit/interpret.h"
+#include "common/audit/node_name.h"
 #include "common/audit/syscall_names.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -188,7 +189,7 @@ TEST(AuditEvent, BuildsOneEventWithNodeAndRecordsByteExact) {
   group.records = {{kSyscall, 1}, {kPath, 2}};
   const IdentityMap ids = Map();
   v1::Event e;
-  BuildAuditEvent(group, &ids, NodeName(NameFormat::kHostname, group.host, "10.0.0.1", ""), &e);
+  BuildAuditEvent(group, &ids, "web01", &e);
   EXPECT_EQ(e.app_name(), "auditd");
   EXPECT_EQ(e.msgid(), "SYSCALL");
   EXPECT_EQ(e.raw(), std::string(kSyscall) + "\n" + kPath);
@@ -199,12 +200,55 @@ TEST(AuditEvent, BuildsOneEventWithNodeAndRecordsByteExact) {
   EXPECT_EQ(e.audit().records(1).text(), kPath);
   EXPECT_EQ(e.audit().records(1).type(), "PATH");
   EXPECT_TRUE(e.audit().identity_map());
-  NameFormat f;
-  EXPECT_TRUE(ParseNameFormat("fqd", &f));
-  EXPECT_EQ(NodeName(f, group.host, "10.0.0.1", "x"), "web01.example.com");
-  EXPECT_EQ(NodeName(NameFormat::kNumeric, group.host, "10.0.0.1", "x"), "10.0.0.1");
-  EXPECT_EQ(NodeName(NameFormat::kUser, group.host, "10.0.0.1", "x"), "x");
+}
+
+TEST(AuditEvent, RecordsWithNodeKeepTheirs) {
+  AuditGroup group;
+  group.host = "web01.example.com";
+  group.node = "db7";
+  group.records = {{kSyscall, 1}};
+  v1::Event e;
+  BuildAuditEvent(group, nullptr, "web01", &e);
+  EXPECT_EQ(e.audit().node(), "db7");
+}
+
+TEST(NodeName, ParsesAuditdsFiveModesOnly) {
+  NameFormat f = NameFormat::kHostname;
+  for (const char* name : {"none", "hostname", "fqd", "numeric", "user"}) {
+    EXPECT_TRUE(ParseNameFormat(name, &f)) << name;
+  }
+  EXPECT_EQ(f, NameFormat::kUser);
   EXPECT_FALSE(ParseNameFormat("bogus", &f));
+  EXPECT_FALSE(ParseNameFormat("HOSTNAME", &f));
+  EXPECT_FALSE(ParseNameFormat("", &f));
+}
+
+TEST(NodeName, EachModeForAnAuthenticatedAgent) {
+  const NodeIdentity agent{"web01.example.com", "web01.dc1.example.com", "192.0.2.7"};
+  EXPECT_EQ(NodeName({NameFormat::kNone, "x"}, agent), "");
+  EXPECT_EQ(NodeName({NameFormat::kHostname, "x"}, agent), "web01");
+  EXPECT_EQ(NodeName({NameFormat::kFqd, "x"}, agent), "web01.dc1.example.com");
+  EXPECT_EQ(NodeName({NameFormat::kNumeric, "x"}, agent), "192.0.2.7");
+  EXPECT_EQ(NodeName({NameFormat::kUser, "site-a"}, agent), "site-a");
+  // No DNS name in the certificate: fqd is the certificate's host.
+  EXPECT_EQ(NodeName({NameFormat::kFqd, ""}, {"web01.example.com", "", "192.0.2.7"}),
+            "web01.example.com");
+}
+
+TEST(NodeName, AnUnauthenticatedPeerIsKnownByItsAddressOnly) {
+  const NodeIdentity stock{"", "", "2001:db8::7"};
+  EXPECT_EQ(NodeName({NameFormat::kHostname, ""}, stock), "2001:db8::7");
+  EXPECT_EQ(NodeName({NameFormat::kFqd, ""}, stock), "2001:db8::7");
+  EXPECT_EQ(NodeName({NameFormat::kNumeric, ""}, stock), "2001:db8::7");
+  EXPECT_EQ(NodeName({NameFormat::kNone, ""}, stock), "");
+}
+
+TEST(NodeName, ATunnelNamedByItsAddressIsNotCutAtTheFirstDot) {
+  EXPECT_EQ(NodeName({NameFormat::kHostname, ""}, {"198.51.100.4", "198.51.100.4", "198.51.100.4"}),
+            "198.51.100.4");
+  EXPECT_EQ(
+      NodeName({NameFormat::kHostname, ""}, {"edge1", "edge1.example.net", "edge1.example.net"}),
+      "edge1");
 }
 
 }  // namespace
