@@ -12,6 +12,7 @@ namespace trailkeep {
 struct AdoptedConnection {
   boost::asio::ip::tcp::socket socket;
   std::string listener;  // the local address that accepted it
+  std::string tunnel;    // the [[tunnel]] node it came through, "" when none
 };
 
 }  // namespace trailkeep

@@ -147,7 +147,8 @@ class Session final : public AuditRemoteSessionHandle,
       self->retry_.cancel();
       self->idle_.cancel();
       self->watch_.cancel();
-      self->agents_->Adopt(AdoptedConnection{std::move(self->sock_), self->peer_->listener()});
+      self->agents_->Adopt(AdoptedConnection{std::move(self->sock_), self->peer_->listener(),
+                                             self->peer_->bound_host()});
     });
   }
 

@@ -110,7 +110,8 @@ std::vector<std::string> TlsSyslogListener::BoundAddresses() const {
 
 void TlsSyslogListener::Adopt(AdoptedConnection&& connection) {
   StartTlsSyslogSession(std::move(connection.socket), impl_->ctx, impl_->options, impl_->sink,
-                        impl_->counters, std::move(connection.listener));
+                        impl_->counters, std::move(connection.listener),
+                        std::move(connection.tunnel));
 }
 
 void TlsSyslogListener::Stop() {

@@ -90,7 +90,7 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<ssl::context> ctx,
           std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
-          std::shared_ptr<TlsSyslogCounters> counters, std::string listener)
+          std::shared_ptr<TlsSyslogCounters> counters, std::string listener, std::string tunnel)
       : ctx_(std::move(ctx)),
         stream_(std::move(socket), *ctx_),
         timer_(stream_.get_executor()),
@@ -103,6 +103,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto ep = stream_.lowest_layer().remote_endpoint(ec);
     if (!ec) peer->set_address(Endpoint(ep));
     peer->set_listener(std::move(listener));
+    peer->set_tunnel(std::move(tunnel));
     peer_ = std::move(peer);
     ++counters_->connections;
     ++counters_->handshaking;
@@ -367,9 +368,10 @@ void SessionLink::Post(const v1::CollectorFrame& f, bool then_close) {
 
 void StartTlsSyslogSession(tcp::socket socket, std::shared_ptr<ssl::context> ctx,
                            std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
-                           std::shared_ptr<TlsSyslogCounters> counters, std::string listener) {
+                           std::shared_ptr<TlsSyslogCounters> counters, std::string listener,
+                           std::string tunnel) {
   std::make_shared<Session>(std::move(socket), std::move(ctx), std::move(options), sink,
-                            std::move(counters), std::move(listener))
+                            std::move(counters), std::move(listener), std::move(tunnel))
       ->Start();
 }
 

@@ -27,6 +27,7 @@ namespace trailkeep {
 void StartTlsSyslogSession(boost::asio::ip::tcp::socket socket,
                            std::shared_ptr<boost::asio::ssl::context> ctx,
                            std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
-                           std::shared_ptr<TlsSyslogCounters> counters, std::string listener);
+                           std::shared_ptr<TlsSyslogCounters> counters, std::string listener,
+                           std::string tunnel = {});  // v1::Peer.tunnel (adopted connections)
 
 }  // namespace trailkeep

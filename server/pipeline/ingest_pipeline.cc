@@ -183,6 +183,7 @@ void IngestPipeline::ReportConnectionEvent(ConnectionEventKind kind, const v1::P
   if (!peer.cert_subject().empty()) fields.emplace_back("cert_subject", peer.cert_subject());
   if (!peer.cert_sha256().empty()) fields.emplace_back("cert_sha256", peer.cert_sha256());
   if (!peer.listener().empty()) fields.emplace_back("listener", peer.listener());
+  if (!peer.tunnel().empty()) fields.emplace_back("tunnel", peer.tunnel());
   self_audit_->Record(KindOf(kind), peer.address(), reason, fields);
 }
 
@@ -193,6 +194,11 @@ std::string IngestPipeline::BindAgent(const v1::Peer& peer, std::shared_ptr<Agen
     *why = "trailkeep/1 requires a verified client certificate";
   } else if ((host = AgentHostOf(peer, agents_.host_map)).empty()) {
     *why = "the agent's certificate names no host (no DNS name or CN)";
+  } else if (!peer.tunnel().empty() && host != peer.tunnel()) {
+    // Through a tunnel only the node it leads to may speak (docs/tunnels.md).
+    *why = "the agent's certificate names host " + host + " but it came through the tunnel to " +
+           peer.tunnel();
+    host.clear();
   }
   if (host.empty()) {
     ReportConnectionEvent(ConnectionEventKind::kAgentRefused, peer, *why);

@@ -75,8 +75,11 @@ void ApplyTunnelEvent(const v1::Event& e, v1::TunnelState* t) {
 }
 
 bool ReceivedThroughTunnel(const v1::Event& e) {
-  return e.transport() == v1::TRANSPORT_AUDIT_PORT60 && !e.has_audit() &&
-         !e.peer().bound_host().empty() && e.peer().bound_host() == e.host();
+  if (e.has_audit() || e.host().empty()) return false;
+  // An agent: its TLS session came through the tunnel (Peer.tunnel).
+  if (e.peer().tunnel() == e.host()) return true;
+  // audisp-remote: the port-60 session bound the channel to the node.
+  return e.transport() == v1::TRANSPORT_AUDIT_PORT60 && e.peer().bound_host() == e.host();
 }
 
 }  // namespace trailkeep

@@ -6,7 +6,8 @@
 //    TUNNEL_FAILED, SSH_SESSION_FAILED, carrying a `tunnel` parameter)
 //    moves the TunnelState of HostState(<tunnel>);
 //  - a port-60 record that came through a tunnel's channel (the channel bound
-//    it to its host) counts in that host's events_received.
+//    it to its host), or an agent's event whose TLS session came through the
+//    tunnel (Peer.tunnel), counts in that host's events_received.
 // Pure functions of their arguments: no I/O, no clock.
 #pragma once
 

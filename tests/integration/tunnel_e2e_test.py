@@ -10,8 +10,10 @@ listener, which takes the sender's identity from the tunnel.
 
 1. A real `audisp-remote` (package audispd-plugins, run by hand with its
    config bind-mounted over /etc/audit/audisp-remote.conf in a private mount
-   namespace) points at 127.0.0.1:<rport> and is fed N records on stdin. Its
-   retry carries the gap while sshd is down: it retries a record up to
+   namespace) points at 127.0.0.1:<rport> and is fed N records on stdin, the
+   last third after the node is back (audisp-remote 3.0.9 reconnects after a
+   lost connection only when a new record arrives, as auditd keeps sending
+   them). Its retry carries the gap while sshd is down: it retries a record up to
    max_tries_per_record times, network_retry_time (1 s) apart, within
    max_time_per_record seconds (also its ack timeout); both are set to 120 so
    that a restart of sshd plus the tunnel's backoff (at most 2 s here) is far
@@ -23,7 +25,9 @@ listener, which takes the sender's identity from the tunnel.
 2. The trailkeep agent in transport = "port60" mode, address = the tunnel's
    remote port on the node, writes N lines; the same kill and restart: all N
    stored exactly once, the chain verifies (`trailkeepd verify`), no
-   integrity alarm.
+   integrity alarm. The tunnel is named after the agent's host: an agent whose
+   certificate names another host is refused through it (AGENT_REFUSED) and
+   nothing of it is stored.
 
 Both check the tunnel's state as `trailkeepd hosts --db --format json` shows
 it (HostState.tunnel, derived by the store from the committed tunnel events):
@@ -63,12 +67,16 @@ def e2e_collector(name, sshd, rport):
                      agents + tunnel)
 
 
-def tunnel_state(c, name):
-    """The `tunnel` object of `name` in `trailkeepd hosts --db --format json`."""
+def host_state(c, name):
+    """The object of `name` in `trailkeepd hosts --db --format json`."""
     out = harness.run([os.path.join(BIN, "trailkeepd"), "hosts", "--db", c.db, "--format", "json"],
                       timeout=60).stdout.decode()
     hosts = [json.loads(line) for line in out.splitlines() if line.strip()]
-    return next((h.get("tunnel") for h in hosts if h["host"] == name), None)
+    return next((h for h in hosts if h["host"] == name), None)
+
+
+def tunnel_state(c, name):
+    return (host_state(c, name) or {}).get("tunnel")
 
 
 def wait_tunnel_state(c, name, state, what):
@@ -109,7 +117,10 @@ def kill_and_restart_node(c, name, sshd):
     sshd.kill()
     down = c.wait_for(lambda: tunnel_events(c, "TUNNEL_TERMINATED", name), what="TUNNEL_TERMINATED")
     state = wait_tunnel_state(c, name, "retrying", "hosts: the tunnel retrying")
-    assert "lost" in state["last_error"] and state["last_error_time"] and state["next_attempt"], state
+    # Down since the loss; the last error is the loss or a later refused reconnect.
+    assert state["since"] == down[-1]["receive_time"], (state, down[-1])
+    assert ("lost" in state["last_error"] or "cannot connect" in state["last_error"]) and \
+        state["last_error_time"] >= state["since"] and state["next_attempt"], state
     assert state["failures"] >= 1 and state["consecutive_failures"] >= 1, state
     time.sleep(2)  # the node stays down a while: senders meet refused connections and retry
     sshd.start()
@@ -178,11 +189,22 @@ def test_audisp_remote_through_tunnel_across_sshd_restart():
         count = harness.scaled(900)
         records = [record(i) for i in range(count)]
         sender = AudispRemote(rport, c.workdir)
-        feeder = threading.Thread(target=sender.feed, args=(records, 300), daemon=True)
+        back = threading.Event()
+
+        def feed():
+            # Two thirds before and while the node is down, the rest once it
+            # is back: auditd keeps producing records, and audisp-remote
+            # reconnects after a failure only when a new record arrives.
+            sender.feed(records[:2 * count // 3], 300)
+            back.wait(120)
+            sender.feed(records[2 * count // 3:], 300)
+
+        feeder = threading.Thread(target=feed, daemon=True)
         feeder.start()
         c.wait_for(lambda: len(stored_records(c, name)) >= count // 3, timeout=60,
                    what="a third of the records stored")
         lost = kill_and_restart_node(c, name, sshd)
+        back.set()
         feeder.join(120)
         got = c.wait_for(lambda: (lambda s: s if len(s) >= count else None)(stored_records(c, name)),
                          timeout=120, what="every record stored")
@@ -221,8 +243,9 @@ def test_audisp_remote_through_tunnel_across_sshd_restart():
 
 
 def test_agent_port60_through_tunnel_across_sshd_restart():
-    name = "node-e2e-agent"
-    host = "agent-e2e.test"
+    # Through a tunnel only its node may speak: the tunnel is named after the
+    # host the agent's certificate names.
+    name = host = "agent-e2e.test"
     sshd, rport, c = node_with_tunnel(name)
     agent = None
     try:
@@ -242,8 +265,40 @@ def test_agent_port60_through_tunnel_across_sshd_restart():
         assert rc == 0, out
         assert integrity_alarms(c, host) == [], integrity_alarms(c, host)
         assert "ALPN trailkeep/1" in agent.read_log(), agent.read_log()[-2000:]
+        # Every stored event of the host came through the tunnel.
+        state = host_state(c, host)
+        assert state["tunnel"]["events_received"] == state["events"] >= count, state
         log("agent over port 60 through the tunnel: %d lines stored once across an sshd kill (%s); %s"
             % (count, lost, out.strip().splitlines()[-1]))
+        assert c.alive()
+    finally:
+        if agent is not None:
+            agent.stop()
+        c.stop()
+        sshd.kill()
+
+
+def test_agent_with_another_hosts_certificate_is_refused_through_tunnel():
+    """An agent whose certificate names another host than the tunnel's node
+    is refused (AGENT_REFUSED with the reason and the tunnel) and nothing of
+    it is stored: the node may not speak for other hosts."""
+    name = "node-e2e-check"
+    other = "agent-other.test"
+    sshd, rport, c = node_with_tunnel(name)
+    agent = None
+    try:
+        bundle = enroll_with_config(c, other)
+        agent = Agent(other, bundle, rport, os.path.join(c.workdir, "agent"),
+                      collector_extra='transport = "port60"\n').start()
+        Writer(agent.inputs[0][1], other, 20).run()
+        refused = c.wait_for(lambda: [e for e in c.self_events("AGENT_REFUSED")
+                                      if "came through the tunnel to " + name in e["msg"]],
+                             what="AGENT_REFUSED for the tunnel")
+        params = {p["name"]: p["value"] for el in refused[0]["structured_data"] for p in el["params"]}
+        assert params.get("tunnel") == name, params
+        assert [e for e in c.query("--host", other) if e["transport"] != "self"] == [], "stored"
+        assert tunnel_state(c, name)["events_received"] == 0
+        log("refused through the tunnel: %s" % refused[0]["msg"])
         assert c.alive()
     finally:
         if agent is not None:
@@ -257,4 +312,5 @@ if __name__ == "__main__":
         print("SKIP tunnel_e2e_test: needs root, unshare and %s (openssh-server)" % SSHD)
         sys.exit(0)
     harness.main([test_audisp_remote_through_tunnel_across_sshd_restart,
-                  test_agent_port60_through_tunnel_across_sshd_restart])
+                  test_agent_port60_through_tunnel_across_sshd_restart,
+                  test_agent_with_another_hosts_certificate_is_refused_through_tunnel])

@@ -153,9 +153,11 @@ TEST(TunnelStateTest, OnlyRecordsFromTheTunnelChannelCount) {
   v1::Event grouped = ThroughTunnel("db1", 3);  // made afterwards from stored records
   grouped.mutable_audit()->set_serial(3);
   EXPECT_FALSE(ReceivedThroughTunnel(grouped));
-  v1::Event agent = ThroughTunnel("db1", 4);
+  v1::Event agent = ThroughTunnel("db1", 4);  // an agent on the TLS port
   agent.set_transport(v1::TRANSPORT_TLS_SYSLOG);
   EXPECT_FALSE(ReceivedThroughTunnel(agent));
+  agent.mutable_peer()->set_tunnel("db1");  // the same agent through db1's tunnel
+  EXPECT_TRUE(ReceivedThroughTunnel(agent));
 }
 
 TEST(TunnelStateTest, TheStoreKeepsItInTheNodesHostState) {
