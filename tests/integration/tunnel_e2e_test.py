@@ -100,11 +100,14 @@ def node_with_tunnel(name):
     return sshd, rport, c
 
 
-def enroll_with_config(c, host):
-    out = os.path.join(c.workdir, "enroll-" + host)
+def start_port60_agent(c, host, rport):
+    """Enrols `host` with `trailkeepd enroll --config` and starts its agent in
+    port60 mode, sending to the tunnel's remote port on the node."""
+    bundle = os.path.join(c.workdir, "enroll-" + host)
     harness.run([os.path.join(BIN, "trailkeepd"), "enroll", host, "--config",
-                 os.path.join(c.workdir, "trailkeepd.toml"), "--out", out], timeout=60)
-    return out
+                 os.path.join(c.workdir, "trailkeepd.toml"), "--out", bundle], timeout=60)
+    return Agent(host, bundle, rport, os.path.join(c.workdir, "agent-" + host),
+                 collector_extra='transport = "port60"\n').start()
 
 
 def kill_and_restart_node(c, name, sshd):
@@ -249,9 +252,7 @@ def test_agent_port60_through_tunnel_across_sshd_restart():
     sshd, rport, c = node_with_tunnel(name)
     agent = None
     try:
-        bundle = enroll_with_config(c, host)
-        agent = Agent(host, bundle, rport, os.path.join(c.workdir, "agent"),
-                      collector_extra='transport = "port60"\n').start()
+        agent = start_port60_agent(c, host, rport)
         count = harness.scaled(3000)
         writer = Writer(agent.inputs[0][1], host, count, rate=500)
         writer.start()
@@ -287,9 +288,7 @@ def test_agent_with_another_hosts_certificate_is_refused_through_tunnel():
     sshd, rport, c = node_with_tunnel(name)
     agent = None
     try:
-        bundle = enroll_with_config(c, other)
-        agent = Agent(other, bundle, rport, os.path.join(c.workdir, "agent"),
-                      collector_extra='transport = "port60"\n').start()
+        agent = start_port60_agent(c, other, rport)
         Writer(agent.inputs[0][1], other, 20).run()
         refused = c.wait_for(lambda: [e for e in c.self_events("AGENT_REFUSED")
                                       if "came through the tunnel to " + name in e["msg"]],
