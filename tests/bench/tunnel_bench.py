@@ -22,8 +22,12 @@ Phases:
          sshd (the by-hand way of the seed guide); auditd directly (flush =
          INCREMENTAL_ASYNC, Debian's default, and flush = DATA, a sync per
          record like trailkeepd's durable ack). Then a protocol client (one
-         managed frame, wait for its ack, as audisp-remote does) times
-         LAT_RECORDS round trips on each path: p50/p99.
+         managed frame, wait for its ack) times LAT_RECORDS round trips on
+         each path: p50/p99, once writing as audisp-remote does (header and
+         payload in two writes, TCP_NODELAY) and once in a single write. The
+         two differ only through an SSH tunnel: the node's sshd leaves Nagle
+         on for its session socket, so the payload waits for the collector
+         host's (delayed) ACK of the header.
   fleet  FLEET sshd instances, trailkeepd with FLEET [[tunnel]] tables:
          idle RSS with the tunnels up minus with none, idle CPU; then FLEET
          concurrent audisp-remote senders, PER_SENDER records each, through
@@ -205,25 +209,31 @@ def audisp_run(ports, tag, per_sender, workdir):
                 bench.stop(s.proc, timeout=5)
 
 
-def latency_client(port, tag, count):
-    """Managed frames one at a time, each waiting for its ack, as audisp-remote does.
-    Returns the round trips in milliseconds."""
+def latency_client(port, tag, count, split=True):
+    """Managed frames one at a time, each waiting for its ack, timing each round trip
+    (milliseconds). split=True writes exactly as audisp-remote 3.0.9 does (strace:
+    TCP_NODELAY, then write(header of 16 bytes), write(payload), poll, read(ack));
+    split=False sends header and payload in one write."""
     out = []
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         for i in range(count + 1):  # frame 0 is a warm-up, not timed
             payload = record(tag, i)
-            frame = struct.pack("<IBBIHI", MAGIC, 0, 0, MESSAGE, len(payload), i + 1) + payload
+            head = struct.pack("<IBBIHI", MAGIC, 0, 0, MESSAGE, len(payload), i + 1)
             t = time.perf_counter()
-            s.sendall(frame)
-            head = b""
-            while len(head) < 16:
-                chunk = s.recv(16 - len(head))
+            if split:
+                s.sendall(head)
+                s.sendall(payload)
+            else:
+                s.sendall(head + payload)
+            reply = b""
+            while len(reply) < 16:
+                chunk = s.recv(16 - len(reply))
                 if not chunk:
                     raise RuntimeError("%s: connection closed after %d records" % (tag, i))
-                head += chunk
+                reply += chunk
             rtt = time.perf_counter() - t
-            _, _, _, kind, n, seq = struct.unpack("<IBBIHI", head)
+            _, _, _, kind, n, seq = struct.unpack("<IBBIHI", reply)
             while n:
                 n -= len(s.recv(n))
             if kind != ACK or seq != i + 1:
@@ -419,11 +429,12 @@ def timed_run(label, receiver, ports, per_sender, workdir, extra_cpu=None):
     return r
 
 
-def latency_run(label, port, count):
-    rtts = latency_client(port, "lat_" + tag_of(label), count)
+def latency_run(label, port, count, split=True):
+    label = "%s (%s)" % (label, "2 writes" if split else "1 write")
+    rtts = latency_client(port, "lat_" + tag_of(label), count, split)
     r = {"run": "latency " + label, "records": len(rtts), "p50_ms": pct(rtts, 50), "p99_ms": pct(rtts, 99),
          "max_ms": max(rtts), "mean_ms": statistics.mean(rtts), "rate_1_client": 1000.0 / statistics.mean(rtts)}
-    log("latency %-26s %5d round trips: p50 %.3f ms, p99 %.3f ms, max %.3f ms (mean %.3f ms = %.0f records/s)"
+    log("latency %-37s %5d round trips: p50 %.3f ms, p99 %.3f ms, max %.3f ms (mean %.3f ms = %.0f records/s)"
         % (label, len(rtts), r["p50_ms"], r["p99_ms"], r["max_ms"], r["mean_ms"], r["rate_1_client"]))
     return r
 
@@ -451,11 +462,12 @@ def phase_one():
                                  lambda: sshd_cpu([node])))
         for a in peers:
             results.append(timed_run("auditd %s direct" % a.flush, a, [a.port], RECORDS, work))
-        results.append(latency_run("trailkeepd direct", tk.audit_port, LAT_RECORDS))
-        results.append(latency_run("trailkeepd libssh2 tunnel", rport, LAT_RECORDS))
-        results.append(latency_run("trailkeepd ssh -R", oport, LAT_RECORDS))
-        for a in peers:
-            results.append(latency_run("auditd %s" % a.flush, a.port, LAT_RECORDS))
+        for split in (True, False):
+            results.append(latency_run("trailkeepd direct", tk.audit_port, LAT_RECORDS, split))
+            results.append(latency_run("trailkeepd libssh2 tunnel", rport, LAT_RECORDS, split))
+            results.append(latency_run("trailkeepd ssh -R", oport, LAT_RECORDS, split))
+            for a in peers:
+                results.append(latency_run("auditd %s" % a.flush, a.port, LAT_RECORDS, split))
         return results
     finally:
         for a in peers:
