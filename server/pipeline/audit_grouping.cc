@@ -141,6 +141,9 @@ Result<size_t> RestoreIdentityMaps(const Store& store, int64_t now_us, AuditGrou
   std::vector<uint64_t> blocks;
   std::vector<v1::Event> events;
   for (const v1::HostState& h : hosts) {
+    // Only trailkeep agents send inventories, and every agent chains its
+    // events; legacy senders (which may be large) are not read at all.
+    if (h.chain_epoch() == 0) continue;
     bool found = false;
     int64_t until = now_us, window = kFirstWindowUs;
     while (!found && until >= h.first_seen_us()) {

@@ -123,10 +123,12 @@ class AuditGrouping {
 };
 
 // Start-up, before any record is committed: gives `grouping` the newest
-// stored inventory event of every host in `store`, searching each host's
-// by_host index backwards from `now_us` in growing time windows (so a host
-// whose agent sent its inventory recently costs a few block reads). Returns
-// the number of hosts whose map was restored.
+// stored inventory event of every agent host in `store` (a host with a chain,
+// HostState.chain_epoch != 0), searching its by_host index backwards from
+// `now_us` in windows of 1 h, 4 h, 16 h... (a host whose agent sent its
+// inventory recently costs a few block reads; one whose newest inventory is
+// old costs reading its blocks back to it). Returns the number of hosts whose
+// map was restored.
 Result<size_t> RestoreIdentityMaps(const Store& store, int64_t now_us, AuditGrouping* grouping);
 
 }  // namespace trailkeep

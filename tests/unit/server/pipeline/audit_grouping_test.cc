@@ -214,24 +214,37 @@ TEST(AuditGrouping, IdentityMapsAreRestoredFromTheNewestStoredInventory) {
     forged.mutable_peer()->clear_bound_host();
     commits.push_back({forged});
     for (auto& c : commits) ASSERT_TRUE(store->Commit(&c).ok());
+    // The two agents' chains (the verifier records them so); web04 has an
+    // inventory-looking event but no chain: not an agent, not read.
+    CommitExtras extras;
+    for (const char* agent : {"web01.example.com", "web02.example.com"}) {
+      v1::HostState& hs = extras.chain_states.emplace_back();
+      hs.set_name(agent);
+      hs.set_chain_epoch(1);
+    }
+    std::vector<v1::Event> none;
+    ASSERT_TRUE(store->Commit(&none, &extras).ok());
+    std::vector<v1::Event> unchained = {Inventory("web04.example.com", "dave", kNow - 1000)};
+    ASSERT_TRUE(store->Commit(&unchained).ok());
 
     AuditGrouping g(AuditGroupingOptions{});
     auto restored = RestoreIdentityMaps(*store, kNow, &g);
     ASSERT_TRUE(restored.ok()) << restored.status().ToString();
     EXPECT_EQ(restored.value(), 2u);
-    std::vector<v1::Event> batch = {Record(kSyscall, "web01.example.com"),
-                                    Record(kSyscall, "web02.example.com"),
-                                    Record(kSyscall, "web03.example.com")};
+    std::vector<v1::Event> batch = {
+        Record(kSyscall, "web01.example.com"), Record(kSyscall, "web02.example.com"),
+        Record(kSyscall, "web03.example.com"), Record(kSyscall, "web04.example.com")};
     MarkAuditMembers(&batch);
     std::vector<v1::Event> out;
     g.OnCommitted(batch, 1000, &out);
     g.Flush(&out);
-    ASSERT_EQ(out.size(), 3u);
+    ASSERT_EQ(out.size(), 4u);
     std::map<std::string, std::string> uid;
     for (const auto& e : out) uid[e.host()] = Uid(e);
     EXPECT_EQ(uid["web01.example.com"], "bob");
     EXPECT_EQ(uid["web02.example.com"], "carol");
     EXPECT_EQ(uid["web03.example.com"], "unresolved:1000");
+    EXPECT_EQ(uid["web04.example.com"], "unresolved:1000");
   }
   std::filesystem::remove_all(dir);
 }
