@@ -80,7 +80,11 @@ def test_wrong_settings_reported_with_line():
              '\n'
              '[[listen.audit]]\n'
              'address = "127.0.0.1:0"\n'
-             'name = "site-b"\n')               # base + 10: only with user
+             'name = "site-b"\n'                # base + 10: only with user
+             '\n'
+             '[[tunnel]]\n'
+             'host = "node1.example.net"\n'
+             'name_format = "FQDN"\n')          # base + 14: not a mode
     path = os.path.join(tempfile.mkdtemp(prefix="tk-cfg-", dir=RUN_DIR), "trailkeepd.toml")
     with open(path, "w") as f:
         f.write(text)
@@ -92,6 +96,7 @@ def test_wrong_settings_reported_with_line():
     assert "none, hostname, fqd, numeric, user" in found.get(base + 2, ""), (base, found)
     assert "needs listen.audit.name" in found.get(base + 6, ""), (base, found)
     assert "only with name_format" in found.get(base + 10, ""), (base, found)
+    assert "tunnel.name_format must be one of" in found.get(base + 14, ""), (base, found)
     log("--check-config: name_format errors at lines %s" % sorted(found))
 
 
