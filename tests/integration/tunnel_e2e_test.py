@@ -33,7 +33,8 @@ Both check the tunnel's state as `trailkeepd hosts --db --format json` shows
 it (HostState.tunnel, derived by the store from the committed tunnel events):
 up, then retrying with the loss as last error once sshd is killed, then up
 again (2 sessions); for audisp-remote every record counted once in
-events_received, and `stopped` after the collector's shutdown.
+events_received, GET /v1/hosts showing the same object, and `stopped` after
+the collector's shutdown.
 
 Counts scale with TRAILKEEP_TEST_SCALE. Needs root (sshd, unshare -m) and
 /usr/sbin/sshd, and /usr/sbin/audisp-remote for part 1; prints SKIP otherwise.
@@ -43,28 +44,36 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import harness
-from harness import BIN, Collector, free_port, log
-from pki import collector_config, shared_pki as pki
+from harness import BIN, free_port, log
+from pki import shared_pki as pki
 from agents import Agent, Writer, integrity_alarms, verify_db, wait_stored
 from audit_remote_test import AUDISP_REMOTE, record, stored_records
-from tunnel_test import SSHD, Sshd, tunnel_events, tunnel_table
+from tunnel_test import METRICS_TOKEN, SSHD, Sshd, collector, tunnel_events, tunnel_table
 
 
 def e2e_collector(name, sshd, rport):
-    """A collector with one tunnel delivering to its own port-60 listener, and
-    an [agents] section so `trailkeepd enroll --config` can sign agents with
-    the test CA (the CA its TLS listener trusts)."""
-    work = tempfile.mkdtemp(prefix="tk-e2e-")
-    agents = ('\n[agents]\nkeys_dir = "%s"\nenroll_ca_cert = "%s"\nenroll_ca_key = "%s"\n'
-              % (os.path.join(work, "keys"), pki().cert("ca"), pki().key("ca")))
-    tunnel = tunnel_table(name, sshd, rport, "").replace('forward_to = ""\n', "")
-    return Collector(workdir=work, config_text=collector_config(pki(), client_auth="optional") +
-                     agents + tunnel)
+    """A collector with one tunnel delivering to its own port-60 listener, an
+    admin API token (tunnel_test.collector), and an [agents] section so
+    `trailkeepd enroll --config` can sign agents with the test CA (the CA its
+    TLS listener trusts)."""
+    c = collector(tunnel_table(name, sshd, rport, "").replace('forward_to = ""\n', ""))
+    # keys_dir beside the data folder, where `trailkeepd verify --db` looks.
+    c.config_text += ('\n[agents]\nkeys_dir = "%s"\nenroll_ca_cert = "%s"\nenroll_ca_key = "%s"\n'
+                      % (os.path.join(c.workdir, "keys"), pki().cert("ca"), pki().key("ca")))
+    return c
+
+
+def api_hosts(c):
+    """GET /v1/hosts with the admin token: {host: object}."""
+    r = subprocess.run(["curl", "-sS", "--fail", "--cacert", pki().cert("ca"), "-H",
+                        "Authorization: Bearer " + METRICS_TOKEN,
+                        "https://127.0.0.1:%d/v1/hosts" % c.export_port], capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return {h["host"]: h for h in json.loads(r.stdout)}
 
 
 def host_state(c, name):
@@ -227,6 +236,7 @@ def test_audisp_remote_through_tunnel_across_sshd_restart():
         state = tunnel_state(c, name)
         assert state["events_received"] == count, state
         log("hosts --format json: %s" % json.dumps(state))
+        assert api_hosts(c)[name]["tunnel"] == state, "GET /v1/hosts differs from trailkeepd hosts"
         table = harness.run([os.path.join(BIN, "trailkeepd"), "hosts", "--db", c.db],
                             timeout=60).stdout.decode()
         row = [line for line in table.splitlines() if line.startswith(name + " ")]
