@@ -38,7 +38,9 @@ Phases:
 Usage: tunnel_bench.py BUILD_DIR      (or: make bench-tunnel)
 Environment: RECORDS=2000, LAT_RECORDS=1000, FLEET=50, PER_SENDER=400,
              PHASES=one,fleet, PEER=1 (auditd rows), SETTLE=3, IDLE=5,
-             BENCH_DIR=BUILD/bench-work, KEEP=0.
+             BENCH_DIR=BUILD/bench-work, KEEP=0, SYNCS=0 (1: strace -c
+             counts the receiver's fsync/fdatasync calls per run; strace
+             slows it, so rates from such a run are not figures).
 Needs root, /usr/sbin/sshd, /usr/sbin/audisp-remote, /usr/sbin/auditd.
 Standard library only.
 """
@@ -78,6 +80,7 @@ SETTLE = float(os.environ.get("SETTLE", "3"))
 IDLE = float(os.environ.get("IDLE", "5"))
 WORK = os.path.abspath(os.environ.get("BENCH_DIR", os.path.join(BUILD, "bench-work")))
 KEEP = os.environ.get("KEEP", "0") == "1"
+SYNCS = os.environ.get("SYNCS", "0") == "1"  # count the receiver's fsync/fdatasync calls with strace (slows it)
 
 AUDISP_REMOTE = "/usr/sbin/audisp-remote"
 AUDITD = "/usr/sbin/auditd"
@@ -395,6 +398,30 @@ class OpenSshTunnel:
 
 # --- phases ------------------------------------------------------------------
 
+class SyncCounter:
+    """strace -c on every thread of `pid`: fsync/fdatasync calls while it runs (SYNCS=1 only)."""
+
+    def __init__(self, pid, workdir):
+        self.out = os.path.join(workdir, "strace-%d.txt" % pid)
+        args = ["strace", "-f", "-c", "-e", "trace=fsync,fdatasync,sync_file_range", "-o", self.out]
+        for tid in os.listdir("/proc/%d/task" % pid):
+            args += ["-p", tid]
+        self.proc = bench.spawn(args, self.out + ".log")
+        time.sleep(1.0)  # attached
+
+    def stop(self):
+        os.kill(self.proc.pid, 2)
+        self.proc.wait(30)
+        bench.CHILDREN.remove(self.proc)
+        calls = {}
+        with open(self.out) as f:
+            for line in f:
+                cols = line.split()
+                if cols and cols[-1] in ("fsync", "fdatasync", "sync_file_range"):
+                    calls[cols[-1]] = int(cols[3])
+        return calls
+
+
 def check_stored(receiver, tag, expected):
     got = receiver.stored(tag)
     if got != expected:
@@ -410,18 +437,27 @@ def timed_run(label, receiver, ports, per_sender, workdir, extra_cpu=None):
     tag = tag_of(label)
     cpu0 = proc_cpu_seconds(receiver.pid)
     x0 = extra_cpu() if extra_cpu else 0.0
+    syncs = SyncCounter(receiver.pid, workdir) if SYNCS else None
     busy0 = bench.busy_cpu_seconds()
-    elapsed = audisp_run(ports, tag, per_sender, workdir)
+    n = len(ports) * per_sender
+    try:
+        elapsed = audisp_run(ports, tag, per_sender, workdir)
+        stored = check_stored(receiver, tag, n)
+    except RuntimeError as e:  # a sender gave up, or records are missing: say so, go on
+        log("%-34s %5d sender(s) FAILED: %s" % (label, len(ports), e))
+        return {"run": label, "senders": len(ports), "records": n, "failed": str(e)}
+    finally:
+        calls = syncs.stop() if syncs else None
     busy = bench.busy_cpu_seconds() - busy0
     cpu = proc_cpu_seconds(receiver.pid) - cpu0
     xcpu = (extra_cpu() - x0) if extra_cpu else None
-    n = len(ports) * per_sender
-    stored = check_stored(receiver, tag, n)
     r = {"run": label, "senders": len(ports), "records": n, "stored": stored, "elapsed": elapsed,
          "rate": n / elapsed, "receiver_cpu": cpu, "cpu_us_per_record": 1e6 * cpu / n,
          "rss_mib": proc_status_kib(receiver.pid, "VmRSS") / 1024.0,
          "hwm_mib": proc_status_kib(receiver.pid, "VmHWM") / 1024.0, "sshd_cpu": xcpu,
-         "machine_busy_cpu": busy}
+         "machine_busy_cpu": busy, "syncs": calls}
+    if calls is not None:
+        log("  (strace) %s: %s for %d records (+%d warm-up)" % (label, calls, n, len(ports)))
     log("%-34s %5d sender(s) %6d/%-6d stored in %6.2fs = %7.0f records/s; receiver %.2f CPU-s "
         "(%.0f us/record), RSS %.1f MiB (peak %.1f)%s; all processes %.2f CPU-s"
         % (label, len(ports), stored, n, elapsed, r["rate"], cpu, r["cpu_us_per_record"], r["rss_mib"],
