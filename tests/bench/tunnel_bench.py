@@ -170,11 +170,12 @@ class AudispRemote:
         return rc
 
 
-def audisp_run(ports, tag, per_sender, workdir):
+def audisp_run(ports, tag, per_sender, workdir, probe):
     """len(ports) audisp-remote senders, one per port, `per_sender` records each, all at once.
 
-    Returns elapsed seconds from the first timed record written to the last
-    sender's exit (after its last ack)."""
+    Returns (elapsed seconds from the first timed record written to the last
+    sender's exit, after its last ack; probe() taken just before the clock
+    starts; probe() taken when the last sender has exited)."""
     baseline = {p: tcp_connections(p) for p in set(ports)}
     want = {p: baseline[p] + ports.count(p) for p in set(ports)}
     senders = [AudispRemote(workdir, "%s-%d" % (tag, i), p).start() for i, p in enumerate(ports)]
@@ -198,14 +199,16 @@ def audisp_run(ports, tag, per_sender, workdir):
                 errors.append(e)
 
         threads = [threading.Thread(target=feed, args=(s, d)) for s, d in zip(senders, payloads)]
+        before = probe()
         t0 = time.time()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        after = probe()
         if errors:
             raise errors[0]
-        return max(s.exited_at for s in senders) - t0
+        return max(s.exited_at for s in senders) - t0, before, after
     finally:
         for s in senders:
             if s.proc is not None and s.proc.poll() is None:
@@ -435,22 +438,22 @@ def tag_of(label):
 
 def timed_run(label, receiver, ports, per_sender, workdir, extra_cpu=None):
     tag = tag_of(label)
-    cpu0 = proc_cpu_seconds(receiver.pid)
-    x0 = extra_cpu() if extra_cpu else 0.0
+
+    def probe():  # receiver CPU, sshd CPU, whole machine's busy CPU: over the timed window only
+        return (proc_cpu_seconds(receiver.pid), extra_cpu() if extra_cpu else 0.0, bench.busy_cpu_seconds())
+
     syncs = SyncCounter(receiver.pid, workdir) if SYNCS else None
-    busy0 = bench.busy_cpu_seconds()
     n = len(ports) * per_sender
     try:
-        elapsed = audisp_run(ports, tag, per_sender, workdir)
+        elapsed, before, after = audisp_run(ports, tag, per_sender, workdir, probe)
         stored = check_stored(receiver, tag, n)
     except RuntimeError as e:  # a sender gave up, or records are missing: say so, go on
         log("%-34s %5d sender(s) FAILED: %s" % (label, len(ports), e))
         return {"run": label, "senders": len(ports), "records": n, "failed": str(e)}
     finally:
         calls = syncs.stop() if syncs else None
-    busy = bench.busy_cpu_seconds() - busy0
-    cpu = proc_cpu_seconds(receiver.pid) - cpu0
-    xcpu = (extra_cpu() - x0) if extra_cpu else None
+    cpu, xcpu, busy = (a - b for a, b in zip(after, before))
+    xcpu = xcpu if extra_cpu else None
     r = {"run": label, "senders": len(ports), "records": n, "stored": stored, "elapsed": elapsed,
          "rate": n / elapsed, "receiver_cpu": cpu, "cpu_us_per_record": 1e6 * cpu / n,
          "rss_mib": proc_status_kib(receiver.pid, "VmRSS") / 1024.0,
