@@ -235,7 +235,14 @@ int RunRemoteHosts(const ClientOptions& options, const std::string& format) {
     } else {
       std::cout << Str(h, "host") << "  events=" << h.value("events", uint64_t{0})
                 << "  last_seen=" << Str(h, "last_seen") << "  last_peer=" << Str(h, "last_peer")
-                << "  transport=" << Str(h, "last_transport") << "\n";
+                << "  transport=" << Str(h, "last_transport");
+      if (h.contains("tunnel") && h["tunnel"].is_object()) {
+        const json& t = h["tunnel"];
+        std::cout << "  tunnel=" << Str(t, "state") << " since " << Str(t, "since") << ", "
+                  << t.value("events_received", uint64_t{0}) << " records received";
+        if (Str(t, "state") == "retrying") std::cout << ": " << Str(t, "last_error");
+      }
+      std::cout << "\n";
     }
   }
   return 0;

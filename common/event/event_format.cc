@@ -143,7 +143,9 @@ std::string EventToJson(const v1::Event& e) {
                {"cert_sha256", p.cert_sha256()},
                {"cert_dns_names", json(std::vector<std::string>(p.cert_dns_names().begin(),
                                                                 p.cert_dns_names().end()))},
-               {"listener", p.listener()}};
+               {"listener", p.listener()},
+               {"bound_host", p.bound_host()},
+               {"tunnel", p.tunnel()}};
   j["transport"] = TransportName(e.transport());
   j["format"] = FormatName(e.format());
   if (e.pri() >= 0) {

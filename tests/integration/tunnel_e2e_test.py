@@ -242,6 +242,14 @@ def test_audisp_remote_through_tunnel_across_sshd_restart():
         row = [line for line in table.splitlines() if line.startswith(name + " ")]
         assert row and row[0].endswith("up since %s, %d records received" % (state["since"], count)), table
         log(table)
+        # The admin's network CLI shows the same line.
+        token_file = os.path.join(c.workdir, "ops.token")
+        with open(token_file, "w") as f:
+            f.write(METRICS_TOKEN + "\n")
+        remote = harness.run([os.path.join(BIN, "trailkeep"), "hosts", "--server",
+                              "https://127.0.0.1:%d" % c.export_port, "--cacert", pki().cert("ca"),
+                              "--token-file", token_file], timeout=60).stdout.decode()
+        assert ("tunnel=up since %s, %d records received" % (state["since"], count)) in remote, remote
         assert c.alive()
         c.stop()
         stopped = tunnel_state(c, name)
@@ -279,6 +287,9 @@ def test_agent_port60_through_tunnel_across_sshd_restart():
         # Every stored event of the host came through the tunnel.
         state = host_state(c, host)
         assert state["tunnel"]["events_received"] == state["events"] >= count, state
+        peers = {(e["peer"]["bound_host"], e["peer"]["tunnel"])
+                 for e in c.query("--host", host, "--limit", "1000000")}
+        assert peers == {(host, host)}, "events do not show the tunnel they came through: %r" % peers
         log("agent over port 60 through the tunnel: %d lines stored once across an sshd kill (%s); %s"
             % (count, lost, out.strip().splitlines()[-1]))
         assert c.alive()
