@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include "common/audit/audit_record.h"
 #include "common/ndcpp/pattern_anchor.h"
 #include "common/ndcpp/sfr.h"
 #include "trailkeep/v1/record.pb.h"
@@ -36,6 +37,19 @@ RE2::Options PatternOptions() {
 }
 
 int LineOf(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
+
+// A rule holds at most this many audit_fields (a bit each while matching).
+constexpr size_t kMaxAuditFields = 64;
+
+bool AllOf(std::string_view s, bool (*pred)(char)) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), pred);
+}
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsHexDigit(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+// Record types as auditd prints them: SYSCALL, USER_AUTH, UNKNOWN[1334].
+bool IsRecordTypeChar(char c) {
+  return (c >= 'A' && c <= 'Z') || IsDigit(c) || c == '_' || c == '[' || c == ']';
+}
 
 class Loader {
  public:
@@ -170,6 +184,21 @@ class Loader {
             rule->refs.push_back(*canonical);
           }
         }
+      } else if (key == "audit_type") {
+        if (StringList(v, key, &rule->audit_types)) {
+          for (const std::string& type : rule->audit_types) {
+            if (!AllOf(type, IsRecordTypeChar)) {
+              Error(LineOf(v), "'audit_type' '" + type +
+                                   "' is not a record type as auditd writes it (SYSCALL, "
+                                   "USER_AUTH, UNKNOWN[1334], ...)");
+              ok = false;
+            }
+          }
+        } else {
+          ok = false;
+        }
+      } else if (key == "audit_fields") {
+        ok &= AuditFields(v, rule);
       } else if (key == "description") {
         has_description = true;
         if (String(v, key, &rule->description) && rule->description.empty()) {
@@ -177,8 +206,10 @@ class Loader {
           ok = false;
         }
       } else {
-        Error(LineOf(v), "unknown key '" + key +
-                             "' (known: name, app, msgid, msg, sd_id, sd, refs, description)");
+        Error(LineOf(v),
+              "unknown key '" + key +
+                  "' (known: name, app, msgid, msg, sd_id, sd, audit_type, audit_fields, "
+                  "refs, description)");
         ok = false;
       }
     }
@@ -195,9 +226,57 @@ class Loader {
       ok = false;
     }
     if (rule->apps.empty() && rule->msgids.empty() && rule->msg.empty() && rule->sd_id.empty() &&
-        rule->sd.empty()) {
-      Error(line, "rule '" + rule->name + "' has no condition (app, msgid, msg, sd_id or sd)");
+        rule->sd.empty() && rule->audit_types.empty() && rule->audit_fields.empty()) {
+      Error(line,
+            "rule '" + rule->name +
+                "' has no condition (app, msgid, msg, sd_id, sd, audit_type or audit_fields)");
       ok = false;
+    }
+    return ok;
+  }
+
+  // audit_fields = { name = "value" | ["value", ...], ... } into rule->audit_fields.
+  bool AuditFields(const toml::node& node, Rule* rule) {
+    const auto* t = node.as_table();
+    if (t == nullptr) {
+      Error(LineOf(node), "'audit_fields' must be a table of field name = value or [values]");
+      return false;
+    }
+    if (t->empty() || t->size() > kMaxAuditFields) {
+      Error(LineOf(node),
+            "'audit_fields' must name 1 to " + std::to_string(kMaxAuditFields) + " fields");
+      return false;
+    }
+    bool ok = true;
+    for (auto&& [fk, fv] : *t) {
+      Rule::AuditFieldCondition c;
+      c.name = std::string(fk.str());
+      const std::string what = "audit_fields." + c.name;
+      if (c.name.empty() || c.name.find_first_of(" =\"'") != std::string::npos) {
+        Error(LineOf(fv), "'" + what + "' is not an audit field name");
+        ok = false;
+        continue;
+      }
+      if (!StringList(fv, what, &c.values)) {
+        ok = false;
+        continue;
+      }
+      // The values are compared with the interpreted field: a number where
+      // auditd's interpretation gives a name would never match.
+      for (const std::string& value : c.values) {
+        if (c.name == "syscall" && AllOf(value, IsDigit)) {
+          Error(LineOf(fv), "'" + what +
+                                "' takes syscall names (the record's arch decides "
+                                "the number: `ausyscall ARCH " +
+                                value + "`), not '" + value + "'");
+          ok = false;
+        } else if (c.name == "arch" && value.size() == 8 && AllOf(value, IsHexDigit)) {
+          Error(LineOf(fv), "'" + what + "' takes arch names (x86_64, aarch64, i386, ...), not '" +
+                                value + "'");
+          ok = false;
+        }
+      }
+      rule->audit_fields.push_back(std::move(c));
     }
     return ok;
   }
@@ -209,6 +288,43 @@ class Loader {
 
 bool Contains(const std::vector<std::string>& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+bool HasAuditCondition(const Rule& r) { return !r.audit_types.empty() || !r.audit_fields.empty(); }
+
+// Whether one record has every field of `conditions` with one of its values:
+// the interpreted value (record.fields(), in the order of the text's fields)
+// where the field has one, else the raw value from the record text.
+bool RecordFieldsHold(const std::vector<Rule::AuditFieldCondition>& conditions,
+                      const v1::AuditRecord& record) {
+  if (conditions.empty()) return true;
+  audit::AuditRecord parsed;
+  if (!audit::ParseAuditRecord(record.text(), &parsed)) return false;
+  struct Walk {
+    const std::vector<Rule::AuditFieldCondition>& conditions;
+    const v1::AuditRecord& record;
+    int next_interpreted = 0;
+    uint64_t held = 0;
+  } walk{conditions, record};
+  // One reference captured: std::function keeps it inline, no allocation.
+  audit::ForEachAuditField(parsed.body, [&walk](const audit::AuditFieldView& f) {
+    std::string_view value = f.value;
+    if (!f.quoted && walk.next_interpreted < walk.record.fields_size()) {
+      const v1::AuditField& i = walk.record.fields(walk.next_interpreted);
+      if (i.name() == f.key && i.raw() == f.value) {
+        value = i.value();
+        ++walk.next_interpreted;
+      }
+    }
+    for (size_t c = 0; c < walk.conditions.size(); ++c) {
+      if (walk.conditions[c].name == f.key && Contains(walk.conditions[c].values, value)) {
+        walk.held |= uint64_t{1} << c;
+      }
+    }
+  });
+  const uint64_t all =
+      conditions.size() == kMaxAuditFields ? ~uint64_t{0} : (uint64_t{1} << conditions.size()) - 1;
+  return walk.held == all;
 }
 
 }  // namespace
@@ -304,7 +420,18 @@ Result<std::shared_ptr<const RuleSet>> RuleSet::LoadString(std::string_view text
       (at_start ? b->anchored_rule : b->set_rule).push_back(index);
     };
     for (size_t i = 0; i < rs->rules_.size(); ++i) {
-      const Rule& r = rs->rules_[i];
+      Rule& r = rs->rules_[i];
+      if (HasAuditCondition(r)) {
+        // Only grouped auditd events reach these, through their record types.
+        if (!r.msg.empty()) r.audit_msg_re = std::make_shared<const RE2>(r.msg, PatternOptions());
+        if (r.audit_types.empty()) rs->audit_any_.push_back(static_cast<int>(i));
+        for (const std::string& type : r.audit_types) {
+          auto& list = rs->by_audit_type_[type];
+          if (list.empty() || list.back() != static_cast<int>(i))
+            list.push_back(static_cast<int>(i));
+        }
+        continue;
+      }
       if (r.apps.empty() && !r.msgids.empty()) {
         // Keyed on MSGID instead (Junos): its pattern runs only on those events.
         for (const std::string& msgid : r.msgids) {
@@ -394,6 +521,37 @@ void RuleSet::RunBucket(const Bucket& bucket, const v1::Event& event,
   }
 }
 
+bool RuleSet::AuditRuleHolds(const Rule& rule, const v1::Event& event) const {
+  if (!rule.apps.empty() && !Contains(rule.apps, RuleAppName(event.app_name()))) return false;
+  bool record_holds = false;
+  for (const v1::AuditRecord& record : event.audit().records()) {
+    if (!rule.audit_types.empty() && !Contains(rule.audit_types, record.type())) continue;
+    if (RecordFieldsHold(rule.audit_fields, record)) {
+      record_holds = true;
+      break;
+    }
+  }
+  if (!record_holds || !OtherConditionsHold(rule, event)) return false;
+  return rule.audit_msg_re == nullptr || RE2::PartialMatch(event.msg(), *rule.audit_msg_re);
+}
+
+void RuleSet::RunAuditRules(const v1::Event& event, std::vector<int>* hits) const {
+  if (!event.has_audit() || (by_audit_type_.empty() && audit_any_.empty())) return;
+  // Reused per thread, as in RunBucket.
+  thread_local std::vector<int> candidates;
+  candidates.assign(audit_any_.begin(), audit_any_.end());
+  for (const v1::AuditRecord& record : event.audit().records()) {
+    if (auto it = by_audit_type_.find(record.type()); it != by_audit_type_.end()) {
+      candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+    }
+  }
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  for (int r : candidates) {
+    if (AuditRuleHolds(rules_[static_cast<size_t>(r)], event)) hits->push_back(r);
+  }
+}
+
 void RuleSet::MatchInto(const v1::Event& event, std::vector<int>* hits) const {
   hits->clear();
   if (auto it = by_app_.find(RuleAppName(event.app_name())); it != by_app_.end()) {
@@ -405,6 +563,7 @@ void RuleSet::MatchInto(const v1::Event& event, std::vector<int>* hits) const {
     }
   }
   RunBucket(*any_app_, event, hits);
+  RunAuditRules(event, hits);
   if (hits->size() > 1) {
     std::sort(hits->begin(), hits->end());
     hits->erase(std::unique(hits->begin(), hits->end()), hits->end());

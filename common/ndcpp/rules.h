@@ -12,6 +12,14 @@
 //   msg = 'Failed (password|publickey) for'   # optional: RE2, unanchored, on MSG
 //   sd_id = "junos@2636.1.1.1.2.164"          # optional: an SD element with this id
 //   sd = { username = "^root$" }              # optional: SD params (RE2, unanchored)
+//   audit_type = ["SYSCALL"]                  # optional: the grouped auditd event has a
+//                                             #   record of one of these types
+//   audit_fields = { syscall = ["clock_settime", "settimeofday"], success = "yes" }
+//                                             # optional: one record (of audit_type) has
+//                                             #   each field equal to one of its values,
+//                                             #   interpreted (syscall name for its arch,
+//                                             #   user names, decoded hex) where the
+//                                             #   field has an interpretation, else raw
 //   refs = ["FIA_UIA_EXT.1", "FIA_UAU_EXT.2"] # canonical names or aliases (sfr.h)
 //   description = "remote login failed"
 //
@@ -28,6 +36,15 @@
 // start of MSG ('^' on every alternative) sit in a second set anchored at
 // the start, whose pass stops as soon as none of them can match. An event whose app and MSGID have
 // no rules costs one RE2::Set scan of the (small) bucket for all and allocates nothing.
+//
+// Rules with an audit condition (audit_type, audit_fields) look at the
+// interpreted records of a grouped auditd event (event.audit(), built by
+// common/audit/audit_event.h for the collector and `trailkeep classify`
+// alike). They are kept out of the buckets above and indexed by record type
+// (those without audit_type in one list for every audit event): an event
+// without `audit` never evaluates them, and an audit event evaluates only the
+// rules of its records' types; their other conditions (app, msgid, msg, sd)
+// are checked one rule at a time after that.
 //
 // A loaded RuleSet is immutable; Classify is const and thread-safe, so a
 // shared_ptr<const RuleSet> can be swapped on reload (SIGHUP) while shards use
@@ -66,6 +83,14 @@ struct Rule {
     std::shared_ptr<const re2::RE2> re;
   };
   std::vector<SdCondition> sd;
+  std::vector<std::string> audit_types;  // empty: any record type
+  struct AuditFieldCondition {
+    std::string name;                 // as auditd writes the key
+    std::vector<std::string> values;  // any of; interpreted value, else raw
+  };
+  std::vector<AuditFieldCondition> audit_fields;  // all in one record
+  // Compiled `msg` of a rule with an audit condition (checked per rule).
+  std::shared_ptr<const re2::RE2> audit_msg_re;
   std::vector<std::string> refs;  // canonical SFR names, deduplicated
   std::string description;
 };
@@ -112,11 +137,16 @@ class RuleSet {
   void MatchInto(const v1::Event& event, std::vector<int>* hits) const;
   void RunBucket(const Bucket& bucket, const v1::Event& event, std::vector<int>* hits) const;
   bool OtherConditionsHold(const Rule& rule, const v1::Event& event) const;
+  void RunAuditRules(const v1::Event& event, std::vector<int>* hits) const;
+  bool AuditRuleHolds(const Rule& rule, const v1::Event& event) const;
 
   std::vector<Rule> rules_;
   std::unordered_map<std::string, std::unique_ptr<Bucket>, StringHash, std::equal_to<>> by_app_;
   std::unordered_map<std::string, std::unique_ptr<Bucket>, StringHash, std::equal_to<>> by_msgid_;
   std::unique_ptr<Bucket> any_app_;
+  // Rules with an audit condition, by record type; audit_any_: without audit_type.
+  std::unordered_map<std::string, std::vector<int>, StringHash, std::equal_to<>> by_audit_type_;
+  std::vector<int> audit_any_;
 };
 
 // APP-NAME as rules see it: the part after the last '/', so that

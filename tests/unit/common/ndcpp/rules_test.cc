@@ -6,6 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/audit/audit_event.h"
+#include "common/audit/audit_grouper.h"
+#include "common/audit/identity_map.h"
 #include "common/ndcpp/pattern_anchor.h"
 #include "common/ndcpp/sfr.h"
 #include "trailkeep/v1/record.pb.h"
@@ -302,6 +305,166 @@ TEST(Rules, MatchReportsRuleIndicesInFileOrder) {
   EXPECT_THAT(hits, ElementsAre(0, 1));
   rs->Match(MakeEvent("sshd", "nothing"), &hits);
   EXPECT_TRUE(hits.empty());
+}
+
+// A grouped auditd event as the collector and `trailkeep classify` build it
+// (records interpreted, audit_event.h).
+v1::Event AuditEvent(std::vector<std::string> records, const audit::IdentityMap* ids = nullptr) {
+  audit::AuditGroup group;
+  group.host = "db01";
+  group.complete = true;
+  for (std::string& r : records) group.records.push_back({std::move(r), 0});
+  v1::Event e;
+  audit::BuildAuditEvent(group, ids, "db01", &e);
+  return e;
+}
+
+constexpr char kTimeSyscallRule[] = R"(
+[[rule]]
+name = "time-syscall"
+audit_type = "SYSCALL"
+audit_fields = { syscall = ["clock_settime", "settimeofday"], success = "yes" }
+refs = ["FPT_STM_EXT.1"]
+description = "system time set"
+)";
+
+std::string Syscall(std::string_view arch, int number, std::string_view success = "yes") {
+  return "type=SYSCALL msg=audit(1709800013.013:7313): arch=" + std::string(arch) +
+         " syscall=" + std::to_string(number) + " success=" + std::string(success) +
+         " exit=0 a0=0 a1=7ffd2a3b1c70 a2=0 a3=0 items=0 ppid=1 pid=611 auid=4294967295 uid=0 "
+         "gid=0 euid=0 comm=\"chronyd\" exe=\"/usr/sbin/chronyd\" key=\"time-change\"";
+}
+
+TEST(AuditRules, SyscallNameMatchesTheSameCallOnEveryArch) {
+  auto rs = MustLoad(kTimeSyscallRule);
+  ASSERT_NE(rs, nullptr);
+  // clock_settime is 227 on x86_64, 112 on aarch64, 264 on i386
+  // (`ausyscall ARCH clock_settime`); settimeofday is 170 on aarch64.
+  for (const auto& [arch, number] : std::vector<std::pair<std::string, int>>{
+           {"c000003e", 227}, {"c00000b7", 112}, {"40000003", 264}, {"c00000b7", 170}}) {
+    auto e = AuditEvent({Syscall(arch, number)});
+    EXPECT_TRUE(rs->Classify(&e)) << arch << " " << number;
+    EXPECT_THAT(e.ndcpp_refs(), ElementsAre("FPT_STM_EXT.1"));
+    EXPECT_EQ(e.description(), "system time set");
+  }
+  // 112 is clock_settime on aarch64 only: on x86_64 it is setsid.
+  auto setsid = AuditEvent({Syscall("c000003e", 112)});
+  EXPECT_FALSE(rs->Classify(&setsid));
+  auto failed = AuditEvent({Syscall("c00000b7", 112, "no")});
+  EXPECT_FALSE(rs->Classify(&failed));
+}
+
+TEST(AuditRules, NonAuditEventsNeverMatch) {
+  auto rs = MustLoad(std::string(kTimeSyscallRule) + R"(
+[[rule]]
+name = "any-failed"
+audit_fields = { res = "failed" }
+refs = ["FIA_UIA_EXT.1"]
+description = "failed, audit"
+)");
+  ASSERT_NE(rs, nullptr);
+  // The same text, app and MSGID as a grouped event, but no `audit`: a line
+  // relayed by a syslog sender the channel does not vouch for.
+  auto plain = MakeEvent("auditd", Syscall("c000003e", 227), "SYSCALL");
+  EXPECT_FALSE(rs->Classify(&plain));
+  auto user = MakeEvent("auditd",
+                        "type=USER_AUTH msg=audit(1.1:2): pid=1 uid=0 msg='op=PAM:authentication "
+                        "acct=\"root\" exe=\"/usr/bin/su\" res=failed'",
+                        "USER_AUTH");
+  EXPECT_FALSE(rs->Classify(&user));
+  std::vector<int> hits;
+  rs->Match(MakeEvent("sshd", "res=failed syscall=clock_settime success=yes"), &hits);
+  EXPECT_TRUE(hits.empty());
+  // The grouped form of that USER_AUTH record does match.
+  rs->Match(AuditEvent({user.msg()}), &hits);
+  EXPECT_THAT(hits, ElementsAre(1));
+}
+
+TEST(AuditRules, FieldsHoldInOneRecordOfTheType) {
+  auto rs = MustLoad(R"(
+[[rule]]
+name = "stepped"
+audit_type = "TIME_INJOFFSET"
+refs = ["FPT_STM_EXT.1"]
+description = "clock stepped"
+
+[[rule]]
+name = "split"
+audit_fields = { success = "yes", sec = "-16" }
+refs = ["FAU_GEN.1"]
+description = "never: the fields are in two records"
+
+[[rule]]
+name = "by-user"
+app = "auditd"
+audit_type = ["SYSCALL"]
+audit_fields = { auid = "alice", exe = "/usr/sbin/chronyd" }
+msg = 'TIME_INJOFFSET'
+refs = ["FMT_SMF.1"]
+description = "alice stepped the clock"
+)");
+  ASSERT_NE(rs, nullptr);
+  std::string syscall = Syscall("c000003e", 159);  // adjtimex
+  syscall.replace(syscall.find("auid=4294967295"), 15, "auid=1000");
+  const std::vector<std::string> records = {
+      syscall, "type=TIME_INJOFFSET msg=audit(1709800013.013:7313): sec=-16 nsec=124887145",
+      "type=PROCTITLE msg=audit(1709800013.013:7313): proctitle=6368726F6E7964",
+      "type=EOE msg=audit(1709800013.013:7313): "};
+  std::vector<int> hits;
+  // A kernel record found whatever its place in the group (MSGID is SYSCALL).
+  rs->Match(AuditEvent(records), &hits);
+  EXPECT_THAT(hits, ElementsAre(0));
+  // auid is compared as interpreted: the user name from the host's map.
+  auto ids = audit::IdentityMap::FromInventoryJson(R"({"users":{"1000":"alice"},"groups":{}})");
+  ASSERT_TRUE(ids.ok()) << ids.status().message();
+  rs->Match(AuditEvent(records, &ids.value()), &hits);
+  EXPECT_THAT(hits, ElementsAre(0, 2));
+}
+
+TEST(AuditRules, WrongKeysAndValueTypesAreRefusedWithTheirLine) {
+  const auto errors = Errors(R"([[rule]]
+name = "a"
+audit_type = 3
+audit_fields = { syscall = 227, success = ["yes", 1] }
+refs = ["FPT_STM_EXT.1"]
+description = "x"
+
+[[rule]]
+name = "b"
+audit_type = ["syscall"]
+audit_fields = { syscall = "227", arch = "c000003e" }
+audit_field = { res = "failed" }
+refs = ["FPT_STM_EXT.1"]
+description = "x"
+
+[[rule]]
+name = "c"
+audit_fields = "res=failed"
+refs = ["FPT_STM_EXT.1"]
+description = "x"
+
+[[rule]]
+name = "d"
+audit_fields = {}
+refs = ["FPT_STM_EXT.1"]
+description = "x"
+)");
+  ASSERT_EQ(errors.size(), 12u) << ::testing::PrintToString(errors);
+  // Rule a keeps no condition once its wrong values are refused.
+  EXPECT_THAT(errors[0], HasSubstr("t.toml:1: rule 'a' has no condition"));
+  EXPECT_THAT(errors[1], HasSubstr("t.toml:3: 'audit_type' must be a string or an array"));
+  EXPECT_THAT(errors[2], HasSubstr("t.toml:4: 'audit_fields.success' entries must be non-empty "
+                                   "strings"));
+  EXPECT_THAT(errors[3], HasSubstr("t.toml:4: 'audit_fields.syscall' must be a string or an "
+                                   "array"));
+  EXPECT_THAT(errors[4], HasSubstr("t.toml:10: 'audit_type' 'syscall' is not a record type"));
+  EXPECT_THAT(errors[5], HasSubstr("t.toml:11: 'audit_fields.arch' takes arch names"));
+  EXPECT_THAT(errors[6], HasSubstr("t.toml:11: 'audit_fields.syscall' takes syscall names"));
+  EXPECT_THAT(errors[7], HasSubstr("t.toml:12: unknown key 'audit_field'"));
+  EXPECT_THAT(errors[8], HasSubstr("t.toml:16: rule 'c' has no condition"));
+  EXPECT_THAT(errors[9], HasSubstr("t.toml:18: 'audit_fields' must be a table"));
+  EXPECT_THAT(errors[10], HasSubstr("t.toml:22: rule 'd' has no condition"));
+  EXPECT_THAT(errors[11], HasSubstr("t.toml:24: 'audit_fields' must name 1 to 64 fields"));
 }
 
 }  // namespace
