@@ -47,6 +47,7 @@ Standard library only.
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import struct
@@ -602,6 +603,9 @@ def main():
 
 
 if __name__ == "__main__":
+    # SIGTERM unwinds like Ctrl-C, so every finally: stops what it started (sshd
+    # process groups, trailkeepd, auditd, audisp-remote) by PID.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     try:
         main()
     finally:
