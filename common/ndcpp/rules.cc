@@ -427,8 +427,10 @@ Result<std::shared_ptr<const RuleSet>> RuleSet::LoadString(std::string_view text
         if (r.audit_types.empty()) rs->audit_any_.push_back(static_cast<int>(i));
         for (const std::string& type : r.audit_types) {
           auto& list = rs->by_audit_type_[type];
-          if (list.empty() || list.back() != static_cast<int>(i))
+          // A type listed twice in one rule indexes it once.
+          if (list.empty() || list.back() != static_cast<int>(i)) {
             list.push_back(static_cast<int>(i));
+          }
         }
         continue;
       }
