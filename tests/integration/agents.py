@@ -56,8 +56,10 @@ class Agent(Process):
                 (host, self.spool_dir, os.path.join(bundle, "hmac.key"), passwd, group, extra,
                  port, os.path.join(certs, "ca.crt"), os.path.join(certs, "agent.crt"),
                  os.path.join(certs, "agent.key"), collector_extra))
-        for name, path in self.inputs:
+        for name, path, *kind in self.inputs:  # (name, path[, kind]), e.g. kind "audit"
             text += "\n[[input]]\nname = \"%s\"\npath = \"%s\"\nstart = \"beginning\"\n" % (name, path)
+            if kind:
+                text += "kind = \"%s\"\n" % kind[0]
         self.config = os.path.join(workdir, "agent.toml")
         with open(self.config, "w") as f:
             f.write(text)

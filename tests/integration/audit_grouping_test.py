@@ -67,9 +67,7 @@ def test_grouped_enriched_classified():
             f.write("\n".join(RECORDS) + "\n")
         bundle = enroll(c, HOST)
         agent = Agent(HOST, bundle, c.port, os.path.join(work, "agent"),
-                      inputs=[("audit", audit_log)])
-        with open(agent.config, "a") as f:
-            f.write('kind = "audit"\n')  # the last [[input]] is the audit log
+                      inputs=[("audit", audit_log, "audit")])
         agent.start()
         # A legacy sender's line that looks like an audit record.
         fake = ("<13>1 2026-11-23T05:00:00Z legacy.test auditd - - - " + RECORDS[7]).encode()
@@ -138,9 +136,7 @@ def test_identity_map_survives_collector_restart():
             f.write(RECORDS[7] + "\n")  # USER_AUTH, uid=0
         bundle = enroll(c, host)
         agent = Agent(host, bundle, c.port, os.path.join(work, "agent"),
-                      inputs=[("audit", audit_log)])
-        with open(agent.config, "a") as f:
-            f.write('kind = "audit"\n')
+                      inputs=[("audit", audit_log, "audit")])
         agent.start()
 
         def grouped(n):

@@ -89,9 +89,7 @@ def test_collector_and_classify_agree():
     try:
         bundle = enroll(c, HOST)
         agent = Agent(HOST, bundle, c.port, os.path.join(work, "agent"),
-                      inputs=[("audit", audit_log)])
-        with open(agent.config, "a") as f:
-            f.write('kind = "audit"\n')  # the last [[input]] is the audit log
+                      inputs=[("audit", audit_log, "audit")])
         agent.start()
 
         def grouped():
