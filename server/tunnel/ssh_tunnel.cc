@@ -5,7 +5,10 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include "common/base/time_format.h"
 #include "server/net/tls_syslog_listener.h"
@@ -292,6 +295,7 @@ void SshTunnel::ArmWait() {
                          if (ec) return;
                          last_inbound_ = Clock::now();
                          Pump();
+                         AckInboundNow();
                        }));
   }
   if ((dir & LIBSSH2_SESSION_BLOCK_OUTBOUND) && !write_waiting_) {
@@ -301,6 +305,17 @@ void SshTunnel::ArmWait() {
                          if (!ec) Pump();
                        }));
   }
+}
+
+// audisp-remote writes a frame's header and payload apart; the node's sshd
+// forwards them as two SSH packets without TCP_NODELAY on its session socket,
+// so the payload waits for our ACK of the header, which Linux delays up to
+// 40 ms when we have nothing to send. Quick-ack mode sends it now; the kernel
+// leaves that mode again by itself, so it is set after every read.
+void SshTunnel::AckInboundNow() {
+  if (!socket_.is_open()) return;
+  const int on = 1;
+  ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
 }
 
 // Once a second while up: keepalive, liveness, and a pump for data libssh2

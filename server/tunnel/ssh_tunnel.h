@@ -58,6 +58,7 @@ class SshTunnel : public std::enable_shared_from_this<SshTunnel> {
   bool Step();  // one setup step; false when waiting or failed
   void PumpUp();
   void ArmWait();
+  void AckInboundNow();  // TCP_QUICKACK on the session socket (see the .cc)
   void Tick();
   void OnUp(int bound_port);
   void AddBridge(LIBSSH2_CHANNEL* channel);
