@@ -39,6 +39,7 @@ the collector's shutdown.
 Counts scale with TRAILKEEP_TEST_SCALE. Needs root (sshd, unshare -m) and
 /usr/sbin/sshd, and /usr/sbin/audisp-remote for part 1; prints SKIP otherwise.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -93,20 +94,21 @@ def wait_tunnel_state(c, name, state, what):
                       timeout=60, what=what)
 
 
+@contextlib.contextmanager
 def node_with_tunnel(name):
     """A node (sshd) and a started collector whose tunnel to it is up:
-    (sshd, the tunnel's remote port on the node, collector)."""
-    sshd = Sshd().start()
-    rport = free_port()
-    c = e2e_collector(name, sshd, rport)
-    try:
+    (sshd, the tunnel's remote port on the node, collector, cleanup). What a
+    test starts besides goes on `cleanup` (an ExitStack); everything is
+    stopped on the way out, the collector before the node."""
+    with contextlib.ExitStack() as cleanup:
+        sshd = Sshd().start()
+        cleanup.callback(sshd.kill)
+        rport = free_port()
+        c = e2e_collector(name, sshd, rport)
+        cleanup.callback(c.stop)
         c.start()
         c.wait_for(lambda: tunnel_events(c, "TUNNEL_INITIATED", name), what="tunnel up")
-    except Exception:
-        c.stop()
-        sshd.kill()
-        raise
-    return sshd, rport, c
+        yield sshd, rport, c, cleanup
 
 
 def start_port60_agent(c, host, rport):
@@ -195,12 +197,11 @@ def test_audisp_remote_through_tunnel_across_sshd_restart():
         log("SKIP test_audisp_remote_through_tunnel_across_sshd_restart: needs audispd-plugins")
         return
     name = "node-e2e-audit"
-    sshd, rport, c = node_with_tunnel(name)
-    sender = None
-    try:
+    with node_with_tunnel(name) as (sshd, rport, c, cleanup):
         count = harness.scaled(900)
         records = [record(i) for i in range(count)]
         sender = AudispRemote(rport, c.workdir)
+        cleanup.callback(sender.kill)
         back = threading.Event()
 
         def feed():
@@ -256,21 +257,15 @@ def test_audisp_remote_through_tunnel_across_sshd_restart():
         assert stopped["state"] == "stopped" and stopped["events_received"] == count, stopped
         log("audisp-remote through the tunnel: %d records stored once, in order, byte-exact, under %s, "
             "across an sshd kill (%s)" % (count, name, lost))
-    finally:
-        if sender is not None:
-            sender.kill()
-        c.stop()
-        sshd.kill()
 
 
 def test_agent_port60_through_tunnel_across_sshd_restart():
     # Through a tunnel only its node may speak: the tunnel is named after the
     # host the agent's certificate names.
     name = host = "agent-e2e.test"
-    sshd, rport, c = node_with_tunnel(name)
-    agent = None
-    try:
+    with node_with_tunnel(name) as (sshd, rport, c, cleanup):
         agent = start_port60_agent(c, host, rport)
+        cleanup.callback(agent.stop)
         count = harness.scaled(3000)
         writer = Writer(agent.inputs[0][1], host, count, rate=500)
         writer.start()
@@ -293,11 +288,6 @@ def test_agent_port60_through_tunnel_across_sshd_restart():
         log("agent over port 60 through the tunnel: %d lines stored once across an sshd kill (%s); %s"
             % (count, lost, out.strip().splitlines()[-1]))
         assert c.alive()
-    finally:
-        if agent is not None:
-            agent.stop()
-        c.stop()
-        sshd.kill()
 
 
 def test_agent_with_another_hosts_certificate_is_refused_through_tunnel():
@@ -306,10 +296,9 @@ def test_agent_with_another_hosts_certificate_is_refused_through_tunnel():
     it is stored: the node may not speak for other hosts."""
     name = "node-e2e-check"
     other = "agent-other.test"
-    sshd, rport, c = node_with_tunnel(name)
-    agent = None
-    try:
+    with node_with_tunnel(name) as (sshd, rport, c, cleanup):
         agent = start_port60_agent(c, other, rport)
+        cleanup.callback(agent.stop)
         Writer(agent.inputs[0][1], other, 20).run()
         refused = c.wait_for(lambda: [e for e in c.self_events("AGENT_REFUSED")
                                       if "came through the tunnel to " + name in e["msg"]],
@@ -320,11 +309,6 @@ def test_agent_with_another_hosts_certificate_is_refused_through_tunnel():
         assert tunnel_state(c, name)["events_received"] == 0
         log("refused through the tunnel: %s" % refused[0]["msg"])
         assert c.alive()
-    finally:
-        if agent is not None:
-            agent.stop()
-        c.stop()
-        sshd.kill()
 
 
 if __name__ == "__main__":
