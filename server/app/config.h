@@ -38,6 +38,10 @@ struct ServerConfig {
 
   size_t commit_queue_bytes = 32u << 20;
   size_t max_batch_events = 16384;
+  // [store] space_warning_mb: below this much free space on the store's disk
+  // the collector records STORAGE_LOW and answers port-60 records DISKLOW
+  // (server/app/space_watch.h); 0 turns the warning off.
+  uint64_t space_warning_mb = 256;
 
   // NDcPP rules ([ndcpp] rules_file); "" = the rules shipped with the binary
   // (ndcpp::DefaultRulesPath()), "none" = no classification.

@@ -14,6 +14,7 @@
 
 #include "common/base/time_format.h"
 #include "common/ndcpp/rules.h"
+#include "server/app/space_watch.h"
 #include "server/app/tunnel_metrics.h"
 #include "server/net/audit_channel_registry.h"
 #include "server/net/audit_remote_listener.h"
@@ -350,10 +351,13 @@ int RunServer(const ServerConfig& config) {
   std::unique_ptr<ExportHttpsServer> export_api;
   std::unique_ptr<AuditRemoteListener> audit_listener;
   std::unique_ptr<TunnelManager> tunnels;
+  SpaceWatch space_watch(io, config.data_dir, config.space_warning_mb << 20, &self_audit);
   try {
     listener = std::make_unique<TlsSyslogListener>(io, config.syslog, &pipeline);
     if (!config.audit_remote.addresses.empty()) {
-      audit_listener = std::make_unique<AuditRemoteListener>(io, config.audit_remote, &pipeline,
+      AuditRemoteOptions audit_options = config.audit_remote;
+      audit_options.disk_low = space_watch.low_flag();
+      audit_listener = std::make_unique<AuditRemoteListener>(io, audit_options, &pipeline,
                                                              &audit_channels, listener.get());
       SetListenerNamings(config, audit_listener->BoundAddresses(), &audit_grouping);
     }
@@ -363,9 +367,14 @@ int RunServer(const ServerConfig& config) {
     const TlsSyslogListener* syslog_listener = listener.get();
     export_api = std::make_unique<ExportHttpsServer>(
         io, export_options, store.get(), &self_audit,
-        [&committer, &self_audit, &agents, &integrity_counts, syslog_listener, &tunnels] {
+        [&committer, &self_audit, &agents, &integrity_counts, syslog_listener, &tunnels,
+         &space_watch] {
           auto m = CollectMetrics(committer.stats(), syslog_listener->counters(),
                                   self_audit.suppressed_total(), agents.size());
+          m.push_back({"store_free_bytes", "free space on the store's disk (last check)", "gauge",
+                       static_cast<double>(space_watch.free_bytes())});
+          m.push_back({"store_space_low", "1 while the store's disk is below space_warning_mb",
+                       "gauge", space_watch.low_flag()->load() ? 1.0 : 0.0});
           integrity_counts.AppendTo(&m);
           if (tunnels) AppendTunnelMetrics(tunnels->Status(), &m);
           return m;
@@ -406,6 +415,7 @@ int RunServer(const ServerConfig& config) {
 
   Ticker ticker(io, &self_audit);
   ticker.Start();
+  space_watch.Start();
   if (tunnels) tunnels->Start();
   // Audit events without EOE close after the grouping timeout.
   net::steady_timer audit_timer(io);
@@ -439,6 +449,7 @@ int RunServer(const ServerConfig& config) {
     if (tunnels) tunnels->Stop();
     export_api->Stop();
     ticker.Stop();
+    space_watch.Stop();
     audit_timer.cancel();
     reload.cancel();
     // Give sessions a moment to hand over frames already read, then stop.

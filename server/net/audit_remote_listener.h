@@ -41,6 +41,9 @@ struct AuditRemoteOptions {
   int blocked_reply_ms = 2'000;
   int idle_timeout_ms = 0;  // close connections silent this long; 0: never
   size_t max_connections = 10'000;
+  // Raised while the store's disk is below its warning level (SpaceWatch):
+  // stored records are then answered DISKLOW instead of ACK. May be null.
+  std::shared_ptr<const std::atomic<bool>> disk_low;
 };
 
 struct AuditRemoteCounters {

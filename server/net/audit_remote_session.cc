@@ -205,9 +205,11 @@ class Session final : public AuditRemoteSessionHandle,
   bool TryOffer() {
     std::weak_ptr<Session> weak = weak_from_this();
     std::shared_ptr<Reply> reply = blocked_reply_;
-    auto on_durable = [weak, reply, executor = sock_.get_executor()] {
+    auto on_durable = [weak, reply, executor = sock_.get_executor(), low = options_->disk_low] {
       if (!reply) return;
-      net::post(executor, [weak, reply] {
+      net::post(executor, [weak, reply, low] {
+        // Stored either way; DISKLOW tells the client, as auditd past its space_left.
+        if (low && low->load()) reply->type = ar::kDiskLow;
         reply->ready = true;
         if (auto self = weak.lock()) self->Flush();
       });

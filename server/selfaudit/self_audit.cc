@@ -21,6 +21,7 @@ int SeverityOf(SelfEventKind kind) {
     case SelfEventKind::kApiTokensReloaded:
     case SelfEventKind::kAgentConnected:
     case SelfEventKind::kTunnelInitiated:
+    case SelfEventKind::kStorageRecovered:
       return 5;  // notice
     case SelfEventKind::kIntegrityAlarm:
     // SSH_SESSION_FAILED includes a changed host key: err, like integrity alarms.
@@ -89,6 +90,10 @@ const char* SelfEventMsgId(SelfEventKind kind) {
       return "TUNNEL_FAILED";
     case SelfEventKind::kSshSessionFailed:
       return "SSH_SESSION_FAILED";
+    case SelfEventKind::kStorageLow:
+      return "STORAGE_LOW";
+    case SelfEventKind::kStorageRecovered:
+      return "STORAGE_RECOVERED";
   }
   return "UNKNOWN";
 }

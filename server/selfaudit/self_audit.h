@@ -49,6 +49,8 @@ enum class SelfEventKind {
   kTunnelTerminated,       // an up tunnel closed or was lost (FTP_ITC.1)
   kTunnelFailed,           // a tunnel could not be set up: TCP, forward refused (FTP_ITC.1)
   kSshSessionFailed,       // SSH handshake, host key or authentication failed (FCS_SSHS_EXT.1)
+  kStorageLow,             // the store's disk fell below its warning level (FAU_STG.3/LocSpace)
+  kStorageRecovered,       // ... and has room again
 };
 
 // The MSGID under which a kind is stored ("TLS_HANDSHAKE_FAILED", ...).

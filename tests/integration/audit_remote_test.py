@@ -12,6 +12,7 @@ by TCP once 256 replies wait, and loses nothing. The trailkeep agent in
 port60 mode shares the port: its hello, then its usual TLS session, chain
 and acks.
 """
+import contextlib
 import os
 import shutil
 import socket
@@ -25,10 +26,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import Collector, log  # noqa: E402
 from agents import Agent, Writer, enroll, integrity_alarms, verify_db, wait_stored  # noqa: E402
+from pki import collector_config, shared_pki as pki  # noqa: E402
 
 MAGIC = 0xFF0000FE
 MESSAGE, HEARTBEAT = 0, 1
-ACK, DISKFULL, GENERIC_ERROR = 0x40000000, 0x60000001, 0x60000010
+ACK, DISKLOW, DISKFULL, GENERIC_ERROR = 0x40000000, 0x50000001, 0x60000001, 0x60000010
 AUDISP_REMOTE = "/usr/sbin/audisp-remote"
 
 
@@ -145,20 +147,40 @@ def fill(path):
     return filler
 
 
+@contextlib.contextmanager
+def collector_on_tmpfs(size_mib, space_warning_mb):
+    """A started collector whose data_dir is a tmpfs of `size_mib`, with
+    [store] space_warning_mb; None when no tmpfs can be mounted."""
+    c = Collector(config_text=collector_config(pki()) +
+                  "\n[store]\nspace_warning_mb = %d\n" % space_warning_mb)
+    data = c.data_dir
+    os.makedirs(data)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm" % size_mib, "tmpfs", data],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        log("SKIP: cannot mount a tmpfs: " + mounted.stderr.strip())
+        yield None
+        return
+    try:
+        yield c.start()
+    finally:
+        c.stop()
+        subprocess.run(["umount", "-l", data])
+
+
+def free_mib(path):
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize / 1048576
+
+
 def test_full_disk_answers_diskfull_and_loses_nothing():
     if os.geteuid() != 0:
         log("SKIP test_full_disk_answers_diskfull_and_loses_nothing: needs root to mount a tmpfs")
         return
-    c = Collector()
-    data = c.data_dir
-    os.makedirs(data)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", data],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        log("SKIP test_full_disk_answers_diskfull_and_loses_nothing: " + mounted.stderr.strip())
-        return
-    try:
-        c.start()
+    with collector_on_tmpfs(64, 0) as c:  # no low-space warning here: ACK until DISKFULL
+        if c is None:
+            return
+        data = c.data_dir
         s = connect(c)
         s.sendall(frame(MESSAGE, 2, record(1)))
         assert read_reply(s)[:2] == (ACK, 2)
@@ -196,9 +218,36 @@ def test_full_disk_answers_diskfull_and_loses_nothing():
         log("%d records acknowledged, then DISKFULL after %.1fs on a full disk (heartbeat still "
             "acknowledged); the resent record stored once when space returned"
             % (len(acked), waited))
-    finally:
-        c.stop()
-        subprocess.run(["umount", "-l", data])
+
+
+def test_low_space_answers_disklow_and_recovers():
+    """Below [store] space_warning_mb the collector records STORAGE_LOW
+    (FAU_STG.3/LocSpace) and answers stored records DISKLOW, as auditd does
+    past its space_left; with room again STORAGE_RECOVERED, and ACK."""
+    if os.geteuid() != 0:
+        log("SKIP test_low_space_answers_disklow_and_recovers: needs root to mount a tmpfs")
+        return
+    with collector_on_tmpfs(160, 48) as c:
+        if c is None:
+            return
+        s = connect(c)
+        s.sendall(frame(MESSAGE, 2, record(1)))
+        assert read_reply(s)[:2] == (ACK, 2), "%d MiB free is above the warning level" % free_mib(c.data_dir)
+        filler = os.path.join(c.data_dir, "filler")
+        with open(filler, "wb") as f:  # leave 24 MiB: below the 48 MiB level, above the reserve
+            f.write(b"\0" * int((free_mib(c.data_dir) - 24) * 1048576))
+        low = c.wait_for(lambda: c.self_events("STORAGE_LOW"), what="STORAGE_LOW")
+        assert low[0]["refs"] == ["FAU_STG.3/LocSpace"], low[0]
+        s.sendall(frame(MESSAGE, 3, record(2)))
+        assert read_reply(s)[:2] == (DISKLOW, 3), "a stored record below the warning level"
+        os.unlink(filler)
+        c.wait_for(lambda: c.self_events("STORAGE_RECOVERED"), what="STORAGE_RECOVERED")
+        s.sendall(frame(MESSAGE, 4, record(3)))
+        assert read_reply(s)[:2] == (ACK, 4)
+        s.close()
+        msgs = [e["msg"] for e in stored_records(c)]
+        assert msgs == [record(i).decode().rstrip("\n") for i in (1, 2, 3)], msgs
+        log("%s; then DISKLOW for a stored record; %s" % (low[0]["msg"], c.self_events("STORAGE_RECOVERED")[0]["msg"]))
 
 
 def run_audisp_remote(port, records, workdir, fmt="managed"):
@@ -377,6 +426,7 @@ def test_bad_magic_is_read_as_ascii_as_auditd_does():
 
 if __name__ == "__main__":
     harness.main([test_wire_contract, test_audisp_remote_delivers_every_record_once,
-                  test_full_disk_answers_diskfull_and_loses_nothing, test_agent_over_port60,
+                  test_full_disk_answers_diskfull_and_loses_nothing, test_low_space_answers_disklow_and_recovers,
+                  test_agent_over_port60,
                   test_unknown_hello_is_refused, test_ackless_flood_loses_nothing,
                   test_bad_magic_is_read_as_ascii_as_auditd_does])
