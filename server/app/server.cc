@@ -351,7 +351,8 @@ int RunServer(const ServerConfig& config) {
   std::unique_ptr<ExportHttpsServer> export_api;
   std::unique_ptr<AuditRemoteListener> audit_listener;
   std::unique_ptr<TunnelManager> tunnels;
-  SpaceWatch space_watch(io, config.data_dir, config.space_warning_mb << 20, &self_audit);
+  SpaceWatch space_watch(io, config.data_dir + "/store", config.space_warning_mb << 20,
+                         &self_audit);
   try {
     listener = std::make_unique<TlsSyslogListener>(io, config.syslog, &pipeline);
     if (!config.audit_remote.addresses.empty()) {

@@ -86,7 +86,12 @@ class Session final : public AuditRemoteSessionHandle,
     const auto ep = sock_.remote_endpoint(ec);
     if (ec) return peer;
     peer.set_address(FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port()));
-    if (registry != nullptr && ep.address().is_loopback()) {
+    // Only the bridge's own address: another local process could bind the
+    // same port on 127.0.0.2 and pose as the channel.
+    const auto& a = ep.address();
+    const bool bridge_address = a.is_v6() ? a.to_v6() == net::ip::address_v6::loopback()
+                                          : a.to_v4() == net::ip::address_v4::loopback();
+    if (registry != nullptr && bridge_address) {
       if (auto channel = registry->Find(ep.port())) peer.set_bound_host(channel->node);
     }
     return peer;

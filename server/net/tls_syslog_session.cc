@@ -186,12 +186,25 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     ++counters_->accepted;
-    if (AgentAlpnSelected(stream_.native_handle()) && !BindAgent()) return;
+    const bool agent = AgentAlpnSelected(stream_.native_handle());
+    if (!agent && !peer_->tunnel().empty()) return RefuseThroughTunnel();
+    if (agent && !BindAgent()) return;
     // Reads continue synchronously while data is ready (DrainReady), so the
     // socket must never block.
     error_code ignored;
     stream_.next_layer().non_blocking(true, ignored);
     ReadSome();
+  }
+
+  // Through a tunnel only the node's own agent may speak: plain syslog could
+  // name any HOSTNAME (docs/tunnels.md). Recorded like any refused agent.
+  void RefuseThroughTunnel() {
+    ++counters_->refused;
+    sink_->ReportConnectionEvent(ConnectionEventKind::kAgentRefused, *peer_,
+                                 "a connection through the tunnel to " + peer_->tunnel() +
+                                     " did not negotiate trailkeep/1: only the node's agent may "
+                                     "send through it");
+    Shutdown();
   }
 
   // trailkeep/1: bind the connection to its host (refused: Goodbye, close).

@@ -145,7 +145,8 @@ Result<size_t> RestoreIdentityMaps(const Store& store, int64_t now_us, AuditGrou
     // events; legacy senders (which may be large) are not read at all.
     if (h.chain_epoch() == 0) continue;
     bool found = false;
-    int64_t until = now_us, window = kFirstWindowUs;
+    // From the host's last event even when the clock stepped back since.
+    int64_t until = std::max(now_us, h.last_seen_us()), window = kFirstWindowUs;
     while (!found && until >= h.first_seen_us()) {
       const int64_t since = std::max(h.first_seen_us(), until - window);
       blocks.clear();

@@ -43,6 +43,8 @@ import contextlib
 import json
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -311,10 +313,43 @@ def test_agent_with_another_hosts_certificate_is_refused_through_tunnel():
         assert c.alive()
 
 
+def test_plain_syslog_through_tunnel_is_refused():
+    """Through a tunnel only the node's agent may speak: a client that sends
+    the agent's hello and then TLS without ALPN trailkeep/1 (plain RFC 5425,
+    free to name any HOSTNAME) is refused and recorded, nothing stored."""
+    name = "node-e2e-plain"
+    with node_with_tunnel(name) as (sshd, rport, c, cleanup):
+        raw = socket.create_connection(("127.0.0.1", rport), timeout=10)
+        cleanup.callback(raw.close)
+        raw.sendall(b"\0trailkeep/1 port60\n")
+        answer = b""
+        while len(answer) < 16:
+            chunk = raw.recv(16 - len(answer))
+            assert chunk, "hello not answered: %r" % answer
+            answer += chunk
+        assert answer == b"\0trailkeep/1 ok\n", answer
+        ctx = ssl.create_default_context(cafile=pki().cert("ca"))
+        ctx.check_hostname = False
+        tls = ctx.wrap_socket(raw, server_hostname="localhost")
+        line = b"<13>1 - forged-host app - - - pretending to be another host"
+        try:
+            tls.sendall(b"%d %s" % (len(line), line))
+            tls.recv(1)
+        except (ssl.SSLError, OSError):
+            pass
+        refused = c.wait_for(lambda: [e for e in c.self_events("AGENT_REFUSED")
+                                      if "did not negotiate trailkeep/1" in e["msg"]],
+                             what="AGENT_REFUSED for plain syslog through the tunnel")
+        assert [e for e in c.query("--host", "forged-host") if e["transport"] != "self"] == []
+        log("plain syslog through the tunnel refused: %s" % refused[0]["msg"])
+        assert c.alive()
+
+
 if __name__ == "__main__":
     if os.geteuid() != 0 or not os.path.exists(SSHD) or shutil.which("unshare") is None:
         print("SKIP tunnel_e2e_test: needs root, unshare and %s (openssh-server)" % SSHD)
         sys.exit(0)
     harness.main([test_audisp_remote_through_tunnel_across_sshd_restart,
                   test_agent_port60_through_tunnel_across_sshd_restart,
-                  test_agent_with_another_hosts_certificate_is_refused_through_tunnel])
+                  test_agent_with_another_hosts_certificate_is_refused_through_tunnel,
+                  test_plain_syslog_through_tunnel_is_refused])
