@@ -238,9 +238,10 @@ int RunRemoteHosts(const ClientOptions& options, const std::string& format) {
                 << "  transport=" << Str(h, "last_transport");
       if (h.contains("tunnel") && h["tunnel"].is_object()) {
         const json& t = h["tunnel"];
-        std::cout << "  tunnel=" << Str(t, "state") << " since " << Str(t, "since") << ", "
-                  << t.value("events_received", uint64_t{0}) << " records received";
-        if (Str(t, "state") == "retrying") std::cout << ": " << Str(t, "last_error");
+        std::cout << "  tunnel="
+                  << TunnelSummaryLine(Str(t, "state"), Str(t, "since"),
+                                       t.value("events_received", uint64_t{0}),
+                                       Str(t, "last_error"));
       }
       std::cout << "\n";
     }

@@ -243,6 +243,14 @@ std::string EventToText(const v1::Event& e) {
   return line;
 }
 
+std::string TunnelSummaryLine(const std::string& state, const std::string& since,
+                              uint64_t events_received, const std::string& last_error) {
+  std::string out =
+      state + " since " + since + ", " + std::to_string(events_received) + " records received";
+  if (state == "retrying") out += ": " + last_error;
+  return out;
+}
+
 const char* TunnelStateName(int state) {
   switch (state) {
     case v1::TunnelState::STATE_UP:

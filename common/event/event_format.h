@@ -3,6 +3,7 @@
 // the one-line text form people read.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace trailkeep::v1 {
@@ -22,6 +23,11 @@ std::string EventToText(const v1::Event& event);
 std::string HostStateToJson(const v1::HostState& host);
 // "up", "retrying", "stopped" (v1::TunnelState::State), "unknown" otherwise.
 const char* TunnelStateName(int state);
+// A tunnel's state on one line, as `trailkeepd hosts` and `trailkeep hosts
+// --server` print it: "up since T, N records received", and ": last error"
+// while retrying.
+std::string TunnelSummaryLine(const std::string& state, const std::string& since,
+                              uint64_t events_received, const std::string& last_error);
 
 const char* FacilityName(int facility);
 const char* SeverityName(int severity);

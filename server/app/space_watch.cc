@@ -3,8 +3,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
-#include <sys/statvfs.h>
 
+#include "common/base/disk_space.h"
 #include "server/selfaudit/self_audit.h"
 
 namespace trailkeep {
@@ -55,9 +55,9 @@ void SpaceWatch::Arm() {
 }
 
 void SpaceWatch::Check() {
-  struct statvfs st {};
-  if (::statvfs(dir_.c_str(), &st) != 0) return;  // the next commit reports a real problem
-  const uint64_t free_bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  const std::optional<uint64_t> free = FreeDiskBytes(dir_);
+  if (!free) return;  // the next commit reports a real problem
+  const uint64_t free_bytes = *free;
   free_.store(free_bytes, std::memory_order_relaxed);
   const bool was_low = low_->load();
   const bool low = SpaceIsLow(was_low, free_bytes, warn_bytes_);

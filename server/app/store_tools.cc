@@ -61,11 +61,8 @@ std::string SeenTime(int64_t us) { return us != 0 ? FormatRfc3339Micros(us) : "-
 std::string TunnelSummary(const v1::HostState& h) {
   if (!h.has_tunnel()) return "-";
   const v1::TunnelState& t = h.tunnel();
-  std::string out = std::string(TunnelStateName(t.state())) + " since " +
-                    FormatRfc3339Micros(t.since_us()) + ", " + std::to_string(t.events_received()) +
-                    " records received";
-  if (t.state() == v1::TunnelState::STATE_RETRYING) out += ": " + t.last_error();
-  return out;
+  return TunnelSummaryLine(TunnelStateName(t.state()), FormatRfc3339Micros(t.since_us()),
+                           t.events_received(), t.last_error());
 }
 
 }  // namespace

@@ -12,9 +12,9 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <stdlib.h>
-#include <sys/statvfs.h>
 
 #include "common/base/bytes.h"
+#include "common/base/disk_space.h"
 #include "server/store/keys.h"
 #include "server/store/store.h"
 #include "server/store/tunnel_state.h"
@@ -60,12 +60,6 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::string& name) {
 // Free space below which commits are refused (the disk counts as full): room
 // for RocksDB's flushes and compactions, and for a WAL append never to fail.
 constexpr uint64_t kReserveFreeBytes = 16u << 20;
-
-uint64_t FreeBytes(const std::string& dir) {
-  struct statvfs st {};
-  if (statvfs(dir.c_str(), &st) != 0) return 0;
-  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
-}
 
 class RocksDbStore final : public Store {
  public:
@@ -271,7 +265,7 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
   // RocksDB must never meet ENOSPC in a WAL append: Debian's 7.8 build then
   // aborts on an assertion when it syncs that WAL. Refuse the commit while
   // the disk is below the reserve instead; the committer retries it.
-  const uint64_t free_bytes = FreeBytes(dir_);
+  const uint64_t free_bytes = FreeDiskBytes(dir_).value_or(0);  // unreadable counts as full
   if (free_bytes < kReserveFreeBytes) {
     needs_resume_ = true;
     return Status::IoError("the store's disk is full (" + std::to_string(free_bytes) +

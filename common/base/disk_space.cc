@@ -1,0 +1,13 @@
+#include "common/base/disk_space.h"
+
+#include <sys/statvfs.h>
+
+namespace trailkeep {
+
+std::optional<uint64_t> FreeDiskBytes(const std::string& path) {
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0) return std::nullopt;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+}  // namespace trailkeep
