@@ -135,6 +135,21 @@ void RecordIntegrityAlarm(const v1::IntegrityEvent& ie, SelfAudit* audit) {
                  {"last_seq", std::to_string(ie.last_seq())}});
 }
 
+// A stored record that did not parse as stored (store.h) is an integrity
+// event: an auditor must learn that a block was repaired or skipped, and where.
+void RecordStoreReadIssue(const StoreReadIssue& issue, SelfAudit* audit) {
+  const std::string kind = issue.repaired ? "store_record_repaired" : "store_record_unreadable";
+  audit->Record(SelfEventKind::kIntegrityAlarm, "",
+                kind + ": " + issue.record + " " + issue.position +
+                    (issue.repaired ? ": invalid UTF-8 in a text field, read with it escaped"
+                                    : ": does not parse, skipped by readers"),
+                {{"kind", kind},
+                 {"record", issue.record},
+                 {"position", issue.position},
+                 {"first_seq", std::to_string(issue.first_seq)},
+                 {"last_seq", std::to_string(issue.last_seq)}});
+}
+
 // Periodic housekeeping on the io_context: self-audit windows, stats log.
 class Ticker {
  public:
@@ -311,6 +326,8 @@ int RunServer(const ServerConfig& config) {
       },
       NowMicros);
   audit = &self_audit;
+  store->SetReadIssueHandler(
+      [&self_audit](const StoreReadIssue& issue) { RecordStoreReadIssue(issue, &self_audit); });
   committer.SetFailureHandler([&self_audit](const Status& s) {
     spdlog::error("commit failed, retrying (producers are paused): {}", s.ToString());
     self_audit.Record(SelfEventKind::kStoreError, "", "commit failed: " + s.ToString());

@@ -33,7 +33,14 @@ std::unique_ptr<Store> OpenForReading(const std::string& db) {
     std::cerr << "trailkeepd: " << opened.status().ToString() << "\n";
     return nullptr;
   }
-  return std::move(opened).value();
+  std::unique_ptr<Store> store = std::move(opened).value();
+  // A read-only tool cannot record an integrity event; it says so and goes on.
+  store->SetReadIssueHandler([](const StoreReadIssue& issue) {
+    std::cerr << "trailkeepd: warning: " << issue.record << " " << issue.position
+              << (issue.repaired ? " holds invalid UTF-8 in a text field; shown escaped\n"
+                                 : " does not parse; skipped\n");
+  });
+  return store;
 }
 
 class Printer {

@@ -5,6 +5,8 @@
 // DB's own snapshot consistency; LastSeq() reads an atomic.
 #include <atomic>
 #include <filesystem>
+#include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include <rocksdb/db.h>
@@ -15,6 +17,8 @@
 
 #include "common/base/bytes.h"
 #include "common/base/disk_space.h"
+#include "common/base/utf8.h"
+#include "common/event/proto_utf8.h"
 #include "server/store/keys.h"
 #include "server/store/store.h"
 #include "server/store/tunnel_state.h"
@@ -98,6 +102,9 @@ class RocksDbStore final : public Store {
   Status ListHosts(const std::function<void(const v1::HostState&)>& fn) const override;
   uint64_t LastSeq() const override { return next_seq_.load(std::memory_order_acquire) - 1; }
   Status CatchUp() override;
+  void SetReadIssueHandler(StoreReadIssueHandler handler) override {
+    read_issues_.handler = std::move(handler);
+  }
   std::vector<std::pair<std::string, uint64_t>> EngineStats() const override;
 
  private:
@@ -107,6 +114,24 @@ class RocksDbStore final : public Store {
   Status RecoverCounters();
   v1::HostState* HostFor(const std::string& name, rocksdb::WriteBatch* wb, bool* new_id);
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }
+  // Parses an event block stored at `key`, repairing invalid UTF-8; false
+  // (reported) when it is not a block at all, and the caller skips it.
+  bool ParseBlock(const rocksdb::Slice& key, const rocksdb::Slice& value,
+                  v1::EventBlock* block) const;
+  // Parses another stored record; false (reported) when it does not parse.
+  bool ParseRecord(const rocksdb::Slice& value, google::protobuf::Message* record,
+                   const std::string& what, const std::string& position) const;
+
+  // Records that did not parse as stored, each reported once (readers run on
+  // many threads).
+  struct ReadIssues {
+    StoreReadIssueHandler handler;  // set before reads begin
+    std::mutex mu;
+    std::set<std::string> reported;  // GUARDED_BY(mu); bounded by kMaxRemembered
+    static constexpr size_t kMaxRemembered = 100000;
+    void Report(StoreReadIssue issue);
+  };
+  mutable ReadIssues read_issues_;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -196,8 +221,10 @@ Status RocksDbStore::RecoverCounters() {
   it->SeekToLast();
   if (it->Valid()) {
     v1::EventBlock block;
-    if (!block.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return Status::Corruption("unreadable event block at the end of the store");
+    if (ParseRepairingUtf8(it->value().ToStringView(), &block) == ParseOutcome::kUnparseable) {
+      return Status::Corruption("the event block at the end of the store (block " +
+                                std::to_string(keys::DecodeSeq(it->key().ToStringView())) +
+                                ") does not parse: its events cannot be counted");
     }
     next_seq_ =
         keys::DecodeSeq(it->key().ToStringView()) + static_cast<uint64_t>(block.events_size());
@@ -250,7 +277,8 @@ v1::HostState* RocksDbStore::HostFor(const std::string& name, rocksdb::WriteBatc
   if (it != hosts_.end()) return &it->second;
   v1::HostState hs;
   std::string v;
-  if (db_->Get({}, cf(kHosts), name, &v).ok() && hs.ParseFromString(v)) {
+  if (db_->Get({}, cf(kHosts), name, &v).ok() &&
+      ParseRecord(v, &hs, "host state", "host " + EscapeInvalidUtf8(name))) {
     return &hosts_.emplace(name, std::move(hs)).first->second;
   }
   hs.set_id(next_host_id_++);
@@ -278,6 +306,13 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
     if (!rs.ok()) return FromRocks(rs, "resuming the store after a failed write");
     needs_resume_ = false;
   }
+  rocksdb::WriteBatch wb;
+  // Nothing from outside may make a stored record unreadable (store.h).
+  for (v1::Event& e : *events) MakeStringsValidUtf8(&e);
+  const auto put_host = [&](const std::string& name, v1::HostState* hs) {
+    MakeStringsValidUtf8(hs);
+    wb.Put(cf(kHosts), name, hs->SerializeAsString());
+  };
   // Group by host, keeping each host's events in arrival order.
   std::vector<std::string> order;
   std::unordered_map<std::string, std::vector<size_t>> groups;
@@ -287,7 +322,6 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
     it->second.push_back(i);
   }
 
-  rocksdb::WriteBatch wb;
   const uint64_t next_host_id_before = next_host_id_;
   const uint64_t first_seq_of_commit = next_seq_.load(std::memory_order_relaxed);
   uint64_t seq = first_seq_of_commit;
@@ -338,7 +372,7 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
            "");
     // Hand the events back to the caller block by block: ingest_seq order.
     for (auto& e : *block.mutable_events()) ordered.emplace_back().Swap(&e);
-    wb.Put(cf(kHosts), host, hs->SerializeAsString());
+    put_host(host, hs);
   }
   // The collector's tunnel events move their node's HostState.tunnel.
   for (const v1::Event& e : ordered) {
@@ -347,14 +381,15 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
     v1::HostState* hs = HostFor(node, &wb, &new_host);
     if (!touched.count(node)) touched.emplace(node, *hs);
     ApplyTunnelEvent(e, hs->mutable_tunnel());
-    wb.Put(cf(kHosts), node, hs->SerializeAsString());
+    put_host(node, hs);
   }
   if (extras != nullptr) {
     for (const v1::HostState& chain : extras->chain_states) {
-      v1::HostState* hs = HostFor(chain.name(), &wb, &new_host);
-      if (!touched.count(chain.name())) touched.emplace(chain.name(), *hs);
+      const std::string name = EscapeInvalidUtf8(chain.name());  // as the events' host
+      v1::HostState* hs = HostFor(name, &wb, &new_host);
+      if (!touched.count(name)) touched.emplace(name, *hs);
       MergeChainState(chain, hs);
-      wb.Put(cf(kHosts), chain.name(), hs->SerializeAsString());
+      put_host(name, hs);
     }
     // Recorded under the commit's last ingest_seq (the store's last one when
     // the commit holds no events), so they sort with the events around them.
@@ -363,6 +398,7 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
     for (const v1::IntegrityEvent& ie : extras->integrity) {
       v1::IntegrityEvent copy = ie;
       copy.set_ingest_seq(at);
+      MakeStringsValidUtf8(&copy);
       wb.Put(cf(kIntegrity), keys::IntegrityKey(at, index++), copy.SerializeAsString());
     }
     std::string at_be;
@@ -446,8 +482,9 @@ Result<std::optional<v1::HostState>> RocksDbStore::GetHostState(const std::strin
   if (rs.IsNotFound()) return std::optional<v1::HostState>();
   if (!rs.ok()) return FromRocks(rs, "reading the state of host " + host);
   v1::HostState hs;
-  if (!hs.ParseFromString(v))
-    return Status::Corruption("host state of " + host + " does not parse");
+  if (!ParseRecord(v, &hs, "host state", "host " + EscapeInvalidUtf8(host))) {
+    return Status::Corruption("the state of host " + EscapeInvalidUtf8(host) + " does not parse");
+  }
   return std::optional<v1::HostState>(std::move(hs));
 }
 
@@ -456,9 +493,9 @@ Status RocksDbStore::ScanIntegrity(uint64_t after_seq,
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kIntegrity)));
   v1::IntegrityEvent ie;
   for (it->Seek(keys::EventsKey(after_seq + 1)); it->Valid(); it->Next()) {
-    if (!ie.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return Status::Corruption("an integrity record does not parse");
-    }
+    const std::string position =
+        "integrity record at seq " + std::to_string(keys::DecodeSeq(it->key().ToStringView()));
+    if (!ParseRecord(it->value(), &ie, "integrity record", position)) continue;
     if (!fn(ie)) break;
   }
   return FromRocks(it->status(), "scanning integrity events");
@@ -469,9 +506,7 @@ Status RocksDbStore::ReadBlock(uint64_t first_seq, std::vector<v1::Event>* event
   rocksdb::Status rs = db_->Get({}, cf(kEvents), keys::EventsKey(first_seq), &v);
   if (!rs.ok()) return FromRocks(rs, "reading block " + std::to_string(first_seq));
   v1::EventBlock block;
-  if (!block.ParseFromString(v)) {
-    return Status::Corruption("event block " + std::to_string(first_seq) + " does not parse");
-  }
+  if (!ParseBlock(keys::EventsKey(first_seq), v, &block)) return Status::Ok();  // reported
   for (auto& e : *block.mutable_events()) events->push_back(std::move(e));
   return Status::Ok();
 }
@@ -483,11 +518,7 @@ Status RocksDbStore::ScanEvents(uint64_t after_seq,
   if (!it->Valid()) it->SeekToFirst();
   v1::EventBlock block;
   for (; it->Valid(); it->Next()) {
-    if (!block.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return Status::Corruption("event block " +
-                                std::to_string(keys::DecodeSeq(it->key().ToStringView())) +
-                                " does not parse");
-    }
+    if (!ParseBlock(it->key(), it->value(), &block)) continue;  // reported
     for (const auto& e : block.events()) {
       if (e.ingest_seq() <= after_seq) continue;
       if (!fn(e)) return Status::Ok();
@@ -570,12 +601,56 @@ Status RocksDbStore::ListHosts(const std::function<void(const v1::HostState&)>& 
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kHosts)));
   v1::HostState hs;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (!hs.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return Status::Corruption("host state of " + it->key().ToString() + " does not parse");
-    }
+    const std::string position = "host " + EscapeInvalidUtf8(it->key().ToStringView());
+    if (!ParseRecord(it->value(), &hs, "host state", position)) continue;
     fn(hs);
   }
   return FromRocks(it->status(), "listing hosts");
+}
+
+void RocksDbStore::ReadIssues::Report(StoreReadIssue issue) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (reported.size() >= kMaxRemembered) reported.clear();  // then report again, rarely
+    if (!reported.insert(issue.record + '\0' + issue.position).second) return;
+  }
+  if (handler) handler(issue);
+}
+
+bool RocksDbStore::ParseRecord(const rocksdb::Slice& value, google::protobuf::Message* record,
+                               const std::string& what, const std::string& position) const {
+  const ParseOutcome outcome = ParseRepairingUtf8(value.ToStringView(), record);
+  if (outcome == ParseOutcome::kClean) return true;
+  StoreReadIssue issue;
+  issue.record = what;
+  issue.position = position;
+  issue.repaired = outcome == ParseOutcome::kRepaired;
+  read_issues_.Report(std::move(issue));
+  return outcome == ParseOutcome::kRepaired;
+}
+
+bool RocksDbStore::ParseBlock(const rocksdb::Slice& key, const rocksdb::Slice& value,
+                              v1::EventBlock* block) const {
+  const ParseOutcome outcome = ParseRepairingUtf8(value.ToStringView(), block);
+  if (outcome == ParseOutcome::kClean) return true;
+  StoreReadIssue issue;
+  issue.record = "event block";
+  issue.first_seq = keys::DecodeSeq(key.ToStringView());
+  issue.repaired = outcome == ParseOutcome::kRepaired;
+  if (issue.repaired) {
+    issue.last_seq = issue.first_seq + static_cast<uint64_t>(block->events_size()) - 1;
+  } else {
+    // The next block's first seq bounds this one's events.
+    std::unique_ptr<rocksdb::Iterator> next(db_->NewIterator({}, cf(kEvents)));
+    next->Seek(key);
+    if (next->Valid()) next->Next();
+    issue.last_seq = next->Valid() ? keys::DecodeSeq(next->key().ToStringView()) - 1 : LastSeq();
+    block->Clear();
+  }
+  issue.position = "block " + std::to_string(issue.first_seq) + " (seqs " +
+                   std::to_string(issue.first_seq) + "-" + std::to_string(issue.last_seq) + ")";
+  read_issues_.Report(std::move(issue));
+  return outcome == ParseOutcome::kRepaired;
 }
 
 Status RocksDbStore::CatchUp() {

@@ -37,10 +37,26 @@ struct CommitExtras {
   bool empty() const { return integrity.empty() && chain_states.empty() && dedupe_keys.empty(); }
 };
 
+// A stored record that did not parse as stored. Readers never stop at one:
+// a block whose string fields hold invalid UTF-8 (written before Commit
+// escaped them) is repaired and read; one that is not a record at all is
+// skipped. Either way the handler hears of it once per record and process.
+struct StoreReadIssue {
+  std::string record;      // "event block", "host state", "integrity record"
+  std::string position;    // "block 117 (seqs 117-120)", "host web01", ...
+  uint64_t first_seq = 0;  // event blocks: the seqs the record holds
+  uint64_t last_seq = 0;
+  bool repaired = false;  // false: skipped, its events are not served
+};
+using StoreReadIssueHandler = std::function<void(const StoreReadIssue&)>;
+
 class Store {
  public:
   virtual ~Store() = default;
 
+  // Escapes invalid UTF-8 in every string field of the events, host states
+  // and integrity events it writes (common/event/proto_utf8.h): a stray byte
+  // from outside must never make a record unreadable.
   // Groups `events` into per-host blocks (each host's events keep their
   // order), assigns consecutive ingest_seqs block by block, and writes blocks,
   // index entries and host states in one WriteBatch with the WAL synced. On
@@ -84,6 +100,10 @@ class Store {
   virtual uint64_t LastSeq() const = 0;
   // Secondary instances: read what the primary committed since the last call.
   virtual Status CatchUp() = 0;
+  // Where readers report records that did not parse as stored (see
+  // StoreReadIssue). Set it once, before reads begin; may run on any reader's
+  // thread, so it must be thread-safe and must not block.
+  virtual void SetReadIssueHandler(StoreReadIssueHandler handler) = 0;
   // A few cheap engine statistics for /metrics ("estimate_num_keys", ...).
   virtual std::vector<std::pair<std::string, uint64_t>> EngineStats() const { return {}; }
 };

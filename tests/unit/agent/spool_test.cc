@@ -114,6 +114,24 @@ TEST(SpoolTest, AppendReadAndReopen) {
   EXPECT_EQ(ReadSeqs(spool.get(), 1), (std::vector<uint64_t>{1, 2, 3}));
 }
 
+// Linux file names are bytes: a checkpoint naming one that is not UTF-8
+// must still read back (it did not while the path was a protobuf string).
+TEST(SpoolTest, CheckpointKeepsAFileNameThatIsNotUtf8) {
+  TempDir tmp;
+  const std::string name = "/var/log/caf\xE9-latin1.log";
+  {
+    auto spool = OpenSpool(tmp.path());
+    uint64_t offset = 0;
+    AppendEvents(spool.get(), 1, &offset);
+    ASSERT_TRUE(spool->Append({}, spool->head_mac(), {{"in", name, 1, 2, 77, "t\xFF"}}).ok());
+  }
+  auto spool = OpenSpool(tmp.path());
+  ASSERT_EQ(spool->positions().size(), 1u);
+  EXPECT_EQ(spool->positions()[0].path, name);
+  EXPECT_EQ(spool->positions()[0].offset, 77u);
+  EXPECT_TRUE(spool->warnings().empty());
+}
+
 TEST(SpoolTest, RollsForwardOverRecordsAfterTheCheckpoint) {
   TempDir tmp;
   uint64_t offset = 0;
