@@ -137,6 +137,10 @@ void Committer::Run() {
 bool Committer::CommitBatch(std::vector<v1::Event>* batch, size_t taken_bytes) {
   CommitExtras extras;
   const size_t offered = batch->size();
+  // Heartbeats are consumed by the stage, never stored; they are not
+  // duplicates, so they are counted apart.
+  const auto heartbeats = static_cast<size_t>(std::count_if(
+      batch->begin(), batch->end(), [](const v1::Event& e) { return e.chain_heartbeat(); }));
   if (stage_ != nullptr) stage_->Prepare(batch, &extras);
   auto started = std::chrono::steady_clock::now();
   Status s = store_->Commit(batch, &extras);
@@ -170,7 +174,8 @@ bool Committer::CommitBatch(std::vector<v1::Event>* batch, size_t taken_bytes) {
     std::lock_guard<std::mutex> lock(mu_);
     queued_bytes_ -= std::min(queued_bytes_, taken_bytes);
     stats_.events_committed += batch->size();
-    stats_.events_dropped_as_duplicates += offered - batch->size();
+    stats_.heartbeats_consumed += heartbeats;
+    stats_.events_dropped_as_duplicates += offered - heartbeats - batch->size();
     ++stats_.commits;
     stats_.commit_micros_total += static_cast<uint64_t>(took.count());
     stats_.last_commit_micros = static_cast<uint64_t>(took.count());

@@ -61,7 +61,8 @@ struct CommitterStats {
   uint64_t commit_failures = 0;
   uint64_t offers_refused = 0;
   uint64_t events_abandoned = 0;              // unacknowledged events not stored at shutdown
-  uint64_t events_dropped_as_duplicates = 0;  // resent agent events already stored, and heartbeats
+  uint64_t events_dropped_as_duplicates = 0;  // resent agent events already stored
+  uint64_t heartbeats_consumed = 0;           // agent chain heads, judged and never stored
   size_t queued_bytes = 0;
   uint64_t commit_micros_total = 0;  // time in successful Store::Commit calls (WAL sync included)
   uint64_t last_commit_micros = 0;

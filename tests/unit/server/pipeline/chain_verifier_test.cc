@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "server/store/committer.h"
+
 namespace trailkeep {
 namespace {
 
@@ -195,6 +197,26 @@ TEST_F(ChainVerifierTest, UnchainedEventsPassUntouched) {
   auto stored = Commit({plain, plain});
   EXPECT_EQ(stored.size(), 2u);
   EXPECT_EQ(Alarms(), "");
+}
+
+// Through the real committer: heartbeats are consumed, not counted as
+// duplicates (the metric rose by one every heartbeat with no resend).
+TEST_F(ChainVerifierTest, CommitterCountsHeartbeatsApartFromDuplicates) {
+  Committer committer(store_.get(), {});
+  committer.SetStage(verifier_.get());
+  committer.Start();
+  const auto offer = [&](std::vector<v1::Event> batch) { committer.OfferUnbounded(&batch); };
+  offer({Chained(7, 1), Chained(7, 2)});
+  offer({Heartbeat(7, 2)});
+  offer({Heartbeat(7, 2)});
+  offer({Chained(7, 2), Chained(7, 3)});  // a resend of 2 after a reconnect
+  offer({Heartbeat(7, 3)});
+  committer.Stop();
+  const CommitterStats stats = committer.stats();
+  EXPECT_EQ(stats.events_committed, 3u);
+  EXPECT_EQ(stats.heartbeats_consumed, 3u);
+  EXPECT_EQ(stats.events_dropped_as_duplicates, 1u);
+  EXPECT_EQ(store_->GetHostState("web01").value()->duplicates_dropped(), 1u);
 }
 
 }  // namespace
