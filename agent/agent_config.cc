@@ -7,8 +7,7 @@
 #include <sstream>
 #include <string_view>
 
-#include <toml++/toml.h>
-
+#include "common/config/toml_reader.h"
 #include "common/wire/hmac_chain.h"
 
 namespace trailkeep::agent {
@@ -20,113 +19,6 @@ constexpr std::array<const char*, 24> kFacilities = {
     "local0", "local1", "local2",   "local3", "local4", "local5",   "local6",  "local7"};
 constexpr std::array<const char*, 8> kSeverities = {"emerg",   "alert",  "crit", "err",
                                                     "warning", "notice", "info", "debug"};
-
-// Collects "file:line: message" errors while reading one table; remembers
-// which keys it read so the rest can be reported as unknown.
-class Reader {
- public:
-  Reader(std::string file, std::string base_dir, std::vector<std::string>* errors)
-      : file_(std::move(file)), base_dir_(std::move(base_dir)), errors_(errors) {}
-
-  void Error(const toml::node* node, const std::string& msg) {
-    const int line = node != nullptr ? static_cast<int>(node->source().begin.line) : 0;
-    errors_->push_back(file_ + ":" + std::to_string(line) + ": " + msg);
-  }
-
-  void String(const toml::table& t, const std::string& prefix, const char* key, std::string* out) {
-    seen_.insert(key);
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return;
-    if (auto v = n->value<std::string>(); v && n->is_string()) {
-      *out = *v;
-    } else {
-      Error(n, prefix + key + " must be a string");
-    }
-  }
-
-  // A string naming a file: relative paths are relative to the config's folder.
-  void Path(const toml::table& t, const std::string& prefix, const char* key, std::string* out) {
-    std::string v;
-    String(t, prefix, key, &v);
-    if (!v.empty()) *out = Resolve(v);
-  }
-
-  std::string Resolve(const std::string& p) const {
-    if (p.empty() || p[0] == '/') return p;
-    return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
-  }
-
-  template <typename Int>
-  void Integer(const toml::table& t, const std::string& prefix, const char* key, Int* out,
-               int64_t min, int64_t max) {
-    seen_.insert(key);
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return;
-    auto v = n->value<int64_t>();
-    if (!v || !n->is_integer()) {
-      Error(n, prefix + key + " must be an integer");
-    } else if (*v < min || *v > max) {
-      Error(n, prefix + key + " must be between " + std::to_string(min) + " and " +
-                   std::to_string(max) + ", not " + std::to_string(*v));
-    } else {
-      *out = static_cast<Int>(*v);
-    }
-  }
-
-  void PathList(const toml::table& t, const std::string& prefix, const char* key,
-                std::vector<std::string>* out) {
-    seen_.insert(key);
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return;
-    const toml::array* arr = n->as_array();
-    if (arr == nullptr) {
-      Error(n, prefix + key + " must be an array of strings");
-      return;
-    }
-    out->clear();
-    for (const toml::node& el : *arr) {
-      if (auto v = el.value<std::string>(); v && el.is_string()) {
-        out->push_back(Resolve(*v));
-      } else {
-        Error(&el, prefix + key + " must hold strings only");
-      }
-    }
-  }
-
-  // One of `names` (index into it), or an error.
-  template <size_t N>
-  void Choice(const toml::table& t, const std::string& prefix, const char* key,
-              const std::array<const char*, N>& names, int* out) {
-    std::string v;
-    String(t, prefix, key, &v);
-    if (v.empty()) return;
-    for (size_t i = 0; i < N; ++i) {
-      if (v == names[i]) {
-        *out = static_cast<int>(i);
-        return;
-      }
-    }
-    std::string all;
-    for (const char* name : names) all += std::string(all.empty() ? "" : ", ") + name;
-    Error(t.get(key), prefix + key + " must be one of " + all + ", not '" + v + "'");
-  }
-
-  // Reports keys of `t` that were not read since the last call.
-  void Unknown(const toml::table& t, const std::string& prefix) {
-    for (const auto& [k, node] : t) {
-      if (seen_.count(std::string(k.str())) == 0) {
-        Error(&node, "unknown key " + prefix + std::string(k.str()));
-      }
-    }
-    seen_.clear();
-  }
-
- private:
-  std::string file_;
-  std::string base_dir_;
-  std::vector<std::string>* errors_;
-  std::set<std::string> seen_;
-};
 
 bool SplitHostPort(const std::string& address, std::string* host, std::string* port) {
   if (!address.empty() && address[0] == '[') {
@@ -191,19 +83,13 @@ Result<AgentConfig> LoadAgentConfig(const std::string& path) {
 }
 
 Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string& file) {
-  std::vector<std::string> errors;
-  const std::string base_dir = std::filesystem::path(file).parent_path().string();
-  Reader r(file, base_dir.empty() ? "." : base_dir, &errors);
+  TomlReader r(file, std::filesystem::path(file).parent_path().string());
   AgentConfig c;
   c.file = file;
 
-  toml::table root;
-  try {
-    root = toml::parse(text, file);
-  } catch (const toml::parse_error& e) {
-    return Status::InvalidArgument(file + ":" + std::to_string(e.source().begin.line) + ": " +
-                                   std::string(e.description()));
-  }
+  const std::optional<toml::table> parsed = r.Parse(text);
+  if (!parsed) return Status::InvalidArgument(r.ErrorText());
+  const toml::table& root = *parsed;
 
   // [agent]
   if (const toml::table* a = root["agent"].as_table()) {
@@ -365,11 +251,7 @@ Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string&
     r.Error(&root, "nothing to forward: add an [[input]] or [audisp] socket");
   }
 
-  if (!errors.empty()) {
-    std::string all;
-    for (const auto& e : errors) all += (all.empty() ? "" : "\n") + e;
-    return Status::InvalidArgument(all);
-  }
+  if (!r.ok()) return Status::InvalidArgument(r.ErrorText());
   return c;
 }
 

@@ -17,7 +17,8 @@
 #include <boost/beast/ssl.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <toml++/toml.h>
+
+#include "common/config/toml_reader.h"
 
 namespace trailkeep {
 namespace {
@@ -75,41 +76,24 @@ Status LoadClientConfig(const std::string& path, ClientOptions* o) {
     }
     if (!std::filesystem::exists(file)) return Status::Ok();
   }
-  toml::table t;
-  try {
-    t = toml::parse_file(file);
-  } catch (const toml::parse_error& e) {
-    return Status::InvalidArgument(file + ": " + std::string(e.description()));
+  TomlReader r(file, std::filesystem::path(file).parent_path().string());
+  const std::optional<toml::table> t = r.ParseFile();
+  if (!t) return Status::InvalidArgument(r.ErrorText());
+  std::string server;
+  r.String(*t, "", "server", &server);
+  if (o->server.empty()) o->server = server;  // the command line wins
+  const std::pair<const char*, std::string*> paths[] = {
+      {"cacert", &o->cacert}, {"cert", &o->cert}, {"key", &o->key}, {"token_file", &o->token_file}};
+  for (const auto& [key, field] : paths) {
+    std::string value;
+    r.String(*t, "", key, &value);
+    if (value.empty() || !field->empty()) continue;
+    const char* home = std::getenv("HOME");
+    if (value[0] == '~' && home != nullptr) value = std::string(home) + value.substr(1);
+    *field = r.Resolve(value);
   }
-  const std::filesystem::path dir = std::filesystem::path(file).parent_path();
-  auto fill = [&](const char* key, std::string* field, bool is_path) -> Status {
-    auto node = t[key];
-    if (!node) return Status::Ok();
-    auto v = node.value<std::string>();
-    if (!v) return Status::InvalidArgument(file + ": '" + key + "' must be a string");
-    if (!field->empty()) return Status::Ok();  // the command line wins
-    std::string value = *v;
-    if (is_path && !value.empty() && value[0] == '~') {
-      const char* home = std::getenv("HOME");
-      if (home != nullptr) value = std::string(home) + value.substr(1);
-    }
-    if (is_path && std::filesystem::path(value).is_relative()) value = (dir / value).string();
-    *field = value;
-    return Status::Ok();
-  };
-  for (const auto& [k, _] : t) {
-    const std::string key(k.str());
-    if (key != "server" && key != "cacert" && key != "cert" && key != "key" &&
-        key != "token_file") {
-      return Status::InvalidArgument(file + ": unknown key '" + key +
-                                     "' (server, cacert, cert, key, token_file)");
-    }
-  }
-  for (auto s : {fill("server", &o->server, false), fill("cacert", &o->cacert, true),
-                 fill("cert", &o->cert, true), fill("key", &o->key, true),
-                 fill("token_file", &o->token_file, true)}) {
-    if (!s.ok()) return s;
-  }
+  r.Unknown(*t, "");
+  if (!r.ok()) return Status::InvalidArgument(r.ErrorText());
   return Status::Ok();
 }
 

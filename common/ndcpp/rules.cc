@@ -7,10 +7,10 @@
 
 #include <re2/re2.h>
 #include <re2/set.h>
-#include <toml++/toml.h>
 #include <unistd.h>
 
 #include "common/audit/audit_record.h"
+#include "common/config/toml_reader.h"
 #include "common/ndcpp/pattern_anchor.h"
 #include "common/ndcpp/sfr.h"
 #include "trailkeep/v1/record.pb.h"
@@ -53,21 +53,11 @@ bool IsRecordTypeChar(char c) {
 
 class Loader {
  public:
-  explicit Loader(std::string source) : source_(std::move(source)) {}
+  explicit Loader(std::string source) : reader_(std::move(source), "") {}
 
-  void Error(int line, const std::string& message) { errors_.push_back({line, message}); }
-  bool ok() const { return errors_.empty(); }
-  // "source:line: message", in line order (toml++ visits keys sorted by name).
-  std::vector<std::string> Sorted() const {
-    auto sorted = errors_;
-    std::stable_sort(sorted.begin(), sorted.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<std::string> out;
-    for (const auto& [line, message] : sorted) {
-      out.push_back(source_ + ":" + std::to_string(line) + ": " + message);
-    }
-    return out;
-  }
+  TomlReader& reader() { return reader_; }
+  void Error(int line, const std::string& message) { reader_.Error(line, message); }
+  bool ok() const { return reader_.ok(); }
 
   // A string, or an array of non-empty strings, into `out`.
   bool StringList(const toml::node& node, const std::string& key, std::vector<std::string>* out) {
@@ -282,8 +272,7 @@ class Loader {
   }
 
  private:
-  std::string source_;
-  std::vector<std::pair<int, std::string>> errors_;
+  TomlReader reader_;  // parses, and keeps the errors with their lines
 };
 
 bool Contains(const std::vector<std::string>& list, std::string_view value) {
@@ -355,12 +344,8 @@ Result<std::shared_ptr<const RuleSet>> RuleSet::LoadString(std::string_view text
                                                            std::vector<std::string>* errors) {
   Loader loader(source);
   std::shared_ptr<RuleSet> rs(new RuleSet());
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    loader.Error(static_cast<int>(e.source().begin.line), std::string(e.description()));
-  }
+  std::optional<toml::table> parsed = loader.reader().Parse(text);
+  const toml::table root = parsed ? std::move(*parsed) : toml::table{};
   std::set<std::string, std::less<>> names;
   if (loader.ok()) {
     for (auto&& [k, v] : root) {
@@ -466,14 +451,11 @@ Result<std::shared_ptr<const RuleSet>> RuleSet::LoadString(std::string_view text
   }
 
   if (!loader.ok()) {
-    const std::vector<std::string> sorted = loader.Sorted();
-    std::string all;
-    for (const std::string& e : sorted) {
-      if (!all.empty()) all += "\n";
-      all += e;
-    }
+    // In line order (toml++ visits keys sorted by name), "source:line: message".
+    const std::string all = loader.reader().ErrorText();
     if (errors != nullptr) {
-      errors->insert(errors->end(), sorted.begin(), sorted.end());
+      std::istringstream lines(all);
+      for (std::string line; std::getline(lines, line);) errors->push_back(line);
     }
     return Status::InvalidArgument(all);
   }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/audit/node_name.h"
+#include "common/config/config_error.h"
 #include "server/net/audit_remote_listener.h"
 #include "server/net/tls_syslog_listener.h"
 #include "server/sinks/export_https_server.h"
@@ -63,13 +64,6 @@ struct ServerConfig {
 
   // [[tunnel]]: reverse SSH tunnels to nodes (docs/tunnels.md).
   std::vector<TunnelConfig> tunnels;
-};
-
-struct ConfigError {
-  std::string file;
-  int line = 0;  // 0 when the error has no position
-  std::string message;
-  std::string ToString() const;
 };
 
 // Parses and validates `path`. Every error found is returned (not only the

@@ -442,11 +442,6 @@ std::string LocalHostName() {
 
 }  // namespace
 
-std::string ConfigError::ToString() const {
-  if (file.empty()) return message;  // already "file:line: message"
-  return line > 0 ? file + ":" + std::to_string(line) + ": " + message : file + ": " + message;
-}
-
 std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
   std::vector<ConfigError> errors;
   c->source = path;
