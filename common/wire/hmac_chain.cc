@@ -1,15 +1,13 @@
 #include "common/wire/hmac_chain.h"
 
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
 #include <fcntl.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/base/private_file.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -141,20 +139,15 @@ bool VerifyMessageMac(std::string_view key, std::string_view raw, const ChainFie
 }
 
 Result<std::string> LoadHmacKey(const std::string& path, bool require_private) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return Status::NotFound("HMAC key file " + path + " cannot be read");
+  auto read = ReadPrivateFile(path, require_private);
+  if (!read.ok()) {
+    // "does not exist" only when it does not: an unreadable key says why.
+    if (read.status().code() == Status::Code::kNotFound) {
+      return Status::NotFound("no HMAC key: " + read.status().message());
+    }
+    return read.status();
   }
-  if (require_private && (st.st_mode & 077) != 0) {
-    char mode[8];
-    snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return Status::InvalidArgument("HMAC key file " + path + " has mode " + mode +
-                                   "; it must not be readable by group or others (chmod 600)");
-  }
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  std::string text = std::move(read).value();
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   std::string key;
   if (text.size() != 2 * kHmacKeyBytes || !ParseLowerHex(text, &key)) {

@@ -76,7 +76,9 @@ bool ParseLowerHex(std::string_view hex, std::string* out);
 
 // Reads a key file: 64 hex digits (32 bytes), optional trailing newline.
 // Refuses files readable or writable by group or others (mode must be 0600
-// or stricter) when `require_private` is set.
+// or stricter) when `require_private` is set. A missing file is NotFound
+// ("no HMAC key: PATH does not exist"); one that exists but cannot be read
+// says so ("cannot read PATH: Permission denied").
 Result<std::string> LoadHmacKey(const std::string& path, bool require_private = true);
 // Writes a fresh random key file with mode 0600 (fails if it exists).
 Status WriteNewHmacKey(const std::string& path);

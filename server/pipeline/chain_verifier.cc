@@ -124,6 +124,11 @@ void StartEpoch(v1::HostState* st, uint64_t epoch) {
 
 }  // namespace
 
+std::string ChainVerifier::KeyProblem(const std::string& host) const {
+  std::string why = key_problem_ ? key_problem_(host) : "";
+  return why.empty() ? "no HMAC key for the host in keys_dir" : why;
+}
+
 bool ChainVerifier::JudgeEvent(v1::Event* e, HostChain* h, CommitExtras* extras) {
   v1::HostState& st = h->state;
   const uint64_t epoch = e->chain_epoch();
@@ -147,7 +152,7 @@ bool ChainVerifier::JudgeEvent(v1::Event* e, HostChain* h, CommitExtras* extras)
   }
   if (e->integrity() == v1::INTEGRITY_NO_KEY && h->unknown_key_epochs.insert(epoch).second) {
     Alarm(extras, h, "unknown_key", epoch, seq, seq, t,
-          "no HMAC key for the host in keys_dir: its chained events are stored unverified");
+          KeyProblem(st.name()) + ": its chained events are stored unverified");
   }
   if (epoch > st.chain_epoch()) {
     if (st.chain_epoch() != 0) {
@@ -243,7 +248,7 @@ void ChainVerifier::JudgeHeartbeat(const v1::Event& e, HostChain* h, CommitExtra
   if (e.integrity() == v1::INTEGRITY_NO_KEY) {
     if (h->unknown_key_epochs.insert(epoch).second) {
       Alarm(extras, h, "unknown_key", epoch, head, head, t,
-            "no HMAC key for the host in keys_dir: its heartbeats cannot be checked");
+            KeyProblem(st.name()) + ": its heartbeats cannot be checked");
     }
     return;
   }

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -41,6 +42,12 @@ class ChainVerifier final : public CommitStage {
  public:
   // `store` answers state and stored-MAC lookups; it must outlive this.
   explicit ChainVerifier(const Store* store);
+  // Why `host` has no usable key (HmacKeyring::Get's why), for the detail of
+  // its unknown_key alarm: "cannot read keys/web01.key: Permission denied"
+  // must not read as a missing key. Unset: "no HMAC key for the host".
+  void SetKeyProblem(std::function<std::string(const std::string& host)> why) {
+    key_problem_ = std::move(why);
+  }
 
   // Judges `events` in place (see above) and fills *extras.
   void Prepare(std::vector<v1::Event>* events, CommitExtras* extras) override;
@@ -68,7 +75,10 @@ class ChainVerifier final : public CommitStage {
   void Alarm(CommitExtras* extras, HostChain* h, const std::string& kind, uint64_t epoch,
              uint64_t first, uint64_t last, int64_t time_us, std::string detail);
 
+  std::string KeyProblem(const std::string& host) const;
+
   const Store* store_;
+  std::function<std::string(const std::string&)> key_problem_;
   std::unordered_map<std::string, HostChain> committed_;
   std::unordered_map<std::string, HostChain> staged_;  // copies touched by this batch
   std::map<std::tuple<std::string, uint64_t, uint64_t>, std::string> batch_macs_;

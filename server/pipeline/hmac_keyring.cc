@@ -32,9 +32,9 @@ std::shared_ptr<const std::string> HmacKeyring::Get(const std::string& host, std
   Entry e;
   e.checked = now;
   if (dir_.empty()) {
-    e.why = "no keys_dir configured";
+    e.why = "no HMAC key: no [agents] keys_dir is configured";
   } else if (!IsKeyFileName(host)) {
-    e.why = "host name cannot name a key file";
+    e.why = "no HMAC key: the host name cannot name a key file";
   } else {
     auto key = LoadHmacKey(dir_ + "/" + host + ".key");
     if (key.ok()) {
@@ -47,6 +47,11 @@ std::shared_ptr<const std::string> HmacKeyring::Get(const std::string& host, std
   auto key = e.key;
   cache_[host] = std::move(e);
   return key;
+}
+
+void HmacKeyring::Forget() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cache_.clear();
 }
 
 }  // namespace trailkeep

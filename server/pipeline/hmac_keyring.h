@@ -1,7 +1,9 @@
 // HmacKeyring: the per-host HMAC keys of keys_dir ("<dir>/<host>.key", 64 hex
-// digits, mode 0600; design.md section 7), loaded on first use and cached.
-// A host without a usable key is asked again after a short while, so a key
-// installed by `trailkeepd enroll` is picked up without a restart.
+// digits, mode 0600, owned by the user trailkeepd runs as), loaded on first
+// use and cached. A host without a usable key is asked again after a short
+// while, so a key installed by `trailkeepd enroll` is picked up without a
+// restart. Why a key is unusable is kept word for word: "cannot read
+// keys/web01.key: Permission denied" is not "no key".
 //
 // Concurrency: thread-safe (called from every I/O thread).
 #pragma once
@@ -19,8 +21,12 @@ class HmacKeyring {
   // `dir` may be empty: then no host has a key.
   explicit HmacKeyring(std::string dir);
 
-  // The host's key, or null with *why set (missing, bad mode, bad content).
+  // The host's key, or null with *why set (missing, unreadable, bad mode,
+  // bad content).
   std::shared_ptr<const std::string> Get(const std::string& host, std::string* why = nullptr);
+  // Forgets every cached key (SIGHUP): each is read and checked again on its
+  // next use, so a replaced or loosened key file is noticed.
+  void Forget();
 
  private:
   struct Entry {

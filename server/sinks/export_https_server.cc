@@ -901,7 +901,7 @@ class Session : public std::enable_shared_from_this<Session> {
       const std::string message = !listed.ok() ? "store read failed: " + listed.ToString()
                                   : !known
                                       ? "no host '" + host + "' in the store (see GET /v1/hosts)"
-                                      : "no HMAC key for host '" + host + "': " + why;
+                                      : "cannot verify host '" + host + "': " + why;
       const auto status = !listed.ok() ? http::status::internal_server_error
                           : !known     ? http::status::not_found
                                        : http::status::conflict;

@@ -1,10 +1,10 @@
 #include "server/tunnel/key_file.h"
 
 #include <cstdint>
-#include <fstream>
-#include <sstream>
 
 #include <openssl/evp.h>
+
+#include "common/base/private_file.h"
 
 namespace trailkeep {
 namespace {
@@ -100,12 +100,16 @@ Status PemKeyType(const std::string& pem, std::string* type) {
 
 }  // namespace
 
+Result<std::string> ReadTunnelKey(const std::string& path) {
+  auto read = ReadPrivateFile(path);
+  if (!read.ok()) return Status::InvalidArgument("private key: " + read.status().message());
+  return read;
+}
+
 Status CheckTunnelKeyFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::InvalidArgument("cannot read the private key file " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  auto read = ReadTunnelKey(path);
+  if (!read.ok()) return read.status();
+  const std::string text = std::move(read).value();
   std::string type;
   Status s = text.find(kOpensshBegin) != std::string::npos ? OpensshKeyType(text, &type)
                                                            : PemKeyType(text, &type);

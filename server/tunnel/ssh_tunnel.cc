@@ -12,6 +12,7 @@
 
 #include "common/base/time_format.h"
 #include "server/net/tls_syslog_listener.h"
+#include "server/tunnel/key_file.h"
 #include "server/tunnel/known_hosts.h"
 
 namespace trailkeep {
@@ -194,8 +195,11 @@ bool SshTunnel::Step() {
           config_.private_key_file.c_str(), "");
       if (rc == LIBSSH2_ERROR_EAGAIN) break;
       if (rc != 0) {
-        Fail(Failure::kSsh, "public key authentication as " + config_.user + " with " +
-                                config_.private_key_file + " refused: " + LastSshError());
+        // libssh2 says "Unable to open private key file" for any reason.
+        const auto key = ReadTunnelKey(config_.private_key_file);
+        Fail(Failure::kSsh,
+             "public key authentication as " + config_.user + " with " + config_.private_key_file +
+                 " refused: " + (key.ok() ? LastSshError() : key.status().message()));
         return false;
       }
       phase_ = Phase::kForward;

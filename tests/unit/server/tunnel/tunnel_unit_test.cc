@@ -6,6 +6,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "server/tunnel/key_file.h"
 #include "server/tunnel/tunnel_manager.h"
@@ -67,11 +68,25 @@ TEST_F(KeyFileTest, RefusesMissingAndGarbageFiles) {
   const std::string junk = dir_ + "/junk";
   std::ofstream(junk)
       << "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+  ::chmod(junk.c_str(), 0600);  // refused for its content, not its mode
   const Status s = CheckTunnelKeyFile(junk);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find(junk), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("OpenSSH"), std::string::npos) << s.message();
   std::ofstream(junk, std::ios::trunc) << "hello\n";
   EXPECT_FALSE(CheckTunnelKeyFile(junk).ok());
+}
+
+TEST_F(KeyFileTest, RefusesAKeyOthersCanReadWithItsNameAndMode) {
+  const std::string ed = Keygen("ed25519");
+  if (ed.empty()) GTEST_SKIP() << "ssh-keygen not installed";
+  ::chmod(ed.c_str(), 0640);
+  const Status s = CheckTunnelKeyFile(ed);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(ed + " has mode 0640"), std::string::npos) << s.message();
+  EXPECT_FALSE(ReadTunnelKey(ed).ok());
+  ::chmod(ed.c_str(), 0600);
+  EXPECT_TRUE(ReadTunnelKey(ed).ok());
 }
 
 TEST(LoopbackForListenerTest, WildcardsBecomeLoopback) {
