@@ -22,6 +22,11 @@ struct ServerConfig {
   std::string log_level = "info";
   int io_threads = 0;  // 0: one per core
   bool dev_mode = false;
+  // [server] user / group: started as root, trailkeepd binds its ports and
+  // then runs as this user and group with no capability
+  // (server/app/privileges.h); "" = no switch. Validated by LoadConfig.
+  std::string user;
+  std::string group;
 
   TlsSyslogOptions syslog;  // [[listen.syslog]] + [tls] + [limits]
   // [[listen.export]] + [export] + [[export.client]]; its TLS settings are

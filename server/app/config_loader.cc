@@ -11,6 +11,7 @@
 
 #include "common/ndcpp/rules.h"
 #include "server/app/config.h"
+#include "server/app/privileges.h"
 #include "server/net/tls_syslog_listener.h"
 #include "server/tunnel/key_file.h"
 
@@ -336,6 +337,21 @@ void ReadSelfAudit(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Unknown(*t, "self_audit.");
 }
 
+void ReadServer(const toml::table& root, Reader* r, ServerConfig* c) {
+  r->Seen("", "server");
+  const toml::table* t = root["server"].as_table();
+  if (t == nullptr) return;
+  r->String(*t, "server.", "user", &c->user);
+  r->String(*t, "server.", "group", &c->group);
+  if (auto u = ResolveServiceUser(c->user, c->group); !u.ok()) {
+    // Each message starts with the key it is about.
+    const std::string& msg = u.status().message();
+    const toml::node* at = t->get(msg.rfind("server.group", 0) == 0 ? "group" : "user");
+    r->Error(at != nullptr ? at : t, msg);
+  }
+  r->Unknown(*t, "server.");
+}
+
 // Keys of one [[tunnel]] table; files are checked here so that a wrong key
 // type or a missing known_hosts fails at start-up, not at every retry.
 void ReadTunnel(const toml::table& t, const toml::node& el, Reader* r, ServerConfig* c) {
@@ -461,6 +477,7 @@ std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
   r.String(root, "", "log_level", &c->log_level);
   r.Integer(root, "", "io_threads", &c->io_threads, 0, 256);
   r.Integer(root, "", "enterprise_number", &c->enterprise_number, 1, INT_MAX);
+  ReadServer(root, &r, c);
   ReadListeners(root, &r, c);
   ReadTls(root, &r, c);
   ReadLimits(root, &r, c);

@@ -19,6 +19,8 @@
 
 #include "server/app/config.h"
 #include "server/app/enroll.h"
+#include "server/app/file_access.h"
+#include "server/app/privileges.h"
 #include "server/app/report_tool.h"
 #include "server/app/server.h"
 #include "server/app/store_tools.h"
@@ -185,6 +187,13 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (check_config) {
+      // Keys the collector reads after start-up, as far as checkable from here.
+      auto run_as = trailkeep::ResolveServiceUser(config.user, config.group);
+      const auto problems = trailkeep::CheckPrivateKeys(
+          config, {trailkeep::RunUid(run_as.value()), trailkeep::RunUserName(run_as.value()),
+                   run_as.value().group});
+      for (const auto& p : problems) std::cerr << config_file << ": " << p << "\n";
+      if (!problems.empty()) return 2;
       std::cout << config_file << ": OK\n";
       return 0;
     }

@@ -14,6 +14,8 @@
 
 #include "common/base/time_format.h"
 #include "common/ndcpp/rules.h"
+#include "server/app/file_access.h"
+#include "server/app/privileges.h"
 #include "server/app/space_watch.h"
 #include "server/app/tunnel_metrics.h"
 #include "server/net/audit_channel_registry.h"
@@ -243,8 +245,19 @@ void SetListenerNamings(const ServerConfig& config, const std::vector<std::strin
 }  // namespace
 
 int RunServer(const ServerConfig& config) {
+  auto resolved = ResolveServiceUser(config.user, config.group);
+  Status assumed = resolved.ok() ? AssumeServiceUser(resolved.value()) : resolved.status();
+  if (!assumed.ok()) {
+    spdlog::critical("{}", assumed.message());
+    return 2;
+  }
+  const ServiceUser run_as = resolved.value();
+  const FileOwner owner{RunUid(run_as), RunUserName(run_as), run_as.group};
+  if (Status files = CheckStartupFiles(config, owner); !files.ok()) {
+    spdlog::critical("refusing to start:\n{}", files.message());
+    return 2;
+  }
   RaiseFileLimit();
-  std::filesystem::create_directories(config.data_dir);
   auto opened = OpenRocksDbStore(config.data_dir + "/store", StoreMode::kReadWrite);
   if (!opened.ok()) {
     spdlog::critical("cannot open the store: {}", opened.status().ToString());
@@ -271,6 +284,11 @@ int RunServer(const ServerConfig& config) {
   HmacKeyring keyring(config.keys_dir);
   AgentRegistry agents;
   ChainVerifier verifier(store.get());
+  verifier.SetKeyProblem([&keyring](const std::string& host) {
+    std::string why;
+    keyring.Get(host, &why);
+    return why;
+  });
   RateLimitedSelfAudit* audit = nullptr;  // set below, before the committer starts
   Committer committer(store.get(), {config.commit_queue_bytes, config.max_batch_events});
   RecordDeduper record_deduper(store.get());  // port-60 records resent after a lost ack
@@ -406,6 +424,10 @@ int RunServer(const ServerConfig& config) {
           io, config.tunnels, audit_listener ? audit_listener->BoundAddresses().front() : "",
           &audit_channels, &self_audit);
     }
+    // Every port is bound: nothing below needs a privilege.
+    if (Status dropped = DropPrivileges(run_as); !dropped.ok()) {
+      throw std::runtime_error("cannot drop privileges, refusing to run: " + dropped.message());
+    }
     WritePortsFile(config.data_dir, listener->BoundAddresses(), export_api->BoundAddresses(),
                    audit_listener ? audit_listener->BoundAddresses() : std::vector<std::string>{});
   } catch (const std::exception& e) {
@@ -421,11 +443,19 @@ int RunServer(const ServerConfig& config) {
   for (const auto& a : export_api->BoundAddresses()) {
     api_addrs += (api_addrs.empty() ? "" : " ") + a;
   }
-  self_audit.Record(
-      SelfEventKind::kStartup, "", "trailkeepd started; syslog over TLS on " + addrs,
-      {{"config", config.source}, {"dev_mode", config.dev_mode ? "1" : "0"}, {"api", api_addrs}});
+  self_audit.Record(SelfEventKind::kStartup, "", "trailkeepd started; syslog over TLS on " + addrs,
+                    {{"config", config.source},
+                     {"dev_mode", config.dev_mode ? "1" : "0"},
+                     {"api", api_addrs},
+                     {"user", owner.name}});
   spdlog::info("trailkeepd listening for RFC 5425 syslog on {}, HTTPS API on {} (data in {})",
                addrs, api_addrs, config.data_dir);
+  if (::geteuid() != 0) {
+    spdlog::info("running as {} with no capability", owner.name);
+  } else {
+    spdlog::warn(
+        "running as root with every capability: set [server] user (docs/configuration.md)");
+  }
   if (audit_listener) {
     for (const auto& a : audit_listener->BoundAddresses()) {
       spdlog::info("auditd remote logging (port-60 protocol) on {}", a);
@@ -454,6 +484,10 @@ int RunServer(const ServerConfig& config) {
     reload.async_wait([&](boost::system::error_code ec, int) {
       if (ec) return;
       ReloadRules(rules_path, &rules, &self_audit);
+      keyring.Forget();  // each HMAC key is read and checked again on its next use
+      for (const auto& problem : CheckPrivateKeys(config, owner)) {
+        self_audit.Record(SelfEventKind::kKeyFileRefused, "", problem);
+      }
       export_api->ReloadTokens().IgnoreError();  // recorded as a collector event
       await_reload();
     });

@@ -24,6 +24,7 @@ int SeverityOf(SelfEventKind kind) {
     case SelfEventKind::kStorageRecovered:
       return 5;  // notice
     case SelfEventKind::kIntegrityAlarm:
+    case SelfEventKind::kKeyFileRefused:  // events of the host go unverified
     // SSH_SESSION_FAILED includes a changed host key: err, like integrity alarms.
     case SelfEventKind::kSshSessionFailed:
       return 3;  // err
@@ -94,6 +95,8 @@ const char* SelfEventMsgId(SelfEventKind kind) {
       return "STORAGE_LOW";
     case SelfEventKind::kStorageRecovered:
       return "STORAGE_RECOVERED";
+    case SelfEventKind::kKeyFileRefused:
+      return "KEY_FILE_REFUSED";
   }
   return "UNKNOWN";
 }

@@ -51,6 +51,7 @@ enum class SelfEventKind {
   kSshSessionFailed,       // SSH handshake, host key or authentication failed (FCS_SSHS_EXT.1)
   kStorageLow,             // the store's disk fell below its warning level (FAU_STG.3/LocSpace)
   kStorageRecovered,       // ... and has room again
+  kKeyFileRefused,         // SIGHUP: a private key with a loose mode, wrong owner or unreadable
 };
 
 // The MSGID under which a kind is stored ("TLS_HANDSHAKE_FAILED", ...).
