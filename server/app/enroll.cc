@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
@@ -13,9 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/base/private_file.h"
 #include "common/wire/hmac_chain.h"
 #include "server/app/config.h"
 #include "server/app/dev_pki.h"
+#include "server/app/privileges.h"
 
 namespace trailkeep {
 namespace {
@@ -36,13 +39,16 @@ std::string ReadFile(const std::string& path, const std::string& what) {
 }
 
 // Writes `text` to `path` with `mode` via a temporary file and rename, so a
-// reader sees the old file or the whole new one.
-void WriteFileAtomic(const std::string& path, const std::string& text, mode_t mode) {
+// reader sees the old file or the whole new one; owned by `owner` when given
+// (the collector's service user: it reads the key after start-up, as itself).
+void WriteFileAtomic(const std::string& path, const std::string& text, mode_t mode,
+                     const ServiceUser* owner = nullptr) {
   const std::string tmp = path + ".tmp";
   ::unlink(tmp.c_str());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) throw EnrollError("cannot create " + tmp + ": " + std::strerror(errno));
   const bool ok = ::fchmod(fd, mode) == 0 &&
+                  (owner == nullptr || ::fchown(fd, owner->uid, owner->gid) == 0) &&
                   ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
                   ::fsync(fd) == 0;
   const int saved = errno;
@@ -118,6 +124,23 @@ ServerConfig LoadCollectorConfig(const EnrollOptions& o) {
   return c;
 }
 
+// Whom the installed key must belong to: the collector's [server] user, which
+// reads it after start-up. Null when the key may stay with the caller: no
+// service user, or enroll runs as that user. Run as anyone else, enroll could
+// not hand the key over, so it refuses before writing anything.
+std::optional<ServiceUser> KeyOwner(const ServerConfig& c, const std::string& source) {
+  auto resolved = ResolveServiceUser(c.user, c.group);
+  if (!resolved.ok()) throw EnrollError(source + ": " + resolved.status().message());
+  const ServiceUser& owner = resolved.value();
+  if (!owner.configured || ::geteuid() == owner.uid) return std::nullopt;
+  if (::geteuid() != 0) {
+    throw EnrollError("the collector runs as " + owner.user + " ([server] user in " + source +
+                      "), which must own " + c.keys_dir + "/HOST.key: run enroll as root or as " +
+                      owner.user);
+  }
+  return owner;
+}
+
 const char* const kOutFiles[] = {"agent.key", "agent.crt", "ca.crt", "hmac.key", "agent.toml"};
 
 void Enroll(const EnrollOptions& o) {
@@ -136,6 +159,8 @@ void Enroll(const EnrollOptions& o) {
   if (c.keys_dir.empty()) {
     throw EnrollError(source + " sets no [agents] keys_dir to install the HMAC key in");
   }
+  const std::optional<ServiceUser> owner = KeyOwner(c, source);
+  const ServiceUser* key_owner = owner ? &*owner : nullptr;
 
   const std::string installed = (fs::path(c.keys_dir) / (o.host + ".key")).string();
   std::error_code ec;
@@ -202,13 +227,25 @@ void Enroll(const EnrollOptions& o) {
     fs::create_directories(c.keys_dir, ec);
     if (ec) throw EnrollError("cannot create " + c.keys_dir + ": " + ec.message());
     ::chmod(c.keys_dir.c_str(), 0700);
+    if (key_owner != nullptr && ::chown(c.keys_dir.c_str(), key_owner->uid, key_owner->gid) != 0) {
+      throw EnrollError("cannot chown " + c.keys_dir + " to " + key_owner->user + ": " +
+                        std::strerror(errno));
+    }
   }
-  WriteFileAtomic(installed, key_text, 0600);
+  WriteFileAtomic(installed, key_text, 0600, key_owner);
 
   std::cout << "enrolled " << o.host << " in " << out.string() << " (certificate valid " << o.days
             << " days)\n"
             << "  agent.key agent.crt ca.crt hmac.key agent.toml\n"
-            << "  HMAC key installed as " << installed << "\n";
+            << "  HMAC key installed as " << installed
+            << (key_owner != nullptr ? " (owned by " + key_owner->user + ", mode 0600)" : "")
+            << "\n";
+  if (struct stat st{};
+      key_owner != nullptr && ::stat(c.keys_dir.c_str(), &st) == 0 && st.st_uid != key_owner->uid) {
+    std::cerr << "trailkeepd enroll: note: " << c.keys_dir << " belongs to " << UserName(st.st_uid)
+              << ", not " << key_owner->user << "; the collector must be able to open it (chown "
+              << key_owner->user << " " << c.keys_dir << ")\n";
+  }
   if (replacing) {
     std::cout << "  replaced the previous key: the agent must start a new chain (new epoch)\n";
   }

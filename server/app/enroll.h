@@ -7,7 +7,10 @@
 // ready agent config naming those files). The same HMAC key is installed as
 // <keys_dir>/HOST.key (0600, tmp + rename) so the collector verifies the new
 // agent's chain; an existing key is replaced only with --force, since a new
-// key starts a new chain. Errors are one line on stderr; the return value is
+// key starts a new chain. When the config names a [server] user, the
+// installed key (and a keys_dir enroll creates) belongs to that user, which
+// reads it after start-up: run as root, enroll chowns it; run as anyone but
+// root or that user, it refuses. Errors are one line on stderr; the return value is
 // the process exit code (0 done, 2 refused or failed).
 #pragma once
 
