@@ -87,6 +87,41 @@ class Agent(Process):
         return rc
 
 
+# --- hand-made chains -------------------------------------------------------
+
+
+def signed_messages(host, key, epoch, count, pen=32473):
+    """`count` chained RFC 5424 messages of `host` ("msg 1" ...), built and MAC'd by Python's
+    hmac following docs/formats/hmac_chain.md, independently of the C++ agent."""
+    import datetime
+    import hashlib
+    import hmac
+    prev = bytes(32)
+    out = []
+    for seq in range(1, count + 1):
+        ts = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        unsigned = '<134>1 %s %s app - - [tk@%d e="%d" s="%d" p="%s" m=""] msg %d' % (
+            ts, host, pen, epoch, seq, prev.hex(), seq)
+        mac = hmac.new(key, unsigned.encode(), hashlib.sha256).digest()
+        assert unsigned.count('m=""') == 1
+        out.append(unsigned.replace('m=""', 'm="%s"' % mac.hex()).encode())
+        prev = mac
+    return out
+
+
+def send_as_agent(port, bundle, messages):
+    """RFC 5425 frames over mutual TLS with an enrolment bundle's certificate."""
+    import ssl
+    from harness import close_tls, frame
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=os.path.join(bundle, "ca.crt"))
+    ctx.check_hostname = False
+    ctx.load_cert_chain(os.path.join(bundle, "agent.crt"), os.path.join(bundle, "agent.key"))
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s = ctx.wrap_socket(raw, server_hostname="localhost")
+    s.sendall(b"".join(frame(m) for m in messages))
+    close_tls(s)
+
+
 # --- log writers --------------------------------------------------------------
 
 

@@ -14,19 +14,15 @@
      a line deleted names the gap.
 """
 import base64
-import datetime
-import hashlib
-import hmac
 import json
 import os
-import socket
-import ssl
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BIN, Collector, close_tls, frame, log, main  # noqa: E402
+from harness import BIN, Collector, log, main  # noqa: E402
+from agents import send_as_agent, signed_messages  # noqa: E402
 
 TRAILKEEPD = os.path.join(BIN, "trailkeepd")
 TRAILKEEP = os.path.join(BIN, "trailkeep")
@@ -119,31 +115,6 @@ def test_enroll_makes_agent_files():
 
 # --- 2. chain verification ---------------------------------------------------------------------
 
-def signed_messages(key, epoch, count):
-    """The agent's chain built by Python: docs/formats/hmac_chain.md, independently of the C++."""
-    prev = bytes(32)
-    out = []
-    for seq in range(1, count + 1):
-        ts = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        unsigned = '<134>1 %s %s app - - [tk@%d e="%d" s="%d" p="%s" m=""] msg %d' % (
-            ts, HOST, PEN, epoch, seq, prev.hex(), seq)
-        mac = hmac.new(key, unsigned.encode(), hashlib.sha256).digest()
-        assert unsigned.count('m=""') == 1
-        out.append(unsigned.replace('m=""', 'm="%s"' % mac.hex()).encode())
-        prev = mac
-    return out
-
-
-def send_as_agent(c, agent_dir, messages):
-    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=os.path.join(agent_dir, "ca.crt"))
-    ctx.check_hostname = False
-    ctx.load_cert_chain(os.path.join(agent_dir, "agent.crt"), os.path.join(agent_dir, "agent.key"))
-    raw = socket.create_connection(("127.0.0.1", c.port), timeout=10)
-    s = ctx.wrap_socket(raw, server_hostname="localhost")
-    s.sendall(b"".join(frame(m) for m in messages))
-    close_tls(s)
-
-
 def export_ndjson(c, dev, path):
     token = read(os.path.join(dev, "admin.token")).strip()
     url = "https://127.0.0.1:%d/v1/events?host=%s&limit=10000" % (c.export_port, HOST)
@@ -174,7 +145,7 @@ def test_collector_and_export_verify():
     epoch = __import__("time").time_ns()
     c.start()
     try:
-        send_as_agent(c, agent, signed_messages(key, epoch, COUNT))
+        send_as_agent(c.port, agent, signed_messages(HOST, key, epoch, COUNT))
         events = c.wait_for_count(COUNT, 60, "--host", HOST)
         assert len(events) == COUNT, len(events)
         log("  stored integrity: %s" % sorted({e["integrity"] for e in events}))

@@ -68,7 +68,8 @@ class Collector(Process):
     """One trailkeepd process. Use as a context manager, or start()/stop()."""
 
     def __init__(self, workdir=None, config_text=None, extra_args=(), syslog_listen="127.0.0.1:0",
-                 audit_listen="127.0.0.1:0"):
+                 audit_listen="127.0.0.1:0", wrapper=()):
+        self.wrapper = list(wrapper)  # e.g. setpriv ... : runs trailkeepd through it (exec)
         self.workdir = workdir or tempfile.mkdtemp(prefix="tk-it-")
         os.makedirs(self.workdir, exist_ok=True)
         self.config_text = config_text
@@ -95,7 +96,7 @@ class Collector(Process):
 
     # --- life cycle ------------------------------------------------------
     def start(self, timeout=20):
-        args = [os.path.join(BIN, "trailkeepd")]
+        args = self.wrapper + [os.path.join(BIN, "trailkeepd")]
         if self.config_text is not None:
             cfg = os.path.join(self.workdir, "trailkeepd.toml")
             with open(cfg, "w") as f:
