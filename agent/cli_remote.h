@@ -1,4 +1,4 @@
-// The network commands of `trailkeep` (docs/api.md, "The trailkeep CLI"):
+// The network commands of `trailkeep` (docs/api.md, "The `trailkeep` CLI over the network"):
 // tail, query and hosts against a collector's HTTPS API.
 #pragma once
 

@@ -2,7 +2,7 @@
 // collector reports on it: each SFR that has auditable events, with the
 // event the table names, plus the ST-specific iterations of the seed
 // documents (FAU_GEN.1/Log, /CDR, FIA_UAU.2/VVoIP). SFRs whose row says
-// "none" are left out. Source: ../shared/docs/protocols.md section 5.1.
+// "none" are left out. What it is for: docs/ndcpp.md, 'Reports' (`ndcpp`).
 #pragma once
 
 #include <span>

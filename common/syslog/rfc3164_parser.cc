@@ -1,5 +1,5 @@
 // Lenient parsing of legacy ("BSD", RFC 3164) syslog and its real-world forms
-// (protocols.md section 3.2):
+// (docs/formats/syslog.md, 'RFC 3164 and what senders really send'):
 //
 //   [<PRI>] [TIMESTAMP SP] [HOSTNAME SP] [TAG[[PID]][:] [SP]] MSG
 //

@@ -1,4 +1,4 @@
-// Strict RFC 5424 parsing (protocols.md section 3.1).
+// Strict RFC 5424 parsing (docs/formats/syslog.md, 'RFC 5424').
 //
 // The parser walks the frame once, left to right, and stores each field in the
 // Event as soon as it is valid, so a caller that falls back after an error still

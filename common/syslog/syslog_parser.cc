@@ -1,4 +1,4 @@
-// Format selection and fallback (protocols.md sections 3.1 and 3.2).
+// Format selection and fallback (docs/formats/syslog.md, 'Format selection').
 //
 // Outcomes, by what the frame turns out to be:
 //   "<PRI>1 " + valid RFC 5424         FORMAT_RFC5424, parse_error ""

@@ -1,5 +1,6 @@
 // ChainAuditor: re-verifies one host's stored HMAC chain from scratch, as a
-// third party would (docs/formats/hmac_chain.md, design.md section 3.3).
+// third party would (docs/formats/hmac_chain.md; docs/design.md, 'Tamper
+// evidence').
 //
 // Feed it the host's events in stored order with Add(), then call Finish().
 // For each chained event (chain_epoch != 0, or raw bytes that carry a chain

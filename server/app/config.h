@@ -57,7 +57,7 @@ struct ServerConfig {
   int self_audit_burst = 10;
   int enterprise_number = 32473;
 
-  // [agents]: trailkeep agents (design.md sections 3-4).
+  // [agents]: trailkeep agents (docs/design.md, 'The agent chain').
   // keys_dir: one HMAC key per host, "<keys_dir>/<host>.key", mode 0600.
   std::string keys_dir;
   // Certificate identity -> host name, for agents whose certificate names

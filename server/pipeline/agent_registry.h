@@ -1,6 +1,7 @@
-// AgentRegistry: the live agent connection of each host (design.md section
-// 4: only the newest connection of a host is live). Register() closes the
-// older connection first; Find() gives the live link for acknowledgements.
+// AgentRegistry: the live agent connection of each host (only the newest
+// connection of a host is live: docs/formats/agent_wire.md, 'Connection').
+// Register() closes the older connection first; Find() gives the live link
+// for acknowledgements.
 //
 // Concurrency: thread-safe.
 #pragma once

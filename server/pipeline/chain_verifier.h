@@ -1,5 +1,5 @@
 // ChainVerifier: dedupe, sequence and continuity checks of agent chains
-// (design.md section 3; docs/formats/hmac_chain.md "Verification").
+// (docs/formats/hmac_chain.md, 'Verification at the collector').
 //
 // It runs on the committer thread, on each batch just before it is stored,
 // so one host's events are judged in arrival order against the state of

@@ -1,9 +1,10 @@
 // HmacKeyring: the per-host HMAC keys of keys_dir ("<dir>/<host>.key", 64 hex
-// digits, mode 0600, owned by the user trailkeepd runs as), loaded on first
-// use and cached. A host without a usable key is asked again after a short
-// while, so a key installed by `trailkeepd enroll` is picked up without a
-// restart. Why a key is unusable is kept word for word: "cannot read
-// keys/web01.key: Permission denied" is not "no key".
+// digits, mode 0600, owned by the user trailkeepd runs as; docs/formats/
+// hmac_chain.md, 'Keys'), loaded on first use and cached. A host without a
+// usable key is asked again after a short while, so a key installed by
+// `trailkeepd enroll` is picked up without a restart. Why a key is unusable
+// is kept word for word: "cannot read keys/web01.key: Permission denied" is
+// not "no key".
 //
 // Concurrency: thread-safe (called from every I/O thread).
 #pragma once

@@ -5,15 +5,15 @@
 // the calling I/O thread, so connections parse in parallel; the committer
 // alone orders and stores. Connection events become SelfAudit events.
 //
-// Source host (design.md section 4): for legacy senders the message's
-// HOSTNAME; when the message has none, the authenticated certificate's first
-// DNS name, else the peer's address.
+// Source host (docs/design.md, 'Source host'): for legacy senders the
+// message's HOSTNAME; when the message has none, the authenticated
+// certificate's first DNS name, else the peer's address.
 //
-// Agent events (design.md sections 3-4): a chained event's MAC is checked
-// here, on the I/O thread, with the host's key (integrity VERIFIED, BAD_MAC
-// or NO_KEY); sequence and continuity are the ChainVerifier's, at commit. On
-// a trailkeep/1 connection the host is the certificate's identity and a
-// HOSTNAME that disagrees is refused and recorded.
+// Agent events (docs/design.md, 'The agent chain'): a chained event's MAC is
+// checked here, on the I/O thread, with the host's key (integrity VERIFIED,
+// BAD_MAC or NO_KEY); sequence and continuity are the ChainVerifier's, at
+// commit. On a trailkeep/1 connection the host is the certificate's identity
+// and a HOSTNAME that disagrees is refused and recorded.
 //
 // Concurrency: thread-safe; holds no locks of its own.
 #pragma once

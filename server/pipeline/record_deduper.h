@@ -4,9 +4,10 @@
 // lost connection, a DISKFULL answer while the record was in fact being
 // committed), and its sequence ids restart with every process, so they
 // identify nothing. A record is identified by its content instead
-// (protocols.md 1.4): the key is the host and the SHA-256 of the record
-// bytes as received; auditd's msg=audit(SECONDS.MILLIS:SERIAL) makes equal
-// bytes from one host the same record. Keys go into the `dedupe` CF in the
+// (docs/formats/audit_remote.md, 'Resends and restarts'): the key is the
+// host and the SHA-256 of the record bytes as received; auditd's
+// msg=audit(SECONDS.MILLIS:SERIAL) makes equal bytes from one host the same
+// record. Keys go into the `dedupe` CF in the
 // same WriteBatch as the record, so this survives restarts.
 //
 // Concurrency: not thread-safe; the committer thread runs it as a CommitStage.

@@ -1,4 +1,4 @@
-"""rsyslog omfwd over TLS into trailkeepd (protocols.md section 6.3).
+"""rsyslog omfwd over TLS into trailkeepd (docs/formats/syslog.md, "Senders and their quirks").
 
 logger (util-linux) -> rsyslog imtcp (plain TCP on loopback) -> rsyslog omfwd
 (TLS with the dev client certificate, server checked by x509/name against

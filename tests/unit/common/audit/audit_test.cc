@@ -16,7 +16,7 @@
 namespace trailkeep::audit {
 namespace {
 
-// Seed records (../shared/seeds 001 and 002).
+// Records of seed documents 001 and 002 (docs/ndcpp.md, 'Seed documents').
 constexpr char kSyscall[] =
     "type=SYSCALL msg=audit(1453208093.787:13): arch=c000003e syscall=59 per=400000 success=yes "
     "exit=0 a0=16874a8 a1=16874d0 a2=1687608 a3=0 items=1 ppid=4053 pid=4059 auid=1000 uid=1000 "

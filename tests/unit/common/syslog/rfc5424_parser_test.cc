@@ -195,7 +195,7 @@ TEST(Rfc5424Test, Example4TwoElementsNoMsg) {
   EXPECT_FALSE(e.msg_has_bom());
 }
 
-// ------------------------------------------------- protocols.md 3.1 examples
+// ------------------------------- lines captured from Debian's logger and loggen
 
 TEST(Rfc5424Test, DebianLoggerLfExample) {
   const Parsed p = Strict(
@@ -484,7 +484,7 @@ TEST(Rfc5424Test, JunosLoginFailed) {
   EXPECT_EQ(e.msg(), "Login failed for user 'test' from host '172.18.15.253'");
 }
 
-// Verbatim from /work/shared/seeds/003_e5873df39c04756e.txt line 106.
+// Verbatim from seed document 003, line 106 (docs/ndcpp.md, 'Seed documents').
 TEST(Rfc5424Test, JunosSeedLineWithNilSd) {
   const Parsed p = Strict(
       "<30>1 2020-08-11T11:15:00.025-07:00 cartier nsd 2095 NSD_SYS_TIME_CHANGE - System time has "

@@ -13,7 +13,7 @@ std::string Bytes(std::initializer_list<int> b) {
   return s;
 }
 
-// The captures of docs/formats/audit_remote.md (protocols.md 1.2).
+// The captures of docs/formats/audit_remote.md, 'Frames'.
 TEST(AuditRemoteFrameTest, DecodesCapturedHeaders) {
   const std::string hb = Bytes({0xfe, 0, 0, 0xff, 0, 0, 1, 0, 0, 0, 0, 0, 4, 0, 0, 0});
   Header h = DecodeHeader(reinterpret_cast<const unsigned char*>(hb.data()));
