@@ -24,6 +24,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Whole milliseconds from `now` to `t`, rounded up (poll() must not wake
+// before `t`), 0 when `t` has passed.
+int MillisUntil(Clock::time_point t, Clock::time_point now) {
+  if (t <= now) return 0;
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(t - now).count();
+  return static_cast<int>(std::min<int64_t>(ms, INT32_MAX));
+}
+
 UniqueFd ConnectUnix(const std::string& path, std::string* error) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -95,10 +103,11 @@ class Shim {
         fds[n++] = {sock_.get(), static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0};
       }
       int timeout_ms = 1000;
-      if (!sock_.valid()) {
-        timeout_ms = static_cast<int>(std::max<int64_t>(
-            0, std::chrono::duration_cast<std::chrono::milliseconds>(next_retry_ - now).count()));
-      }
+      if (!sock_.valid()) timeout_ms = MillisUntil(next_retry_, now);
+      // A wait for the next reconnect (up to retry_max_ms) must not outlast
+      // the grace: whoever sent SIGTERM may not wait longer, and a SIGKILL
+      // leaves no report of what was not acknowledged.
+      if (terminating_) timeout_ms = std::min(timeout_ms, MillisUntil(term_deadline_, now));
       const int rc = ::poll(fds, n, timeout_ms);
       if (rc < 0) {
         if (errno == EINTR) continue;
