@@ -12,8 +12,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,8 +33,8 @@ struct AudispConnection {
   Local::socket socket;
   uint64_t id = 0;
   uint64_t unacked_to_send = 0;  // lines spooled but not yet ACKed on the wire
-  bool writing = false;
-  std::string out;
+  std::string out;               // ACK bytes the socket has not taken yet
+  bool waiting = false;          // for the socket to take `out`
   bool closed = false;
 };
 
@@ -72,6 +72,7 @@ struct AudispListener::Impl : std::enable_shared_from_this<AudispListener::Impl>
     queue.push_back({id, std::move(text)});
   }
   void Flush(const std::shared_ptr<AudispConnection>& c);
+  void WriteOut(AudispConnection& c);
 };
 
 awaitable<void> AudispListener::Impl::Accept() {
@@ -142,21 +143,41 @@ awaitable<void> AudispListener::Impl::Read(std::shared_ptr<AudispConnection> c) 
 }
 
 void AudispListener::Impl::Flush(const std::shared_ptr<AudispConnection>& c) {
-  if (c->writing || c->closed || c->unacked_to_send == 0) return;
-  c->out = "ACK " + std::to_string(c->unacked_to_send) + "\n";
-  c->unacked_to_send = 0;
-  c->writing = true;
+  if (c->closed) return;
+  if (c->unacked_to_send > 0) {
+    c->out += "ACK " + std::to_string(c->unacked_to_send) + "\n";
+    c->unacked_to_send = 0;
+  }
+  if (c->waiting) return;
+  WriteOut(*c);
+  if (c->closed || c->out.empty()) return;
+  c->waiting = true;
   auto self = shared_from_this();
-  net::async_write(c->socket, net::buffer(c->out), [self, c](error_code ec, size_t) {
-    c->writing = false;
-    if (ec) {
-      c->closed = true;
-      error_code ignored;
-      c->socket.close(ignored);
-      return;
-    }
-    self->Flush(c);
+  c->socket.async_wait(Local::socket::wait_write, [self, c](error_code ec) {
+    c->waiting = false;
+    if (!ec) self->Flush(c);
   });
+}
+
+// Sends at once what the socket takes, rather than through the io_context: a
+// forwarder that stops right after spooling (Stop() follows in the same
+// handler) must still have told the shim, or the shim sends the lines again.
+void AudispListener::Impl::WriteOut(AudispConnection& c) {
+  while (!c.closed && !c.out.empty()) {
+    const ssize_t n =
+        ::send(c.socket.native_handle(), c.out.data(), c.out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      c.out.erase(0, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return;
+    } else {
+      c.closed = true;  // the shim is gone; it resends what it has no ACK for
+      error_code ignored;
+      c.socket.close(ignored);
+    }
+  }
 }
 
 AudispListener::AudispListener(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -234,6 +255,7 @@ void AudispListener::Stop() {
   impl_->acceptor.close(ignored);
   impl_->gate.cancel();
   for (auto& [id, c] : impl_->conns) {
+    impl_->WriteOut(*c);  // a last try for ACKs the shim was slow to take
     c->closed = true;
     c->socket.close(ignored);
   }

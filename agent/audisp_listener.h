@@ -2,8 +2,10 @@
 // ([audisp] socket). `trailkeep audisp` (audisp_shim.h) connects and sends
 // audit records, one per LF-terminated line; once the forwarder has spooled
 // lines durably it calls Acknowledge(), which answers "ACK <n>\n" on the
-// connection they came from (n = lines since the previous ACK). Lines of a
-// connection that closes before their ACK are resent by the shim.
+// connection they came from (n = lines since the previous ACK), written
+// before it returns whenever the socket takes it, so a Stop() right after
+// still has them acknowledged. Lines of a connection that closes before
+// their ACK are resent by the shim.
 //
 // Back-pressure: while paused (spool full), or while more than
 // kMaxQueuedBytes of lines wait to be taken, no socket is read, so the shim

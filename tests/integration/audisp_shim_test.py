@@ -173,6 +173,27 @@ class Shim(harness.Process):
                 time.sleep(0.05)
         raise AssertionError("writes to the shim's stdin never blocked in %ss (%d lines)" % (timeout, written))
 
+    def stream(self, lines, rate):
+        """Writes `lines` at about `rate` lines/s from a thread, as auditd
+        would while the test does something else; join_stream() waits."""
+        self.stream_errors = []
+
+        def writer():
+            try:
+                t0 = time.time()
+                for at in range(0, len(lines), 100):
+                    self.write(encode(lines[at:at + 100]), timeout=60)
+                    time.sleep(max(0.0, t0 + (at + 100) / rate - time.time()))
+            except Exception as e:  # noqa: BLE001 - reported by join_stream
+                self.stream_errors.append(e)
+        self.writer = threading.Thread(target=writer, daemon=True)
+        self.writer.start()
+
+    def join_stream(self, timeout=90):
+        self.writer.join(timeout)
+        assert not self.writer.is_alive(), "writing to the shim took more than %ss" % timeout
+        assert not self.stream_errors, self.stream_errors
+
     def wait_drained(self, timeout, what="the shim did not read its stdin"):
         """Waits until the shim has read everything written to its stdin."""
         deadline = time.time() + timeout
@@ -350,24 +371,33 @@ def check_grouped(rig, first_event, end_event, lines_by_event, timeout=30):
 
 
 def test_delivery_once_in_order():
-    """N records through the shim: stored once, in order, verified, grouped;
-    closing stdin ends the shim with 0 only once every line is acknowledged."""
+    """N records through the shim, the forwarder restarted twice on the way:
+    stored once, in order, verified, grouped; closing stdin ends the shim
+    with 0 only once every line is acknowledged."""
     rig = Rig("audisp-deliver")
     try:
         rig.start_agent()
         shim = rig.shim()
         by_event, lines, k = {}, [], 0
-        target = scaled(3000)
+        target = scaled(4000)
         while len(lines) < target:
             by_event[k] = event_records(k)
             lines += by_event[k]
             k += 1
+        # A steady stream, during which the forwarder restarts twice (SIGTERM):
+        # a stop that spools lines must also acknowledge them, or the shim
+        # sends them again.
+        split = len(lines) - sum(len(by_event[j]) for j in range(k - 20, k))
+        rate = 3000.0
+        shim.stream(lines[:split], rate)
+        for _ in range(2):
+            time.sleep(split / rate / 3)
+            assert rig.agent.stop() == 0
+            rig.start_agent()
+        shim.join_stream()
+        rig.wait_members(lines[:split], timeout=60)
         # The last events go in while the forwarder is frozen: the shim reads
         # them, gets no ACK, and must not exit at EOF until it does.
-        split = len(lines) - sum(len(by_event[j]) for j in range(k - 20, k))
-        for at in range(0, split, 500):
-            shim.write(encode(lines[at:min(at + 500, split)]))
-        rig.wait_members(lines[:split], timeout=60)
         rig.freeze_agent()
         shim.write(encode(lines[split:]))
         shim.close_stdin()
@@ -418,26 +448,14 @@ def test_forwarder_away_and_back():
         # A steady stream; the forwarder is killed with SIGKILL in the middle.
         stream, k = records(k, scaled(6000))
         rate = 3000.0
-        errors = []
-
-        def writer():
-            try:
-                t0 = time.time()
-                for at in range(0, len(stream), 100):
-                    shim.write(encode(stream[at:at + 100]), timeout=60)
-                    time.sleep(max(0.0, t0 + (at + 100) / rate - time.time()))
-            except Exception as e:  # noqa: BLE001 - reported by the main thread
-                errors.append(e)
-        w = threading.Thread(target=writer, daemon=True)
-        w.start()
+        shim.stream(stream, rate)
         time.sleep(0.3 + len(stream) / rate / 3)
         rig.agent.kill9()
         log("forwarder killed with SIGKILL mid-stream")
         time.sleep(0.5)
         assert shim.alive(), "the shim exited when its forwarder died:\n" + shim.read_log()
         rig.start_agent()
-        w.join(90)
-        assert not w.is_alive() and not errors, errors
+        shim.join_stream()
         assert shim.alive(), "the shim exited:\n" + shim.read_log()
         shim.close_stdin()
         rc = shim.wait(30)
