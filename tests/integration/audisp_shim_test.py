@@ -6,20 +6,22 @@ agent/audisp_shim.h:
 
   - delivery: every record is stored once, in order, chain-verified, and
     grouped into audit events (EOE-terminated, single-record, and EOE-less
-    multi-record ones closed by the grouping timeout); at EOF the shim exits
-    0, but only once every line is acknowledged;
+    multi-record ones closed by the grouping timeout), though the forwarder
+    restarts twice (SIGTERM) on the way; at EOF the shim exits 0, but only
+    once every line is acknowledged;
   - forwarder away and back: started before the forwarder exists, the shim
     does not read stdin and retries; what was written meanwhile arrives once
     the forwarder starts; a forwarder killed with SIGKILL mid-stream and
     restarted costs no record (duplicates allowed: "a forwarder crash can at
     worst duplicate lines, never lose them"; counted and printed), and the
-    shim keeps running;
+    shim keeps running, SIGHUP included;
   - spool full (spool_max_bytes, collector down): the shim stops reading
     stdin, so the test's non-blocking writes hit EAGAIN; nothing is lost, and
     when the collector is back everything is delivered and stdin is read again;
   - SIGTERM with unacknowledged lines: delivered within term_grace_ms when the
     forwarder answers in time (exit 0, nothing reported); otherwise exit 0
-    after the grace with the number of records not acknowledged in the log.
+    after the grace with the number of records not acknowledged in the log,
+    also while the shim waits out a long reconnect backoff.
 """
 import fcntl
 import json
@@ -394,6 +396,7 @@ def test_delivery_once_in_order():
             time.sleep(split / rate / 3)
             assert rig.agent.stop() == 0
             rig.start_agent()
+        os.kill(shim.proc.pid, signal.SIGHUP)  # auditd's reconfigure: ignored
         shim.join_stream()
         rig.wait_members(lines[:split], timeout=60)
         # The last events go in while the forwarder is frozen: the shim reads
@@ -455,6 +458,7 @@ def test_forwarder_away_and_back():
         time.sleep(0.5)
         assert shim.alive(), "the shim exited when its forwarder died:\n" + shim.read_log()
         rig.start_agent()
+        os.kill(shim.proc.pid, signal.SIGHUP)  # auditd's reconfigure: ignored
         shim.join_stream()
         assert shim.alive(), "the shim exited:\n" + shim.read_log()
         shim.close_stdin()
