@@ -224,26 +224,37 @@ class Shim {
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-        Disconnect(std::strerror(errno));
+        const std::string why = std::strerror(errno);
+        ReadAcks();  // what the forwarder acknowledged before it went
+        if (sock_.valid()) Disconnect(why);
         return;
       }
       out_.erase(0, static_cast<size_t>(n));
     }
   }
 
+  // Reads every answer waiting on the socket, disconnecting at its end. A
+  // failed send calls it too before it drops the connection: ACKs that came
+  // before the forwarder closed still count, or acknowledged lines go again.
   void ReadAcks() {
     char buf[4096];
-    const ssize_t n = ::recv(sock_.get(), buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) return;
-      Disconnect(std::strerror(errno));
-      return;
+    while (sock_.valid()) {
+      const ssize_t n = ::recv(sock_.get(), buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) Disconnect(std::strerror(errno));
+        return;
+      }
+      if (n == 0) {
+        Disconnect("the forwarder closed the connection");
+        return;
+      }
+      ack_buf_.append(buf, static_cast<size_t>(n));
+      TakeAcks();
     }
-    if (n == 0) {
-      Disconnect("the forwarder closed the connection");
-      return;
-    }
-    ack_buf_.append(buf, static_cast<size_t>(n));
+  }
+
+  void TakeAcks() {
     size_t nl;
     while ((nl = ack_buf_.find('\n')) != std::string::npos) {
       const std::string line = ack_buf_.substr(0, nl);

@@ -28,6 +28,7 @@ import json
 import os
 import select
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -592,6 +593,62 @@ def test_sigterm_with_unacknowledged_lines():
         rig.close()
 
 
+def test_acks_before_a_close_count():
+    """ACKs the forwarder sent before closing count, however many: the shim
+    must read them all before it drops the connection, or it sends
+    acknowledged lines again. Here the forwarder's end is the test's own
+    socket (one "ACK 1" per line, 6 KiB of them, then close), to show the
+    edge the real forwarder only reaches by chance."""
+    work = tempfile.mkdtemp(prefix="audisp-acks-", dir=RUN_DIR)
+    path = os.path.join(work, "audisp.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(4)
+    server.settimeout(10)
+    shim = Shim(path, work)
+    conns = []
+    try:
+        lines, _ = records(0, 3000)
+        shim.stream(lines, 1e9)  # all at once, from a thread
+        conn, _ = server.accept()
+        conns.append(conn)
+        conn.settimeout(10)
+        got = b""
+        while got.count(b"\n") < 1000:
+            data = conn.recv(65536)
+            assert data, "the shim closed early"
+            got += data
+        conn.sendall(b"ACK 1\n" * 1000)  # more than one read of the shim's
+        conn.close()  # with lines unread: the shim's next send fails
+        conn, _ = server.accept()
+        conns.append(conn)
+        conn.settimeout(10)
+        buf = b""
+        while b"\n" not in buf:
+            data = conn.recv(65536)
+            assert data, "the shim closed early"
+            buf += data
+        first = buf.split(b"\n", 1)[0].decode()
+        assert first == lines[1000], "after 1000 ACKs the shim resent from line %d" % lines.index(first)
+        # Acknowledge the rest as it comes; the shim ends at EOF.
+        shim.join_stream()
+        shim.close_stdin()
+        seen = buf.count(b"\n")
+        conn.sendall(b"ACK %d\n" % seen)
+        while seen < len(lines) - 1000:
+            data = conn.recv(65536)
+            assert data, "the shim closed early"
+            conn.sendall(b"ACK %d\n" % data.count(b"\n"))
+            seen += data.count(b"\n")
+        assert shim.wait(10) == 0, shim.read_log()
+        log("1000 ACKs then a close: the shim resent from line 1000, exit 0 at EOF")
+    finally:
+        shim.stop()
+        for c in conns:
+            c.close()
+        server.close()
+
+
 if __name__ == "__main__":
     harness.main([test_delivery_once_in_order, test_forwarder_away_and_back, test_spool_full,
-                  test_sigterm_with_unacknowledged_lines])
+                  test_sigterm_with_unacknowledged_lines, test_acks_before_a_close_count])
