@@ -240,12 +240,16 @@ class Rig:
         listen = "127.0.0.1:%d" % harness.free_port() if fixed_port else "127.0.0.1:0"
         self.collector = Collector(os.path.join(self.work, "collector"), syslog_listen=listen).start()
         self.socket = os.path.join(self.work, "agent", "run", "audisp.sock")
-        self.bundle = enroll(self.collector, self.host)
-        self.agent = Agent(self.host, self.bundle, self.collector.port, os.path.join(self.work, "agent"),
-                           extra=agent_extra)
-        with open(self.agent.config, "a") as f:
-            f.write("\n[audisp]\nsocket = \"%s\"\n" % self.socket)
         self.shims = []
+        try:
+            self.bundle = enroll(self.collector, self.host)
+            self.agent = Agent(self.host, self.bundle, self.collector.port,
+                               os.path.join(self.work, "agent"), extra=agent_extra)
+            with open(self.agent.config, "a") as f:
+                f.write("\n[audisp]\nsocket = \"%s\"\n" % self.socket)
+        except BaseException:
+            self.collector.stop()
+            raise
 
     def shim(self, name="shim"):
         s = Shim(self.socket, self.work, name)
@@ -253,7 +257,8 @@ class Rig:
         return s
 
     def start_agent(self, timeout=20):
-        """Starts the forwarder and waits for its socket."""
+        """Starts the forwarder and waits for its start line (its socket
+        listens from then on)."""
         self.agent.start()
         deadline = time.time() + timeout
         while not self.agent.read_log().count("inputs: ") > self.agent_starts:
