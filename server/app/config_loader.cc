@@ -6,9 +6,9 @@
 #include <optional>
 #include <set>
 
-#include <toml++/toml.h>
 #include <unistd.h>
 
+#include "common/config/toml_reader.h"
 #include "common/ndcpp/rules.h"
 #include "server/app/config.h"
 #include "server/app/privileges.h"
@@ -18,98 +18,9 @@
 namespace trailkeep {
 namespace {
 
-// Collects errors with positions while reading a parsed TOML table.
-class Reader {
- public:
-  Reader(std::string file, std::vector<ConfigError>* errors)
-      : file_(std::move(file)), errors_(errors) {}
-
-  void Error(const toml::node* node, const std::string& msg) {
-    int line = node != nullptr ? static_cast<int>(node->source().begin.line) : 0;
-    errors_->push_back({file_, line, msg});
-  }
-
-  // Reads an optional string key of `table` into *out.
-  void String(const toml::table& table, const std::string& prefix, const char* key,
-              std::string* out) {
-    const toml::node* n = table.get(key);
-    Seen(prefix, key);
-    if (n == nullptr) return;
-    if (auto v = n->value<std::string>()) {
-      *out = *v;
-    } else {
-      Error(n, prefix + key + " must be a string");
-    }
-  }
-
-  template <typename Int>
-  void Integer(const toml::table& table, const std::string& prefix, const char* key, Int* out,
-               int64_t min, int64_t max) {
-    const toml::node* n = table.get(key);
-    Seen(prefix, key);
-    if (n == nullptr) return;
-    auto v = n->value<int64_t>();
-    if (!v || !n->is_integer()) {
-      Error(n, prefix + key + " must be an integer");
-    } else if (*v < min || *v > max) {
-      Error(n, prefix + key + " must be between " + std::to_string(min) + " and " +
-                   std::to_string(max) + ", not " + std::to_string(*v));
-    } else {
-      *out = static_cast<Int>(*v);
-    }
-  }
-
-  void Bool(const toml::table& table, const std::string& prefix, const char* key, bool* out) {
-    const toml::node* n = table.get(key);
-    Seen(prefix, key);
-    if (n == nullptr) return;
-    if (auto v = n->value<bool>(); v && n->is_boolean()) {
-      *out = *v;
-    } else {
-      Error(n, prefix + key + " must be true or false");
-    }
-  }
-
-  void StringList(const toml::table& table, const std::string& prefix, const char* key,
-                  std::vector<std::string>* out) {
-    const toml::node* n = table.get(key);
-    Seen(prefix, key);
-    if (n == nullptr) return;
-    const toml::array* arr = n->as_array();
-    if (arr == nullptr) {
-      Error(n, prefix + key + " must be an array of strings");
-      return;
-    }
-    out->clear();
-    for (const auto& el : *arr) {
-      if (auto v = el.value<std::string>()) {
-        out->push_back(*v);
-      } else {
-        Error(&el, prefix + key + " must contain only strings");
-      }
-    }
-  }
-
-  void Seen(const std::string& prefix, const char* key) { known_.insert(prefix + key); }
-
-  // Reports keys nobody read: almost always a typo.
-  void Unknown(const toml::table& table, const std::string& prefix) {
-    for (const auto& [k, v] : table) {
-      const std::string full = prefix + std::string(k.str());
-      if (known_.count(full) == 0 && !v.is_table()) Error(&v, "unknown key " + full);
-      if (v.is_table() && known_.count(full) == 0) Error(&v, "unknown table [" + full + "]");
-    }
-  }
-
- private:
-  std::string file_;
-  std::vector<ConfigError>* errors_;
-  std::set<std::string> known_;
-};
-
 // name_format (and, for "user", name) of [audit] or one [[listen.audit]];
 // *out is left alone when the table has no name_format.
-void ReadNaming(const toml::table& t, const std::string& prefix, Reader* r,
+void ReadNaming(const toml::table& t, const std::string& prefix, TomlReader* r,
                 std::optional<audit::NodeNaming>* out) {
   std::string format, name;
   r->String(t, prefix, "name_format", &format);
@@ -134,7 +45,7 @@ void ReadNaming(const toml::table& t, const std::string& prefix, Reader* r,
   *out = std::move(naming);
 }
 
-void ReadAuditNaming(const toml::table& root, Reader* r, ServerConfig* c) {
+void ReadAuditNaming(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Seen("", "audit");
   const toml::table* t = root["audit"].as_table();
   if (t == nullptr) return;
@@ -144,7 +55,7 @@ void ReadAuditNaming(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Unknown(*t, "audit.");
 }
 
-void ReadListeners(const toml::table& root, Reader* r, ServerConfig* c) {
+void ReadListeners(const toml::table& root, TomlReader* r, ServerConfig* c) {
   const toml::node* listen = root.get("listen");
   r->Seen("", "listen");
   if (listen == nullptr) return;
@@ -174,7 +85,7 @@ void ReadListeners(const toml::table& root, Reader* r, ServerConfig* c) {
     const std::string prefix = "listen." + kind + ".";
     for (const auto& el : *arr) {
       const toml::table& t = *el.as_table();
-      Reader sub = *r;
+      TomlReader& sub = *r;  // one set of known keys: every element reads the same names
       std::string address;
       const toml::node* an = t.get("address");
       sub.String(t, prefix, "address", &address);
@@ -198,7 +109,7 @@ void ReadListeners(const toml::table& root, Reader* r, ServerConfig* c) {
   }
 }
 
-void ReadScopes(Reader* r, const toml::table& t, const std::string& prefix, unsigned* scopes) {
+void ReadScopes(TomlReader* r, const toml::table& t, const std::string& prefix, unsigned* scopes) {
   std::vector<std::string> names;
   r->StringList(t, prefix, "scopes", &names);
   std::string joined;
@@ -212,7 +123,7 @@ void ReadScopes(Reader* r, const toml::table& t, const std::string& prefix, unsi
   }
 }
 
-void ReadExport(const toml::table& root, Reader* r, ServerConfig* c) {
+void ReadExport(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Seen("", "export");
   const toml::table* t = root["export"].as_table();
   if (t == nullptr) return;
@@ -233,7 +144,7 @@ void ReadExport(const toml::table& root, Reader* r, ServerConfig* c) {
     } else {
       for (const auto& el : *arr) {
         const toml::table& ct = *el.as_table();
-        Reader sub = *r;
+        TomlReader& sub = *r;  // one set of known keys: every element reads the same names
         ClientRule rule;
         sub.String(ct, "export.client.", "name", &rule.name);
         if (rule.name.empty()) r->Error(&el, "[[export.client]] needs name = \"CN or SAN\"");
@@ -250,7 +161,7 @@ void ReadExport(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Unknown(*t, "export.");
 }
 
-void ReadTls(const toml::table& root, Reader* r, ServerConfig* c) {
+void ReadTls(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Seen("", "tls");
   const toml::table* t = root["tls"].as_table();
   if (t == nullptr) return;
@@ -277,7 +188,7 @@ void ReadTls(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Unknown(*t, "tls.");
 }
 
-void ReadLimits(const toml::table& root, Reader* r, ServerConfig* c) {
+void ReadLimits(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Seen("", "limits");
   const toml::table* t = root["limits"].as_table();
   if (t == nullptr) return;
@@ -289,7 +200,7 @@ void ReadLimits(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Unknown(*t, "limits.");
 }
 
-void ReadStore(const toml::table& root, Reader* r, ServerConfig* c) {
+void ReadStore(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Seen("", "store");
   const toml::table* t = root["store"].as_table();
   if (t == nullptr) return;
@@ -299,7 +210,7 @@ void ReadStore(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Unknown(*t, "store.");
 }
 
-void ReadNdcpp(const toml::table& root, Reader* r, ServerConfig* c) {
+void ReadNdcpp(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Seen("", "ndcpp");
   const toml::table* t = root["ndcpp"].as_table();
   if (t == nullptr) return;
@@ -307,7 +218,7 @@ void ReadNdcpp(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Unknown(*t, "ndcpp.");
 }
 
-void ReadAgents(const toml::table& root, Reader* r, ServerConfig* c) {
+void ReadAgents(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Seen("", "agents");
   const toml::table* t = root["agents"].as_table();
   if (t == nullptr) return;
@@ -328,7 +239,7 @@ void ReadAgents(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Unknown(*t, "agents.");
 }
 
-void ReadSelfAudit(const toml::table& root, Reader* r, ServerConfig* c) {
+void ReadSelfAudit(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Seen("", "self_audit");
   const toml::table* t = root["self_audit"].as_table();
   if (t == nullptr) return;
@@ -337,7 +248,7 @@ void ReadSelfAudit(const toml::table& root, Reader* r, ServerConfig* c) {
   r->Unknown(*t, "self_audit.");
 }
 
-void ReadServer(const toml::table& root, Reader* r, ServerConfig* c) {
+void ReadServer(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Seen("", "server");
   const toml::table* t = root["server"].as_table();
   if (t == nullptr) return;
@@ -354,10 +265,10 @@ void ReadServer(const toml::table& root, Reader* r, ServerConfig* c) {
 
 // Keys of one [[tunnel]] table; files are checked here so that a wrong key
 // type or a missing known_hosts fails at start-up, not at every retry.
-void ReadTunnel(const toml::table& t, const toml::node& el, Reader* r, ServerConfig* c) {
+void ReadTunnel(const toml::table& t, const toml::node& el, TomlReader* r, ServerConfig* c) {
   const std::string prefix = "tunnel.";
   TunnelConfig tc;
-  Reader sub = *r;
+  TomlReader& sub = *r;  // one set of known keys: every element reads the same names
   sub.String(t, prefix, "name", &tc.name);
   sub.String(t, prefix, "host", &tc.host);
   sub.Integer(t, prefix, "port", &tc.port, 1, 65535);
@@ -420,7 +331,7 @@ void ReadTunnel(const toml::table& t, const toml::node& el, Reader* r, ServerCon
   c->tunnels.push_back(std::move(tc));
 }
 
-void ReadTunnels(const toml::table& root, Reader* r, ServerConfig* c) {
+void ReadTunnels(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Seen("", "tunnel");
   const toml::node* n = root.get("tunnel");
   if (n == nullptr) return;
@@ -459,19 +370,16 @@ std::string LocalHostName() {
 }  // namespace
 
 std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
-  std::vector<ConfigError> errors;
   c->source = path;
   c->collector_name = LocalHostName();
   c->syslog.addresses = {"0.0.0.0:6514"};
   c->export_api.addresses = {"0.0.0.0:8443"};
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    errors.push_back({path, static_cast<int>(e.source().begin.line), std::string(e.description())});
-    return errors;
-  }
-  Reader r(path, &errors);
+  // Paths stay as written: relative ones are relative to the working
+  // directory, as they always were for the collector's config.
+  TomlReader r(path, ".");
+  const std::optional<toml::table> parsed = r.ParseFile();
+  if (!parsed) return r.errors();
+  const toml::table& root = *parsed;
   r.String(root, "", "data_dir", &c->data_dir);
   r.String(root, "", "collector_name", &c->collector_name);
   r.String(root, "", "log_level", &c->log_level);
@@ -489,6 +397,7 @@ std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
   ReadTunnels(root, &r, c);
   ReadAuditNaming(root, &r, c);
   r.Unknown(root, "");
+  std::vector<ConfigError> errors = r.errors();
 
   static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
                                                 "error", "critical", "off"};
