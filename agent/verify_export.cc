@@ -6,12 +6,14 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "agent/base64_decode.h"
+#include "agent/export_field_check.h"
 #include "common/wire/chain_audit.h"
 #include "common/wire/hmac_chain.h"
 #include "trailkeep/v1/record.pb.h"
@@ -41,15 +43,19 @@ std::string MacBytes(const json& v) {
   return ParseLowerHex(hex, &out) ? out : hex;
 }
 
-// One exported event as the store held it: host, raw bytes, chain fields.
-void Rebuild(const json& j, v1::Event* e) {
-  e->set_host(j["host"].get<std::string>());
+// The exported raw bytes; "" when undecodable (no chain element, so a
+// chained event fails).
+std::string RawOf(const json& j) {
   std::string raw;
-  if (!j["raw_b64"].is_string() ||
-      !Base64Decode(j["raw_b64"].get_ref<const std::string&>(), &raw)) {
-    raw.clear();  // undecodable: no chain element, so a chained event fails
-  }
-  e->set_raw(std::move(raw));
+  const auto it = j.find("raw_b64");
+  if (!it->is_string() || !Base64Decode(it->get_ref<const std::string&>(), &raw)) raw.clear();
+  return raw;
+}
+
+// One exported event as the store held it: host, raw bytes, chain fields.
+void Rebuild(const json& j, const std::string& raw, v1::Event* e) {
+  e->set_host(j["host"].get<std::string>());
+  e->set_raw(raw);
   const auto chain = j.find("chain");
   if (chain != j.end() && chain->is_object()) {
     e->set_chain_epoch(ParseU64(chain->value("e", json())));
@@ -59,11 +65,56 @@ void Rebuild(const json& j, v1::Event* e) {
   }
 }
 
+// The enterprise number the collector read the event with; an export from
+// before it was exported: the default.
+uint32_t EnterpriseNumberOf(const json& j) {
+  const uint64_t n = ParseU64(j.value("enterprise_number", json()));
+  return n != 0 && n <= UINT32_MAX ? static_cast<uint32_t>(n) : kDefaultEnterpriseNumber;
+}
+
 struct HostAudit {
-  explicit HostAudit(const std::string& key) : auditor(key) {}
+  explicit HostAudit(const std::string& key) : auditor(key), fields(key) {}
   ChainAuditor auditor;
+  ExportFieldCheck fields;
+  std::vector<std::pair<uint64_t, FieldDiff>> diffs;  // with their line
   uint64_t events = 0;
 };
+
+// "field_differs host=H epoch=E seq=S line L: msg: export "x", signed message "y""
+std::string FormatFieldDiff(const std::string& host, uint64_t line, const FieldDiff& d) {
+  return "field_differs host=" + host + " " + d.where + " line " + std::to_string(line) + ": " +
+         d.field + ": export " + d.exported + ", " + d.source + " " + d.derived;
+}
+
+// What the export shows that the chain does not vouch for, on one line.
+std::string FormatUnverified(const FieldCoverage& c, const ChainAuditResult& r) {
+  std::string s =
+      "unverified (not covered by the chain): ingest_seq, receive_time, peer, transport, "
+      "integrity, refs, description";
+  if (c.groups != 0) {
+    s += ", the audit interpretation (audit.records[].fields, audit.complete, "
+         "audit.identity_map, audit.node without node=)";
+  }
+  auto add = [&s](uint64_t n, const std::string& what) {
+    if (n != 0) s += "; " + std::to_string(n) + " " + what;
+  };
+  add(c.host_unsigned, "events without HOSTNAME (their host is the channel's)");
+  add(c.time_inferred, "events whose event_time comes from receive_time");
+  add(c.records_unmatched,
+      "grouped audit records whose member event is not in the export (no chain, or older)");
+  add(r.unsigned_events, "unsigned events (no field of them)");
+  if (!c.unknown_keys.empty()) {
+    std::string keys;
+    for (const auto& k : c.unknown_keys) keys += (keys.empty() ? "" : ", ") + k;
+    s += "; keys this verifier does not know: " + keys;
+  }
+  s += "; compared with the signed bytes: " + std::to_string(c.events) + " chained events";
+  if (c.groups != 0) {
+    s += ", " + std::to_string(c.groups) + " grouped audit events (" +
+         std::to_string(c.records_matched) + " records matched with their members)";
+  }
+  return s;
+}
 
 }  // namespace
 
@@ -113,10 +164,15 @@ int RunVerifyExport(const std::string& file, const std::string& key_file,
       continue;
     }
     event.Clear();
-    Rebuild(j, &event);
+    const std::string raw = RawOf(j);
+    Rebuild(j, raw, &event);
     auto& audit = hosts[host];
     if (!audit) audit = std::make_unique<HostAudit>(key.value());
+    audit->auditor.SetEnterpriseNumber(EnterpriseNumberOf(j));
     audit->auditor.Add(event);
+    std::vector<FieldDiff> diffs;
+    audit->fields.Check(j, raw, line_no, &diffs);
+    for (auto& d : diffs) audit->diffs.emplace_back(line_no, std::move(d));
     ++audit->events;
     if (++events % kProgressEvery == 0) {
       std::fprintf(stderr, "trailkeep verify: %llu events checked\n",
@@ -168,10 +224,27 @@ int RunVerifyExport(const std::string& file, const std::string& key_file,
     std::cerr << "trailkeep verify: warning: " << chosen
               << " has no chained events in the export: nothing was verified\n";
   }
+  const HostAudit& audit = *hosts[chosen];
   for (const auto& issue : r.issues) std::printf("%s\n", FormatChainIssue(issue).c_str());
-  std::printf("%s\n", FormatChainSummary(r).c_str());
+  for (const auto& [at, d] : audit.diffs) {
+    std::printf("%s\n", FormatFieldDiff(chosen, at, d).c_str());
+  }
+  std::printf("%s\n", FormatUnverified(audit.fields.coverage(), r).c_str());
+  std::string summary = FormatChainSummary(r);
+  if (!audit.diffs.empty()) {
+    std::set<uint64_t> lines;
+    for (const auto& diff : audit.diffs) lines.insert(diff.first);
+    const std::string edited = std::to_string(audit.diffs.size()) +
+                               (audit.diffs.size() == 1 ? " field differs" : " fields differ") +
+                               " from the signed bytes in " + std::to_string(lines.size()) +
+                               (lines.size() == 1 ? " event" : " events");
+    summary = r.clean() ? "BROKEN: " + edited + "; the MACs and links of all " +
+                              std::to_string(r.verified) + " chained events verify"
+                        : summary + "; " + edited;
+  }
+  std::printf("%s\n", summary.c_str());
   std::fflush(stdout);
-  return r.clean() ? 0 : 1;
+  return r.clean() && audit.diffs.empty() ? 0 : 1;
 }
 
 }  // namespace trailkeep::agent

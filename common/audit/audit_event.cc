@@ -53,4 +53,12 @@ void BuildAuditEvent(const AuditGroup& group, const IdentityMap* ids, std::strin
   event->set_pri(-1);
 }
 
+bool IsChannelAuditRecord(const v1::Event& e) {
+  const bool vouched =
+      e.transport() == v1::TRANSPORT_AUDIT_PORT60 || !e.peer().bound_host().empty();
+  if (!vouched || e.app_name() != "auditd") return false;
+  AuditRecord r;
+  return ParseAuditRecord(e.msg(), &r);
+}
+
 }  // namespace trailkeep::audit

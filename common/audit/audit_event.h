@@ -26,4 +26,12 @@ namespace trailkeep::audit {
 void BuildAuditEvent(const AuditGroup& group, const IdentityMap* ids, std::string_view node_name,
                      v1::Event* event);
 
+// Whether `e` is an audit record its channel vouches for, which the
+// collector stores as a group member (audit_member): APP-NAME "auditd" and an
+// audit record as MSG, from a bound agent (Peer.bound_host set) or from
+// auditd's remote-logging protocol (transport AUDIT_PORT60). Cheap: field
+// checks first, then the record header. `trailkeep verify --export` asks it
+// too, to re-derive audit_member.
+bool IsChannelAuditRecord(const v1::Event& e);
+
 }  // namespace trailkeep::audit

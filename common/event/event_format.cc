@@ -190,6 +190,7 @@ std::string EventToJson(const v1::Event& e) {
     j["chain"] = nullptr;
   }
   j["audit"] = e.has_audit() ? AuditToJson(e.audit()) : json(nullptr);
+  j["enterprise_number"] = e.enterprise_number() != 0 ? json(e.enterprise_number()) : json(nullptr);
   if (e.audit_member()) j["audit_member"] = true;
   return j.dump(-1, ' ', false, kLossy);
 }

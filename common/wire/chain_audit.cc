@@ -64,11 +64,16 @@ const char* ChainIssueKindName(ChainIssueKind kind) {
   return "unknown";
 }
 
-ChainAuditor::ChainAuditor(std::string key, uint32_t enterprise_number)
-    : key_(std::move(key)),
-      enterprise_number_(enterprise_number),
-      chain_marker_("[" + ChainSdId(enterprise_number) + " "),
-      heartbeat_marker_("[" + HeartbeatSdId(enterprise_number) + " ") {}
+ChainAuditor::ChainAuditor(std::string key, uint32_t enterprise_number) : key_(std::move(key)) {
+  SetEnterpriseNumber(enterprise_number);
+}
+
+void ChainAuditor::SetEnterpriseNumber(uint32_t enterprise_number) {
+  if (enterprise_number == enterprise_number_ && !chain_marker_.empty()) return;
+  enterprise_number_ = enterprise_number;
+  chain_marker_ = "[" + ChainSdId(enterprise_number) + " ";
+  heartbeat_marker_ = "[" + HeartbeatSdId(enterprise_number) + " ";
+}
 
 void ChainAuditor::SetProgress(uint64_t every, std::function<void(uint64_t)> fn) {
   progress_every_ = every;

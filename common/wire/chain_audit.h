@@ -75,6 +75,10 @@ class ChainAuditor {
   // `key`: the host's raw HMAC key (32 bytes, as LoadHmacKey returns it).
   explicit ChainAuditor(std::string key, uint32_t enterprise_number = kDefaultEnterpriseNumber);
 
+  // The enterprise number the next events were read with (an export carries
+  // it per event); the constructor's until called.
+  void SetEnterpriseNumber(uint32_t enterprise_number);
+
   // Calls `fn(events fed so far)` after every `every` events (0 = never).
   void SetProgress(uint64_t every, std::function<void(uint64_t)> fn);
 
@@ -116,7 +120,7 @@ class ChainAuditor {
   void FinishEpoch(uint64_t epoch, Epoch* state, std::vector<ChainIssue>* out);
 
   std::string key_;
-  uint32_t enterprise_number_;
+  uint32_t enterprise_number_ = 0;
   std::string chain_marker_;  // "[tk@PEN " : raw bytes worth re-parsing when unsigned
   std::string heartbeat_marker_;
   uint64_t progress_every_ = 0;

@@ -124,6 +124,21 @@ ChainFields ExtractChain(const v1::Event& event, uint32_t enterprise_number) {
   return f;
 }
 
+ChainFields ApplyChainElement(uint32_t enterprise_number, v1::Event* e) {
+  e->set_enterprise_number(enterprise_number);
+  ChainFields f = ExtractChain(*e, enterprise_number);
+  if (f.kind == ChainKind::kNone) return f;
+  e->set_chain_epoch(f.link.epoch);
+  e->set_chain_seq(f.link.seq);
+  e->set_chain_prev_mac(f.link.prev_mac);
+  e->set_chain_mac(f.link.mac);
+  e->set_chain_heartbeat(f.kind == ChainKind::kHeartbeat);
+  if (!f.error.empty()) {
+    e->set_parse_error(e->parse_error().empty() ? f.error : e->parse_error() + "; " + f.error);
+  }
+  return f;
+}
+
 bool VerifyMessageMac(std::string_view key, std::string_view raw, const ChainFields& fields) {
   if (fields.kind == ChainKind::kNone || !fields.error.empty()) return false;
   // m is the element's last parameter: find `m="<hex>"]` and blank the hex.

@@ -66,6 +66,13 @@ struct ChainFields {
 // Reads the chain or heartbeat element of a parsed event.
 ChainFields ExtractChain(const v1::Event& event, uint32_t enterprise_number);
 
+// The collector's reading of a parsed message's chain element, shared by the
+// ingest pipeline and `trailkeep verify --export` so both derive the same
+// fields: records `enterprise_number` on the event, sets the chain fields and
+// the heartbeat flag from the element, and appends a malformed element's
+// error to parse_error. Authenticates nothing; returns what it found.
+ChainFields ApplyChainElement(uint32_t enterprise_number, v1::Event* event);
+
 // True when `raw` (the message exactly as received) carries `fields.link.mac`
 // as m's value and its MAC under `key` is that value.
 bool VerifyMessageMac(std::string_view key, std::string_view raw, const ChainFields& fields);

@@ -9,17 +9,9 @@
 
 namespace trailkeep {
 
-bool IsChannelAuditRecord(const v1::Event& e) {
-  const bool vouched =
-      e.transport() == v1::TRANSPORT_AUDIT_PORT60 || !e.peer().bound_host().empty();
-  if (!vouched || e.app_name() != "auditd") return false;
-  audit::AuditRecord r;
-  return audit::ParseAuditRecord(e.msg(), &r);
-}
-
 void MarkAuditMembers(std::vector<v1::Event>* events) {
   for (auto& e : *events) {
-    if (IsChannelAuditRecord(e)) e.set_audit_member(true);
+    if (audit::IsChannelAuditRecord(e)) e.set_audit_member(true);
   }
 }
 

@@ -74,10 +74,7 @@ struct AuditGroupingStats {
   uint64_t identity_maps = 0;      // inventory events taken
 };
 
-// Whether `e` is an audit record its channel vouches for (see above);
-// cheap: field checks first, then the record header.
-bool IsChannelAuditRecord(const v1::Event& e);
-// Sets audit_member on those events.
+// Sets audit_member on the events IsChannelAuditRecord (audit_event.h) takes.
 void MarkAuditMembers(std::vector<v1::Event>* events);
 
 class AuditGrouping {

@@ -78,17 +78,11 @@ IngestPipeline::IngestPipeline(OfferFn offer, SelfAudit* self_audit, HasRoomFn h
 void IngestPipeline::EnableAgents(AgentIngestOptions options) { agents_ = std::move(options); }
 
 void IngestPipeline::CheckChain(v1::Event* e) const {
-  const ChainFields f = ExtractChain(*e, agents_.enterprise_number);
+  const ChainFields f = ApplyChainElement(agents_.enterprise_number, e);
   if (f.kind == ChainKind::kNone) return;
-  e->set_chain_epoch(f.link.epoch);
-  e->set_chain_seq(f.link.seq);
-  e->set_chain_prev_mac(f.link.prev_mac);
-  e->set_chain_mac(f.link.mac);
-  e->set_chain_heartbeat(f.kind == ChainKind::kHeartbeat);
   if (!f.error.empty()) {
     // A malformed element authenticates nothing: evidence, flagged.
     e->set_integrity(v1::INTEGRITY_BAD_MAC);
-    e->set_parse_error(e->parse_error().empty() ? f.error : e->parse_error() + "; " + f.error);
     return;
   }
   auto key = agents_.keys != nullptr ? agents_.keys->Get(e->host()) : nullptr;
