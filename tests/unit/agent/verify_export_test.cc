@@ -15,7 +15,6 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
-#include "agent/agent_test_util.h"
 #include "agent/base64_decode.h"
 #include "agent/export_field_check.h"
 #include "agent/message_builder.h"
@@ -25,6 +24,7 @@
 #include "server/pipeline/audit_grouping.h"
 #include "server/pipeline/ingest_pipeline.h"
 #include "server/selfaudit/self_audit.h"
+#include "tests/unit/agent/agent_test_util.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep::agent {
