@@ -9,6 +9,7 @@
 #include "common/audit/audit_event.h"
 #include "common/audit/audit_record.h"
 #include "common/event/event_format.h"
+#include "common/event/proto_utf8.h"
 #include "common/syslog/syslog_parser.h"
 #include "common/wire/hmac_chain.h"
 #include "trailkeep/v1/record.pb.h"
@@ -66,8 +67,10 @@ std::string Str(const json& obj, const char* key) {
   return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
 }
 
+// A non-negative integer (a JSON reader may type 5 as signed); 0 otherwise.
 uint64_t U64(const json* v) {
-  return v != nullptr && v->is_number_unsigned() ? v->get<uint64_t>() : 0;
+  if (v == nullptr || !v->is_number_integer()) return 0;
+  return v->is_number_unsigned() || v->get<int64_t>() >= 0 ? v->get<uint64_t>() : 0;
 }
 
 // Compares `field` of the export with the derived value.
@@ -100,9 +103,9 @@ std::vector<std::string_view> Lines(std::string_view raw) {
 
 }  // namespace
 
-void NormaliseAsStored(v1::Event* /*event*/) {
-  // The store writes text as it was parsed; the lead's UTF-8 escaping
-  // (common/base/utf8.h) becomes this one call when it lands.
+void NormaliseAsStored(v1::Event* event) {
+  // Store::Commit escapes invalid UTF-8 in every string field ("\xHH").
+  MakeStringsValidUtf8(event);
 }
 
 ExportFieldCheck::ExportFieldCheck(std::string key) : key_(std::move(key)) {}
@@ -144,10 +147,7 @@ ExportFieldCheck::Kind ExportFieldCheck::CheckChained(const json& event, const s
   const bool time_ok = ParseRfc3339(Str(event, "receive_time"), &receive_us, &offset);
   const json* pen_value = Find(event, "enterprise_number");
   uint32_t pen = kDefaultEnterpriseNumber;
-  if (pen_value != nullptr && pen_value->is_number_unsigned() && pen_value->get<uint64_t>() != 0 &&
-      pen_value->get<uint64_t>() <= UINT32_MAX) {
-    pen = static_cast<uint32_t>(pen_value->get<uint64_t>());
-  }
+  if (const uint64_t n = U64(pen_value); n != 0 && n <= UINT32_MAX) pen = static_cast<uint32_t>(n);
 
   v1::Event e;
   ParseSyslog(raw, receive_us, &e);
