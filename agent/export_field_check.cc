@@ -73,6 +73,32 @@ uint64_t U64(const json* v) {
   return v->is_number_unsigned() || v->get<int64_t>() >= 0 ? v->get<uint64_t>() : 0;
 }
 
+// Descends two differing arrays of one size, or objects with one key set,
+// to their first differing member: returns its path suffix ("[2].params[0].value")
+// and points *a and *b at it.
+std::string Narrow(const json** a, const json** b) {
+  const json &x = **a, &y = **b;
+  if (x.is_array() && y.is_array() && x.size() == y.size()) {
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (x[i] == y[i]) continue;
+      *a = &x[i];
+      *b = &y[i];
+      return "[" + std::to_string(i) + "]" + Narrow(a, b);
+    }
+  }
+  if (x.is_object() && y.is_object() && x.size() == y.size()) {
+    for (const auto& [k, v] : x.items()) {
+      const auto other = y.find(k);
+      if (other == y.end()) return "";
+      if (v == *other) continue;
+      *a = &v;
+      *b = &*other;
+      return "." + k + Narrow(a, b);
+    }
+  }
+  return "";
+}
+
 // Compares `field` of the export with the derived value.
 void Compare(const std::string& where, const std::string& field, const json* exported,
              const json* derived, std::vector<FieldDiff>* diffs) {
@@ -83,7 +109,9 @@ void Compare(const std::string& where, const std::string& field, const json* exp
   }
   if (exported != nullptr && derived != nullptr && *exported == *derived) return;
   if (exported == nullptr && derived == nullptr) return;
-  diffs->push_back({where, field, Show(exported), "signed message", Show(derived)});
+  std::string path = field;
+  if (exported != nullptr && derived != nullptr) path += Narrow(&exported, &derived);
+  diffs->push_back({where, path, Show(exported), "signed message", Show(derived)});
 }
 
 std::string Where(uint64_t epoch, uint64_t seq) {

@@ -123,7 +123,10 @@ def test_every_field_is_checked():
                 ("structured_data", lambda l: l["structured_data"][-1]["params"][0].update(value="rm")),
                 ("timestamp", lambda l: l.update(timestamp="2026-11-23T05:08:38.000002Z"))):
             rc, out, _ = verify(work, edited(lines, i, change), key, field)
-            assert rc == 1 and ("seq=%d line %d: %s: export " % (seq, i + 1, field)) in out, (field, out)
+            assert rc == 1 and ("seq=%d line %d: %s" % (seq, i + 1, field)) in out, (field, out)
+        rc, out, _ = verify(work, edited(lines, i, lambda l: l["structured_data"][-1]["params"][0].update(value="rm")),
+                            key, "sd")
+        assert 'structured_data[2].params[0].value: export "rm", signed message "date"' in out, out
 
         # Non-UTF-8 bytes: shown as U+FFFD, and the untouched line verified above.
         assert any("\ufffd" in l["msg"] for l in chained), [l["msg"] for l in chained]
