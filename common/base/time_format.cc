@@ -34,7 +34,7 @@ std::optional<int64_t> ParseAbsolute(std::string_view s) {
       s[7] != '-' || !ParseDigits(s, 8, 2, &day)) {
     return std::nullopt;
   }
-  if (mon < 1 || mon > 12 || day < 1 || day > 31) return std::nullopt;
+  if (mon < 1 || mon > 12 || day < 1 || day > DaysInMonth(year, mon)) return std::nullopt;
   int64_t days = DaysFromCivil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day));
   if (s.size() == 10) return days * 86400LL * 1000000;
   int hh, mm, ss;
@@ -63,7 +63,7 @@ std::optional<int64_t> ParseAbsolute(std::string_view s) {
   if ((s[pos] == 'Z' || s[pos] == 'z') && pos + 1 == s.size()) return us;
   int oh, om;
   if ((s[pos] == '+' || s[pos] == '-') && pos + 6 == s.size() && ParseDigits(s, pos + 1, 2, &oh) &&
-      s[pos + 3] == ':' && ParseDigits(s, pos + 4, 2, &om)) {
+      s[pos + 3] == ':' && ParseDigits(s, pos + 4, 2, &om) && oh <= 23 && om <= 59) {
     int64_t off = (oh * 60LL + om) * 60 * 1000000;
     return s[pos] == '+' ? us - off : us + off;
   }
@@ -71,6 +71,13 @@ std::optional<int64_t> ParseAbsolute(std::string_view s) {
 }
 
 }  // namespace
+
+bool IsLeapYear(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+int DaysInMonth(int year, int month) {
+  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
+}
 
 int64_t NowMicros() {
   using std::chrono::duration_cast;

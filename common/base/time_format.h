@@ -11,9 +11,14 @@ namespace trailkeep {
 int64_t NowMicros();
 // "2026-11-23T05:08:34.858884Z".
 std::string FormatRfc3339Micros(int64_t utc_us);
+// Proleptic Gregorian calendar; `month` is 1..12.
+bool IsLeapYear(int year);
+int DaysInMonth(int year, int month);
+
 // Accepts an RFC 3339 time ("2026-11-23T05:00:00Z", offsets, fractions), a
 // date ("2026-11-23", midnight UTC), or a duration before `now_us` such as
-// "15m", "2h", "7d", "30s". Returns nullopt for anything else.
+// "15m", "2h", "7d", "30s". Returns nullopt for anything else, including
+// dates that do not exist (2026-02-30) and offsets beyond +-23:59.
 std::optional<int64_t> ParseTimeArg(std::string_view text, int64_t now_us);
 
 }  // namespace trailkeep

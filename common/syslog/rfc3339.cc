@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/base/time_format.h"
 #include "common/syslog/syslog_parser.h"
 
 namespace trailkeep {
@@ -37,13 +38,6 @@ bool ReadDigits(std::string_view text, size_t pos, size_t count, int* value) {
   }
   *value = result;
   return true;
-}
-
-bool IsLeapYear(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
-
-int DaysInMonth(int year, int month) {
-  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
 }
 
 // Division rounding towards negative infinity, so that leap-year counts stay

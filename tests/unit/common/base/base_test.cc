@@ -60,5 +60,21 @@ TEST(TimeFormatTest, FormatsAndParses) {
   EXPECT_FALSE(ParseTimeArg("2023-13-01", 0).has_value());
 }
 
+// Times that do not exist are refused, not wrapped into the next month or day.
+TEST(TimeFormatTest, RefusesImpossibleTimes) {
+  for (const char* text :
+       {"2026-02-30T00:00:00+25:00", "2026-02-30T00:00:00Z", "2026-02-29", "2100-02-29",
+        "2026-04-31T00:00:00Z", "2026-01-01T00:00:00+25:00", "2026-01-01T00:00:00+23:60",
+        "2026-01-01T00:00:00-24:00", "2026-01-01T24:00:00Z"}) {
+    SCOPED_TRACE(text);
+    EXPECT_FALSE(ParseTimeArg(text, 0).has_value());
+  }
+  EXPECT_TRUE(ParseTimeArg("2028-02-29", 0).has_value());  // a leap year
+  EXPECT_TRUE(ParseTimeArg("2000-02-29T23:59:59-23:59", 0).has_value());
+  EXPECT_EQ(DaysInMonth(2026, 2), 28);
+  EXPECT_EQ(DaysInMonth(2000, 2), 29);
+  EXPECT_EQ(DaysInMonth(2026, 12), 31);
+}
+
 }  // namespace
 }  // namespace trailkeep
