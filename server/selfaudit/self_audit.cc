@@ -123,14 +123,20 @@ void RateLimitedSelfAudit::Record(SelfEventKind kind, const std::string& peer,
     const bool per_tunnel =
         kind == SelfEventKind::kTunnelInitiated || kind == SelfEventKind::kTunnelTerminated ||
         kind == SelfEventKind::kTunnelFailed || kind == SelfEventKind::kSshSessionFailed;
-    if (w.recorded < options_.burst || per_tunnel) {
+    // Limited per peer address (not per port: a peer reconnects from new
+    // ports), so one noisy peer spends its own burst, not everyone's.
+    const std::string address = AddressOfEndpoint(peer);
+    auto from = w.recorded_from.find(address);
+    const int from_peer = from == w.recorded_from.end() ? 0 : from->second;
+    if (per_tunnel ||
+        (from_peer < options_.burst && w.recorded < kPeersPerWindow * options_.burst)) {
       ++w.recorded;
+      ++w.recorded_from[address];
       out.push_back(Build(kind, peer, message, fields, now));
     } else {
       ++w.suppressed;
       ++suppressed_total_;
-      if (w.peers.size() < kMaxTrackedPeers && !peer.empty())
-        w.peers.insert(AddressOfEndpoint(peer));
+      if (w.peers.size() < kMaxTrackedPeers && !peer.empty()) w.peers.insert(address);
       w.last_reason = message;
     }
   }

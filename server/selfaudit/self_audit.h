@@ -3,10 +3,12 @@
 // store failures) into its own store, as ordinary events with transport
 // "self", host = the collector's host name and app_name "trailkeepd".
 //
-// Floods are summarised: per kind, the first `burst` events of each window
-// are recorded one by one; the rest are counted and recorded as one summary
-// event (count, distinct peers, examples, last reason) when the window ends
-// (Tick()). A handshake storm therefore costs a bounded number of writes.
+// Floods are summarised: per kind and peer address, the first `burst` events
+// of each window are recorded one by one, and at most kPeersPerWindow * burst
+// per kind in all; the rest are counted and recorded as one summary event per
+// kind (count, distinct peers, examples, last reason) when the window ends
+// (Tick()). A handshake storm therefore costs a bounded number of writes, and
+// one noisy peer cannot hide another peer's refusal behind its own.
 // Tunnel events (TUNNEL_*, SSH_SESSION_FAILED) are never summarised:
 // SshTunnel bounds them, and each one moves its node's HostState.tunnel.
 //
@@ -69,7 +71,7 @@ class SelfAudit {
 struct SelfAuditOptions {
   std::string collector_host;  // HOSTNAME of the collector's own events
   int window_seconds = 10;
-  int burst = 10;  // events per kind and window recorded one by one
+  int burst = 10;  // events per kind, peer address and window recorded one by one
   int enterprise_number = 32473;
 };
 
@@ -87,10 +89,15 @@ class RateLimitedSelfAudit final : public SelfAudit {
   void Flush();
   uint64_t suppressed_total() const;
 
+  // Per kind and window, events are recorded one by one for this many peers'
+  // bursts at most (a flood from many addresses is summarised too).
+  static constexpr int kPeersPerWindow = 20;
+
  private:
   struct Window {
     int64_t start_us = 0;
-    int recorded = 0;
+    int recorded = 0;                          // every peer
+    std::map<std::string, int> recorded_from;  // per peer address (<= kPeersPerWindow * burst)
     uint64_t suppressed = 0;
     std::set<std::string> peers;  // bounded: at most kMaxTrackedPeers
     std::string last_reason;

@@ -37,10 +37,9 @@ TEST(SelfAuditTest, RecordsAnEventWithStructuredDataAndRawRfc5424) {
 TEST(SelfAuditTest, FloodIsSummarisedPerWindow) {
   Harness h;
   for (int i = 0; i < 1000; ++i) {
-    h.audit.Record(SelfEventKind::kTlsHandshakeFailed, "10.0.0." + std::to_string(i % 50) + ":1",
-                   "garbage");
+    h.audit.Record(SelfEventKind::kTlsHandshakeFailed, "10.0.0.1:" + std::to_string(i), "garbage");
   }
-  EXPECT_EQ(h.emitted.size(), 3u);  // the burst
+  EXPECT_EQ(h.emitted.size(), 3u);  // the peer's burst, whatever its source ports
   h.audit.Tick();                   // window not over yet
   EXPECT_EQ(h.emitted.size(), 3u);
   h.now += 10'000'001;
@@ -48,8 +47,39 @@ TEST(SelfAuditTest, FloodIsSummarisedPerWindow) {
   ASSERT_EQ(h.emitted.size(), 4u);
   const v1::Event& summary = h.emitted.back();
   EXPECT_NE(summary.msg().find("997 more TLS_HANDSHAKE_FAILED"), std::string::npos);
-  EXPECT_NE(summary.msg().find("from 50 peers"), std::string::npos);
+  EXPECT_NE(summary.msg().find("from 1 peers"), std::string::npos);
   EXPECT_EQ(h.audit.suppressed_total(), 997u);
+}
+
+// A noisy peer spends its own burst only: another peer's refusal in the same
+// window is still recorded one by one.
+TEST(SelfAuditTest, OneNoisyPeerDoesNotHideAnother) {
+  Harness h;
+  for (int i = 0; i < 500; ++i) {
+    h.audit.Record(SelfEventKind::kApiDenied, "192.0.2.66:" + std::to_string(40000 + i), "noise");
+  }
+  ASSERT_EQ(h.emitted.size(), 3u);
+  h.audit.Record(SelfEventKind::kApiDenied, "198.51.100.7:5555", "the one that matters");
+  ASSERT_EQ(h.emitted.size(), 4u);
+  EXPECT_EQ(h.emitted.back().msg(), "the one that matters");
+  h.audit.Record(SelfEventKind::kApiDenied, "[2001:db8::7]:443", "and another");
+  ASSERT_EQ(h.emitted.size(), 5u);
+}
+
+// Many peers at once still cost a bounded number of writes per window.
+TEST(SelfAuditTest, ManyPeersAreSummarisedPastTheKindCap) {
+  Harness h;
+  const int cap = RateLimitedSelfAudit::kPeersPerWindow * 3;
+  for (int i = 0; i < 1000; ++i) {
+    h.audit.Record(SelfEventKind::kTlsHandshakeFailed, "10.0.0." + std::to_string(i % 50) + ":1",
+                   "garbage");
+  }
+  EXPECT_EQ(h.emitted.size(), static_cast<size_t>(cap));
+  h.now += 10'000'001;
+  h.audit.Tick();
+  ASSERT_EQ(h.emitted.size(), static_cast<size_t>(cap) + 1);
+  EXPECT_NE(h.emitted.back().msg().find(std::to_string(1000 - cap) + " more"), std::string::npos);
+  EXPECT_NE(h.emitted.back().msg().find("from 50 peers"), std::string::npos);
 }
 
 TEST(SelfAuditTest, KindsAreLimitedSeparately) {
