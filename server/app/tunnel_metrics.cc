@@ -35,8 +35,9 @@ void AppendTunnelMetrics(const std::vector<TunnelStatus>& tunnels, std::vector<M
   // Samples of one name stay adjacent (Prometheus text format).
   for (const Spec& spec : specs) {
     for (const TunnelStatus& t : tunnels) {
-      out->push_back(
-          {spec.name, spec.help, spec.type, spec.value(t), PrometheusLabel("tunnel", t.name)});
+      // A tunnel's name is its node's host name: the sample is about that host.
+      out->push_back({spec.name, spec.help, spec.type, spec.value(t),
+                      PrometheusLabel("tunnel", t.name), t.name});
     }
   }
 }

@@ -61,6 +61,7 @@ EventFilter FilterOf(const ReportOptions& o, const std::string& ref) {
   f.until_us = o.until_us;
   f.host = o.host;
   f.ref = ref;
+  f.allowed_hosts = o.allowed_hosts;
   return f;
 }
 

@@ -31,7 +31,10 @@ struct ReportOptions {
   std::string name;              // one of ReportNames()
   int64_t since_us = INT64_MIN;  // receive time, inclusive
   int64_t until_us = INT64_MAX;
-  std::string host;          // glob, "" = every host
+  std::string host;  // glob, "" = every host
+  // The caller's host restriction (API tokens): every row, count and host
+  // set comes only from events of hosts matching one of these. Empty = all.
+  std::vector<std::string> allowed_hosts;
   bool failed_only = false;  // auth: failures only
   size_t max_rows = 10000;   // event reports stop there (truncated = true)
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -94,9 +95,33 @@ std::string Sha256Hex(std::string_view data) {
 }
 
 bool ApiPrincipal::HostPatternAllowed(const std::string& requested) const {
-  if (hosts.empty()) return true;
-  return std::any_of(hosts.begin(), hosts.end(),
-                     [&](const std::string& p) { return GlobMatch(p, requested); });
+  return HostMatchesAny(hosts, requested);
+}
+
+bool ApiPrincipal::HostMatchesAny(const std::vector<std::string>& patterns, std::string_view host) {
+  return patterns.empty() || std::any_of(patterns.begin(), patterns.end(),
+                                         [&](const std::string& p) { return GlobMatch(p, host); });
+}
+
+Result<std::string_view> BearerToken(std::string_view value) {
+  constexpr std::string_view kScheme = "bearer";
+  const auto bad = Status::InvalidArgument("the Authorization header must be 'Bearer TOKEN'");
+  if (value.size() <= kScheme.size() ||
+      Lower(std::string(value.substr(0, kScheme.size()))) != kScheme) {
+    return bad;
+  }
+  size_t pos = kScheme.size();
+  if (value[pos] != ' ') return bad;
+  while (pos < value.size() && value[pos] == ' ') ++pos;
+  std::string_view token = value.substr(pos);
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+  // token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+  const auto token68 = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           (c != '\0' && std::strchr("-._~+/=", c) != nullptr);
+  };
+  if (token.empty() || !std::all_of(token.begin(), token.end(), token68)) return bad;
+  return token;
 }
 
 Result<std::vector<TokenEntry>> ParseTokenFile(std::string_view text) {

@@ -47,10 +47,20 @@ struct ApiPrincipal {
   bool Has(ApiScope scope) const { return (scopes & scope) != 0; }
   bool Restricted() const { return !hosts.empty(); }
   // A requested host glob is allowed when one allowed pattern matches it as
-  // text ("api-1*" under "api-*"); the restriction is applied to every event
-  // as well, so this only decides between 403 and a filtered answer.
+  // text ("api-1*" under "api-*"). Text matching cannot decide what a glob
+  // selects ("*[!x]*" passes under "*-web-*"), so this only chooses between a
+  // 403 and an answer; every row of every answer is filtered by MaySee.
   bool HostPatternAllowed(const std::string& requested) const;
+  // Whether rows of this (stored) host may be shown to the caller.
+  bool MaySee(std::string_view host) const { return HostMatchesAny(hosts, host); }
+  // The same test for a pattern list: empty = every host.
+  static bool HostMatchesAny(const std::vector<std::string>& patterns, std::string_view host);
 };
+
+// The token of an `Authorization` header value: the scheme "Bearer" in any
+// case (RFC 7235: schemes are case-insensitive), one or more spaces, then a
+// token68. InvalidArgument (fit for a 401 body) otherwise.
+Result<std::string_view> BearerToken(std::string_view header_value);
 
 struct TokenEntry {
   std::string name;

@@ -161,6 +161,12 @@ struct ExportHttpsServer::Impl : std::enable_shared_from_this<Impl> {
   net::thread_pool verify_pool;                  // chain re-verification (long scans)
   ServerCounters counters;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+
+  // Open /v1/tail streams: each entry posts a re-check of the stream's
+  // credentials to its session, run after the tokens are reloaded.
+  std::mutex tails_mu;
+  std::map<uint64_t, std::function<void()>> tail_rechecks;  // GUARDED_BY(tails_mu)
+  uint64_t next_tail_id = 0;                                // GUARDED_BY(tails_mu)
 };
 
 namespace {
@@ -185,6 +191,7 @@ class Session : public std::enable_shared_from_this<Session> {
     ++server_->counters.connections;
   }
   ~Session() {
+    UnregisterTail();
     if (sub_) server_->hub->Unsubscribe(sub_);
     if (counts_tail_) --server_->counters.tail_sessions;
     --server_->counters.connections;
@@ -287,15 +294,21 @@ class Session : public std::enable_shared_from_this<Session> {
   // Sets principal_, or answers 401/403 and returns false.
   bool Authenticate() {
     principal_.reset();
+    bearer_.clear();
+    // Two credentials are ambiguous (which one did a proxy check?): refused.
+    if (request_.count(http::field::authorization) > 1) {
+      SendError(http::status::bad_request, "more than one Authorization header");
+      return false;
+    }
     auto it = request_.find(http::field::authorization);
     if (it != request_.end()) {
-      std::string_view value(it->value().data(), it->value().size());
-      constexpr std::string_view kBearer = "Bearer ";
-      if (value.size() <= kBearer.size() || value.substr(0, kBearer.size()) != kBearer) {
-        Deny(http::status::unauthorized, "the Authorization header must be 'Bearer TOKEN'");
+      auto token = BearerToken(std::string_view(it->value().data(), it->value().size()));
+      if (!token.ok()) {
+        Deny(http::status::unauthorized, token.status().message());
         return false;
       }
-      principal_ = server_->Auth()->FromToken(value.substr(kBearer.size()));
+      bearer_ = std::string(token.value());
+      principal_ = server_->Auth()->FromToken(bearer_);
       if (!principal_) {
         Deny(http::status::unauthorized, "invalid token");
         return false;
@@ -325,16 +338,31 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Deny(http::status status, const std::string& reason) {
+    RecordDenied(static_cast<unsigned>(status), "API request refused", reason);
+    SendError(status, reason);
+  }
+
+  std::string_view Target() const {
+    return std::string_view(request_.target().data(), request_.target().size());
+  }
+
+  // The API_DENIED record; the target's secrets are redacted (RedactTarget).
+  void RecordDenied(unsigned code, const std::string& what, const std::string& reason) {
     ++server_->counters.denied;
-    const unsigned code = static_cast<unsigned>(status);
     server_->audit->Record(SelfEventKind::kApiDenied, peer_address_,
-                           "API request refused (" + std::to_string(code) + ") for " + Who() +
-                               " from " + peer_address_ + ": " + reason,
+                           what + " (" + std::to_string(code) + ") for " + Who() + " from " +
+                               peer_address_ + ": " + reason,
                            {{"who", Who()},
                             {"status", std::to_string(code)},
-                            {"path", std::string(request_.target())},
+                            {"path", RedactTarget(Target())},
                             {"reason", reason}});
-    SendError(status, reason);
+  }
+
+  // A 500 whose cause (file names, store internals) goes to the operational
+  // log only: the body says what failed, not how.
+  void SendInternalError(const std::string& what, const Status& cause) {
+    spdlog::error("API {} for {} ({}): {}", what, Who(), RedactTarget(Target()), cause.ToString());
+    SendError(http::status::internal_server_error, what);
   }
 
   void DenyHost(const std::string& host) {
@@ -417,9 +445,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnPage(std::shared_ptr<Page> page) {
     if (!page->status.ok()) {
       ReleaseStream();
-      spdlog::error("export page read failed: {}", page->status.ToString());
-      return SendError(http::status::internal_server_error,
-                       "store read failed: " + page->status.ToString());
+      return SendInternalError("store read failed", page->status);
     }
     page_ = std::move(page);
     next_ = 0;
@@ -542,6 +568,11 @@ class Session : public std::enable_shared_from_this<Session> {
         if (auto self = weak.lock()) self->TailPump();
       });
     });
+    RegisterTail([weak, exec] {
+      net::post(exec, [weak] {
+        if (auto self = weak.lock()) self->RecheckTailAccess();
+      });
+    });
     server_->audit->Record(
         SelfEventKind::kApiAccess, peer_address_,
         "tail session by " + Who() + " from " + peer_address_ +
@@ -607,11 +638,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnTailPage(std::shared_ptr<TailPage> page) {
-    if (tail_done_) return;
+    if (tail_done_ || tail_revoked_) return;
     tail_buf_.clear();
     if (!page->status.ok()) {
-      spdlog::error("tail store read failed: {}", page->status.ToString());
-      tail_buf_ = ErrorBody(500, "store read failed: " + page->status.ToString());
+      spdlog::error("API tail store read failed for {}: {}", Who(), page->status.ToString());
+      tail_buf_ = ErrorBody(500, "store read failed");
       return TailWrite([self = shared_from_this()] { self->TailEnd(true); });
     }
     for (const auto& e : page->events) {
@@ -635,7 +666,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // share the hub's batches), so a slow reader holds one chunk of text, not
   // its whole queue formatted.
   void TailPump() {
-    if (!tail_live_ || tail_writing_ || tail_done_) return;
+    if (!tail_live_ || tail_writing_ || tail_done_ || tail_revoked_) return;
     tail_buf_.clear();
     uint64_t n = 0;
     while (tail_buf_.empty()) {
@@ -682,7 +713,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (tail_done_) return;
     heartbeat_->expires_after(std::chrono::milliseconds(server_->options.tail_heartbeat_ms));
     heartbeat_->async_wait([self = shared_from_this()](error_code ec) {
-      if (ec || self->tail_done_ || !self->tail_live_ || self->tail_writing_) return;
+      if (ec || self->tail_done_ || !self->tail_live_ || self->tail_writing_ ||
+          self->tail_revoked_) {
+        return;
+      }
       // Take what the hub has first: it may hold events, or only a higher
       // seen seq (non-matching commits) that the heartbeat's cursor should show.
       self->TailPump();
@@ -718,15 +752,53 @@ class Session : public std::enable_shared_from_this<Session> {
                      [self = shared_from_this(), next = std::move(next)](error_code ec, size_t) {
                        self->tail_writing_ = false;
                        if (ec) return self->TailEnd(false);
+                       if (self->tail_revoked_ && !self->revoke_sent_) {
+                         return self->EndRevokedTail();
+                       }
                        self->ArmHeartbeat();
                        next();
                      });
+  }
+
+  // A tail outlives the tokens in force when it started: after a reload
+  // (SIGHUP) each open tail checks its token again, and one whose token is
+  // gone, lost the tail scope or changed host patterns is ended. Certificate
+  // rules come from the configuration, which a reload does not change.
+  void RegisterTail(std::function<void()> recheck) {
+    std::lock_guard<std::mutex> lock(server_->tails_mu);
+    tail_id_ = ++server_->next_tail_id;
+    server_->tail_rechecks.emplace(tail_id_, std::move(recheck));
+  }
+
+  void UnregisterTail() {
+    if (tail_id_ == 0) return;
+    std::lock_guard<std::mutex> lock(server_->tails_mu);
+    server_->tail_rechecks.erase(tail_id_);
+    tail_id_ = 0;
+  }
+
+  void RecheckTailAccess() {
+    if (tail_done_ || tail_revoked_ || principal_->method != "token") return;
+    const auto now = server_->Auth()->FromToken(bearer_);
+    if (now && now->Has(kScopeTail) && now->hosts == principal_->hosts) return;
+    tail_revoked_ = true;
+    RecordDenied(401, "API tail ended", "the token no longer grants this tail (tokens reloaded)");
+    if (!tail_writing_) EndRevokedTail();
+  }
+
+  // The last line of a revoked tail, then the end of the response.
+  void EndRevokedTail() {
+    if (tail_done_ || revoke_sent_) return;
+    revoke_sent_ = true;
+    tail_buf_ = ErrorBody(401, "access revoked: the token was removed or changed");
+    TailWrite([self = shared_from_this()] { self->TailEnd(true); });
   }
 
   // Ends the tail: unsubscribes; `graceful` ends the chunked body and closes.
   void TailEnd(bool graceful) {
     if (tail_done_) return;
     tail_done_ = true;
+    UnregisterTail();
     if (sub_) {
       server_->hub->Unsubscribe(sub_);
       sub_.reset();
@@ -754,13 +826,8 @@ class Session : public std::enable_shared_from_this<Session> {
     net::post(server->pool, [self = shared_from_this(), server] {
       auto body = std::make_shared<std::string>("[");
       bool first = true;
-      const auto& allowed = self->principal_->hosts;
       Status s = server->store->ListHosts([&](const v1::HostState& h) {
-        if (!allowed.empty() &&
-            std::none_of(allowed.begin(), allowed.end(),
-                         [&](const std::string& p) { return GlobMatchHost(p, h.name()); })) {
-          return;
-        }
+        if (!self->principal_->MaySee(h.name())) return;
         if (!first) *body += ",\n";
         first = false;
         *body += HostStateToJson(h);
@@ -768,8 +835,7 @@ class Session : public std::enable_shared_from_this<Session> {
       *body += "]\n";
       net::post(self->stream_.get_executor(), [self, s, body] {
         if (!s.ok()) {
-          return self->SendError(http::status::internal_server_error,
-                                 "store read failed: " + s.ToString());
+          return self->SendInternalError("store read failed", s);
         }
         self->RecordAccess("host list");
         auto res = std::make_shared<Response>(http::status::ok, self->request_.version());
@@ -795,8 +861,7 @@ class Session : public std::enable_shared_from_this<Session> {
       Status s = listing.status();
       net::post(self->stream_.get_executor(), [self, s, req, body = std::move(body)]() mutable {
         if (!s.ok()) {
-          return self->SendError(http::status::internal_server_error,
-                                 "store read failed: " + s.ToString());
+          return self->SendInternalError("store read failed", s);
         }
         self->RecordAccess("integrity listing (" + req.filter_text + ")");
         auto res = std::make_shared<Response>(http::status::ok, self->request_.version());
@@ -822,10 +887,13 @@ class Session : public std::enable_shared_from_this<Session> {
                            : http::status::bad_request,
                        parsed.status().message());
     }
-    // A caller limited to some hosts must name hosts inside them.
-    const std::string hosts =
-        parsed.value().options.host.empty() ? "*" : parsed.value().options.host;
-    if (!principal_->HostPatternAllowed(hosts)) return DenyHost(hosts);
+    // As for /v1/events: a host= no allowed pattern covers is a 403, and
+    // every row is filtered by the caller's patterns whatever the glob.
+    auto& options = parsed.value().options;
+    if (!options.host.empty() && !principal_->HostPatternAllowed(options.host)) {
+      return DenyHost(options.host);
+    }
+    options.allowed_hosts = principal_->hosts;
     auto server = server_;
     net::post(server->pool, [self = shared_from_this(), server, req = std::move(parsed).value()] {
       auto report = BuildReport(*server->store, req.options);
@@ -835,8 +903,7 @@ class Session : public std::enable_shared_from_this<Session> {
       Status s = report.status();
       net::post(self->stream_.get_executor(), [self, s, req, body = std::move(body)]() mutable {
         if (!s.ok()) {
-          return self->SendError(http::status::internal_server_error,
-                                 "store read failed: " + s.ToString());
+          return self->SendInternalError("store read failed", s);
         }
         self->RecordAccess("report " + req.filter_text);
         auto res = std::make_shared<Response>(http::status::ok, self->request_.version());
@@ -857,7 +924,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void HandleVerify(const QueryParams& params) {
     auto host = ParseVerifyRequest(params);
     if (!host.ok()) return SendError(http::status::bad_request, host.status().message());
-    if (!principal_->HostPatternAllowed(host.value())) return DenyHost(host.value());
+    if (!principal_->MaySee(host.value())) return DenyHost(host.value());
     if (!server_->chain_keys) {
       return SendError(http::status::service_unavailable, "chain verification is not available");
     }
@@ -898,10 +965,15 @@ class Session : public std::enable_shared_from_this<Session> {
       if (h.name() == host) known = true;
     });
     if (!listed.ok() || !known || !key) {
-      const std::string message = !listed.ok() ? "store read failed: " + listed.ToString()
+      // The reasons name key files and store internals: the log gets them.
+      if (!listed.ok()) spdlog::error("API verify: store read failed: {}", listed.ToString());
+      if (listed.ok() && known) spdlog::warn("API verify of {}: {}", host, why);
+      const std::string message = !listed.ok() ? "store read failed"
                                   : !known
                                       ? "no host '" + host + "' in the store (see GET /v1/hosts)"
-                                      : "cannot verify host '" + host + "': " + why;
+                                      : "cannot verify host '" + host +
+                                            "': its HMAC key is missing or unreadable on the "
+                                            "collector (the collector's log says why)";
       const auto status = !listed.ok() ? http::status::internal_server_error
                           : !known     ? http::status::not_found
                                        : http::status::conflict;
@@ -917,7 +989,8 @@ class Session : public std::enable_shared_from_this<Session> {
       for (const auto& issue : result.value().issues) tail += VerifyIssueJson(issue);
       tail += VerifyResultJson(host, result.value());
     } else {
-      tail = ErrorBody(500, "verification failed: " + result.status().ToString());
+      spdlog::error("API verify of {} failed: {}", host, result.status().ToString());
+      tail = ErrorBody(500, "verification failed");
     }
     to_strand([tail = std::move(tail)](Session& s) { s.VerifyAppend(tail, true); });
   }
@@ -989,12 +1062,13 @@ class Session : public std::enable_shared_from_this<Session> {
     net::post(server->pool, [self = shared_from_this(), server] {
       std::vector<Metric> m = server->metrics ? server->metrics() : std::vector<Metric>{};
       AppendApiMetrics(server->counters, &m);
-      Status s = AppendStoreMetrics(*server->store, self->principal_->hosts, &m);
-      auto body = std::make_shared<std::string>(PrometheusText(m));
+      Status s = AppendStoreMetrics(*server->store, &m);
+      const ApiPrincipal& who = *self->principal_;
+      auto body = std::make_shared<std::string>(PrometheusText(VisibleMetrics(
+          std::move(m), who.Restricted(), [&who](const std::string& h) { return who.MaySee(h); })));
       net::post(self->stream_.get_executor(), [self, s, body] {
         if (!s.ok()) {
-          return self->SendError(http::status::internal_server_error,
-                                 "store read failed: " + s.ToString());
+          return self->SendInternalError("store read failed", s);
         }
         auto res = std::make_shared<Response>(http::status::ok, self->request_.version());
         res->set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
@@ -1033,14 +1107,6 @@ class Session : public std::enable_shared_from_this<Session> {
                            {{"who", Who()}, {"path", path_}});
   }
 
-  static bool GlobMatchHost(const std::string& pattern, const std::string& host) {
-    EventFilter f;
-    f.host = pattern;
-    v1::Event e;
-    e.set_host(host);
-    return f.Matches(e);
-  }
-
   beast::ssl_stream<beast::tcp_stream> stream_;
   std::shared_ptr<ExportHttpsServer::Impl> server_;
   std::string peer_address_;
@@ -1051,6 +1117,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   std::string path_;
   std::optional<ApiPrincipal> principal_;
+  std::string bearer_;  // the token presented, if any (tails re-check it on reload)
 
   EventsRequest events_req_;
   bool holds_stream_ = false;
@@ -1074,6 +1141,9 @@ class Session : public std::enable_shared_from_this<Session> {
   TailRequest tail_req_;
   std::shared_ptr<TailSubscriber> sub_;
   bool counts_tail_ = false;
+  uint64_t tail_id_ = 0;       // in server_->tail_rechecks while not 0
+  bool tail_revoked_ = false;  // the token no longer grants the tail: send nothing more
+  bool revoke_sent_ = false;   // ... but the line that says so
   bool tail_live_ = false;     // the store phase is over: events come from sub_
   bool tail_writing_ = false;  // one chunk write at a time
   bool tail_done_ = false;
@@ -1135,6 +1205,11 @@ Status ExportHttpsServer::ReloadTokens() {
     impl_->auth = std::move(loaded).value();
   }
   impl_->audit->Record(SelfEventKind::kApiTokensReloaded, "", "API tokens reloaded", fields);
+  {
+    // Each re-check only posts to its session's strand.
+    std::lock_guard<std::mutex> lock(impl_->tails_mu);
+    for (const auto& [id, recheck] : impl_->tail_rechecks) recheck();
+  }
   return Status::Ok();
 }
 

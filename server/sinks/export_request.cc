@@ -251,4 +251,40 @@ Result<std::string> ParseVerifyRequest(const QueryParams& params) {
   return host;
 }
 
+std::string RedactTarget(std::string_view target) {
+  // Every parameter name an endpoint defines: their values are filters, not secrets.
+  static constexpr std::string_view kKnown[] = {"cursor", "host",   "ref",  "since",  "until",  "q",
+                                                "limit",  "format", "kind", "failed", "backlog"};
+  // Names under which clients commonly put credentials: kept, so the record
+  // says what was tried; any other name might itself be a secret.
+  static constexpr std::string_view kCredentialNames[] = {
+      "access_token", "token", "api_key", "apikey", "key", "password", "secret", "auth"};
+  const auto in = [](const auto& list, std::string_view name) {
+    return std::find(std::begin(list), std::end(list), name) != std::end(list);
+  };
+  const size_t qpos = target.find('?');
+  std::string out(target.substr(0, qpos));
+  if (qpos == std::string_view::npos) return out;
+  out += '?';
+  const std::string_view query = target.substr(qpos + 1);
+  size_t start = 0;
+  while (start <= query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string_view::npos) end = query.size();
+    const std::string_view part = query.substr(start, end - start);
+    if (start > 0) out += '&';
+    start = end + 1;
+    const size_t eq = part.find('=');
+    const std::string_view name = part.substr(0, eq);
+    if (in(kKnown, name)) {
+      out += part;
+    } else if (eq != std::string_view::npos && in(kCredentialNames, name)) {
+      out += std::string(name) + "=REDACTED";
+    } else if (!part.empty()) {
+      out += "REDACTED";
+    }
+  }
+  return out;
+}
+
 }  // namespace trailkeep

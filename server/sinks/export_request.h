@@ -77,4 +77,12 @@ Result<ReportRequest> ParseReportRequest(const std::string& name, const QueryPar
 // GET /v1/verify: the one host named by `host` (required, no pattern).
 Result<std::string> ParseVerifyRequest(const QueryParams& params);
 
+// A request target fit for a stored record or a log line: the path, and the
+// query with the value of every parameter the API does not define replaced
+// by "REDACTED" (a client that puts `access_token=...` or any other secret in
+// the URL must not have it stored where export tokens can read it); a
+// component without '=' that is not a known name becomes "REDACTED" too.
+// Works on the raw text, so it also covers queries that do not parse.
+std::string RedactTarget(std::string_view target);
+
 }  // namespace trailkeep

@@ -31,6 +31,14 @@ std::string PrometheusLabel(const std::string& name, const std::string& value) {
   return out + "\"";
 }
 
+std::vector<Metric> VisibleMetrics(std::vector<Metric> metrics, bool restricted,
+                                   const std::function<bool(const std::string&)>& may_see) {
+  if (!restricted) return metrics;
+  std::erase_if(metrics,
+                [&](const Metric& m) { return m.source_host.empty() || !may_see(m.source_host); });
+  return metrics;
+}
+
 std::string PrometheusText(const std::vector<Metric>& metrics) {
   std::string out;
   const std::string* previous = nullptr;

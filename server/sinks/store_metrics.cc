@@ -1,8 +1,5 @@
 #include "server/sinks/store_metrics.h"
 
-#include <algorithm>
-
-#include "common/base/glob.h"
 #include "server/store/store.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -38,20 +35,14 @@ constexpr HostMetric kHostMetrics[] = {
 
 }  // namespace
 
-Status AppendStoreMetrics(const Store& store, const std::vector<std::string>& allowed_hosts,
-                          std::vector<Metric>* out) {
+Status AppendStoreMetrics(const Store& store, std::vector<Metric>* out) {
   std::vector<v1::HostState> hosts;
-  Status s = store.ListHosts([&](const v1::HostState& h) {
-    if (allowed_hosts.empty() ||
-        std::any_of(allowed_hosts.begin(), allowed_hosts.end(),
-                    [&](const std::string& p) { return GlobMatch(p, h.name()); })) {
-      hosts.push_back(h);
-    }
-  });
+  Status s = store.ListHosts([&](const v1::HostState& h) { hosts.push_back(h); });
   if (!s.ok()) return s;
   for (const HostMetric& m : kHostMetrics) {
     for (const auto& h : hosts) {
-      out->push_back({m.name, m.help, m.type, m.value(h), PrometheusLabel("host", h.name())});
+      out->push_back(
+          {m.name, m.help, m.type, m.value(h), PrometheusLabel("host", h.name()), h.name()});
     }
   }
   for (const auto& [name, value] : store.EngineStats()) {

@@ -15,8 +15,8 @@ namespace trailkeep {
 
 class Store;
 
-// Appends the samples; `allowed_hosts` (empty = all) limits the per-host ones.
-Status AppendStoreMetrics(const Store& store, const std::vector<std::string>& allowed_hosts,
-                          std::vector<Metric>* out);
+// Appends the samples: the per-host ones carry their host (Metric::source_host)
+// for VisibleMetrics; the engine statistics are fleet-wide.
+Status AppendStoreMetrics(const Store& store, std::vector<Metric>* out);
 
 }  // namespace trailkeep

@@ -1,7 +1,8 @@
 """Fleet reports over the HTTPS API: GET /v1/report/NAME (curl) and
 `trailkeep report --server` give exactly what `trailkeepd report --db` prints
 on the collector host, in text and JSON; unknown reports, bad parameters,
-a missing admin scope and a host outside a token's patterns are refused.
+a missing admin scope and a host outside a token's patterns are refused; a
+restricted token sees only its hosts' rows.
 """
 import json
 import os
@@ -60,7 +61,11 @@ def test_reports_match_the_local_tool():
         c.wait_for(lambda: c.self_events("API_TOKENS_RELOADED"), what="API_TOKENS_RELOADED")
         status, _, body = api.get("/v1/report/auth", token="tok-export-only-0123456789")
         assert status == 403 and b"admin" in body, (status, body)
-        status, _, body = api.get("/v1/report/auth", token="tok-api-admin-0123456789")
+        # Without host=, a restricted token gets its own hosts' rows.
+        status, _, body = api.get("/v1/report/auth?format=json", token="tok-api-admin-0123456789")
+        rows = json.loads(body)["rows"]
+        assert status == 200 and rows and all(r["host"] == "api-1" for r in rows), body
+        status, _, body = api.get("/v1/report/auth?host=db-1", token="tok-api-admin-0123456789")
         assert status == 403, (status, body)
         status, _, body = api.get("/v1/report/auth?host=api-1&format=json",
                                   token="tok-api-admin-0123456789")

@@ -263,12 +263,13 @@ def test_text_mode_under_tmux():
         c.stop()
 
 
-def raw_tail(c, query):
-    """A TLS socket with a /v1/tail request sent; returns (socket, line reader)."""
+def raw_tail(c, query, token=None, ca=None):
+    """A TLS socket with a /v1/tail request sent (the admin token unless `token`);
+    returns (socket, line reader). The reader raises AssertionError when the response ends."""
     raw = socket.create_connection(("127.0.0.1", c.export_port), timeout=30)
-    s = c.tls_context(cert=None).wrap_socket(raw, server_hostname="localhost")
+    s = c.tls_context(cert=None, ca=ca).wrap_socket(raw, server_hostname="localhost")
     s.sendall(b"GET /v1/tail?" + query.encode() + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
-              + TOKENS["admin"].encode() + b"\r\n\r\n")
+              + (token or TOKENS["admin"]).encode() + b"\r\n\r\n")
     buf = [b""]
 
     def next_object():

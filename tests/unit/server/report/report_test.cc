@@ -138,5 +138,36 @@ TEST_F(ReportTest, UnknownNameAndTimeWindow) {
   EXPECT_EQ(r.value().rows.size(), 1u);
 }
 
+// A caller limited to some hosts sees only their rows, whatever glob it
+// asks for: a requested glob is matched against stored hosts, never trusted.
+TEST_F(ReportTest, AllowedHostsBindEveryRowAndCount) {
+  ReportOptions o;
+  o.name = "auth";
+  o.host = "*[!1]*";  // passes a text check under "web0[1]" yet selects web02
+  o.allowed_hosts = {"web0[1]"};
+  auto auth = BuildReport(*store_, o);
+  ASSERT_TRUE(auth.ok());
+  ASSERT_EQ(auth.value().rows.size(), 2u);
+  for (size_t i = 0; i < auth.value().rows.size(); ++i) {
+    EXPECT_EQ(Row(auth.value(), i)["host"], "web01");
+  }
+  o.host.clear();
+  o.name = "time-changes";  // web02's only
+  EXPECT_TRUE(BuildReport(*store_, o).value().rows.empty());
+  o.name = "ndcpp";
+  auto ndcpp = BuildReport(*store_, o);
+  ASSERT_TRUE(ndcpp.ok());
+  for (size_t i = 0; i < ndcpp.value().rows.size(); ++i) {
+    auto row = Row(ndcpp.value(), i);
+    if (row["sfr"] == "FIA_UIA_EXT.1") {
+      EXPECT_EQ(row["events"], "2");
+      EXPECT_EQ(row["hosts"], "1");
+    }
+    if (row["sfr"] == "FPT_STM_EXT.1") {
+      EXPECT_EQ(row["events"], "0");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace trailkeep

@@ -141,6 +141,10 @@ TEST(EventsRequest, ValidatesParameters) {
   EXPECT_FALSE(parse("limit=0").ok());
   EXPECT_FALSE(parse("limit=10001").ok());
   EXPECT_FALSE(parse("since=tomorrowish").ok());
+  // Times that do not exist: no day 30 in February, no offset of 25 hours.
+  EXPECT_FALSE(parse("since=2026-02-30T00:00:00%2B25:00").ok());
+  EXPECT_FALSE(parse("since=2026-02-30T00:00:00Z").ok());
+  EXPECT_FALSE(parse("until=2026-01-01T00:00:00-24:00").ok());
   EXPECT_FALSE(parse("format=xml").ok());
   EXPECT_FALSE(parse("colour=red").ok());
 }
@@ -195,6 +199,70 @@ TEST(Prometheus, HelpOncePerNameAndEscapedLabels) {
             "# HELP trailkeep_commit_seconds_total time\n"
             "# TYPE trailkeep_commit_seconds_total counter\n"
             "trailkeep_commit_seconds_total 0.25\n");
+}
+
+TEST(Authorization, BearerSchemeIsCaseInsensitive) {
+  for (const char* v : {"Bearer tk_abc", "bearer tk_abc", "BEARER tk_abc", "Bearer   tk_abc  "}) {
+    SCOPED_TRACE(v);
+    auto t = BearerToken(v);
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(t.value(), "tk_abc");
+  }
+  EXPECT_EQ(BearerToken("Bearer a-b.c_d~e+f/g==").value(), "a-b.c_d~e+f/g==");
+  for (const char* v : {"", "Bearer", "Bearer ", "Bearer  ", "Bearertk_abc",
+                        "Basic dXNlcg==", "Bearer tk abc", "Bearer tk\"abc", "Bearer\ttk_abc"}) {
+    SCOPED_TRACE(v);
+    EXPECT_FALSE(BearerToken(v).ok());
+  }
+}
+
+TEST(Authorization, RowsAreFilteredByStoredHost) {
+  ApiPrincipal p{"web", "token", kAllScopes, {"*-web-*"}};
+  // The requested glob passes as text, yet selects other hosts: rows decide.
+  EXPECT_TRUE(p.HostPatternAllowed("*[!-web-]*"));
+  EXPECT_TRUE(p.MaySee("a-web-1"));
+  EXPECT_FALSE(p.MaySee("db-1"));
+  EXPECT_FALSE(p.MaySee("secret-1"));
+  ApiPrincipal q{"webq", "token", kAllScopes, {"web-?"}};
+  EXPECT_TRUE(q.HostPatternAllowed("web-*"));
+  EXPECT_TRUE(q.MaySee("web-1"));
+  for (const char* h : {"web-10", "web-secret", "web-5.evil"}) EXPECT_FALSE(q.MaySee(h)) << h;
+  EXPECT_TRUE((ApiPrincipal{"all", "token", kAllScopes, {}}.MaySee("anything")));
+}
+
+TEST(RedactTarget, KeepsKnownParametersOnly) {
+  EXPECT_EQ(RedactTarget("/v1/events"), "/v1/events");
+  EXPECT_EQ(RedactTarget("/v1/events?host=web-1&cursor=5"), "/v1/events?host=web-1&cursor=5");
+  EXPECT_EQ(RedactTarget("/v1/events?access_token=s3cret&host=web-1"),
+            "/v1/events?access_token=REDACTED&host=web-1");
+  EXPECT_EQ(RedactTarget("/v1/hosts?tk_s3cret"), "/v1/hosts?REDACTED");
+  EXPECT_EQ(RedactTarget("/v1/hosts?tk_s3cret=1&Token=x"), "/v1/hosts?REDACTED&REDACTED");
+  EXPECT_EQ(RedactTarget("/v1/tail?q=%zz&password=hunter2"), "/v1/tail?q=%zz&password=REDACTED");
+  EXPECT_EQ(RedactTarget("/metrics?"), "/metrics?");
+  EXPECT_EQ(RedactTarget("/v1/events?host=a&&key=k"), "/v1/events?host=a&&key=REDACTED");
+}
+
+TEST(Prometheus, RestrictedCallersSeeTheirHostsSamplesOnly) {
+  std::vector<Metric> all = {
+      {"events_committed_total", "fleet", "counter", 9},
+      {"integrity_events_total", "fleet", "counter", 3, PrometheusLabel("kind", "bad_mac")},
+      {"source_events_total", "per host", "counter", 1, PrometheusLabel("host", "web-1"), "web-1"},
+      {"source_events_total", "per host", "counter", 2, PrometheusLabel("host", "db-1"), "db-1"},
+      {"tunnel_up", "per tunnel", "gauge", 1, PrometheusLabel("tunnel", "secret-vault-7"),
+       "secret-vault-7"},
+      {"tunnel_up", "per tunnel", "gauge", 0, PrometheusLabel("tunnel", "web-7"), "web-7"},
+  };
+  ApiPrincipal web{"web", "token", kScopeAdmin, {"web-?"}};
+  const auto may_see = [&](const std::string& h) { return web.MaySee(h); };
+  const std::string text = PrometheusText(VisibleMetrics(all, true, may_see));
+  EXPECT_EQ(text,
+            "# HELP trailkeep_source_events_total per host\n"
+            "# TYPE trailkeep_source_events_total counter\n"
+            "trailkeep_source_events_total{host=\"web-1\"} 1\n"
+            "# HELP trailkeep_tunnel_up per tunnel\n"
+            "# TYPE trailkeep_tunnel_up gauge\n"
+            "trailkeep_tunnel_up{tunnel=\"web-7\"} 0\n");
+  EXPECT_EQ(VisibleMetrics(all, false, may_see).size(), all.size());
 }
 
 }  // namespace
