@@ -85,7 +85,9 @@ class ExportHttpsServer {
   // Re-reads the token file (SIGHUP). A valid file replaces the tokens for
   // every later request; an invalid one leaves the old tokens in force. Either
   // way a collector event (API_TOKENS_RELOADED / _RELOAD_FAILED) says so.
-  // Thread-safe.
+  // After a valid reload, every open /v1/tail whose token is gone or no longer
+  // grants it the same way (tail scope, host patterns) is ended with a 401
+  // line and recorded as API_DENIED. Thread-safe.
   Status ReloadTokens();
 
   struct Impl;  // the .cc's sessions share it; not for other files
