@@ -972,8 +972,8 @@ class Session : public std::enable_shared_from_this<Session> {
                                   : !known
                                       ? "no host '" + host + "' in the store (see GET /v1/hosts)"
                                       : "cannot verify host '" + host +
-                                            "': its HMAC key is missing or unreadable on the "
-                                            "collector (the collector's log says why)";
+                                            "': no HMAC key the collector can read (its log "
+                                            "says why)";
       const auto status = !listed.ok() ? http::status::internal_server_error
                           : !known     ? http::status::not_found
                                        : http::status::conflict;
