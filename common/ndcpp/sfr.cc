@@ -45,6 +45,7 @@ constexpr std::string_view kSfrs[] = {
     "FIA_UAU.7",
     "FIA_UAU_EXT.2",
     "FIA_UIA_EXT.1",
+    "FIA_X509_EXT.1",  // validation failed, any reason (pre-v2.2 component name, issue 15)
     "FIA_X509_EXT.1/Rev",
     "FIA_X509_EXT.1/ITT",
     "FIA_X509_EXT.2",
@@ -102,7 +103,6 @@ struct Alias {
 // Older spellings (normalised: upper case, no white space) -> canonical.
 constexpr Alias kAliases[] = {
     {"FAU_STG_EXT.3/LOCSPACE", "FAU_STG.3/LocSpace"},  // NDcPP v2.1
-    {"FIA_X509_EXT.1", "FIA_X509_EXT.1/Rev"},          // pre-v2.2 tables (seed 003)
     {"FMT_MTD.1", "FMT_MTD.1/CoreData"},               // NDcPP v1.0
     {"FTP_TRP.1", "FTP_TRP.1/Admin"},                  // NDcPP v1.0
 };

@@ -11,8 +11,10 @@
 //   * Element numbers are not components: "FAU_GEN.1.1" is FAU_GEN.1 and
 //     "FAU_GEN.1.1/Log" is FAU_GEN.1/Log.
 //   * Older or vendor spellings are aliases that map to one canonical name:
-//     "FAU_STG_EXT.3/LocSpace" (NDcPP v2.1) is FAU_STG.3/LocSpace, and the bare
-//     "FIA_X509_EXT.1" of pre-v2.2 tables is FIA_X509_EXT.1/Rev.
+//     "FAU_STG_EXT.3/LocSpace" (NDcPP v2.1) is FAU_STG.3/LocSpace.
+//   * The bare "FIA_X509_EXT.1" (pre-v2.2 tables, Juniper's) is a name of its own:
+//     a certificate failed validation; FIA_X509_EXT.1/Rev is kept for failures
+//     where revocation is involved (docs/ndcpp.md, issue 15).
 //   * Lookup ignores white space (PDF extraction splits "FCS_HTTP S_EXT.1") and
 //     ASCII case; the result is always the canonical spelling.
 //

@@ -49,7 +49,7 @@ const std::vector<EventReportSpec>& EventReports() {
       {"tls-failures",
        "TLS, HTTPS and certificate failures",
        {"FCS_TLSC_EXT.1", "FCS_TLSC_EXT.2", "FCS_TLSS_EXT.1", "FCS_TLSS_EXT.2", "FCS_HTTPS_EXT.1",
-        "FCS_DTLSC_EXT.1", "FCS_DTLSS_EXT.1", "FIA_X509_EXT.1/Rev"},
+        "FCS_DTLSC_EXT.1", "FCS_DTLSS_EXT.1", "FIA_X509_EXT.1", "FIA_X509_EXT.1/Rev"},
        KeepAll},
   };
   return kSpecs;
