@@ -140,6 +140,7 @@ std::string EventToJson(const v1::Event& e) {
   j["peer"] = {{"address", p.address()},
                {"authenticated", p.authenticated()},
                {"cert_subject", p.cert_subject()},
+               {"cert_common_name", p.cert_common_name()},
                {"cert_sha256", p.cert_sha256()},
                {"cert_dns_names", json(std::vector<std::string>(p.cert_dns_names().begin(),
                                                                 p.cert_dns_names().end()))},

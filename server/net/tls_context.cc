@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/base/bytes.h"
+#include "common/x509/subject_name.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -138,13 +139,10 @@ void FillPeerFromTls(SSL* ssl, v1::Peer* peer) {
   X509* cert = SSL_get1_peer_certificate(ssl);
   if (cert == nullptr) return;
   peer->set_authenticated(SSL_get_verify_result(ssl) == X509_V_OK);
-  if (BIO* bio = BIO_new(BIO_s_mem())) {
-    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
-    char* data = nullptr;
-    long len = BIO_get_mem_data(bio, &data);
-    peer->set_cert_subject(std::string(data, static_cast<size_t>(len)));
-    BIO_free(bio);
-  }
+  const X509_NAME* subject = X509_get_subject_name(cert);
+  peer->set_cert_subject(SubjectRfc2253(subject));
+  auto cn = SubjectCommonName(subject);
+  if (cn.ok()) peer->set_cert_common_name(cn.value());
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
   if (X509_digest(cert, EVP_sha256(), md, &md_len) == 1) {
@@ -180,18 +178,6 @@ bool DnsNameMatches(const std::string& pattern, const std::string& name) {
   return n.substr(dot) == p.substr(1);
 }
 
-namespace {
-
-// CN of an RFC 2253 subject ("CN=a,O=b"); used only when there is no SAN.
-std::string CommonName(const std::string& subject) {
-  size_t pos = subject.find("CN=");
-  if (pos == std::string::npos) return "";
-  size_t end = subject.find(',', pos);
-  return subject.substr(pos + 3, end == std::string::npos ? std::string::npos : end - pos - 3);
-}
-
-}  // namespace
-
 bool PeerPermitted(const TlsOptions& o, const v1::Peer& peer, std::string* why) {
   if (!peer.authenticated()) return true;
   if (o.permitted_peers.empty() && o.permitted_fingerprints.empty()) return true;
@@ -200,7 +186,8 @@ bool PeerPermitted(const TlsOptions& o, const v1::Peer& peer, std::string* why) 
     if (NormalizeFingerprint(f) == fp) return true;
   }
   std::vector<std::string> names(peer.cert_dns_names().begin(), peer.cert_dns_names().end());
-  if (names.empty()) names.push_back(CommonName(peer.cert_subject()));
+  // RFC 5425: the CN counts only when there is no SAN dNSName.
+  if (names.empty() && !peer.cert_common_name().empty()) names.push_back(peer.cert_common_name());
   for (const auto& allowed : o.permitted_peers) {
     for (const auto& n : names) {
       if (DnsNameMatches(allowed, n)) return true;

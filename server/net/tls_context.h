@@ -37,11 +37,13 @@ void EnableAgentAlpn(boost::asio::ssl::context* ctx);
 bool AgentAlpnSelected(SSL* ssl);
 
 // Fills the certificate fields of *peer from the verified client certificate
-// of `ssl` (subject, SHA-256 fingerprint, SAN dNSNames); authenticated is set
-// only when a certificate was presented and verified.
+// of `ssl` (subject, its single CN read with the X.509 API, SHA-256
+// fingerprint, SAN dNSNames); authenticated is set only when a certificate
+// was presented and verified.
 void FillPeerFromTls(SSL* ssl, v1::Peer* peer);
 
-// Applies permitted_peers / permitted_fingerprints to an authenticated peer.
+// Applies permitted_peers / permitted_fingerprints to an authenticated peer:
+// names are its SAN dNSNames, or cert_common_name when it has none.
 // Unauthenticated peers (ClientAuth::kOptional without a certificate) pass:
 // their events are marked as such. Sets *why when refusing.
 bool PeerPermitted(const TlsOptions& options, const v1::Peer& peer, std::string* why);

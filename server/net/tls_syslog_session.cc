@@ -14,6 +14,7 @@
 #include "common/base/endpoint.h"
 #include "common/base/time_format.h"
 #include "common/wire/octet_framer.h"
+#include "common/x509/subject_name.h"
 #include "server/net/ingest.h"
 #include "server/net/tls_context.h"
 #include "trailkeep/v1/record.pb.h"
@@ -35,19 +36,6 @@ constexpr auto kShutdownTimeout = std::chrono::seconds(2);
 
 std::string Endpoint(const tcp::endpoint& ep) {
   return FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port());
-}
-
-// RFC 2253 form, as stored in Peer::cert_subject.
-std::string SubjectOf(X509* cert) {
-  std::string out;
-  if (BIO* bio = BIO_new(BIO_s_mem())) {
-    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
-    char* data = nullptr;
-    const long len = BIO_get_mem_data(bio, &data);
-    out.assign(data, static_cast<size_t>(len));
-    BIO_free(bio);
-  }
-  return out;
 }
 
 class Session;
@@ -147,7 +135,7 @@ class Session : public std::enable_shared_from_this<Session> {
       const int err = X509_STORE_CTX_get_error(sc);
       verify_error_ = X509_verify_cert_error_string(err);
       if (X509* cert = X509_STORE_CTX_get_current_cert(sc)) {
-        verify_error_ += " (certificate " + SubjectOf(cert) + ")";
+        verify_error_ += " (certificate " + SubjectRfc2253(X509_get_subject_name(cert)) + ")";
       }
     }
     return preverified;

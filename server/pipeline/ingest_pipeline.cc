@@ -32,28 +32,14 @@ SelfEventKind KindOf(ConnectionEventKind k) {
   return SelfEventKind::kFramingError;
 }
 
-// The CN of an RFC 2253 subject ("CN=web01,O=Example"), "" when none.
-std::string CommonNameOf(const std::string& subject) {
-  size_t at = 0;
-  while (at < subject.size()) {
-    size_t end = at;
-    while (end < subject.size() &&
-           !(subject[end] == ',' && (end == 0 || subject[end - 1] != '\\'))) {
-      ++end;
-    }
-    if (subject.compare(at, 3, "CN=") == 0) return subject.substr(at + 3, end - at - 3);
-    at = end + 1;
-  }
-  return "";
-}
-
 }  // namespace
 
 std::string AgentHostOf(const v1::Peer& peer,
                         const std::vector<std::pair<std::string, std::string>>& host_map) {
   std::vector<std::string> ids(peer.cert_dns_names().begin(), peer.cert_dns_names().end());
-  const std::string cn = CommonNameOf(peer.cert_subject());
-  if (!cn.empty()) ids.push_back(cn);
+  // Read from the parsed certificate at the handshake, never from the
+  // subject's text, where "CN=" can sit inside another attribute's value.
+  if (!peer.cert_common_name().empty()) ids.push_back(peer.cert_common_name());
   for (const auto& id : ids) {
     for (const auto& [identity, host] : host_map) {
       if (identity == id) return host;

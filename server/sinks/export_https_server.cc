@@ -81,14 +81,6 @@ std::string ErrorBody(unsigned status, const std::string& message) {
   return "{\"error\": " + JsonString(message) + ", \"status\": " + std::to_string(status) + "}\n";
 }
 
-// CN of an RFC 2253 subject ("CN=a,O=b").
-std::string CommonName(const std::string& subject) {
-  size_t pos = subject.find("CN=");
-  if (pos == std::string::npos) return "";
-  size_t end = subject.find(',', pos);
-  return subject.substr(pos + 3, end == std::string::npos ? std::string::npos : end - pos - 3);
-}
-
 struct ServerCounters {
   std::atomic<uint64_t> connections{0};
   std::atomic<uint64_t> requests{0};
@@ -317,7 +309,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (peer_.authenticated()) {
       std::vector<std::string> names(peer_.cert_dns_names().begin(), peer_.cert_dns_names().end());
-      names.push_back(CommonName(peer_.cert_subject()));
+      // The CN as parsed at the handshake ("" when ambiguous), never a
+      // search of the subject text, where "CN=" can sit inside any value.
+      if (!peer_.cert_common_name().empty()) names.push_back(peer_.cert_common_name());
       principal_ = server_->Auth()->FromCertificate(names);
       if (!principal_) {
         Deny(http::status::forbidden,
@@ -337,6 +331,18 @@ class Session : public std::enable_shared_from_this<Session> {
     return "anonymous";
   }
 
+  // Records an API_ACCESS / API_DENIED event. A presented certificate adds
+  // its subject and fingerprint: the principal's name alone would not show
+  // which certificate claimed it.
+  void Audit(SelfEventKind kind, const std::string& message,
+             std::vector<std::pair<std::string, std::string>> fields) {
+    if (!peer_.cert_sha256().empty()) {
+      fields.emplace_back("cert_subject", peer_.cert_subject());
+      fields.emplace_back("cert_sha256", peer_.cert_sha256());
+    }
+    server_->audit->Record(kind, peer_address_, message, fields);
+  }
+
   void Deny(http::status status, const std::string& reason) {
     RecordDenied(static_cast<unsigned>(status), "API request refused", reason);
     SendError(status, reason);
@@ -349,13 +355,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // The API_DENIED record; the target's secrets are redacted (RedactTarget).
   void RecordDenied(unsigned code, const std::string& what, const std::string& reason) {
     ++server_->counters.denied;
-    server_->audit->Record(SelfEventKind::kApiDenied, peer_address_,
-                           what + " (" + std::to_string(code) + ") for " + Who() + " from " +
-                               peer_address_ + ": " + reason,
-                           {{"who", Who()},
-                            {"status", std::to_string(code)},
-                            {"path", RedactTarget(Target())},
-                            {"reason", reason}});
+    Audit(SelfEventKind::kApiDenied,
+          what + " (" + std::to_string(code) + ") for " + Who() + " from " + peer_address_ + ": " +
+              reason,
+          {{"who", Who()},
+           {"status", std::to_string(code)},
+           {"path", RedactTarget(Target())},
+           {"reason", reason}});
   }
 
   // A 500 whose cause (file names, store internals) goes to the operational
@@ -451,18 +457,18 @@ class Session : public std::enable_shared_from_this<Session> {
     next_ = 0;
     server_->counters.events_exported += page_->events.size();
     const auto& f = events_req_.filter;
-    server_->audit->Record(SelfEventKind::kApiAccess, peer_address_,
-                           "export by " + Who() + " from " + peer_address_ + ": " +
-                               std::to_string(page_->events.size()) + " events after cursor " +
-                               std::to_string(events_req_.cursor),
-                           {{"who", Who()},
-                            {"path", path_},
-                            {"filter", events_req_.filter_text},
-                            {"host", f.host},
-                            {"ref", f.ref},
-                            {"cursor", std::to_string(events_req_.cursor)},
-                            {"next_cursor", std::to_string(page_->next_cursor)},
-                            {"count", std::to_string(page_->events.size())}});
+    Audit(SelfEventKind::kApiAccess,
+          "export by " + Who() + " from " + peer_address_ + ": " +
+              std::to_string(page_->events.size()) + " events after cursor " +
+              std::to_string(events_req_.cursor),
+          {{"who", Who()},
+           {"path", path_},
+           {"filter", events_req_.filter_text},
+           {"host", f.host},
+           {"ref", f.ref},
+           {"cursor", std::to_string(events_req_.cursor)},
+           {"next_cursor", std::to_string(page_->next_cursor)},
+           {"count", std::to_string(page_->events.size())}});
 
     StartChunked(ExportContentType(events_req_.format), keep_alive_,
                  {{kNextCursorHeader, std::to_string(page_->next_cursor)},
@@ -573,17 +579,16 @@ class Session : public std::enable_shared_from_this<Session> {
         if (auto self = weak.lock()) self->RecheckTailAccess();
       });
     });
-    server_->audit->Record(
-        SelfEventKind::kApiAccess, peer_address_,
-        "tail session by " + Who() + " from " + peer_address_ +
-            (tail_req_.filter_text.empty() ? "" : ": " + tail_req_.filter_text),
-        {{"who", Who()},
-         {"path", path_},
-         {"filter", tail_req_.filter_text},
-         {"host", tail_req_.filter.host},
-         {"ref", tail_req_.filter.ref},
-         {"cursor", tail_req_.has_cursor ? std::to_string(tail_req_.cursor) : ""},
-         {"backlog", std::to_string(tail_req_.backlog)}});
+    Audit(SelfEventKind::kApiAccess,
+          "tail session by " + Who() + " from " + peer_address_ +
+              (tail_req_.filter_text.empty() ? "" : ": " + tail_req_.filter_text),
+          {{"who", Who()},
+           {"path", path_},
+           {"filter", tail_req_.filter_text},
+           {"host", tail_req_.filter.host},
+           {"ref", tail_req_.filter.ref},
+           {"cursor", tail_req_.has_cursor ? std::to_string(tail_req_.cursor) : ""},
+           {"backlog", std::to_string(tail_req_.backlog)}});
     heartbeat_.emplace(stream_.get_executor());
     StartChunked("application/x-ndjson", /*keep_alive=*/false, {{"X-Accel-Buffering", "no"}},
                  [self = shared_from_this()](error_code ec) {
@@ -1102,9 +1107,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void RecordAccess(const std::string& what) {
-    server_->audit->Record(SelfEventKind::kApiAccess, peer_address_,
-                           what + " by " + Who() + " from " + peer_address_,
-                           {{"who", Who()}, {"path", path_}});
+    Audit(SelfEventKind::kApiAccess, what + " by " + Who() + " from " + peer_address_,
+          {{"who", Who()}, {"path", path_}});
   }
 
   beast::ssl_stream<beast::tcp_stream> stream_;

@@ -309,17 +309,7 @@ def test_auth_refusals_are_recorded():
         c.stop()
 
 
-def _sd(e, name):
-    for el in e.get("structured_data", []):
-        params = el.get("params", el)
-        if isinstance(params, dict):
-            if name in params:
-                return params[name]
-        else:
-            for p in params:
-                if p.get("name") == name:
-                    return p.get("value")
-    return ""
+_sd = harness.sd_param
 
 
 if __name__ == "__main__":

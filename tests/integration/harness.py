@@ -241,6 +241,20 @@ def close_tls(s):
     s.close()
 
 
+def sd_param(e, name):
+    """The value of structured-data parameter `name` in an event's JSON ("" when absent)."""
+    for el in e.get("structured_data", []):
+        params = el.get("params", el)
+        if isinstance(params, dict):
+            if name in params:
+                return params[name]
+        else:
+            for p in params:
+                if p.get("name") == name:
+                    return p.get("value")
+    return ""
+
+
 def b64(e):
     import base64
     return base64.b64decode(e["raw_b64"])

@@ -109,6 +109,24 @@ def subject_rfc2253(cert_path):
     return line[len("subject="):].strip() if line.startswith("subject=") else line
 
 
+def sign_leaf(ca_cert, ca_key, subject, out_base, eku="clientAuth", days=2):
+    """Issues out_base.pem + out_base.key with exactly `subject` ("/O=x/CN=y", as `openssl req
+    -subj` takes it: the attributes in that order, values verbatim), no SAN, signed by the CA
+    whose certificate and key are given. Uses `openssl x509 -req`, which copies the subject as
+    requested: no CA policy reorders or refuses it (several CNs, no CN, "CN=" inside a value)."""
+    key, cert, csr = out_base + ".key", out_base + ".pem", out_base + ".csr"
+    _run([OPENSSL, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key])
+    os.chmod(key, 0o600)
+    _run([OPENSSL, "req", "-new", "-key", key, "-out", csr, "-subj", subject])
+    ext = out_base + "-ext.cnf"
+    with open(ext, "w") as f:
+        f.write("basicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n"
+                "extendedKeyUsage = %s\n" % eku)
+    _run([OPENSSL, "x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-CAcreateserial",
+          "-CAserial", out_base + ".srl", "-days", str(days), "-sha256", "-extfile", ext, "-out", cert])
+    return cert
+
+
 class CertAuthority:
     """A CA (EC P-256, self-signed) with an `openssl ca` database, in its own sub-folder."""
 

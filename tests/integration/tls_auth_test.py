@@ -20,9 +20,16 @@ import warnings
 
 import harness
 from harness import Collector, frame, close_tls, b64, log
-from pki import TestPki, collector_config
+from pki import TestPki, collector_config, sign_leaf
 
 _PKI = None
+BORROWED_CN = {
+    "spoof-o": "/O=xCN=allowed.example",
+    "spoof-cn-o": "/CN=nobody/O=xCN=allowed.example",
+    "spoof-ou": "/CN=nobody/OU=a,CN=allowed.example",
+    "spoof-l": "/CN=web-9/L=CN=allowed.example",
+    "spoof-two-cns": "/CN=nobody/CN=allowed.example",
+}
 
 
 def pki():
@@ -34,6 +41,10 @@ def pki():
         ca = _PKI.cas["ca"]
         ca.issue("twolabels", "a.b.example.test", dns=["a.b.example.test"])
         ca.issue("bare", "example.test", dns=["example.test"])
+        # No SAN; "CN=allowed.example" only as text inside another attribute, or a second CN.
+        for name, subject in BORROWED_CN.items():
+            sign_leaf(_PKI.cert("ca"), _PKI.key("ca"), subject, _PKI.base(name))
+        sign_leaf(_PKI.cert("ca"), _PKI.key("ca"), "/O=x/CN=allowed.example", _PKI.base("cnonly"))
         log("PKI in %s (%.1fs)" % (_PKI.dir, time.time() - start))
     return _PKI
 
@@ -231,6 +242,27 @@ def test_permitted_peers():
         assert_alive(col, "permitted peers")
 
 
+def test_permitted_peers_cn_cannot_be_borrowed():
+    """permitted_peers by CN (no SAN): the CN is the certificate's one CN attribute, not the
+    text "CN=" anywhere in the subject."""
+    with start(client_auth="require", crl=True, permitted_peers=["allowed.example"]) as col:
+        refused = {}
+        for cert in BORROWED_CN:
+            marker = "borrowed-%s-%s" % (cert, uuid.uuid4().hex[:8])
+            local, err = expect_refused(col, cert, None, marker)
+            prm = params(wait_self_event(col, "PEER_NOT_PERMITTED", local))
+            log("  %-14s %-40s | %s" % (cert, pki().subject(cert), err[:50]))
+            assert prm.get("cert_subject") == pki().subject(cert), prm
+            assert prm.get("cert_sha256") == pki().fingerprint(cert), prm
+            refused[cert] = marker
+        marker = "cnonly-" + uuid.uuid4().hex[:8]
+        expect_accepted(col, "cnonly", marker)
+        wait_stored(col, marker)
+        for cert, m in refused.items():
+            assert not stored_with(col, m), "a certificate borrowing the CN (%s) was stored" % cert
+        assert_alive(col, "borrowed CN")
+
+
 def test_permitted_fingerprints():
     p = pki()
     fps = [p.fingerprint("client2", "rfc"),            # sha-256:AB:..
@@ -301,6 +333,7 @@ if __name__ == "__main__":
         test_valid_client_stored_with_identity,
         test_refused_handshakes,
         test_permitted_peers,
+        test_permitted_peers_cn_cannot_be_borrowed,
         test_permitted_fingerprints,
         test_no_session_tickets_by_default,
     ])

@@ -43,8 +43,33 @@ TEST(PeerPermittedTest, CommonNameOnlyWithoutSan) {
   v1::Peer p;
   p.set_authenticated(true);
   p.set_cert_subject("CN=node1,O=x");
+  p.set_cert_common_name("node1");
   std::string why;
   EXPECT_TRUE(PeerPermitted(o, p, &why));
+  p.add_cert_dns_names("other.test");  // with a SAN dNSName the CN does not count
+  EXPECT_FALSE(PeerPermitted(o, p, &why));
+}
+
+// The CN comes from the parsed certificate (FillPeerFromTls), never from the
+// subject text: "CN=node1" inside another attribute names nobody.
+TEST(PeerPermittedTest, CnTextInTheSubjectIsNotAnIdentity) {
+  TlsOptions o;
+  o.permitted_peers = {"node1"};
+  const std::pair<const char*, const char*> certs[] = {
+      {"O=xCN=node1", ""},  // what SubjectCommonName gives for each subject
+      {"O=xCN=node1,CN=nobody", "nobody"},
+      {"OU=a\\,CN=node1,CN=nobody", "nobody"},
+      {"L=CN=node1,CN=web-9", "web-9"},
+      {"CN=node1,CN=nobody", ""},  // several CNs: none
+  };
+  for (const auto& [subject, cn] : certs) {
+    v1::Peer p;
+    p.set_authenticated(true);
+    p.set_cert_subject(subject);
+    p.set_cert_common_name(cn);
+    std::string why;
+    EXPECT_FALSE(PeerPermitted(o, p, &why)) << subject;
+  }
 }
 
 TEST(SplitHostPortTest, AcceptsV4V6AndRejectsJunk) {
