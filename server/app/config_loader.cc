@@ -133,6 +133,11 @@ void ReadExport(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Integer(*t, "export.", "max_limit", &x.max_limit, 1, 1'000'000);
   r->Integer(*t, "export.", "read_threads", &x.read_threads, 1, 64);
   r->Integer(*t, "export.", "max_connections", &x.max_connections, 1, 100'000);
+  r->Integer(*t, "export.", "reserved_connections", &x.reserved_connections, 0, 100'000);
+  r->Integer(*t, "export.", "max_connections_per_peer", &x.max_connections_per_peer, 1, 100'000);
+  r->Integer(*t, "export.", "max_handshakes_per_peer", &x.max_handshakes_per_peer, 1, 100'000);
+  r->Integer(*t, "export.", "handshake_timeout_ms", &x.handshake_timeout_ms, 100, 600'000);
+  r->Integer(*t, "export.", "first_request_timeout_ms", &x.first_request_timeout_ms, 100, 600'000);
   r->Integer(*t, "export.", "max_streams", &x.max_streams, 1, 10'000);
   r->Integer(*t, "export.", "idle_timeout_ms", &x.idle_timeout_ms, 1000, 86'400'000);
   r->Integer(*t, "export.", "write_timeout_ms", &x.write_timeout_ms, 1000, 86'400'000);
@@ -154,6 +159,10 @@ void ReadExport(const toml::table& root, TomlReader* r, ServerConfig* c) {
         x.clients.push_back(std::move(rule));
       }
     }
+  }
+  if (x.reserved_connections >= x.max_connections) {
+    r->Error(t->get("reserved_connections"),
+             "export.reserved_connections must be below export.max_connections");
   }
   if (x.default_limit > x.max_limit) {
     r->Error(t->get("default_limit"), "export.default_limit must not exceed export.max_limit");
@@ -197,6 +206,8 @@ void ReadLimits(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Integer(*t, "limits.", "idle_timeout_ms", &c->syslog.idle_timeout_ms, 1000, 86'400'000);
   r->Integer(*t, "limits.", "max_connections", &c->syslog.max_connections, 1, 1'000'000);
   r->Integer(*t, "limits.", "max_handshakes", &c->syslog.max_handshakes, 1, 1'000'000);
+  r->Integer(*t, "limits.", "max_handshakes_per_peer", &c->syslog.max_handshakes_per_peer, 1,
+             1'000'000);
   r->Unknown(*t, "limits.");
 }
 

@@ -1,5 +1,6 @@
 #include "server/net/tls_syslog_listener.h"
 
+#include <cstdint>
 #include <stdexcept>
 
 #include <boost/asio/io_context.hpp>
@@ -10,6 +11,7 @@
 #include "common/base/endpoint.h"
 #include "server/net/acceptor.h"
 #include "server/net/adopted_connection.h"
+#include "server/net/connection_gate.h"
 #include "server/net/ingest.h"
 #include "server/net/tls_context.h"
 #include "server/net/tls_syslog_session.h"
@@ -52,7 +54,10 @@ struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
         options(std::make_shared<const TlsSyslogOptions>(o)),
         sink(s),
         ctx(MakeServerTlsContext(o.tls)),
-        counters(std::make_shared<TlsSyslogCounters>()) {
+        counters(std::make_shared<TlsSyslogCounters>()),
+        // Only the per-peer handshake limit: the totals are checked in Admit,
+        // and a syslog sender without a certificate is no less legitimate.
+        gate(ConnectionLimits{SIZE_MAX, 0, 0, o.max_handshakes_per_peer}) {
     EnableAgentAlpn(ctx.get());
   }
 
@@ -66,25 +71,28 @@ struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void Admit(tcp::socket sock, tcp::acceptor* acc) {
+    error_code ec;
+    const auto ep = sock.remote_endpoint(ec);
+    if (ec) return;  // already gone
     const bool too_many = counters->connections.load() >= options->max_connections;
     const bool too_busy = counters->handshaking.load() >= options->max_handshakes;
-    if (too_many || too_busy) {
+    ConnectionGate::Admission admission;
+    if (!too_many && !too_busy) admission = gate.Admit(ep.address().to_string());
+    if (!admission.slot) {
       ++counters->refused;
       v1::Peer peer;
-      error_code ec;
-      auto ep = sock.remote_endpoint(ec);
-      if (!ec)
-        peer.set_address(FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port()));
+      peer.set_address(FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port()));
       sink->ReportConnectionEvent(
           ConnectionEventKind::kConnectionLimit, peer,
           too_many ? "connection limit of " + std::to_string(options->max_connections) + " reached"
-                   : "handshake limit of " + std::to_string(options->max_handshakes) + " reached");
+          : too_busy ? "handshake limit of " + std::to_string(options->max_handshakes) + " reached"
+                     : admission.refused);
       sock.close(ec);
       return;
     }
-    error_code ec;
     sock.set_option(tcp::no_delay(true), ec);
-    StartTlsSyslogSession(std::move(sock), ctx, options, sink, counters, LocalAddress(*acc));
+    StartTlsSyslogSession(std::move(sock), ctx, options, sink, counters, LocalAddress(*acc), {},
+                          std::move(admission.slot));
   }
 
   net::io_context& io;
@@ -92,6 +100,7 @@ struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
   IngestSink* sink;
   std::shared_ptr<net::ssl::context> ctx;
   std::shared_ptr<TlsSyslogCounters> counters;
+  ConnectionGate gate;
   Acceptors acceptors;
 };
 

@@ -2,8 +2,10 @@
 // runs one TlsSyslogSession per connection, each on its own strand.
 //
 // Limits bound memory under floods: at most max_connections sessions and at
-// most max_handshakes of them still handshaking; connections beyond either
-// are closed at once and reported (the sink rate-limits those reports).
+// most max_handshakes of them still handshaking, of which at most
+// max_handshakes_per_peer from one IP address (so one peer's idle sockets
+// cannot hold every handshake slot); connections beyond any are closed at
+// once and reported (the sink rate-limits those reports).
 //
 // Concurrency: Start/Stop from the composition root; everything else runs on
 // the io_context's threads.
@@ -34,6 +36,7 @@ struct TlsSyslogOptions {
   int idle_timeout_ms = 600'000;
   size_t max_connections = 10'000;
   size_t max_handshakes = 1'000;
+  size_t max_handshakes_per_peer = 64;
 };
 
 // Counters shared by the listener and its sessions.

@@ -78,8 +78,10 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<ssl::context> ctx,
           std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
-          std::shared_ptr<TlsSyslogCounters> counters, std::string listener, std::string tunnel)
-      : ctx_(std::move(ctx)),
+          std::shared_ptr<TlsSyslogCounters> counters, std::string listener, std::string tunnel,
+          std::unique_ptr<ConnectionGate::Slot> slot)
+      : slot_(std::move(slot)),
+        ctx_(std::move(ctx)),
         stream_(std::move(socket), *ctx_),
         timer_(stream_.get_executor()),
         options_(std::move(options)),
@@ -154,6 +156,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHandshake(error_code ec) {
     handshaking_ = false;
     --counters_->handshaking;
+    if (slot_) slot_->HandshakeDone();
     if (ec) {
       std::string reason = !timeout_reason_.empty() ? timeout_reason_
                            : !verify_error_.empty() ? "certificate refused: " + verify_error_
@@ -335,6 +338,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.lowest_layer().close(ignored);
   }
 
+  std::unique_ptr<ConnectionGate::Slot> slot_;  // null for adopted connections
   std::shared_ptr<ssl::context> ctx_;
   ssl::stream<tcp::socket> stream_;
   net::steady_timer timer_;
@@ -370,9 +374,10 @@ void SessionLink::Post(const v1::CollectorFrame& f, bool then_close) {
 void StartTlsSyslogSession(tcp::socket socket, std::shared_ptr<ssl::context> ctx,
                            std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
                            std::shared_ptr<TlsSyslogCounters> counters, std::string listener,
-                           std::string tunnel) {
+                           std::string tunnel, std::unique_ptr<ConnectionGate::Slot> slot) {
   std::make_shared<Session>(std::move(socket), std::move(ctx), std::move(options), sink,
-                            std::move(counters), std::move(listener), std::move(tunnel))
+                            std::move(counters), std::move(listener), std::move(tunnel),
+                            std::move(slot))
       ->Start();
 }
 

@@ -20,6 +20,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "server/net/connection_gate.h"
 #include "server/net/tls_syslog_listener.h"
 
 namespace trailkeep {
@@ -28,6 +29,8 @@ void StartTlsSyslogSession(boost::asio::ip::tcp::socket socket,
                            std::shared_ptr<boost::asio::ssl::context> ctx,
                            std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
                            std::shared_ptr<TlsSyslogCounters> counters, std::string listener,
-                           std::string tunnel = {});  // v1::Peer.tunnel (adopted connections)
+                           std::string tunnel = {},  // v1::Peer.tunnel (adopted connections)
+                           // The listener's per-peer place; told when the handshake ends.
+                           std::unique_ptr<ConnectionGate::Slot> slot = nullptr);
 
 }  // namespace trailkeep

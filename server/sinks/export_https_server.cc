@@ -26,6 +26,7 @@
 #include "common/base/time_format.h"
 #include "common/event/event_format.h"
 #include "server/net/acceptor.h"
+#include "server/net/connection_gate.h"
 #include "server/net/tls_context.h"
 #include "server/net/tls_syslog_listener.h"
 #include "server/report/report_format.h"
@@ -90,6 +91,8 @@ struct ServerCounters {
   std::atomic<uint64_t> tail_events{0};
   std::atomic<uint64_t> tail_missed{0};
   std::atomic<uint64_t> tls_failures{0};
+  std::atomic<uint64_t> connections_refused{0};
+  std::atomic<uint64_t> connections_evicted{0};
   std::atomic<size_t> streams{0};
   std::atomic<size_t> verifies{0};
   std::atomic<uint64_t> verify_runs{0};
@@ -108,7 +111,9 @@ struct ExportHttpsServer::Impl : std::enable_shared_from_this<Impl> {
         hub(h),
         chain_keys(std::move(k)),
         pool(static_cast<size_t>(std::max(1, o.read_threads))),
-        verify_pool(1) {
+        verify_pool(1),
+        gate(ConnectionLimits{o.max_connections, o.reserved_connections, o.max_connections_per_peer,
+                              o.max_handshakes_per_peer}) {
     TlsOptions tls = o.tls;
     tls.client_auth = tls.ca_file.empty() ? ClientAuth::kNone : ClientAuth::kOptional;
     tls.permitted_peers.clear();
@@ -120,6 +125,7 @@ struct ExportHttpsServer::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void Accept(tcp::acceptor* acc);
+  void Admit(tcp::socket sock);
 
   // The options' tokens plus the token file's, and the client rules.
   Result<std::shared_ptr<const ApiAuthenticator>> LoadAuthenticator() const {
@@ -151,6 +157,7 @@ struct ExportHttpsServer::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<const ApiAuthenticator> auth;  // GUARDED_BY(auth_mu); replaced on SIGHUP
   net::thread_pool pool;                         // store reads
   net::thread_pool verify_pool;                  // chain re-verification (long scans)
+  ConnectionGate gate;                           // admission by peer address, before TLS
   ServerCounters counters;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
 
@@ -173,13 +180,12 @@ struct Page {
 // One HTTPS connection: handshake, then requests one at a time (keep-alive).
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<ExportHttpsServer::Impl> server)
-      : stream_(std::move(socket), *server->ctx), server_(std::move(server)) {
-    error_code ec;
-    auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
-    if (!ec) {
-      peer_address_ = FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port());
-    }
+  Session(tcp::socket&& socket, std::shared_ptr<ExportHttpsServer::Impl> server,
+          std::unique_ptr<ConnectionGate::Slot> slot, std::string peer_address)
+      : stream_(std::move(socket), *server->ctx),
+        server_(std::move(server)),
+        slot_(std::move(slot)),
+        peer_address_(std::move(peer_address)) {
     ++server_->counters.connections;
   }
   ~Session() {
@@ -192,6 +198,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Run() {
+    // The gate closes this connection to make room when it is the oldest
+    // that has not authenticated.
+    slot_->SetEvict([weak = weak_from_this(), exec = stream_.get_executor()] {
+      net::post(exec, [weak] {
+        if (auto self = weak.lock()) beast::get_lowest_layer(self->stream_).close();
+      });
+    });
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Handshake(); });
   }
 
@@ -214,6 +227,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     FillPeerFromTls(stream_.native_handle(), &peer_);
+    // A verified client certificate is an identity: the reserve is open to it.
+    if (peer_.authenticated()) {
+      slot_->Authenticated();
+    } else {
+      slot_->HandshakeDone();
+    }
     DoRead();
   }
 
@@ -221,8 +240,10 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     parser_->body_limit(64 * 1024);
-    beast::get_lowest_layer(stream_).expires_after(
-        std::chrono::milliseconds(server_->options.idle_timeout_ms));
+    // Until a first request arrives the connection has proved nothing: a
+    // short deadline, so idle sockets cannot hold their slots for long.
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(
+        read_any_ ? server_->options.idle_timeout_ms : server_->options.first_request_timeout_ms));
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](error_code ec, size_t) { self->OnRead(ec); });
   }
@@ -239,6 +260,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     request_ = parser_->release();
+    read_any_ = true;
     keep_alive_ = request_.keep_alive();
     ++server_->counters.requests;
     Handle();
@@ -266,6 +288,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return SendError(http::status::not_found, "no such endpoint: " + path_);
     }
     if (!Authenticate()) return;
+    slot_->Authenticated();  // valid credentials: never evicted, may use the reserve
     if (!principal_->Has(needed)) {
       return Deny(http::status::forbidden, std::string("the ") + ScopeNames(needed) +
                                                " scope is required; " + principal_->name + " has " +
@@ -1094,6 +1117,12 @@ class Session : public std::enable_shared_from_this<Session> {
         d(c.denied.load()));
     add("api_tls_failures_total", "failed TLS handshakes on the export listener", "counter",
         d(c.tls_failures.load()));
+    add("api_connections_refused_total",
+        "HTTPS API connections refused at accept by the per-peer or total limits", "counter",
+        d(c.connections_refused.load()));
+    add("api_connections_evicted_total",
+        "unauthenticated HTTPS API connections closed to make room for new ones", "counter",
+        d(c.connections_evicted.load()));
     add("export_events_total", "events sent by GET /v1/events", "counter",
         d(c.events_exported.load()));
     add("export_streams", "GET /v1/events responses in flight", "gauge", d(c.streams.load()));
@@ -1113,7 +1142,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::ssl_stream<beast::tcp_stream> stream_;
   std::shared_ptr<ExportHttpsServer::Impl> server_;
+  std::unique_ptr<ConnectionGate::Slot> slot_;
   std::string peer_address_;
+  bool read_any_ = false;  // a request has been read on this connection
   v1::Peer peer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
@@ -1165,16 +1196,38 @@ void ExportHttpsServer::Impl::Accept(tcp::acceptor* acc) {
   acc->async_accept(net::make_strand(io),
                     [self = shared_from_this(), acc](error_code ec, tcp::socket sock) {
                       if (ec == net::error::operation_aborted || !acc->is_open()) return;
-                      if (!ec) {
-                        if (self->counters.connections.load() >= self->options.max_connections) {
-                          sock.close(ec);
-                        } else {
-                          sock.set_option(tcp::no_delay(true), ec);
-                          std::make_shared<Session>(std::move(sock), self)->Run();
-                        }
-                      }
+                      if (!ec) self->Admit(std::move(sock));
                       self->Accept(acc);
                     });
+}
+
+// Before any TLS: the gate decides by the peer's address (connection_gate.h).
+void ExportHttpsServer::Impl::Admit(tcp::socket sock) {
+  error_code ec;
+  const auto ep = sock.remote_endpoint(ec);
+  if (ec) return;  // already gone
+  const std::string address =
+      FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port());
+  auto admission = gate.Admit(ep.address().to_string());
+  if (!admission.slot) {
+    ++counters.connections_refused;
+    // SelfAudit summarises a flood of these (per kind and window).
+    audit->Record(SelfEventKind::kConnectionLimit, address,
+                  "export API: connection from " + address + " refused: " + admission.refused,
+                  {{"listener", "export"}, {"reason", admission.refused}});
+    sock.close(ec);
+    return;
+  }
+  if (admission.evicted_another) {
+    ++counters.connections_evicted;
+    audit->Record(
+        SelfEventKind::kConnectionLimit, address,
+        "export API: the oldest unauthenticated connection was closed to admit " + address,
+        {{"listener", "export"}, {"reason", "evicted"}});
+  }
+  sock.set_option(tcp::no_delay(true), ec);
+  std::make_shared<Session>(std::move(sock), shared_from_this(), std::move(admission.slot), address)
+      ->Run();
 }
 
 ExportHttpsServer::ExportHttpsServer(net::io_context& io, const ExportServerOptions& options,

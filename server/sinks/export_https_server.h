@@ -50,14 +50,20 @@ struct ExportServerOptions {
   uint64_t default_limit = 1000;
   uint64_t max_limit = 10000;
   int read_threads = 2;
+  // Connection admission (server/net/connection_gate.h): refused at accept,
+  // before any TLS, and recorded as CONNECTION_LIMIT.
   size_t max_connections = 256;
-  size_t max_streams = 16;  // concurrent /v1/events responses
+  size_t reserved_connections = 32;      // of max_connections, for authenticated clients only
+  size_t max_connections_per_peer = 32;  // per peer IP address
+  size_t max_handshakes_per_peer = 8;    // per peer IP address, TLS handshake not done
+  size_t max_streams = 16;               // concurrent /v1/events responses
   int handshake_timeout_ms = 10'000;
-  int idle_timeout_ms = 60'000;        // between requests
-  int write_timeout_ms = 60'000;       // per chunk written to a slow reader
-  int tail_heartbeat_ms = 10'000;      // /v1/tail: a heartbeat line after this much silence
-  uint32_t enterprise_number = 32473;  // of the chain element (GET /v1/verify)
-  size_t max_verifies = 2;             // concurrent GET /v1/verify runs (more get 503)
+  int first_request_timeout_ms = 10'000;  // after the handshake, for the first request's header
+  int idle_timeout_ms = 60'000;           // between requests
+  int write_timeout_ms = 60'000;          // per chunk written to a slow reader
+  int tail_heartbeat_ms = 10'000;         // /v1/tail: a heartbeat line after this much silence
+  uint32_t enterprise_number = 32473;     // of the chain element (GET /v1/verify)
+  size_t max_verifies = 2;                // concurrent GET /v1/verify runs (more get 503)
 };
 
 // The HMAC key of a host for GET /v1/verify: null, with *why set, when the

@@ -2,7 +2,8 @@
 
 Opens N connections (all handshaken and held open at once), sends one frame on
 each, then a second frame on each, and closes them; every frame must be
-stored exactly once and the collector must keep running.
+stored exactly once and the collector must keep running. Then one peer's
+idle sockets must not keep other senders from handshaking.
 """
 import resource
 
@@ -46,5 +47,46 @@ def test_thousands_of_concurrent_connections():
         assert hosts == {"conn-%d" % i for i in range(min(n, 10))}, hosts
 
 
+def test_one_peer_cannot_take_every_handshake_slot():
+    """1100 idle TCP connections from 127.0.0.2 (more than [limits] max_handshakes = 1000) while
+    a sender on 127.0.0.1 keeps delivering: its frames are all stored, and the refusals are
+    CONNECTION_LIMIT events naming the per-peer limit."""
+    import socket
+    import time
+    limit = raise_fd_limit(1100 + 256)
+    n = min(1100, limit - 256)
+    with Collector() as c:
+        idle, refused = [], 0
+        sent = []
+        try:
+            for i in range(n):
+                s = socket.socket()
+                s.bind(("127.0.0.2", 0))
+                s.settimeout(5)
+                try:
+                    s.connect(("127.0.0.1", c.port))
+                    idle.append(s)
+                except OSError:
+                    refused += 1
+                    s.close()
+                if i % 100 == 99:  # the real sender, while the flood goes on
+                    start = time.time()
+                    msg = ("<14>1 - flood-victim many - - - delivered during flood %d" % i).encode()
+                    c.send_frames([msg])
+                    sent.append(msg)
+                    assert time.time() - start < 5, "the sender waited %.1fs" % (time.time() - start)
+        finally:
+            for s in idle:
+                s.close()
+        events = c.wait_for_count(len(sent), timeout=60)
+        assert sorted(e["msg"] for e in events) == sorted(m.decode().split(" - - - ")[1] for m in sent)
+        limits = c.wait_for(lambda: [e for e in c.self_events("CONNECTION_LIMIT")
+                                     if "max_handshakes_per_peer" in e["msg"]], 30,
+                            "CONNECTION_LIMIT for the per-peer handshake limit")
+        harness.log("%d idle connections opened, %d refused by the client; %d CONNECTION_LIMIT events"
+                    % (len(idle), refused, len(limits)))
+        assert c.alive()
+
+
 if __name__ == "__main__":
-    harness.main([test_thousands_of_concurrent_connections])
+    harness.main([test_thousands_of_concurrent_connections, test_one_peer_cannot_take_every_handshake_slot])
