@@ -153,6 +153,23 @@ void RecordStoreReadIssue(const StoreReadIssue& issue, SelfAudit* audit) {
                  {"last_seq", std::to_string(issue.last_seq)}});
 }
 
+// At shutdown, once the listeners are closed: stops `io` when every frame
+// already read has been handed to the committer (sessions hold frames while
+// its queue is full, as it may be under load), or at `until` so that a store
+// that cannot write does not hold the shutdown forever.
+void StopWhenHandedOver(net::io_context& io, const TlsSyslogCounters& counters,
+                        std::shared_ptr<net::steady_timer> timer,
+                        std::chrono::steady_clock::time_point until) {
+  if (counters.frames_held.load() == 0 || std::chrono::steady_clock::now() >= until) {
+    io.stop();
+    return;
+  }
+  timer->expires_after(std::chrono::milliseconds(20));
+  timer->async_wait([&io, &counters, timer, until](boost::system::error_code) {
+    StopWhenHandedOver(io, counters, timer, until);
+  });
+}
+
 // Periodic housekeeping on the io_context: self-audit windows, stats log.
 class Ticker {
  public:
@@ -507,7 +524,10 @@ int RunServer(const ServerConfig& config) {
     reload.cancel();
     // Give sessions a moment to hand over frames already read, then stop.
     auto timer = std::make_shared<net::steady_timer>(io, std::chrono::milliseconds(200));
-    timer->async_wait([timer, &io](boost::system::error_code) { io.stop(); });
+    timer->async_wait([timer, &io, &counters = listener->counters()](boost::system::error_code) {
+      StopWhenHandedOver(io, counters, timer,
+                         std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    });
   });
 
   unsigned n = config.io_threads > 0 ? static_cast<unsigned>(config.io_threads)
@@ -518,10 +538,13 @@ int RunServer(const ServerConfig& config) {
   for (auto& t : threads) t.join();
 
   const auto& c = listener->counters();
-  self_audit.Record(SelfEventKind::kShutdown, "",
-                    "trailkeepd stopping; " + std::to_string(c.frames.load()) +
-                        " frames received, " + std::to_string(c.refused.load()) +
-                        " connections refused");
+  self_audit.Record(
+      SelfEventKind::kShutdown, "",
+      "trailkeepd stopping; " + std::to_string(c.frames.load()) + " frames received, " +
+          std::to_string(c.refused.load()) + " connections refused" +
+          (c.frames_held.load() > 0 ? ", " + std::to_string(c.frames_held.load()) +
+                                          " frames read but not handed over in 10 s (not stored)"
+                                    : ""));
   self_audit.Flush();
   {
     // Open audit events go in as they are (incomplete) before the last commit.

@@ -46,6 +46,9 @@ struct TlsSyslogCounters {
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> refused{0};
   std::atomic<uint64_t> frames{0};
+  // Frames read but not yet handed to the pipeline (held while the commit
+  // queue is full): shutdown waits for this to reach 0 before it stops.
+  std::atomic<uint64_t> frames_held{0};
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> framing_errors{0};
 };

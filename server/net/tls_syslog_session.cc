@@ -114,6 +114,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (then_close) {
       goodbye_sent_ = true;
       closing_ = true;
+      counters_->frames_held -= pending_.size();
       pending_.clear();  // not acknowledged: the agent sends them again
     }
     if (!writing_) WriteNext();
@@ -282,6 +283,7 @@ class Session : public std::enable_shared_from_this<Session> {
         pending_.push_back(RawFrame{std::string(frame), now, peer_});
       }
       counters_->frames += pending_.size();
+      counters_->frames_held += pending_.size();
       if (r == OctetFramer::Result::kError) {
         ++counters_->framing_errors;
         sink_->ReportConnectionEvent(ConnectionEventKind::kFramingError, *peer_,
@@ -306,13 +308,15 @@ class Session : public std::enable_shared_from_this<Session> {
   // Hands pending frames to the sink; while it is full, waits and retries
   // without reading (back-pressure reaches the sender through TCP).
   void Deliver() {
-    if (!pending_.empty() && !sink_->Offer(&pending_)) {
+    const size_t held = pending_.size();
+    if (held > 0 && !sink_->Offer(&pending_)) {
       timer_.expires_after(kRetryDelay);
       timer_.async_wait([self = shared_from_this()](error_code ec) {
         if (ec != net::error::operation_aborted) self->Deliver();
       });
       return;
     }
+    counters_->frames_held -= held;
     if (eof_ || closing_) {
       if (goodbye_sent_) return;  // WriteNext closes once the Goodbye is out
       if (writing_) {
