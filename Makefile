@@ -5,7 +5,7 @@ WERROR  ?= OFF
 DEV_DIR ?= .trailkeep-dev
 JOBS    ?= $(shell nproc)
 
-.PHONY: all deps configure build binaries run test unit integration bench bench-agent bench-api bench-tunnel peers format clean
+.PHONY: all deps configure build binaries run test unit integration bench bench-agent bench-api bench-tunnel peers format clean package test-install
 
 all: build
 
@@ -53,6 +53,16 @@ bench-api: build
 # Port 60 and reverse tunnels: 1 and 50 tunnels, auditd as the peer (tests/bench/tunnel_bench.py; root).
 bench-tunnel: binaries
 	@python3 tests/bench/tunnel_bench.py $(BUILD)
+
+# Debian packages trailkeepd, trailkeep, trailkeep-common in $(BUILD)/packages (docs/operations.md).
+package: build
+	@ninja -C $(BUILD) package
+
+# The install test in a fresh Debian 12 root made by debootstrap (kept in $(BUILD)/bookworm-minbase),
+# where apt resolves the packages' Depends; CI runs the same test in an overlay of / (root).
+test-install: build
+	@command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap
+	@python3 tests/install/install_test.py --build $(BUILD) --root debootstrap
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
