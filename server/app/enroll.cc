@@ -210,7 +210,7 @@ void Enroll(const EnrollOptions& o) {
   std::ostringstream toml;
   toml << "[agent]\n"
        << "host = " << TomlString(o.host) << "\n"
-       << "spool_dir = \"/var/lib/trailkeep/spool\"\n"
+       << "spool_dir = \"/var/lib/trailkeep-agent/spool\"\n"
        << "hmac_key_file = " << TomlString((out / "hmac.key").string()) << "\n"
        << "[collector]\n"
        << "address = " << TomlString(CollectorAddress(c)) << "\n"
