@@ -12,7 +12,7 @@ BUILD_PKGS="cmake ninja-build ccache g++ pkg-config make clang-format \
   libspdlog-dev libfmt-dev libssh2-1-dev libgtest-dev libgmock-dev \
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libre2-dev libjemalloc-dev \
   auditd"
-TEST_PKGS="openssl syslog-ng-core openssh-server bsdutils python3 procps iproute2 curl libestr0 libfastjson4 tmux audispd-plugins"
+TEST_PKGS="lintian openssl syslog-ng-core openssh-server bsdutils python3 procps iproute2 curl libestr0 libfastjson4 tmux audispd-plugins"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do
