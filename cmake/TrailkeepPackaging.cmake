@@ -13,7 +13,9 @@
 # The maintainer scripts are deploy/debian/<package>/{postinst,prerm,postrm}.
 #
 # Included from the top CMakeLists.txt before the subdirectories, which add
-# their binaries with install(TARGETS ... COMPONENT collector|agent).
+# their binaries with install(TARGETS ... COMPONENT collector|agent). The
+# configuration and the units have absolute destinations (/etc, /lib): stage
+# an install with DESTDIR=DIR cmake --install build, not with --prefix.
 include_guard(GLOBAL)
 
 # Packages install under /usr; GNUInstallDirs then maps etc and var to /etc
@@ -122,8 +124,10 @@ set(CPACK_DEBIAN_COLLECTOR_PACKAGE_NAME trailkeepd)
 set(CPACK_DEBIAN_AGENT_PACKAGE_NAME trailkeep)
 set(CPACK_DEBIAN_COMMON_PACKAGE_NAME trailkeep-common)
 set(CPACK_DEBIAN_COMMON_PACKAGE_ARCHITECTURE all)
-# adduser: postinst creates the system users. The rest comes from shlibdeps.
-set(CPACK_DEBIAN_COLLECTOR_PACKAGE_DEPENDS adduser)
+# adduser: postinst creates the system users. procps: the unit's ExecReload
+# runs /bin/kill, which a minimal Debian lacks (make test-install found it).
+# The rest comes from shlibdeps.
+set(CPACK_DEBIAN_COLLECTOR_PACKAGE_DEPENDS "adduser, procps")
 set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS adduser)
 # The agent and CLI talk to a collector; the collector's host often runs one too.
 set(CPACK_DEBIAN_COLLECTOR_PACKAGE_SUGGESTS trailkeep)

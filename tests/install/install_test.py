@@ -408,6 +408,10 @@ def start_collector(root, work):
     assert st["Uid"] == [uid] * 4, st["Uid"]
     with open(ports) as f:
         bound = json.load(f)
+    # Its default rules, found from /usr/bin through ../share/trailkeep.
+    with open(os.path.join(work, "trailkeepd.log")) as f:
+        started = f.read()
+    assert "NDcPP rules from /usr/share/trailkeep/ndcpp_rules.toml" in started, started
     log("  collector running as trailkeep (uid %s), no capability left; bound %s" % (uid, bound))
     return proc
 
