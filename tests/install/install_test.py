@@ -12,14 +12,15 @@
      (`systemd-analyze verify`, and their offline exposure scores equal docs/operations.md's
      and below 3.9), system users trailkeep and trailkeep-agent, /var/lib/trailkeep theirs.
   4. An operator's set-up: a CA, the collector's certificate and key (trailkeep, 0600), an
-     [agents] section and collector_name in the installed config. The collector starts as its
-     unit would (ExecStartPre, then ExecStart, as User= with AmbientCapabilities= etc. through
-     setpriv; CI has no systemd as PID 1), with the shipped listeners (port 60 included: the
-     capability is needed), since the network namespace is private. It ends up with no
-     capability as trailkeep. `trailkeepd enroll` installs an agent's bundle in /etc/trailkeep;
-     `trailkeep forward` runs as its unit would, reads a root:adm 0640 log, and every event is
-     stored verified (`trailkeepd query`, `trailkeepd verify --db`). The audisp shim, run as
-     root as auditd would, reaches the agent's socket.
+     [agents] section and collector_name in the installed config. The collector runs as its
+     unit would: ExecStart as User= with AmbientCapabilities= etc., through setpriv (CI has no
+     systemd as PID 1). First with a group-readable key: it halts with an exit status in
+     RestartPreventExitStatus=. Then it starts with the shipped listeners (port 60 included,
+     which needs the capability; the network namespace is private) and ends up as trailkeep
+     with no capability. `trailkeepd enroll` makes an agent's bundle, installed in
+     /etc/trailkeep; `trailkeep forward` runs as its unit would, reads a root:adm 0640 log, and
+     every event is stored verified (`trailkeepd query`, `trailkeepd verify --db`). The audisp
+     shim, run as root as auditd would, reaches the agent's socket.
   5. `dpkg -r`: binaries gone, configuration and data kept. `dpkg -P`: data, spool, conffiles
      and unit links gone; the administrator's own files in /etc/trailkeep stay.
 
@@ -293,7 +294,7 @@ def unit_settings(root, unit):
     return settings
 
 
-def as_unit(root, unit, command_key="ExecStart"):
+def as_unit(root, unit):
     """The command line that runs the unit's command as systemd would: User=, Group=,
     SupplementaryGroups=, capabilities, NoNewPrivileges=, UMask=, LimitNOFILE=, cwd /.
     StateDirectory= and RuntimeDirectory= are made as systemd makes them."""
@@ -320,7 +321,7 @@ def as_unit(root, unit, command_key="ExecStart"):
     # Root without CAP_SYS_RESOURCE (some CI sandboxes) cannot raise the hard limit: cap it.
     nofile = min(int(s.get("LimitNOFILE", ["1024"])[-1]),
                  resource.getrlimit(resource.RLIMIT_NOFILE)[1])
-    command = s[command_key][0].split()
+    command = s["ExecStart"][0].split()
     shell = "umask %s && ulimit -n %s && cd / && exec %s" % (umask, nofile, " ".join(setpriv +
                                                                                     command))
     return root.cmd("env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "sh", "-c", shell)
@@ -390,10 +391,26 @@ def proc_status(pid):
     return fields
 
 
+def check_deliberate_halt(root):
+    """A refusal at start-up is an exit status the unit does not restart: a group-readable
+    TLS key stops trailkeepd with a code in RestartPreventExitStatus=, naming the file. The
+    unit has no ExecStartPre: systemd restarts a failed one whatever that setting says."""
+    s = unit_settings(root, "trailkeepd.service")
+    assert "ExecStartPre" not in s, s["ExecStartPre"]
+    prevent = {int(c) for v in s["RestartPreventExitStatus"] for c in v.split()}
+    os.chmod(root.p("/etc/trailkeep/server.key"), 0o640)
+    try:
+        r = subprocess.run(as_unit(root, "trailkeepd.service"), capture_output=True, text=True,
+                           timeout=60)
+    finally:
+        os.chmod(root.p("/etc/trailkeep/server.key"), 0o600)
+    assert r.returncode in prevent and "/etc/trailkeep/server.key has mode 0640" in r.stderr, (
+        r.returncode, prevent, r.stderr)
+    log("  a group-readable key: exit %d, which RestartPreventExitStatus= keeps from restarting"
+        % r.returncode)
+
+
 def start_collector(root, work):
-    r = subprocess.run(as_unit(root, "trailkeepd.service", "ExecStartPre"), capture_output=True,
-                       text=True, timeout=60)
-    assert r.returncode == 0, "ExecStartPre: " + r.stdout + r.stderr
     proc = start(root, "trailkeepd.service", os.path.join(work, "trailkeepd.log"))
     ports = root.p("/var/lib/trailkeep/ports.json")
     wait_for("ports.json", lambda: os.path.exists(ports) or proc.poll() is not None)
@@ -544,6 +561,7 @@ def inner(args):
         check_units(root)
         make_pki(root)
         configure_collector(root)
+        check_deliberate_halt(root)
         collector = start_collector(root, work)
         procs.append(collector)
         enroll_agent(root)
