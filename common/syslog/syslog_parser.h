@@ -28,7 +28,9 @@ bool ParseRfc5424(std::string_view frame, int64_t receive_time_us, v1::Event* ev
                   std::string* error);
 
 // Lenient RFC 3164 and its variants: "<PRI>Mmm dd hh:mm:ss HOST TAG[PID]: MSG",
-// ISO timestamps in place of the BSD one, missing PRI, missing HOSTNAME.
+// ISO timestamps in place of the BSD one, missing PRI, missing HOSTNAME, and
+// network gear's forms (Cisco IOS/ASA/NX-OS, FortiOS key=value). Sets
+// parse_error whenever the event time could not be taken from the message.
 void ParseRfc3164(std::string_view frame, int64_t receive_time_us, v1::Event* event);
 
 // Sets every field the parsers own to "absent" with the given format; the

@@ -2,6 +2,7 @@
 // that are not syslog at all.
 
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -176,6 +177,8 @@ TEST(Rfc3164Test, ImpossibleDateKeepsTextButUsesReceiveTime) {
   EXPECT_EQ(e.timestamp_text(), "Feb 30 10:00:00");
   EXPECT_EQ(e.event_time_us(), kReceiveUs);
   EXPECT_TRUE(e.event_time_inferred());
+  EXPECT_EQ(e.parse_error(),
+            "rfc3164: timestamp is not a valid date; event time is the receive time");
   EXPECT_EQ(e.hostname(), "host");
   EXPECT_EQ(e.msg(), "m");
 }
@@ -189,12 +192,245 @@ TEST(Rfc3164Test, MissingTimestamp) {
   EXPECT_EQ(e.hostname(), "");
   EXPECT_EQ(e.app_name(), "");
   EXPECT_EQ(e.msg(), "hello world");
+  EXPECT_EQ(e.parse_error(), "rfc3164: no timestamp; event time is the receive time");
 
   e = Bsd("<13>su[12]: session opened");
   EXPECT_EQ(e.hostname(), "");
   EXPECT_EQ(e.app_name(), "su");
   EXPECT_EQ(e.procid(), "12");
   EXPECT_EQ(e.msg(), "session opened");
+}
+
+TEST(Rfc3164Test, CleanTimestampsLeaveParseErrorEmpty) {
+  for (const char* frame : {"<13>Nov 23 05:08:34 vm app: x", "Mar 14 2024 18:21:25 h a: x",
+                            "2021-12-06T11:09:30Z h a: x", "<13>Nov 23 05:08:34 vm"}) {
+    EXPECT_EQ(Bsd(frame).parse_error(), "") << frame;
+  }
+}
+
+// ------------------------------------------------ network gear's header forms
+// (whole device lines are in device_samples_test.cc; these pin the grammar)
+
+TEST(Rfc3164Test, ColonAfterTheTimeWithAndWithoutYear) {
+  v1::Event e = Bsd("<166>Oct 02 2012 14:45:21: %ASA-6-302013: Built");
+  EXPECT_EQ(e.timestamp_text(), "Oct 02 2012 14:45:21");
+  EXPECT_EQ(e.event_time_us(), Utc("2012-10-02T14:45:21Z"));
+  EXPECT_EQ(e.hostname(), "");
+  EXPECT_EQ(e.app_name(), "%ASA-6-302013");
+  EXPECT_EQ(e.msg(), "Built");
+
+  e = Bsd("<38>Mar 7 2008 19:06:53: host tag: message");
+  EXPECT_EQ(e.event_time_us(), Utc("2008-03-07T19:06:53Z"));
+  EXPECT_EQ(e.hostname(), "host");
+  EXPECT_EQ(e.app_name(), "tag");
+  EXPECT_EQ(e.msg(), "message");
+
+  e = Bsd("<13>Nov 23 05:08:34: vm app[7]: x");
+  EXPECT_EQ(e.timestamp_text(), "Nov 23 05:08:34");
+  EXPECT_EQ(e.hostname(), "vm");
+  EXPECT_EQ(e.procid(), "7");
+
+  e = Bsd("2021-12-06T11:09:30Z: api-1 top: x");
+  EXPECT_EQ(e.timestamp_text(), "2021-12-06T11:09:30Z");
+  EXPECT_EQ(e.hostname(), "api-1");
+  EXPECT_EQ(e.parse_error(), "");
+}
+
+TEST(Rfc3164Test, CiscoTagRightAfterTheTimeIsNotAHostname) {
+  for (const char* frame : {"<166>Oct 02 2012 14:45:21 %ASA-6-302013: Built",
+                            "<166>Oct 02 2012 14:45:21: %ASA-6-302013: Built",
+                            "<189>Nov 14 08:30:56.699: %LINK-5-CHANGED: Built"}) {
+    SCOPED_TRACE(frame);
+    const v1::Event e = Bsd(frame);
+    EXPECT_EQ(e.hostname(), "");
+    EXPECT_EQ(e.app_name().substr(0, 1), "%");
+    EXPECT_EQ(e.msg(), "Built");
+  }
+}
+
+TEST(Rfc3164Test, HostnameBeforeACiscoTag) {
+  for (const char* frame : {"<166>Oct 02 2012 14:45:21 fw : %ASA-6-302013: Built",
+                            "<166>Oct 02 2012 14:45:21 fw: %ASA-6-302013: Built",
+                            "<166>Oct 02 2012 14:45:21 fw %ASA-6-302013: Built"}) {
+    SCOPED_TRACE(frame);
+    const v1::Event e = Bsd(frame);
+    EXPECT_EQ(e.hostname(), "fw");
+    EXPECT_EQ(e.app_name(), "%ASA-6-302013");
+    EXPECT_EQ(e.msg(), "Built");
+  }
+  // "TAG: text" stays a tag when no Cisco tag follows.
+  const v1::Event e = Bsd("Nov 23 05:08:34 myapp: %not a cisco tag");
+  EXPECT_EQ(e.hostname(), "");
+  EXPECT_EQ(e.app_name(), "myapp");
+  EXPECT_EQ(e.msg(), "%not a cisco tag");
+}
+
+TEST(Rfc3164Test, CiscoSequenceNumberAndOrigin) {
+  struct Case {
+    const char* frame;
+    const char* hostname;
+    const char* timestamp;
+  };
+  const Case cases[] = {
+      {"<189>123: *Mar  1 18:46:11: %SYS-5-CONFIG_I: m", "", "*Mar  1 18:46:11"},
+      {"<189>123: r1: *Mar  1 18:46:11: %SYS-5-CONFIG_I: m", "r1", "*Mar  1 18:46:11"},
+      {"<189>r1: *Mar  1 18:46:11: %SYS-5-CONFIG_I: m", "r1", "*Mar  1 18:46:11"},
+      {"<189>123: 2001:db8::1: Mar  1 18:46:11: %SYS-5-CONFIG_I: m", "2001:db8::1",
+       "Mar  1 18:46:11"},
+      {"<189>: 2020 Mar 01 18:46:11: %SYS-5-CONFIG_I: m", "", "2020 Mar 01 18:46:11"},
+      {"<189> 123: Mar  1 18:46:11: %SYS-5-CONFIG_I: m", "", "Mar  1 18:46:11"},
+      {"<189>123: r1: %SYS-5-CONFIG_I: m", "r1", ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.frame);
+    const v1::Event e = Bsd(c.frame);
+    EXPECT_EQ(e.pri(), 189);
+    EXPECT_EQ(e.hostname(), c.hostname);
+    EXPECT_EQ(e.timestamp_text(), c.timestamp);
+    EXPECT_EQ(e.app_name(), "%SYS-5-CONFIG_I");
+    EXPECT_EQ(e.msg(), "m");
+  }
+}
+
+TEST(Rfc3164Test, NumbersAndColonsWithoutCiscoAnchorsStayAsTheyWere) {
+  v1::Event e = Bsd("<13>12: hello");
+  EXPECT_EQ(e.app_name(), "12");
+  EXPECT_EQ(e.msg(), "hello");
+  EXPECT_EQ(e.parse_error(), "rfc3164: no timestamp; event time is the receive time");
+
+  e = Bsd("<13>host: app: hello");
+  EXPECT_EQ(e.hostname(), "");
+  EXPECT_EQ(e.app_name(), "host");
+  EXPECT_EQ(e.msg(), "app: hello");
+}
+
+TEST(Rfc3164Test, CiscoMillisecondsZoneAndClockMarks) {
+  // UTC is a zone: with a year nothing is inferred.
+  v1::Event e = Bsd("<189>1: *Mar  1 2021 18:46:11.123 UTC: %SYS-5-CONFIG_I: m");
+  EXPECT_EQ(e.timestamp_text(), "*Mar  1 2021 18:46:11.123 UTC");
+  EXPECT_EQ(e.event_time_us(), Utc("2021-03-01T18:46:11.123Z"));
+  EXPECT_FALSE(e.event_time_inferred());
+  EXPECT_EQ(e.parse_error(), "");
+
+  // Without a year it is chosen, so the time is inferred even with UTC.
+  e = Bsd("<189>1: .Mar  1 18:46:11.123 GMT: %SYS-5-CONFIG_I: m");
+  EXPECT_EQ(e.event_time_us(), Utc("2026-03-01T18:46:11.123Z"));
+  EXPECT_TRUE(e.event_time_inferred());
+
+  // Other names are the admin's (`clock timezone`): kept, time read as UTC.
+  e = Bsd("<189>1: Mar  1 2021 18:46:11.123 CEST: %SYS-5-CONFIG_I: m");
+  EXPECT_EQ(e.timestamp_text(), "Mar  1 2021 18:46:11.123 CEST");
+  EXPECT_EQ(e.event_time_us(), Utc("2021-03-01T18:46:11.123Z"));
+  EXPECT_EQ(e.event_tz_offset_min(), 0);
+  EXPECT_TRUE(e.event_time_inferred());
+}
+
+TEST(Rfc3164Test, ZoneNamesOnlyBeforeACiscoTag) {
+  // An upper-case tag after the time is not a zone.
+  v1::Event e = Bsd("Nov 23 05:08:34 CRON: x");
+  EXPECT_EQ(e.timestamp_text(), "Nov 23 05:08:34");
+  EXPECT_EQ(e.app_name(), "CRON");
+  EXPECT_EQ(e.msg(), "x");
+
+  e = Bsd("Nov 23 05:08:34 UTC host app: x");
+  EXPECT_EQ(e.timestamp_text(), "Nov 23 05:08:34");
+  EXPECT_EQ(e.hostname(), "UTC");
+}
+
+TEST(Rfc3164Test, NxosTimestamp) {
+  v1::Event e = Bsd("<190>2018 Apr 20 13:15:07 nexus %ETHPORT-5-IF_DOWN_LINK_FAILURE: down");
+  EXPECT_EQ(e.timestamp_text(), "2018 Apr 20 13:15:07");
+  EXPECT_EQ(e.event_time_us(), Utc("2018-04-20T13:15:07Z"));
+  EXPECT_TRUE(e.event_time_inferred());
+  EXPECT_EQ(e.hostname(), "nexus");
+  EXPECT_EQ(e.app_name(), "%ETHPORT-5-IF_DOWN_LINK_FAILURE");
+
+  e = Bsd("<190>2018 Apr  2 13:15:07.250 UTC: %ETHPORT-5-IF_UP: up");
+  EXPECT_EQ(e.event_time_us(), Utc("2018-04-02T13:15:07.250Z"));
+  EXPECT_FALSE(e.event_time_inferred());
+}
+
+TEST(Rfc3164Test, CiscoUptimeIsNotADate) {
+  for (const char* frame :
+       {"<189>58: 00:02:58: %LINK-5-CHANGED: m", "<189>00:02:58.123: %LINK-5-CHANGED: m",
+        "<189>58: 1d02h: %LINK-5-CHANGED: m", "<189>58: 20w2d: %LINK-5-CHANGED: m"}) {
+    SCOPED_TRACE(frame);
+    const v1::Event e = Bsd(frame);
+    EXPECT_FALSE(e.timestamp_text().empty());
+    EXPECT_EQ(e.event_time_us(), kReceiveUs);
+    EXPECT_TRUE(e.event_time_inferred());
+    EXPECT_EQ(e.app_name(), "%LINK-5-CHANGED");
+    EXPECT_EQ(e.msg(), "m");
+    EXPECT_EQ(e.parse_error(),
+              "rfc3164: timestamp is the sender's uptime, not a date; event time is the receive "
+              "time");
+  }
+  // Only before a Cisco tag: elsewhere a clock alone is no timestamp.
+  const v1::Event e = Bsd("<13>00:02:58: something");
+  EXPECT_EQ(e.timestamp_text(), "");
+}
+
+TEST(Rfc3164Test, UnreadableTimestampIsReported) {
+  for (const char* frame : {"<13>Nov 23 5:08:34 vm app: x", "<13>Nov 23 05:08 vm app: x",
+                            "<13>2021-12-06 11:09:30 vm app: x", "<13>*Nov 23 25h vm app: x",
+                            "<13>2018 Apr 20 13:15 nexus x"}) {
+    SCOPED_TRACE(frame);
+    const v1::Event e = Bsd(frame);
+    EXPECT_EQ(e.timestamp_text(), "");
+    EXPECT_EQ(e.event_time_us(), kReceiveUs);
+    EXPECT_EQ(e.parse_error(), "rfc3164: unreadable timestamp; event time is the receive time");
+    EXPECT_EQ(e.msg(), std::string(frame).substr(4));
+  }
+}
+
+TEST(Rfc3164Test, TimeThatCannotBePlacedIsReported) {
+  v1::Event e;
+  ParseRfc3164("Nov 23 05:08:34 vm app: x", INT64_MAX, &e);
+  EXPECT_EQ(e.event_time_us(), INT64_MAX);
+  EXPECT_FALSE(e.parse_error().empty());
+}
+
+TEST(Rfc3164Test, CsvAndKeyValueBodiesAreNeitherHostNorTag) {
+  // PAN-OS without "Send Hostname in Syslog".
+  v1::Event e = Bsd("<14>Jul 14 11:22:30 1,2019/07/14 11:22:30,0039,SYSTEM,auth");
+  EXPECT_EQ(e.hostname(), "");
+  EXPECT_EQ(e.app_name(), "");
+  EXPECT_EQ(e.msg(), "1,2019/07/14 11:22:30,0039,SYSTEM,auth");
+  // PAN-OS with it.
+  e = Bsd("<14>Jul 14 11:22:30 pa1 1,2019/07/14 11:22:30,0039,SYSTEM,auth");
+  EXPECT_EQ(e.hostname(), "pa1");
+  EXPECT_EQ(e.app_name(), "");
+  EXPECT_EQ(e.msg(), "1,2019/07/14 11:22:30,0039,SYSTEM,auth");
+  // FortiOS relayed by a BSD syslogd that added only a time.
+  e = Bsd("Feb 20 12:31:11 date=2011-02-20 time=12:31:09 devname=fw1 type=event");
+  EXPECT_EQ(e.hostname(), "");
+  EXPECT_EQ(e.app_name(), "");
+  EXPECT_EQ(e.msg(), "date=2011-02-20 time=12:31:09 devname=fw1 type=event");
+}
+
+TEST(Rfc3164Test, FortiosKeyValueLine) {
+  v1::Event e = Bsd("<189>date=2019-04-04 time=09:19:21 devname=fw01 type=traffic");
+  EXPECT_EQ(e.format(), v1::FORMAT_RFC3164);
+  EXPECT_EQ(e.timestamp_text(), "date=2019-04-04 time=09:19:21");
+  EXPECT_EQ(e.event_time_us(), Utc("2019-04-04T09:19:21Z"));
+  EXPECT_TRUE(e.event_time_inferred());
+  EXPECT_EQ(e.hostname(), "fw01");
+  EXPECT_EQ(e.app_name(), "");
+  EXPECT_EQ(e.msg(), "date=2019-04-04 time=09:19:21 devname=fw01 type=traffic");
+  EXPECT_EQ(e.parse_error(), "");
+
+  // Quoted values and a tz field (FortiOS 6.2 and later).
+  e = Bsd("<189>date=\"2019-04-04\" time=\"09:19:21\" devname=\"fw 01\" tz=\"+0530\"");
+  EXPECT_EQ(e.event_time_us(), Utc("2019-04-04T03:49:21Z"));
+  EXPECT_EQ(e.event_tz_offset_min(), 330);
+  EXPECT_FALSE(e.event_time_inferred());
+  EXPECT_EQ(e.hostname(), "");  // not a host name: has a space
+
+  // A date FortiOS could not have written.
+  e = Bsd("<189>date=2019-02-30 time=09:19:21 devname=fw01");
+  EXPECT_EQ(e.event_time_us(), kReceiveUs);
+  EXPECT_EQ(e.parse_error(),
+            "rfc3164: timestamp is not a valid date; event time is the receive time");
 }
 
 TEST(Rfc3164Test, SpaceAfterPri) {
@@ -340,7 +576,13 @@ TEST(RobustnessTest, EveryByteAfterEachPrefix) {
                                   "<13>Nov 23 05:08:34 vm ",
                                   "<13>Nov 23 05:08:34 vm app[",
                                   "2021-12-06T11:09:30.",
-                                  "Feb 29 "};
+                                  "Feb 29 ",
+                                  "<189>123: ",
+                                  "<189>123: r1: *Mar  1 18:46:11.123 ",
+                                  "<189>2018 Apr 20 13:15:07 UTC",
+                                  "<189>58: 1d02h",
+                                  "<166>Oct 02 2012 14:45:21: %ASA-6-",
+                                  "<189>date=2019-04-04 time=09:19:21 tz=\""};
   for (const std::string& prefix : prefixes) {
     for (int b = 0; b < 256; ++b) {
       const std::string frame = prefix + static_cast<char>(b);
@@ -358,6 +600,9 @@ TEST(RobustnessTest, EveryTruncationOfValidMessages) {
       "<13>Nov 23 05:08:34 vm myapp[12]: hello bsd\r\n",
       "<38>2026-11-23T05:12:21.123456+01:00 localhost prg00000[1234]: seq",
       "Mar 14 18:21:25 2024 t117-dut1.openstacklocal sshd[11536]: Failed password",
+      "<189>1179: NetAuto_CSRv-03: May 31 15:25:53.743 MEST: %LINK-5-CHANGED: Interface Gi2",
+      "<190>sw01.pdx01: 2017 Jul 28 14:42:46 UTC: %AUTHPRIV-6-SYSTEM_MSG: pam_unix(sshd)",
+      "<185>date=2018-12-27 time=11:15:40 devname=\"FGT-A\" tz=\"-0800\" msg=\"x\"",
   };
   for (const std::string& message : messages) {
     for (size_t len = 0; len <= message.size(); ++len) CheckAnyInput(message.substr(0, len));
@@ -373,9 +618,15 @@ TEST(RobustnessTest, PseudoRandomBuffers) {
     state = state * 6364136223846793005u + 1442695040888963407u;
     return static_cast<uint32_t>(state >> 33);
   };
-  const std::string seeds[] = {"<13>1 ", "<13>", "", "Nov 23 05:08:34 ", "2021-12-06T11:09:30Z "};
+  const std::string seeds[] = {"<13>1 ",
+                               "<13>",
+                               "",
+                               "Nov 23 05:08:34 ",
+                               "2021-12-06T11:09:30Z ",
+                               "<189>12: *Mar  1 ",
+                               "<189>date=2019-04-04 time=09:19:21 "};
   for (int i = 0; i < 20000; ++i) {
-    std::string frame = seeds[next() % 5];
+    std::string frame = seeds[next() % std::size(seeds)];
     const size_t len = next() % 120;
     for (size_t k = 0; k < len; ++k) {
       frame.push_back(next() % 4 == 0 ? static_cast<char>(next() & 0xFF)

@@ -3,7 +3,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,30 +32,11 @@ struct SeedLine {
   std::string msg_prefix;
 };
 
-std::vector<std::string> SplitTabs(const std::string& line) {
-  std::vector<std::string> fields;
-  size_t start = 0;
-  while (true) {
-    const size_t tab = line.find('\t', start);
-    fields.push_back(line.substr(start, tab - start));
-    if (tab == std::string::npos) return fields;
-    start = tab + 1;
-  }
-}
-
 std::vector<SeedLine> LoadSeedLines() {
-  const std::string path =
-      std::string(TRAILKEEP_SOURCE_DIR) + "/tests/testdata/seed_syslog_lines.txt";
-  std::ifstream in(path);
-  EXPECT_TRUE(in.is_open()) << path;
   std::vector<SeedLine> lines;
-  std::string text;
-  for (int number = 1; std::getline(in, text); ++number) {
-    if (text.empty() || text[0] == '#') continue;
-    const std::vector<std::string> f = SplitTabs(text);
-    EXPECT_EQ(f.size(), 8u) << "line " << number;
-    if (f.size() != 8) continue;
-    lines.push_back({number, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]});
+  for (const parser_test::TsvLine& l : parser_test::LoadTestdataTsv("seed_syslog_lines.txt", 8)) {
+    const std::vector<std::string>& f = l.fields;
+    lines.push_back({l.file_line, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]});
   }
   return lines;
 }
