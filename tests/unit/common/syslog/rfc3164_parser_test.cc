@@ -280,6 +280,7 @@ TEST(Rfc3164Test, CiscoSequenceNumberAndOrigin) {
       {"<189>: 2020 Mar 01 18:46:11: %SYS-5-CONFIG_I: m", "", "2020 Mar 01 18:46:11"},
       {"<189> 123: Mar  1 18:46:11: %SYS-5-CONFIG_I: m", "", "Mar  1 18:46:11"},
       {"<189>123: r1: %SYS-5-CONFIG_I: m", "r1", ""},
+      {"<189>123: %SYS-5-CONFIG_I: m", "", ""},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.frame);
