@@ -121,7 +121,7 @@ class Session final : public AuditRemoteSessionHandle,
     last_input_ = Clock::now();
     if (!decided_) {
       first_bytes_.append(buf_.data(), n);
-      if (first_bytes_.front() == '\0') return OnAgentHello();
+      if (ClassifyPort60Start(first_bytes_) != Port60Start::kNotHello) return OnAgentHello();
       decided_ = true;
       decoder_.Feed(first_bytes_);
       first_bytes_.clear();
@@ -134,12 +134,14 @@ class Session final : public AuditRemoteSessionHandle,
   // A trailkeep agent: answer its hello, then its TLS session is the TLS
   // syslog listener's. It must wait for the answer before sending more.
   void OnAgentHello() {
-    if (first_bytes_.size() < kAgentHello.size() && kAgentHello.starts_with(first_bytes_)) {
-      Read();
-      return;
-    }
-    if (first_bytes_ != kAgentHello) {
-      return Refuse("a NUL byte starts neither an audit record nor a trailkeep agent's hello");
+    switch (ClassifyPort60Start(first_bytes_)) {
+      case Port60Start::kNeedMore:
+        return Read();
+      case Port60Start::kAgent:
+        break;
+      case Port60Start::kNotHello:  // not called for these
+      case Port60Start::kBadHello:
+        return Refuse("a NUL byte starts neither an audit record nor a trailkeep agent's hello");
     }
     if (agents_ == nullptr) return Refuse("trailkeep agents are not accepted on this listener");
     decided_ = true;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/wire/port60_hello.h"
+
 namespace trailkeep::auditremote {
 namespace {
 
@@ -94,6 +96,20 @@ TEST(AuditRemoteFrameTest, TruncatedHeaderStaysBuffered) {
   Item it;
   EXPECT_FALSE(d.Next(&it));
   EXPECT_EQ(d.buffered(), 10u);
+}
+
+// The first bytes of a port-60 connection: an agent's hello only when they
+// are exactly the hello (the agent waits for the answer before TLS).
+TEST(Port60HelloTest, ClassifiesFirstBytes) {
+  EXPECT_EQ(ClassifyPort60Start(""), Port60Start::kNeedMore);
+  EXPECT_EQ(ClassifyPort60Start("type=SYSCALL"), Port60Start::kNotHello);
+  EXPECT_EQ(ClassifyPort60Start(Bytes({0xfe, 0, 0, 0xff})), Port60Start::kNotHello);
+  EXPECT_EQ(ClassifyPort60Start(kAgentHello.substr(0, 1)), Port60Start::kNeedMore);
+  EXPECT_EQ(ClassifyPort60Start(kAgentHello.substr(0, 19)), Port60Start::kNeedMore);
+  EXPECT_EQ(ClassifyPort60Start(kAgentHello), Port60Start::kAgent);
+  EXPECT_EQ(ClassifyPort60Start(std::string(kAgentHello) + "\x16"), Port60Start::kBadHello);
+  EXPECT_EQ(ClassifyPort60Start(std::string("\0trailkeep/2", 12)), Port60Start::kBadHello);
+  EXPECT_EQ(ClassifyPort60Start(std::string(1, '\0')), Port60Start::kNeedMore);
 }
 
 }  // namespace
