@@ -4,8 +4,11 @@ BUILD   ?= build
 WERROR  ?= OFF
 DEV_DIR ?= .trailkeep-dev
 JOBS    ?= $(shell nproc)
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(basename $(notdir $(wildcard tests/fuzz/*_fuzz.cc)))
 
-.PHONY: all deps configure build binaries run test unit integration bench bench-agent bench-api bench-tunnel peers format clean package test-install
+.PHONY: all deps configure build binaries run test unit integration bench bench-agent bench-api bench-tunnel peers format clean package test-install fuzz
 
 all: build
 
@@ -63,6 +66,17 @@ package: build
 test-install: build
 	@command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap
 	@python3 tests/install/install_test.py --build $(BUILD) --root debootstrap
+
+# libFuzzer targets (tests/fuzz/README.md): a separate clang build with ASan
+# and UBSan, then each target for FUZZ_SECONDS from its committed corpus, one
+# at a time. `make fuzz FUZZ_SECONDS=1800 FUZZ_TARGETS=rfc5424_fuzz` for one.
+fuzz:
+	@sh deploy/install-build-deps.sh --fuzz
+	@if [ ! -f $(FUZZ_BUILD)/build.ninja ]; then \
+	  CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DTRAILKEEP_FUZZ=ON \
+	    -DTRAILKEEP_BUILD_TESTS=OFF >/dev/null; fi
+	@ninja -C $(FUZZ_BUILD) -j $(JOBS) fuzzers
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -1,5 +1,6 @@
 #!/bin/sh
 # Installs what building and testing trailkeep needs on Debian 12, as root.
+# With --fuzz, also what `make fuzz` needs (clang and its libFuzzer runtime).
 # Idempotent: does nothing when every package is present. Packages that ship
 # daemons (syslog-ng-core, openssh-server, auditd) are installed with a
 # policy-rc.d that forbids starting services, so no system daemon starts.
@@ -12,10 +13,14 @@ BUILD_PKGS="cmake ninja-build ccache g++ pkg-config make clang-format \
   libspdlog-dev libfmt-dev libssh2-1-dev libgtest-dev libgmock-dev \
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libre2-dev libjemalloc-dev \
   auditd"
+# `make fuzz` only: clang with libFuzzer and the sanitizer runtimes.
+FUZZ_PKGS="clang libclang-rt-14-dev"
 TEST_PKGS="lintian openssl syslog-ng-core openssh-server bsdutils python3 procps iproute2 curl libestr0 libfastjson4 tmux audispd-plugins"
 
+wanted="$BUILD_PKGS $TEST_PKGS"
+[ "${1:-}" = "--fuzz" ] && wanted="$wanted $FUZZ_PKGS"
 missing=""
-for p in $BUILD_PKGS $TEST_PKGS; do
+for p in $wanted; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
