@@ -304,6 +304,7 @@ bool Rfc5424Parser::ParseParamValue(std::string* out) {
     out->push_back(c);
   }
   if (!IsValidUtf8(*out)) {
+    out->clear();  // the event keeps no invalid UTF-8, also after a failure
     pos_ = start;
     return Fail("PARAM-VALUE is not valid UTF-8");
   }
