@@ -383,6 +383,19 @@ Status Spool::Recover(uint64_t now_ns) {
          std::to_string(state_seq + 1) + " (the collector sees the truncated tail)");
   }
   last_seq_ = std::max(last_seq_, max_record_seq);
+  // A segment's name claims the seqs from its first one on. When none of a
+  // segment's records can be read (corrupt, and the checkpoint lost too),
+  // the seqs before would be handed out again, and the next new segment
+  // would be given the name that exists: every Append failed and the agent
+  // paused its inputs for good. Continue after the claimed seq instead; the
+  // collector sees the lost records as a gap.
+  for (const Segment& seg : segments_) {
+    if (seg.size != 0 && seg.first_seq > last_seq_) {
+      Warn("segment " + seg.path + " holds no readable record of its seqs; continuing at seq " +
+           std::to_string(seg.first_seq + 1) + " (seqs never go back)");
+      last_seq_ = seg.first_seq;
+    }
+  }
 
   // 4. Append to the last segment while it has room.
   if (!segments_.empty() && segments_.back().size < options_.segment_bytes) {

@@ -23,7 +23,8 @@
 // positions forward, and a torn tail (an incomplete or bad record at the end
 // of the last segment) is truncated with a warning. A corrupt record in the
 // middle is skipped (warning), never repaired. Sequence numbers are never
-// reused: the next seq is max(checkpoint seq, last record seq) + 1, also when
+// reused: the next seq is max(checkpoint seq, last record seq, the first seq
+// a non-empty segment is named by) + 1, also when
 // the newest records were deleted behind the agent's back (loud warning; the
 // collector notices from the heartbeat's head); the positions of the files
 // whose newest records were deleted go back to their last surviving record,

@@ -115,7 +115,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   SpoolEntry entry;
   entry.seq = seq;
   entry.message = "<13>1 - h a - - - appended";
-  FUZZ_CHECK(spool->Append({entry}, std::string(32, 'm'), spool->positions()).ok());
+  const trailkeep::Status appended = spool->Append({entry}, std::string(32, 'm'), spool->positions());
+  if (!appended.ok()) std::fprintf(stderr, "Append: %s\n", appended.ToString().c_str());
+  FUZZ_CHECK(appended.ok());
   FUZZ_CHECK(spool->last_seq() == seq);
   spool.reset();
 

@@ -279,6 +279,42 @@ TEST(SpoolTest, RebuildsWithoutACheckpoint) {
   EXPECT_EQ(spool->positions()[0].offset, 40u);
 }
 
+// A full segment none of whose records can be read (every CRC damaged), and
+// no checkpoint: a damaged or tampered spool. The next Append created a
+// segment under the name that exists, failed, and failed again for ever,
+// so the agent paused its inputs for good (found by spool_fuzz).
+TEST(SpoolTest, AppendsAfterAnUnreadableFullSegment) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  {
+    auto spool = OpenSpool(tmp.path(), 1000);
+    AppendEvents(spool.get(), 5, &offset);   // seg 1: seqs 1-5, full
+    AppendEvents(spool.get(), 10, &offset);  // seg 6: seqs 6-15, full
+  }
+  const std::vector<std::string> segs = Segments(tmp.path());
+  ASSERT_EQ(segs.size(), 2u);
+  std::string bytes = ReadAll(segs[1]);
+  for (size_t pos = 0; pos + 8 <= bytes.size();) {
+    const auto* u = reinterpret_cast<const unsigned char*>(bytes.data() + pos);
+    const size_t len = size_t{u[0]} << 24 | size_t{u[1]} << 16 | size_t{u[2]} << 8 | u[3];
+    bytes[pos + 4] ^= 1;  // the CRC
+    pos += 8 + len;
+  }
+  WriteAll(segs[1], bytes);
+  std::filesystem::remove(tmp.File("state"));
+
+  auto spool = OpenSpool(tmp.path(), 1000);
+  ASSERT_NE(spool, nullptr);
+  EXPECT_EQ(spool->next_seq(), 7u);  // seq 6, named by the segment, is not handed out again
+  bool warned = false;
+  for (const auto& w : spool->warnings())
+    warned |= w.find("no readable record") != std::string::npos;
+  EXPECT_TRUE(warned);
+  AppendEvents(spool.get(), 1, &offset);
+  EXPECT_EQ(spool->last_seq(), 7u);
+  EXPECT_EQ(ReadSeqs(spool.get(), 7), std::vector<uint64_t>{7});
+}
+
 TEST(SpoolTest, DeletesSegmentsOnceAcknowledged) {
   TempDir tmp;
   uint64_t offset = 0;
