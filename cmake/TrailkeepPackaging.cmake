@@ -24,9 +24,12 @@ if(CMAKE_INSTALL_PREFIX_INITIALIZED_TO_DEFAULT)
   set(CMAKE_INSTALL_PREFIX /usr CACHE PATH "Install prefix" FORCE)
 endif()
 include(GNUInstallDirs)
+# A Debian package's configuration lives in /etc, also when the build folder
+# was first configured with another prefix (GNUInstallDirs maps only /usr to /etc).
+set(TRAILKEEP_SYSCONF_DIR /etc)
 # Full RELRO (lintian: hardening-no-bindnow): the GOT is read-only after start.
 add_link_options(LINKER:-z,relro,-z,now)
-set(TRAILKEEP_CONF_DIR ${CMAKE_INSTALL_FULL_SYSCONFDIR}/trailkeep)
+set(TRAILKEEP_CONF_DIR ${TRAILKEEP_SYSCONF_DIR}/trailkeep)
 # Debian 12 keeps packaged units in /lib/systemd/system (lintian checks it).
 set(TRAILKEEP_UNIT_DIR /lib/systemd/system CACHE PATH "systemd system unit folder")
 set(TRAILKEEP_DEB_DIR ${CMAKE_SOURCE_DIR}/deploy/debian)
@@ -45,7 +48,7 @@ install(FILES ${CMAKE_SOURCE_DIR}/deploy/trailkeep-forward.service
 # auditd 3.x reads its plugins from /etc/audit/plugins.d; the file ships with
 # active = no (as audispd-plugins ships au-remote.conf) until [audisp] is set up.
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/audisp-trailkeep.conf
-        DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/audit/plugins.d RENAME trailkeep.conf
+        DESTINATION ${TRAILKEEP_SYSCONF_DIR}/audit/plugins.d RENAME trailkeep.conf
         COMPONENT agent)
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/agent.toml
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/trailkeep/examples COMPONENT agent)
@@ -159,7 +162,7 @@ set(_tk_gen ${CMAKE_BINARY_DIR}/debian)
 file(MAKE_DIRECTORY ${_tk_gen}/collector ${_tk_gen}/agent)
 file(WRITE ${_tk_gen}/collector/conffiles "${TRAILKEEP_CONF_DIR}/trailkeepd.toml\n")
 file(WRITE ${_tk_gen}/agent/conffiles
-     "${CMAKE_INSTALL_FULL_SYSCONFDIR}/audit/plugins.d/trailkeep.conf\n")
+     "${TRAILKEEP_SYSCONF_DIR}/audit/plugins.d/trailkeep.conf\n")
 foreach(pair "COLLECTOR;collector;trailkeepd" "AGENT;agent;trailkeep")
   list(GET pair 0 upper)
   list(GET pair 1 component)

@@ -62,6 +62,8 @@ def all_events(c, token):
 def poison(c, token):
     # Unauthenticated, raw bytes in the request target.
     assert raw_https(c, b"GET /v1/hosts?\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n") in (400, 401)
+    # A known parameter keeps its value in the record (unknown ones are redacted).
+    assert raw_https(c, b"GET /v1/hosts?q=\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n") in (400, 401)
     assert raw_https(c, b"GET /v1/ev\xc3\x28nts HTTP/1.1\r\nHost: x\r\nX-Junk: \xff\r\n\r\n") in (400, 401, 404)
     # Authenticated filters that percent-decode to invalid UTF-8.
     for path in ("/v1/events?q=%ff%fe", "/v1/events?host=web-%c3%28", "/v1/hosts?x=%ff"):
@@ -85,7 +87,7 @@ def strings(value):
 
 
 def check_readable(c, token):
-    escaped = "/v1/hosts?\\xFF\\xFE"  # the target as stored: each bad byte as \xHH
+    escaped = "/v1/hosts?q=\\xFF\\xFE"  # the target as stored: each bad byte as \xHH
     events = c.wait_for(lambda: (lambda evs: evs if any(escaped in strings(e) for e in evs) else None)(
         all_events(c, token)), what="API_DENIED with the escaped target")
     texts = [t for e in events for t in strings(e)]
