@@ -287,27 +287,30 @@ bool Rfc5424Parser::ParseSdName(std::string_view what, std::string* out) {
 }
 
 bool Rfc5424Parser::ParseParamValue(std::string* out) {
+  // Built aside and stored only once valid: the event keeps no invalid UTF-8,
+  // also after a failure (an unterminated value may end in any bytes).
   const size_t start = pos_;
+  std::string value;
   while (true) {
     if (AtEnd()) return Fail("unterminated PARAM-VALUE");
     const char c = Peek();
     ++pos_;
     if (c == '"') break;
     if (c == '\\' && !AtEnd() && (Peek() == '"' || Peek() == '\\' || Peek() == ']')) {
-      out->push_back(Peek());
+      value.push_back(Peek());
       ++pos_;
       continue;
     }
     // Any other byte is kept, a backslash before an ordinary character too
     // (both bytes, as RFC 5424 section 6.3.3 says). An unescaped ']' is a
     // sender bug, but the closing quote still delimits the value unambiguously.
-    out->push_back(c);
+    value.push_back(c);
   }
-  if (!IsValidUtf8(*out)) {
-    out->clear();  // the event keeps no invalid UTF-8, also after a failure
+  if (!IsValidUtf8(value)) {
     pos_ = start;
     return Fail("PARAM-VALUE is not valid UTF-8");
   }
+  *out = std::move(value);
   return true;
 }
 

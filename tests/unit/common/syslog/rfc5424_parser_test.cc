@@ -296,6 +296,7 @@ TEST(Rfc5424Test, MalformedStructuredData) {
       "<13>1 - - - - - [a b]",                   // param without '='
       "<13>1 - - - - - [a b=c]",                 // unquoted value
       "<13>1 - - - - - [a b=\"c]",               // unterminated value
+      "<13>1 - - - - - [a b=\"c\xC8\xD1] m",     // unterminated, not UTF-8
       "<13>1 - - - - - [a b=\"c\\\"]",           // escaped closing quote
       "<13>1 - - - - - [a b=\"c\"",              // no ']'
       "<13>1 - - - - - [a b=\"c\"]x",            // no SP before MSG
