@@ -1,6 +1,7 @@
 #include "common/audit/audit_event.h"
 
 #include <charconv>
+#include <cstdint>
 
 #include "common/audit/interpret.h"
 #include "trailkeep/v1/record.pb.h"
@@ -8,8 +9,11 @@
 namespace trailkeep::audit {
 namespace {
 
-// Microseconds of "SECONDS.MILLIS"; 0 when malformed.
+// Microseconds of "SECONDS.MILLIS"; 0 when malformed: also when negative,
+// with more than three digits of milliseconds, or past what int64 microseconds
+// hold (a peer writes any number there).
 int64_t AuditTimeMicros(std::string_view t) {
+  constexpr int64_t kMaxSeconds = (INT64_MAX - 999'000) / 1'000'000;
   const size_t dot = t.find('.');
   int64_t sec = 0, ms = 0;
   const std::string_view s = t.substr(0, dot), m = dot == t.npos ? "0" : t.substr(dot + 1);
@@ -17,6 +21,7 @@ int64_t AuditTimeMicros(std::string_view t) {
       std::from_chars(m.data(), m.data() + m.size(), ms).ec != std::errc()) {
     return 0;
   }
+  if (sec < 0 || sec > kMaxSeconds || ms < 0 || ms > 999) return 0;
   return sec * 1'000'000 + ms * 1'000;
 }
 

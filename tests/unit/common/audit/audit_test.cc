@@ -202,6 +202,29 @@ TEST(AuditEvent, BuildsOneEventWithNodeAndRecordsByteExact) {
   EXPECT_TRUE(e.audit().identity_map());
 }
 
+// A peer's record time that does not fit microseconds in 64 bits (or is
+// negative, or has more than three digits of milliseconds) is malformed:
+// event time 0, as for any malformed time. It overflowed a signed multiply
+// (undefined behaviour; found by audit_record_fuzz).
+TEST(AuditEvent, TimeOutOfRangeIsMalformed) {
+  for (const char* time : {"17000000700000000.700", "9223372036854.775", "-5.000", "5.1000"}) {
+    SCOPED_TRACE(time);
+    AuditGroup group;
+    group.host = "web01";
+    const std::string line = std::string("type=USER_LOGIN msg=audit(") + time + ":1): pid=1";
+    group.records = {{line, 1}};
+    v1::Event e;
+    BuildAuditEvent(group, nullptr, "web01", &e);
+    EXPECT_EQ(e.audit().time(), time);
+    EXPECT_EQ(e.event_time_us(), 0);
+  }
+  AuditGroup group;
+  group.records = {{"type=USER_LOGIN msg=audit(9223372036853.999:1): pid=1", 1}};
+  v1::Event e;
+  BuildAuditEvent(group, nullptr, "web01", &e);
+  EXPECT_EQ(e.event_time_us(), 9223372036853999000);  // the largest second that fits
+}
+
 TEST(AuditEvent, RecordsWithNodeKeepTheirs) {
   AuditGroup group;
   group.host = "web01.example.com";
