@@ -129,7 +129,13 @@ std::optional<int64_t> ParseTimeArg(std::string_view text, int64_t now_us) {
   }
   if (mult != 0 && !digits.empty() && digits.size() <= 9 &&
       digits.find_first_not_of("0123456789") == std::string_view::npos) {
-    return now_us - std::stoll(std::string(digits)) * mult * 1000000;
+    // Nine digits of weeks reach past int64 microseconds: refused, not overflowed.
+    int64_t back = 0, at = 0;
+    if (__builtin_mul_overflow(std::stoll(std::string(digits)), mult * 1000000, &back) ||
+        __builtin_sub_overflow(now_us, back, &at)) {
+      return std::nullopt;
+    }
+    return at;
   }
   return ParseAbsolute(text);
 }

@@ -76,5 +76,15 @@ TEST(TimeFormatTest, RefusesImpossibleTimes) {
   EXPECT_EQ(DaysInMonth(2026, 12), 31);
 }
 
+// A duration reaching past what int64 microseconds hold is refused, not
+// overflowed (undefined behaviour; since=999999999w on /v1/events).
+TEST(TimeFormatTest, RefusesDurationsThatOverflow) {
+  const int64_t now = 1'795'410'000'000'000;
+  EXPECT_FALSE(ParseTimeArg("999999999w", now).has_value());
+  EXPECT_FALSE(ParseTimeArg("999999999d", now).has_value());
+  EXPECT_EQ(ParseTimeArg("999999999s", now), now - 999'999'999'000'000);
+  EXPECT_EQ(ParseTimeArg("52w", now), now - 52 * 7 * 86'400'000'000LL);
+}
+
 }  // namespace
 }  // namespace trailkeep
