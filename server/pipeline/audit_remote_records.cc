@@ -1,6 +1,7 @@
 #include "server/pipeline/audit_remote_records.h"
 
 #include <charconv>
+#include <cstdint>
 #include <string_view>
 
 #include "common/base/endpoint.h"
@@ -16,7 +17,12 @@ bool AuditRecordTimeUs(const std::string& text, int64_t* time_us) {
   const char* end = text.data() + text.size();
   int64_t seconds = 0;
   auto r = std::from_chars(p, end, seconds);
-  if (r.ec != std::errc() || r.ptr == end || *r.ptr != '.') return false;
+  // A peer writes any number there: past what int64 microseconds hold is no time.
+  constexpr int64_t kMaxSeconds = (INT64_MAX - 999'000) / 1'000'000;
+  if (r.ec != std::errc() || r.ptr == end || *r.ptr != '.' || seconds < 0 ||
+      seconds > kMaxSeconds) {
+    return false;
+  }
   const char* frac = r.ptr + 1;
   int64_t millis = 0;
   r = std::from_chars(frac, end, millis);

@@ -22,7 +22,8 @@ namespace trailkeep {
 void MakeAuditRemoteEvent(std::string payload, int64_t receive_time_us, const v1::Peer& peer,
                           v1::Event* e);
 
-// The time of msg=audit(SECONDS.MILLIS:SERIAL) in µs; false when absent.
+// The time of msg=audit(SECONDS.MILLIS:SERIAL) in µs; false when absent,
+// negative or past what int64 microseconds hold.
 bool AuditRecordTimeUs(const std::string& text, int64_t* time_us);
 
 }  // namespace trailkeep

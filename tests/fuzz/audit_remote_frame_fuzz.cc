@@ -1,7 +1,7 @@
 // Port 60 as the collector's listener reads it: the agent hello test on the
 // first bytes (ClassifyPort60Start), then auditd's managed frames and ASCII
-// lines (AuditRemoteDecoder). Input: byte 0 picks the maximum payload
-// (1..256, or the real 8970), byte 1 the chunk size, the rest is the stream.
+// lines (AuditRemoteDecoder), each record made an event (MakeAuditRemoteEvent). Input: byte 0 picks
+// the maximum payload (1..256, or the real 8970), byte 1 the chunk size, the rest is the stream.
 // Invariants: chunking changes nothing, payloads respect the maximum, an
 // error is final, and what the decoder holds while it waits is bounded.
 #include <cstddef>
@@ -12,7 +12,9 @@
 
 #include "common/wire/audit_remote_frame.h"
 #include "common/wire/port60_hello.h"
+#include "server/pipeline/audit_remote_records.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "trailkeep/v1/record.pb.h"
 
 namespace {
 
@@ -38,6 +40,9 @@ bool Drain(ar::AuditRemoteDecoder* decoder, size_t max_payload, Outcome* out) {
       return false;
     }
     FUZZ_CHECK(item.payload.size() <= max_payload);
+    // Each record becomes an event as the listener's pipeline makes it.
+    trailkeep::v1::Event event;
+    trailkeep::MakeAuditRemoteEvent(item.payload, 1795410000000000, trailkeep::v1::Peer(), &event);
     std::string flat = item.kind == ar::Item::Kind::kManaged ? "M" : "A";
     if (item.kind == ar::Item::Kind::kManaged) {
       flat += std::to_string(item.header.type) + "/" + std::to_string(item.header.seq) + "/" +

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "server/pipeline/audit_remote_records.h"
 #include "server/store/store.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -29,6 +30,18 @@ v1::Event Record(const std::string& text, const std::string& bound_host,
   e.mutable_peer()->set_bound_host(bound_host);
   e.mutable_peer()->set_address("192.0.2.7:40000");
   return e;
+}
+
+// Port 60: a record time past what int64 microseconds hold overflowed a
+// signed multiply (undefined behaviour, from any unauthenticated peer); it
+// is no time, so the record keeps its receive time.
+TEST(AuditRemoteRecords, TimeOutOfRangeIsNoTime) {
+  int64_t t = 0;
+  EXPECT_TRUE(AuditRecordTimeUs("type=X msg=audit(9223372036853.999:1): a=b", &t));
+  EXPECT_EQ(t, 9223372036853999000);
+  EXPECT_FALSE(AuditRecordTimeUs("type=X msg=audit(17000000700000000.700:1): a=b", &t));
+  EXPECT_FALSE(AuditRecordTimeUs("type=X msg=audit(9223372036854.000:1): a=b", &t));
+  EXPECT_FALSE(AuditRecordTimeUs("type=X msg=audit(-5.000:1): a=b", &t));
 }
 
 TEST(AuditGrouping, OnlyRecordsTheChannelVouchesForAreMembers) {
