@@ -442,8 +442,18 @@ Status Spool::OpenActive(uint64_t first_seq) {
   Segment seg;
   seg.first_seq = first_seq;
   seg.path = SegmentPath(first_seq);
-  UniqueFd fd(::open(seg.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  // A known segment of that name that holds no record (left by a failed
+  // append whose truncation failed too, or found empty by recovery) is taken
+  // over and emptied: creating it anew failed with EEXIST on every retry,
+  // and the agent paused its inputs for good (found by spool_fuzz). A file
+  // nobody knows is never clobbered.
+  const auto known = std::find_if(segments_.begin(), segments_.end(), [&](const Segment& s) {
+    return s.first_seq == first_seq && s.size == 0;
+  });
+  const int flags = known != segments_.end() ? O_TRUNC : O_EXCL;
+  UniqueFd fd(::open(seg.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | flags, 0600));
   if (!fd.valid()) return Status::IoError(Errno("create " + seg.path));
+  if (known != segments_.end()) segments_.erase(known);
   Status s = FsyncDir(options_.dir);
   if (!s.ok()) {
     ::unlink(seg.path.c_str());

@@ -315,6 +315,27 @@ TEST(SpoolTest, AppendsAfterAnUnreadableFullSegment) {
   EXPECT_EQ(ReadSeqs(spool.get(), 7), std::vector<uint64_t>{7});
 }
 
+// Empty segment files and no checkpoint (a damaged spool, or creates whose
+// appends failed): once an acknowledgement deleted the last one, the next
+// Append created a segment whose name an empty one still had, and failed
+// with EEXIST for ever (found by spool_fuzz).
+TEST(SpoolTest, TakesOverAnEmptySegmentOfTheSameName) {
+  TempDir tmp;
+  WriteAll(tmp.File("seg-00000000000000000001.tks"), "");
+  WriteAll(tmp.File("seg-00000000000000000026.tks"), "");
+  auto spool = OpenSpool(tmp.path());
+  ASSERT_NE(spool, nullptr);
+  EXPECT_EQ(spool->next_seq(), 1u);
+  EXPECT_TRUE(spool->Acknowledge(26).ok());
+  uint64_t offset = 0;
+  AppendEvents(spool.get(), 3, &offset);
+  EXPECT_EQ(spool->last_seq(), 3u);
+  EXPECT_EQ(ReadSeqs(spool.get(), 1), (std::vector<uint64_t>{1, 2, 3}));
+  spool.reset();
+  spool = OpenSpool(tmp.path());
+  EXPECT_EQ(ReadSeqs(spool.get(), 1), (std::vector<uint64_t>{1, 2, 3}));
+}
+
 TEST(SpoolTest, DeletesSegmentsOnceAcknowledged) {
   TempDir tmp;
   uint64_t offset = 0;
