@@ -115,7 +115,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   SpoolEntry entry;
   entry.seq = seq;
   entry.message = "<13>1 - h a - - - appended";
-  const trailkeep::Status appended = spool->Append({entry}, std::string(32, 'm'), spool->positions());
+  const trailkeep::Status appended =
+      spool->Append({entry}, std::string(32, 'm'), spool->positions());
   if (!appended.ok()) std::fprintf(stderr, "Append: %s\n", appended.ToString().c_str());
   FUZZ_CHECK(appended.ok());
   FUZZ_CHECK(spool->last_seq() == seq);
