@@ -141,7 +141,40 @@ std::optional<ServiceUser> KeyOwner(const ServerConfig& c, const std::string& so
   return owner;
 }
 
-const char* const kOutFiles[] = {"agent.key", "agent.crt", "ca.crt", "hmac.key", "agent.toml"};
+// The bundle's file names are deploy/agent.toml's, and agent.toml names them
+// relative to its own folder (as the agent resolves relative paths), so the
+// folder copied as it is to the node's /etc/trailkeep works unchanged.
+constexpr const char* kAgentKey = "agent.key";
+constexpr const char* kAgentCert = "agent.pem";
+constexpr const char* kCaCert = "ca.pem";
+constexpr const char* kHmacKey = "hmac.key";
+constexpr const char* kAgentConfig = "agent.toml";
+const char* const kOutFiles[] = {kAgentKey, kAgentCert, kCaCert, kHmacKey, kAgentConfig};
+
+// agent.toml of the bundle: the node's identity and the collector's address,
+// the bundle's files by relative name, and one commented-out input to adapt.
+std::string AgentConfigText(const std::string& host, const std::string& collector_address) {
+  std::ostringstream toml;
+  toml << "# trailkeep agent for " << host << ", written by trailkeepd enroll.\n"
+       << "# Paths are relative to this file's folder; every key: deploy/agent.toml.\n"
+       << "[agent]\n"
+       << "host = " << TomlString(host) << "\n"
+       << "spool_dir = \"/var/lib/trailkeep-agent/spool\"\n"
+       << "hmac_key_file = " << TomlString(kHmacKey) << "\n"
+       << "\n[collector]\n"
+       << "address = " << TomlString(collector_address) << "\n"
+       << "ca_file = " << TomlString(kCaCert) << "\n"
+       << "cert_file = " << TomlString(kAgentCert) << "\n"
+       << "key_file = " << TomlString(kAgentKey) << "\n"
+       << "\n# What to read (docs/agent.md): the node's authentication log, for example.\n"
+       << "[[input]]\n"
+       << "name = \"auth\"\n"
+       << "path = \"/var/log/auth.log\"\n"
+       << "kind = \"syslog\"\n"
+       << "facility = \"authpriv\"\n"
+       << "severity = \"info\"\n";
+  return toml.str();
+}
 
 void Enroll(const EnrollOptions& o) {
   if (!IsValidDnsName(o.host)) {
@@ -203,24 +236,12 @@ void Enroll(const EnrollOptions& o) {
   if (::chmod(out.c_str(), 0700) != 0) {
     throw EnrollError("cannot chmod 700 " + out.string() + ": " + std::strerror(errno));
   }
-  WriteFileAtomic((out / "agent.key").string(), issued.key_pem, 0600);
-  WriteFileAtomic((out / "agent.crt").string(), issued.cert_pem, 0644);
-  WriteFileAtomic((out / "ca.crt").string(), ca_pem, 0644);
-  const std::string key_text = NewHmacKeyFile((out / "hmac.key").string());
-  std::ostringstream toml;
-  toml << "[agent]\n"
-       << "host = " << TomlString(o.host) << "\n"
-       << "spool_dir = \"/var/lib/trailkeep-agent/spool\"\n"
-       << "hmac_key_file = " << TomlString((out / "hmac.key").string()) << "\n"
-       << "[collector]\n"
-       << "address = " << TomlString(CollectorAddress(c)) << "\n"
-       << "ca_file = " << TomlString((out / "ca.crt").string()) << "\n"
-       << "cert_file = " << TomlString((out / "agent.crt").string()) << "\n"
-       << "key_file = " << TomlString((out / "agent.key").string()) << "\n"
-       << "[[input]]\n"
-       << "name = \"messages\"\n"
-       << "path = \"/var/log/messages\"\n";
-  WriteFileAtomic((out / "agent.toml").string(), toml.str(), 0644);
+  WriteFileAtomic((out / kAgentKey).string(), issued.key_pem, 0600);
+  WriteFileAtomic((out / kAgentCert).string(), issued.cert_pem, 0644);
+  WriteFileAtomic((out / kCaCert).string(), ca_pem, 0644);
+  const std::string key_text = NewHmacKeyFile((out / kHmacKey).string());
+  WriteFileAtomic((out / kAgentConfig).string(), AgentConfigText(o.host, CollectorAddress(c)),
+                  0644);
 
   // Last: the commit point. The collector verifies the new chain from here on.
   if (!fs::exists(c.keys_dir, ec)) {
@@ -236,7 +257,8 @@ void Enroll(const EnrollOptions& o) {
 
   std::cout << "enrolled " << o.host << " in " << out.string() << " (certificate valid " << o.days
             << " days)\n"
-            << "  agent.key agent.crt ca.crt hmac.key agent.toml\n"
+            << "  " << kAgentKey << " " << kAgentCert << " " << kCaCert << " " << kHmacKey << " "
+            << kAgentConfig << "\n"
             << "  HMAC key installed as " << installed
             << (key_owner != nullptr ? " (owned by " + key_owner->user + ", mode 0600)" : "")
             << "\n";
@@ -249,15 +271,17 @@ void Enroll(const EnrollOptions& o) {
   if (replacing) {
     std::cout << "  replaced the previous key: the agent must start a new chain (new epoch)\n";
   }
-  std::cout << "Copy the folder to " << o.host
-            << " (adjust the paths in agent.toml) and run: trailkeep forward --config agent.toml\n";
+  std::cout << "Copy the folder's files to " << o.host
+            << ":/etc/trailkeep/ (keep the modes) and run: trailkeep forward --config "
+               "/etc/trailkeep/agent.toml\n";
   if (!c.syslog.tls.cert_file.empty()) {
     std::ifstream server(c.syslog.tls.cert_file, std::ios::binary);
     std::stringstream ss;
     ss << server.rdbuf();
     if (server && !CertificateSignedBy(ss.str(), ca_pem)) {
       std::cerr << "trailkeepd enroll: note: the collector's certificate " << c.syslog.tls.cert_file
-                << " is not signed by the enroll CA; put the CA that signed it in ca.crt\n";
+                << " is not signed by the enroll CA; put the CA that signed it in " << kCaCert
+                << "\n";
     }
   }
 }

@@ -86,9 +86,9 @@ class One:
 def send_raw(one, messages, bundle=None):
     """Sends messages over TLS with an enrolled certificate, without ALPN."""
     bundle = bundle or one.bundle
-    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=os.path.join(bundle, "ca.crt"))
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=os.path.join(bundle, "ca.pem"))
     ctx.check_hostname = False
-    ctx.load_cert_chain(os.path.join(bundle, "agent.crt"), os.path.join(bundle, "agent.key"))
+    ctx.load_cert_chain(os.path.join(bundle, "agent.pem"), os.path.join(bundle, "agent.key"))
     s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", one.collector.port), timeout=10),
                         server_hostname="localhost")
     s.sendall(b"".join(frame(m) for m in messages))

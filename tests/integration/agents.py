@@ -54,7 +54,7 @@ class Agent(Process):
                 "ca_file = \"%s\"\ncert_file = \"%s\"\nkey_file = \"%s\"\n"
                 "reconnect_min_ms = 100\nreconnect_max_ms = 1000\n%s" %
                 (host, self.spool_dir, os.path.join(bundle, "hmac.key"), passwd, group, extra,
-                 port, os.path.join(certs, "ca.crt"), os.path.join(certs, "agent.crt"),
+                 port, os.path.join(certs, "ca.pem"), os.path.join(certs, "agent.pem"),
                  os.path.join(certs, "agent.key"), collector_extra))
         for name, path, *kind in self.inputs:  # (name, path[, kind]), e.g. kind "audit"
             text += "\n[[input]]\nname = \"%s\"\npath = \"%s\"\nstart = \"beginning\"\n" % (name, path)
@@ -113,9 +113,9 @@ def send_as_agent(port, bundle, messages):
     """RFC 5425 frames over mutual TLS with an enrolment bundle's certificate."""
     import ssl
     from harness import close_tls, frame
-    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=os.path.join(bundle, "ca.crt"))
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=os.path.join(bundle, "ca.pem"))
     ctx.check_hostname = False
-    ctx.load_cert_chain(os.path.join(bundle, "agent.crt"), os.path.join(bundle, "agent.key"))
+    ctx.load_cert_chain(os.path.join(bundle, "agent.pem"), os.path.join(bundle, "agent.key"))
     raw = socket.create_connection(("127.0.0.1", port), timeout=10)
     s = ctx.wrap_socket(raw, server_hostname="localhost")
     s.sendall(b"".join(frame(m) for m in messages))

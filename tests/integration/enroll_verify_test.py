@@ -2,8 +2,8 @@
 """Agent enrollment and chain verification against the real binaries.
 
   1. `trailkeepd enroll web01.test --dev D --out A` makes A (0700) with agent.key and hmac.key
-     (0600), agent.crt (SAN DNS:web01.test, clientAuth, signed by the dev CA = A/ca.crt) and
-     agent.toml, and installs the HMAC key as D/keys/web01.test.key (0600, same bytes); a second
+     (0600), agent.pem (SAN DNS:web01.test, clientAuth, signed by the dev CA = A/ca.pem) and
+     agent.toml naming those files relative to itself, and installs the HMAC key as D/keys/web01.test.key (0600, same bytes); a second
      enroll without --force is refused (exit 2) and changes nothing; --force replaces the key.
   2. A dev collector receives 50 chained messages signed by Python's hmac (an implementation
      independent of the C++ one, following docs/formats/hmac_chain.md) over mutual TLS with the
@@ -16,6 +16,7 @@
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,7 +65,7 @@ def test_enroll_makes_agent_files():
     key_text = read(installed).strip()
     assert len(key_text) == 64 and all(c in "0123456789abcdef" for c in key_text), key_text
 
-    crt = os.path.join(out, "agent.crt")
+    crt = os.path.join(out, "agent.pem")
     san = run("openssl", "x509", "-in", crt, "-noout", "-ext", "subjectAltName,extendedKeyUsage",
               "-subject")
     assert san.returncode == 0, san.stderr
@@ -72,20 +73,20 @@ def test_enroll_makes_agent_files():
     assert "DNS:web01.test" in text, text
     assert "TLS Web Client Authentication" in text, text
     assert "CN = web01.test" in text or "CN=web01.test" in text, text
-    v = run("openssl", "verify", "-CAfile", os.path.join(out, "ca.crt"), crt)
+    v = run("openssl", "verify", "-CAfile", os.path.join(out, "ca.pem"), crt)
     assert v.returncode == 0, v.stdout + v.stderr
-    # ca.crt is the dev CA, which also signed the collector's certificate.
-    assert read(os.path.join(out, "ca.crt"), True) == read(os.path.join(dev, "pki", "ca.pem"), True)
+    # ca.pem is the dev CA, which also signed the collector's certificate.
+    assert read(os.path.join(out, "ca.pem"), True) == read(os.path.join(dev, "pki", "ca.pem"), True)
     key_check = run("openssl", "pkey", "-in", os.path.join(out, "agent.key"), "-noout", "-text")
     assert b"P-256" in key_check.stdout or b"prime256v1" in key_check.stdout, key_check.stdout[:200]
 
     toml = read(os.path.join(out, "agent.toml"))
     for want in ('host = "web01.test"', 'address = "127.0.0.1:6514"',
-                 'hmac_key_file = "%s"' % os.path.join(out, "hmac.key"),
-                 'ca_file = "%s"' % os.path.join(out, "ca.crt"),
-                 'cert_file = "%s"' % crt, 'key_file = "%s"' % os.path.join(out, "agent.key"),
-                 "[[input]]"):
+                 'hmac_key_file = "hmac.key"', 'ca_file = "ca.pem"', 'cert_file = "agent.pem"',
+                 'key_file = "agent.key"', "[[input]]"):
         assert want in toml, (want, toml)
+    assert sorted(os.listdir(out)) == ["agent.key", "agent.pem", "agent.toml", "ca.pem",
+                                       "hmac.key"], os.listdir(out)
 
     # Again without --force: refused, nothing changed.
     before = read(installed, True)
@@ -111,6 +112,49 @@ def test_enroll_makes_agent_files():
     assert read(installed, True) != before
     assert read(installed, True) == read(os.path.join(out, "hmac.key"), True)
     log("  enroll: files, modes, SAN, key install and refusal as specified")
+
+
+def test_copied_bundle_runs_the_agent():
+    """The bundle copied elsewhere (as to a node's /etc/trailkeep) runs the real agent with its
+    file paths untouched: only the collector's port, the spool and the input change here."""
+    c = Collector()
+    dev = os.path.join(c.workdir, "dev")
+    made, node_etc = os.path.join(c.workdir, "made"), os.path.join(c.workdir, "node-etc")
+    r = enroll(dev, made)
+    assert r.returncode == 0, r.stderr.decode()
+    os.makedirs(node_etc)
+    for name in os.listdir(made):
+        shutil.copy2(os.path.join(made, name), node_etc)
+    shutil.rmtree(made)  # nothing may still point at the folder enroll wrote
+    config = os.path.join(node_etc, "agent.toml")
+    app_log = os.path.join(c.workdir, "auth.log")
+    with open(app_log, "w") as f:
+        for i in range(5):
+            f.write("<38>1 2026-01-01T00:00:0%dZ %s sshd 1 - - copied bundle %d\n" % (i, HOST, i))
+    text = read(config)
+    c.start()
+    try:
+        text = text.replace('"127.0.0.1:6514"', '"127.0.0.1:%d"\nserver_name = "localhost"' % c.port)
+        text = text.replace('"/var/lib/trailkeep-agent/spool"', '"%s"' % os.path.join(c.workdir, "spool"))
+        text = text.replace('"/var/log/auth.log"', '"%s"\nstart = "beginning"' % app_log)
+        with open(config, "w") as f:
+            f.write(text)
+        logf = open(os.path.join(c.workdir, "agent.log"), "w")
+        agent = subprocess.Popen([TRAILKEEP, "forward", "--config", config], cwd="/",
+                                 stdout=logf, stderr=subprocess.STDOUT)
+        try:
+            def copied():
+                evs = [e for e in c.peer_events("--host", HOST) if "copied bundle" in e["msg"]]
+                return evs if len(evs) >= 5 else None
+            events = c.wait_for(copied, 60, "5 events from the copied bundle's agent")
+            assert sorted({e["integrity"] for e in events}) == ["verified"], events
+        finally:
+            agent.terminate()
+            agent.wait(20)
+            logf.close()
+    finally:
+        c.stop()
+    log("  the copied bundle: 5 events stored verified, no path edited")
 
 
 # --- 2. chain verification ---------------------------------------------------------------------
@@ -207,4 +251,5 @@ def test_collector_and_export_verify():
 
 
 if __name__ == "__main__":
-    main([test_enroll_makes_agent_files, test_collector_and_export_verify])
+    main([test_enroll_makes_agent_files, test_collector_and_export_verify,
+          test_copied_bundle_runs_the_agent])
