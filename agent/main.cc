@@ -266,7 +266,13 @@ int main(int argc, char** argv) {
   report->add_option("--format", report_args.format, "text or json")
       ->check(CLI::IsMember({"json", "text"}));
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and exits 0; every usage error exits 2 (CLI11's own codes
+    // are 105-109), as the docs promise.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   if (*verify && !verify_export.empty()) {
     if (verify_key.empty()) {
       std::cerr << "trailkeep verify: --export needs --key KEYFILE\n";

@@ -1,6 +1,8 @@
 #include "common/ndcpp/rules.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -328,9 +330,13 @@ RuleSet::~RuleSet() = default;
 
 Result<std::shared_ptr<const RuleSet>> RuleSet::LoadFile(const std::string& path,
                                                          std::vector<std::string>* errors) {
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    std::string e = path + ":0: cannot open rules file";
+    const int err = errno;  // what ifstream's open(2) left
+    std::string e = "cannot read the rules file " + path + ": " +
+                    (err != 0 ? std::strerror(err) : "cannot open it") +
+                    " ([ndcpp] rules_file; \"none\" turns classification off)";
     if (errors != nullptr) errors->push_back(e);
     return Status::NotFound(e);
   }

@@ -101,6 +101,29 @@ Status PrepareDataDir(const std::string& data_dir, const FileOwner& owner) {
                          ", which trailkeepd runs as: " + ChownAdvice(data_dir, owner));
 }
 
+Status CheckDataDirCreatable(const std::string& data_dir, const FileOwner& owner) {
+  std::error_code ec;
+  if (fs::exists(data_dir, ec)) {
+    if (!fs::is_directory(data_dir, ec)) {
+      return Status::InvalidArgument("data_dir " + data_dir + " is not a folder");
+    }
+    return CheckWritable(data_dir, data_dir, owner);
+  }
+  // The first missing folder on the way, made and removed again: only mkdir
+  // itself knows (read-only mounts, /proc, ACLs).
+  fs::path missing = fs::path(data_dir).lexically_normal();
+  while (missing.has_parent_path() && missing.parent_path() != missing &&
+         !fs::exists(missing.parent_path(), ec)) {
+    missing = missing.parent_path();
+  }
+  if (::mkdir(missing.c_str(), 0700) != 0) {
+    return Status::IoError("cannot create data_dir " + data_dir + ": " + missing.string() + ": " +
+                           std::strerror(errno));
+  }
+  ::rmdir(missing.c_str());
+  return Status::Ok();
+}
+
 Status CheckStartupFiles(const ServerConfig& config, const FileOwner& owner) {
   std::string problems;
   if (Status s = PrepareDataDir(config.data_dir, owner); !s.ok()) problems = s.message();

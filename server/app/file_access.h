@@ -34,6 +34,10 @@ std::vector<std::string> CheckPrivateKeys(const ServerConfig& config, const File
 // everything in the store belongs to it. The message says what to chown.
 Status PrepareDataDir(const std::string& data_dir, const FileOwner& owner);
 
+// --check-config: what PrepareDataDir would say, without creating data_dir
+// (a missing folder is probed by making and removing it).
+Status CheckDataDirCreatable(const std::string& data_dir, const FileOwner& owner);
+
 // Start-up: PrepareDataDir, then CheckPrivateKeys; every problem, one a line.
 Status CheckStartupFiles(const ServerConfig& config, const FileOwner& owner);
 

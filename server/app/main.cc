@@ -25,6 +25,7 @@
 #include "server/app/server.h"
 #include "server/app/store_tools.h"
 #include "server/app/verify_tool.h"
+#include "server/net/tls_context.h"
 #include "server/report/report.h"
 
 namespace {
@@ -151,9 +152,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    // verify and enroll promise exit code 2 for usage errors.
-    return rc != 0 && (verify->parsed() || enroll->parsed()) ? 2 : rc;
+    // --help prints and exits 0; every usage error exits 2 (CLI11's own codes
+    // are 105-109), as the docs promise and as scripts test for.
+    return app.exit(e) == 0 ? 0 : 2;
   }
 
   if (*query) return trailkeep::RunQuery(q);
@@ -189,9 +190,20 @@ int main(int argc, char** argv) {
     if (check_config) {
       // Keys the collector reads after start-up, as far as checkable from here.
       auto run_as = trailkeep::ResolveServiceUser(config.user, config.group);
-      const auto problems = trailkeep::CheckPrivateKeys(
-          config, {trailkeep::RunUid(run_as.value()), trailkeep::RunUserName(run_as.value()),
-                   run_as.value().group});
+      const trailkeep::FileOwner owner{trailkeep::RunUid(run_as.value()),
+                                       trailkeep::RunUserName(run_as.value()),
+                                       run_as.value().group};
+      auto problems = trailkeep::CheckPrivateKeys(config, owner);
+      if (auto s = trailkeep::CheckDataDirCreatable(config.data_dir, owner); !s.ok()) {
+        problems.push_back(s.message());
+      }
+      // The certificate, its key and the CA as the listeners load them (a key
+      // that does not match its certificate shows here, not at start).
+      try {
+        trailkeep::MakeServerTlsContext(config.syslog.tls);
+      } catch (const std::exception& e) {
+        problems.push_back(std::string("tls: ") + e.what());
+      }
       for (const auto& p : problems) std::cerr << config_file << ": " << p << "\n";
       if (!problems.empty()) return 2;
       std::cout << config_file << ": OK\n";

@@ -186,6 +186,14 @@ Status RocksDbStore::DoOpen(const std::string& dir, StoreMode mode) {
     read_only_ = true;
   }
   db_.reset(raw);
+  if (rs.IsIOError() && rs.ToString().find("/LOCK: ") != std::string::npos) {
+    // RocksDB's own text ("While lock file: .../LOCK: Resource temporarily
+    // unavailable") does not tell an operator what holds it.
+    return Status::Unavailable("the store at " + dir +
+                               " is in use: another trailkeepd holds its LOCK file (one collector "
+                               "per data_dir; the store tools read it while it runs: "
+                               "trailkeepd query --db DATA_DIR)");
+  }
   if (!rs.ok()) return FromRocks(rs, "opening the store at " + dir);
   Status s = CheckSchema(fresh);
   if (!s.ok()) return s;
