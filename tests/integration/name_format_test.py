@@ -52,7 +52,7 @@ def grouped_nodes(config_tail):
 
 def test_two_modes_through_the_port60_listener():
     if os.geteuid() != 0 or not os.path.exists(AUDISP_REMOTE) or shutil.which("unshare") is None:
-        log("SKIP test_two_modes_through_the_port60_listener: needs root, unshare, audispd-plugins")
+        harness.cannot_run("test_two_modes_through_the_port60_listener needs root, unshare, audispd-plugins")
         return
     # The harness passes --listen-audit 127.0.0.1:0: the table with that same
     # address keeps its name_format.

@@ -16,7 +16,7 @@ its collector event and retries with backoff while trailkeepd stays near
 idle (under 1 CPU-second in 10 s) and alive; the taken port freed: the tunnel
 comes up by itself; an RSA key refused by --check-config.
 
-Needs root (sshd, unshare -m) and /usr/sbin/sshd; prints SKIP otherwise.
+Needs root (sshd, unshare -m) and /usr/sbin/sshd; prints SKIP otherwise (under CI=true it fails).
 """
 import hashlib
 import os
@@ -514,7 +514,7 @@ def test_rsa_key_refused_at_startup():
 
 if __name__ == "__main__":
     if os.geteuid() != 0 or not os.path.exists(SSHD):
-        print("SKIP tunnel_test: needs root and %s (openssh-server)" % SSHD)
+        harness.cannot_run("tunnel_test needs root and %s (openssh-server)" % SSHD)
         sys.exit(0)
     harness.main([test_bytes_both_ways_over_many_channels, test_audit_frames_through_tunnel_carry_the_node_identity,
                   test_sshd_killed_mid_stream_and_restarted, test_silent_node_detected_by_liveness_timer,

@@ -25,6 +25,7 @@
 
 #include "common/base/private_file.h"
 #include "server/app/file_access.h"
+#include "tests/unit/cannot_run.h"
 #include "tests/unit/in_child.h"
 #include "tests/unit/temp_dir.h"
 
@@ -34,13 +35,8 @@ namespace {
 constexpr uid_t kNobody = 65534;
 
 // The drop tests need root; CI runs as root, so there a non-root run fails.
-#define TK_REQUIRE_ROOT()                                                                 \
-  if (::geteuid() != 0) {                                                                 \
-    if (const char* ci = std::getenv("CI"); ci != nullptr && std::string(ci) == "true") { \
-      FAIL() << "needs root, and CI runs as root";                                        \
-    }                                                                                     \
-    GTEST_SKIP() << "needs root";                                                         \
-  }
+#define TK_REQUIRE_ROOT() \
+  if (::geteuid() != 0) TK_CANNOT_RUN("needs root")
 
 bool Contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;

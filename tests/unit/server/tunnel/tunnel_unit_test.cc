@@ -10,6 +10,7 @@
 
 #include "server/tunnel/key_file.h"
 #include "server/tunnel/tunnel_manager.h"
+#include "tests/unit/cannot_run.h"
 
 namespace trailkeep {
 namespace {
@@ -38,7 +39,7 @@ class KeyFileTest : public ::testing::Test {
 
 TEST_F(KeyFileTest, AcceptsEd25519AndEcdsa) {
   const std::string ed = Keygen("ed25519");
-  if (ed.empty()) GTEST_SKIP() << "ssh-keygen not installed";
+  if (ed.empty()) TK_CANNOT_RUN("ssh-keygen not installed");
   EXPECT_TRUE(CheckTunnelKeyFile(ed).ok()) << CheckTunnelKeyFile(ed).message();
   const std::string ec = Keygen("ecdsa", "-b 384");
   ASSERT_FALSE(ec.empty());
@@ -54,7 +55,7 @@ TEST_F(KeyFileTest, RefusesRsaWithTheReason) {
     std::filesystem::remove(dir_ + "/rsa");
     std::filesystem::remove(dir_ + "/rsa.pub");
     const std::string rsa = Keygen("rsa", "-b 2048 " + format);
-    if (rsa.empty()) GTEST_SKIP() << "ssh-keygen not installed";
+    if (rsa.empty()) TK_CANNOT_RUN("ssh-keygen not installed");
     const Status s = CheckTunnelKeyFile(rsa);
     ASSERT_FALSE(s.ok()) << format;
     EXPECT_NE(s.message().find("RSA"), std::string::npos) << s.message();
@@ -79,7 +80,7 @@ TEST_F(KeyFileTest, RefusesMissingAndGarbageFiles) {
 
 TEST_F(KeyFileTest, RefusesAKeyOthersCanReadWithItsNameAndMode) {
   const std::string ed = Keygen("ed25519");
-  if (ed.empty()) GTEST_SKIP() << "ssh-keygen not installed";
+  if (ed.empty()) TK_CANNOT_RUN("ssh-keygen not installed");
   ::chmod(ed.c_str(), 0640);
   const Status s = CheckTunnelKeyFile(ed);
   ASSERT_FALSE(s.ok());
