@@ -34,6 +34,15 @@ def copy_fixture(data_dir):
     shutil.copytree(os.path.join(FIXTURE, "store"), os.path.join(data_dir, "store"))
 
 
+def copy_keys(dest):
+    """The fixture's HMAC keys as a keys_dir: git keeps no modes, and keys must be 0600."""
+    shutil.copytree(os.path.join(FIXTURE, "keys"), dest)
+    os.chmod(dest, 0o700)
+    for k in os.listdir(dest):
+        os.chmod(os.path.join(dest, k), 0o600)
+    return dest
+
+
 def tool(*args):
     r = subprocess.run([TRAILKEEPD] + list(args), capture_output=True, text=True, timeout=120)
     return r.returncode, r.stdout, r.stderr
@@ -53,7 +62,7 @@ def test_store_tools_read_the_old_store():
     assert got == want["events"], "the %s store reads differently: %d events, %d expected" % (
         want["made_by"], len(got), len(want["events"]))
     rc, verified, err = tool("verify", "--db", data, "--host", want["agent_host"], "--keys-dir",
-                             os.path.join(FIXTURE, "keys"))
+                             copy_keys(os.path.join(data, "keys")))
     assert rc == 0 and "OK " in verified, (rc, verified, err)
     rc, out, err = tool("hosts", "--db", data)
     assert rc == 0, err
@@ -68,11 +77,7 @@ def test_collector_goes_on_with_the_old_store():
     c = Collector()
     os.makedirs(c.data_dir)
     copy_fixture(c.data_dir)
-    keys = os.path.join(c.workdir, "dev", "keys")
-    shutil.copytree(os.path.join(FIXTURE, "keys"), keys)
-    os.chmod(keys, 0o700)
-    for k in os.listdir(keys):
-        os.chmod(os.path.join(keys, k), 0o600)
+    copy_keys(os.path.join(c.workdir, "dev", "keys"))
     old_max = max(e["ingest_seq"] for e in want["events"])
     c.start()
     try:
