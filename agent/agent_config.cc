@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "common/base/endpoint.h"
 #include "common/config/toml_reader.h"
 #include "common/wire/hmac_chain.h"
 
@@ -20,25 +21,13 @@ constexpr std::array<const char*, 24> kFacilities = {
 constexpr std::array<const char*, 8> kSeverities = {"emerg",   "alert",  "crit", "err",
                                                     "warning", "notice", "info", "debug"};
 
-bool SplitHostPort(const std::string& address, std::string* host, std::string* port) {
-  if (!address.empty() && address[0] == '[') {
-    const size_t close = address.find(']');
-    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
-      return false;
-    }
-    *host = address.substr(1, close - 1);
-    *port = address.substr(close + 2);
-  } else {
-    const size_t colon = address.rfind(':');
-    if (colon == std::string::npos) return false;
-    *host = address.substr(0, colon);
-    *port = address.substr(colon + 1);
-  }
-  if (host->empty() || port->empty()) return false;
-  for (char c : *port) {
-    if (c < '0' || c > '9') return false;
-  }
-  return std::stoul(*port) > 0 && std::stoul(*port) < 65536;
+// host:port or [v6]:port, port 1..65535 (common/base/endpoint.h).
+bool SplitCollectorAddress(const std::string& address, std::string* host, std::string* port) {
+  Result<HostPort> r = ParseHostPort(address);
+  if (!r.ok() || r->port == 0) return false;
+  *host = std::move(r->host);
+  *port = std::to_string(r->port);
+  return true;
 }
 
 }  // namespace
@@ -150,7 +139,7 @@ Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string&
     }
     if (cc.address.empty()) {
       r.Error(t, "collector.address is required (host:port)");
-    } else if (!SplitHostPort(cc.address, &cc.host, &cc.port)) {
+    } else if (!SplitCollectorAddress(cc.address, &cc.host, &cc.port)) {
       r.Error(t->get("address"),
               "collector.address must be host:port or [v6]:port, not '" + cc.address + "'");
     }

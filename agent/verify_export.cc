@@ -15,7 +15,7 @@
 
 #include "agent/base64_decode.h"
 #include "agent/export_field_check.h"
-#include "common/wire/chain_audit.h"
+#include "common/chain/chain_audit.h"
 #include "common/wire/hmac_chain.h"
 #include "trailkeep/v1/record.pb.h"
 

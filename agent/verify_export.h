@@ -2,7 +2,7 @@
 // NDJSON export (docs/event-schema.md) offline, with no collector, in two
 // ways (docs/formats/hmac_chain.md, "What `verify --export` certifies"):
 //   - the HMAC chain: each event is rebuilt from its raw bytes and exported
-//     chain fields and fed to ChainAuditor (common/wire/chain_audit.h),
+//     chain fields and fed to ChainAuditor (common/chain/chain_audit.h),
 //     exactly as `trailkeepd verify` does with the store;
 //   - every field the export shows: ExportFieldCheck (export_field_check.h)
 //     parses the raw bytes again as the collector did and names each key that

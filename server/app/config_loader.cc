@@ -8,11 +8,11 @@
 
 #include <unistd.h>
 
+#include "common/base/endpoint.h"
 #include "common/config/toml_reader.h"
 #include "common/ndcpp/rules.h"
 #include "server/app/config.h"
 #include "server/app/privileges.h"
-#include "server/net/tls_syslog_listener.h"
 #include "server/tunnel/key_file.h"
 
 namespace trailkeep {

@@ -1,6 +1,6 @@
 // `trailkeepd verify --db DIR --host H [--key FILE | --keys-dir DIR]`: re-checks
 // one host's stored HMAC chain from scratch with ChainAuditor
-// (common/wire/chain_audit.h), opening the store as a RocksDB secondary
+// (common/chain/chain_audit.h), opening the store as a RocksDB secondary
 // instance like the other store tools, so it works while the collector runs.
 //
 // The key is FILE, or KEYSDIR/H.key; the default KEYSDIR is the `keys`

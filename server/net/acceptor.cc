@@ -3,7 +3,6 @@
 #include <stdexcept>
 
 #include "common/base/endpoint.h"
-#include "server/net/tls_syslog_listener.h"
 
 namespace trailkeep {
 

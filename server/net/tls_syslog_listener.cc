@@ -1,7 +1,6 @@
 #include "server/net/tls_syslog_listener.h"
 
 #include <cstdint>
-#include <stdexcept>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -22,31 +21,6 @@ namespace trailkeep {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
-
-void SplitHostPort(const std::string& address, std::string* host, unsigned short* port) {
-  std::string h, p;
-  if (!address.empty() && address.front() == '[') {
-    const size_t close = address.find(']');
-    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
-      throw std::runtime_error("bad address '" + address + "': expected [v6]:port");
-    }
-    h = address.substr(1, close - 1);
-    p = address.substr(close + 2);
-  } else {
-    const size_t colon = address.rfind(':');
-    if (colon == std::string::npos) {
-      throw std::runtime_error("bad address '" + address + "': expected host:port");
-    }
-    h = address.substr(0, colon);
-    p = address.substr(colon + 1);
-  }
-  if (h.empty() || p.empty() || p.size() > 5 ||
-      p.find_first_not_of("0123456789") != std::string::npos || std::stoul(p) > 65535) {
-    throw std::runtime_error("bad address '" + address + "': expected host:port, port 0..65535");
-  }
-  *host = h;
-  *port = static_cast<unsigned short>(std::stoul(p));
-}
 
 struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
   Impl(net::io_context& io_in, const TlsSyslogOptions& o, IngestSink* s)

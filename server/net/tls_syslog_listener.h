@@ -77,7 +77,4 @@ class TlsSyslogListener {
   std::shared_ptr<Impl> impl_;
 };
 
-// Splits "host:port" / "[v6]:port". Throws std::runtime_error on bad input.
-void SplitHostPort(const std::string& address, std::string* host, unsigned short* port);
-
 }  // namespace trailkeep

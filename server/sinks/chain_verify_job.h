@@ -17,7 +17,7 @@
 #include <string>
 
 #include "common/base/status.h"
-#include "common/wire/chain_audit.h"
+#include "common/chain/chain_audit.h"
 
 namespace trailkeep {
 

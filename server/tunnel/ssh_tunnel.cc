@@ -10,8 +10,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include "common/base/endpoint.h"
 #include "common/base/time_format.h"
-#include "server/net/tls_syslog_listener.h"
 #include "server/tunnel/key_file.h"
 #include "server/tunnel/known_hosts.h"
 

@@ -5,7 +5,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <spdlog/spdlog.h>
 
-#include "server/net/tls_syslog_listener.h"
+#include "common/base/endpoint.h"
 #include "server/tunnel/ssh_tunnel.h"
 
 namespace trailkeep {

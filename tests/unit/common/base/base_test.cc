@@ -1,6 +1,9 @@
+#include <stdexcept>
+
 #include <gtest/gtest.h>
 
 #include "common/base/bytes.h"
+#include "common/base/endpoint.h"
 #include "common/base/glob.h"
 #include "common/base/status.h"
 #include "common/base/time_format.h"
@@ -84,6 +87,29 @@ TEST(TimeFormatTest, RefusesDurationsThatOverflow) {
   EXPECT_FALSE(ParseTimeArg("999999999d", now).has_value());
   EXPECT_EQ(ParseTimeArg("999999999s", now), now - 999'999'999'000'000);
   EXPECT_EQ(ParseTimeArg("52w", now), now - 52 * 7 * 86'400'000'000LL);
+}
+
+TEST(HostPortTest, AcceptsV4V6AndRejectsJunk) {
+  std::string h;
+  unsigned short port;
+  SplitHostPort("127.0.0.1:6514", &h, &port);
+  EXPECT_EQ(h, "127.0.0.1");
+  EXPECT_EQ(port, 6514);
+  SplitHostPort("[::1]:0", &h, &port);
+  EXPECT_EQ(h, "::1");
+  EXPECT_EQ(port, 0);
+  EXPECT_THROW(SplitHostPort("127.0.0.1", &h, &port), std::runtime_error);
+  EXPECT_THROW(SplitHostPort("127.0.0.1:70000", &h, &port), std::runtime_error);
+  EXPECT_THROW(SplitHostPort("[::1]6514", &h, &port), std::runtime_error);
+  for (const char* bad : {":80", "[]:80", "h:", "h:123456", "h:8o", "h:-1", "[::1]:", "[::1"}) {
+    EXPECT_FALSE(ParseHostPort(bad).ok()) << bad;
+  }
+  const Result<HostPort> r = ParseHostPort("collector.example:00065");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->host, "collector.example");
+  EXPECT_EQ(r->port, 65);
+  EXPECT_EQ(ParseHostPort("h:65535")->port, 65535);
+  EXPECT_EQ(ParseHostPort("h").status().message(), "bad address 'h': expected host:port");
 }
 
 }  // namespace

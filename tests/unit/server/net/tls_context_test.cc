@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "server/net/tls_syslog_listener.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -70,20 +69,6 @@ TEST(PeerPermittedTest, CnTextInTheSubjectIsNotAnIdentity) {
     std::string why;
     EXPECT_FALSE(PeerPermitted(o, p, &why)) << subject;
   }
-}
-
-TEST(SplitHostPortTest, AcceptsV4V6AndRejectsJunk) {
-  std::string h;
-  unsigned short port;
-  SplitHostPort("127.0.0.1:6514", &h, &port);
-  EXPECT_EQ(h, "127.0.0.1");
-  EXPECT_EQ(port, 6514);
-  SplitHostPort("[::1]:0", &h, &port);
-  EXPECT_EQ(h, "::1");
-  EXPECT_EQ(port, 0);
-  EXPECT_THROW(SplitHostPort("127.0.0.1", &h, &port), std::runtime_error);
-  EXPECT_THROW(SplitHostPort("127.0.0.1:70000", &h, &port), std::runtime_error);
-  EXPECT_THROW(SplitHostPort("[::1]6514", &h, &port), std::runtime_error);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "common/wire/chain_audit.h"
+#include "common/chain/chain_audit.h"
 
 #include <string>
 #include <vector>
