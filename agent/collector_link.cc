@@ -481,7 +481,7 @@ awaitable<void> CollectorLink::Impl::Writer(std::shared_ptr<Connection> c) {
         const std::string hb =
             SignHeartbeat(options.hmac_key, options.host, options.enterprise_number, spool->epoch(),
                           cut, spool->truncated_head_mac(), NowMicros());
-        out = std::to_string(hb.size()) + " " + hb;
+        AppendOctetCounted(hb, &out);  // out is empty here
         truncation_announced = true;
       }
     }
@@ -491,7 +491,7 @@ awaitable<void> CollectorLink::Impl::Writer(std::shared_ptr<Connection> c) {
         const std::string hb =
             SignHeartbeat(options.hmac_key, options.host, options.enterprise_number, spool->epoch(),
                           spool->last_seq(), spool->head_mac(), NowMicros());
-        out = std::to_string(hb.size()) + " " + hb;
+        AppendOctetCounted(hb, &out);  // out is empty here
         last_heartbeat = now;
         heartbeat_sent = true;
       } else {
@@ -501,11 +501,7 @@ awaitable<void> CollectorLink::Impl::Writer(std::shared_ptr<Connection> c) {
         continue;
       }
     } else {
-      for (const auto& m : batch) {
-        out += std::to_string(m.message.size());
-        out.push_back(' ');
-        out += m.message;
-      }
+      for (const auto& m : batch) AppendOctetCounted(m.message, &out);
     }
     error_code ec;
     co_await net::async_write(c->stream, net::buffer(out), redirect_error(use_awaitable, ec));

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base/time_format.h"
+#include "common/syslog/rfc5424_writer.h"
 #include "common/syslog/syslog_parser.h"
 #include "common/wire/hmac_chain.h"
 #include "trailkeep/v1/record.pb.h"
@@ -13,18 +14,6 @@ namespace trailkeep::agent {
 namespace {
 
 constexpr int kHeartbeatPri = 5 * 8 + 6;  // syslog.info
-
-// SD-NAME: printable ASCII except '=', SP, ']', '"'; 1..32 bytes.
-std::string SdName(std::string_view name) {
-  std::string out;
-  for (char c : name) {
-    if (out.size() == 32) break;
-    const bool ok = c > 32 && c < 127 && c != '=' && c != ']' && c != '"';
-    out.push_back(ok ? c : '_');
-  }
-  if (out.empty()) out = "_";
-  return out;
-}
 
 // "type=SYSCALL msg=audit(1364481363.243:24287): ..." (maybe "node=X " first).
 void ParseAuditLine(std::string_view line, std::string* type, int64_t* time_us) {
@@ -55,40 +44,14 @@ void ParseAuditLine(std::string_view line, std::string* type, int64_t* time_us) 
   *time_us = static_cast<int64_t>(sec) * 1000000 + us;
 }
 
-void AppendSdElement(const v1::SdElement& el, std::string* out) {
-  out->push_back('[');
-  out->append(SdName(el.id()));
-  for (const auto& p : el.params()) {
-    out->push_back(' ');
-    out->append(SdName(p.name()));
-    out->append("=\"");
-    out->append(EscapeSdValue(p.value()));
-    out->push_back('"');
-  }
-  out->push_back(']');
+void AppendSdElement(std::string_view id, const v1::SdElement& el, std::string* out) {
+  SdWriter sd(out);
+  sd.Element(id);
+  for (const auto& p : el.params()) sd.Param(p.name(), p.value());
+  sd.Close();
 }
 
 }  // namespace
-
-std::string EscapeSdValue(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '"' || c == '\\' || c == ']') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
-
-std::string HeaderField(std::string_view value, size_t max_len) {
-  std::string out;
-  for (char c : value) {
-    if (out.size() == max_len) break;
-    out.push_back(c > 32 && c < 127 && c != '"' ? c : '_');
-  }
-  if (out.empty()) out = "-";
-  return out;
-}
 
 MessageParts PartsFromLine(std::string_view line, const LineSource& source, int64_t read_time_us) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -100,7 +63,7 @@ MessageParts PartsFromLine(std::string_view line, const LineSource& source, int6
     std::string type;
     ParseAuditLine(line, &type, &parts.time_us);
     parts.app_name = "auditd";
-    parts.msgid = HeaderField(type, 32);
+    parts.msgid = FitHeaderField(type, kMaxMsgidBytes);
     parts.msg = std::string(line);
     return parts;
   }
@@ -108,17 +71,15 @@ MessageParts PartsFromLine(std::string_view line, const LineSource& source, int6
   ParseSyslog(line, read_time_us, &e);
   if (e.pri() >= 0 && e.pri() <= 191) parts.pri = e.pri();
   if (e.event_time_us() != 0) parts.time_us = e.event_time_us();
-  parts.app_name = HeaderField(e.app_name(), 48);
-  parts.procid = HeaderField(e.procid(), 128);
-  parts.msgid = HeaderField(e.msgid(), 32);
+  parts.app_name = FitHeaderField(e.app_name(), kMaxAppNameBytes);
+  parts.procid = FitHeaderField(e.procid(), kMaxProcidBytes);
+  parts.msgid = FitHeaderField(e.msgid(), kMaxMsgidBytes);
   for (const auto& el : e.structured_data()) {
     if (el.id().rfind("tk@", 0) == 0 || el.id().rfind("tkhb@", 0) == 0 ||
         el.id().rfind("tkin@", 0) == 0) {
-      v1::SdElement renamed = el;
-      renamed.set_id("orig-" + el.id());
-      AppendSdElement(renamed, &parts.extra_sd);
+      AppendSdElement("orig-" + el.id(), el, &parts.extra_sd);
     } else {
-      AppendSdElement(el, &parts.extra_sd);
+      AppendSdElement(el.id(), el, &parts.extra_sd);
     }
   }
   parts.msg = e.msg();
@@ -168,31 +129,18 @@ std::string FormatEventMessage(const MessageParts& parts, std::string_view hostn
                                const ChainPosition& chain) {
   std::string m;
   m.reserve(160 + parts.extra_sd.size() + parts.msg.size());
-  m.push_back('<');
-  m.append(std::to_string(parts.pri));
-  m.append(">1 ");
-  m.append(FormatRfc3339Micros(parts.time_us));
-  m.push_back(' ');
-  m.append(HeaderField(hostname, 255));
-  m.push_back(' ');
-  m.append(HeaderField(parts.app_name, 48));
-  m.push_back(' ');
-  m.append(HeaderField(parts.procid, 128));
-  m.push_back(' ');
-  m.append(HeaderField(parts.msgid, 32));
-  m.push_back(' ');
-  m.append(FormatChainElement(chain.enterprise_number, chain.epoch, chain.seq, chain.prev_mac));
+  Rfc5424Writer w(&m, {parts.pri, FormatRfc3339Micros(parts.time_us), hostname, parts.app_name,
+                       parts.procid, parts.msgid});
+  // The chain element first: its m="" is the message's first (SignMessage).
+  w.Serialized(FormatChainElement(chain.enterprise_number, chain.epoch, chain.seq, chain.prev_mac));
   if (!parts.input_name.empty()) {
-    m.append("[tkin@");
-    m.append(std::to_string(chain.enterprise_number));
-    m.append(" name=\"");
-    m.append(EscapeSdValue(parts.input_name));
-    m.append("\"]");
+    w.Element("tkin@" + std::to_string(chain.enterprise_number)).Param("name", parts.input_name);
   }
-  m.append(parts.extra_sd);
-  if (!parts.msg.empty()) {
-    m.push_back(' ');
-    m.append(parts.msg);
+  w.Serialized(parts.extra_sd);
+  if (parts.msg.empty()) {
+    w.End();
+  } else {
+    w.Msg(parts.msg);
   }
   return m;
 }
@@ -205,9 +153,11 @@ std::string SignEvent(std::string_view key, const MessageParts& parts, std::stri
 std::string SignHeartbeat(std::string_view key, std::string_view hostname,
                           uint32_t enterprise_number, uint64_t epoch, uint64_t head_seq,
                           std::string_view head_mac, int64_t now_us) {
-  std::string m = "<" + std::to_string(kHeartbeatPri) + ">1 " + FormatRfc3339Micros(now_us) + " " +
-                  HeaderField(hostname, 255) + " trailkeep - HEARTBEAT " +
-                  FormatHeartbeatElement(enterprise_number, epoch, head_seq, head_mac);
+  std::string m;
+  Rfc5424Writer(
+      &m, {kHeartbeatPri, FormatRfc3339Micros(now_us), hostname, "trailkeep", "-", "HEARTBEAT"})
+      .Serialized(FormatHeartbeatElement(enterprise_number, epoch, head_seq, head_mac))
+      .End();
   std::string mac;
   return SignMessage(key, m, &mac);
 }

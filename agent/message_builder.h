@@ -72,10 +72,4 @@ std::string SignHeartbeat(std::string_view key, std::string_view hostname,
                           uint32_t enterprise_number, uint64_t epoch, uint64_t head_seq,
                           std::string_view head_mac, int64_t now_us);
 
-// RFC 5424 PARAM-VALUE escaping of '"', '\' and ']'.
-std::string EscapeSdValue(std::string_view value);
-// A header field fitted to RFC 5424: printable ASCII except '"' (others
-// become '_'), at most max_len bytes, "-" when empty.
-std::string HeaderField(std::string_view value, size_t max_len);
-
 }  // namespace trailkeep::agent

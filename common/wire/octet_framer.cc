@@ -1,5 +1,6 @@
 #include "common/wire/octet_framer.h"
 
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -102,6 +103,14 @@ OctetFramer::Result OctetFramer::Next(std::string_view* frame, Kind* kind) {
   pos_ += len + 1;
   line_scan_ = 0;
   return Result::kFrame;
+}
+
+void AppendOctetCounted(std::string_view message, std::string* out) {
+  char count[24];
+  const auto r = std::to_chars(count, count + sizeof count, message.size());
+  out->append(count, r.ptr);
+  out->push_back(' ');
+  out->append(message);
 }
 
 }  // namespace trailkeep

@@ -1,4 +1,5 @@
-// Incremental RFC 6587 / RFC 5425 framer, free of I/O.
+// Incremental RFC 6587 / RFC 5425 framer, free of I/O, and its encoder
+// (AppendOctetCounted, at the end).
 //
 // Framing is decided per frame: a frame that starts with a non-zero digit and
 // continues with digits up to a space is octet-counted ("MSG-LEN SP MSG");
@@ -50,5 +51,15 @@ class OctetFramer {
   bool failed_ = false;
   std::string error_;
 };
+
+// The encoder, the one writer of octet-counted frames: appends
+// "MSG-LEN SP MSG" to *out, MSG-LEN the decimal count of the message's bytes
+// (not characters: "é" is 2). OctetFramer yields `message` back from it.
+void AppendOctetCounted(std::string_view message, std::string* out);
+inline std::string OctetCounted(std::string_view message) {
+  std::string out;
+  AppendOctetCounted(message, &out);
+  return out;
+}
 
 }  // namespace trailkeep

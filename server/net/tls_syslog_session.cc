@@ -109,8 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // On the strand: queues one octet-counted frame for the agent.
   void QueueFrame(std::string payload, bool then_close) {
     if (closed_ || goodbye_sent_) return;
-    std::string frame = std::to_string(payload.size()) + " " + payload;
-    outbox_.push_back(std::move(frame));
+    outbox_.push_back(OctetCounted(payload));
     if (then_close) {
       goodbye_sent_ = true;
       closing_ = true;

@@ -4,6 +4,7 @@
 
 #include "common/base/endpoint.h"
 #include "common/base/time_format.h"
+#include "common/syslog/rfc5424_writer.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -33,16 +34,6 @@ int SeverityOf(SelfEventKind kind) {
     default:
       return 4;  // warning
   }
-}
-
-// RFC 5424 PARAM-VALUE escaping: '"', '\' and ']' take a backslash.
-std::string EscapeParam(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '"' || c == '\\' || c == ']') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
 }
 
 }  // namespace
@@ -211,25 +202,26 @@ v1::Event RateLimitedSelfAudit::Build(
   e.set_msgid(SelfEventMsgId(kind));
   e.mutable_peer()->set_authenticated(true);
   e.mutable_peer()->set_cert_subject("trailkeepd (self)");
-  v1::SdElement* sd = e.add_structured_data();
-  sd->set_id(sd_id);
-  std::string sd_text = "[" + sd_id;
+  std::string raw;
+  Rfc5424Writer w(&raw,
+                  {pri, ts, options_.collector_host, "trailkeepd", pid, SelfEventMsgId(kind)});
+  v1::SdElement* sd = nullptr;
   auto add = [&](const std::string& k, const std::string& v) {
+    if (sd == nullptr) {
+      sd = e.add_structured_data();
+      sd->set_id(sd_id);
+      w.Element(sd_id);
+    }
     v1::SdParam* p = sd->add_params();
     p->set_name(k);
     p->set_value(v);
-    sd_text += " " + k + "=\"" + EscapeParam(v) + "\"";
+    w.Param(k, v);
   };
   if (!peer.empty()) add("peer", peer);
   for (const auto& [k, v] : fields) add(k, v);
-  sd_text += "]";
-  if (sd->params_size() == 0) {
-    e.clear_structured_data();
-    sd_text = "-";
-  }
+  w.Msg(message);
   e.set_msg(message);
-  e.set_raw("<" + std::to_string(pri) + ">1 " + ts + " " + options_.collector_host +
-            " trailkeepd " + pid + " " + SelfEventMsgId(kind) + " " + sd_text + " " + message);
+  e.set_raw(std::move(raw));
   return e;
 }
 

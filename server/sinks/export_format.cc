@@ -1,6 +1,7 @@
 #include "server/sinks/export_format.h"
 
 #include "common/event/event_format.h"
+#include "common/wire/octet_framer.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -135,9 +136,7 @@ void AppendExportedEvent(ExportFormat format, const v1::Event& e, std::string* o
       out->push_back('\n');
       return;
     case ExportFormat::kRfc5424:
-      *out += std::to_string(e.raw().size());
-      out->push_back(' ');
-      *out += e.raw();
+      AppendOctetCounted(e.raw(), out);
       return;
   }
 }

@@ -286,7 +286,7 @@ TEST(OctetFramerTest, LargeStreamCompactsAndKeepsFramesIntact) {
   std::string expected_last;
   for (int i = 0; i < 2000; ++i) {
     const std::string msg = "<13>1 - - - - - - message " + std::to_string(i);
-    const std::string framed = std::to_string(msg.size()) + " " + msg;
+    const std::string framed = OctetCounted(msg);
     // Feed in uneven pieces so frames straddle Feed() calls.
     framer.Feed(std::string_view(framed).substr(0, 7));
     ASSERT_NE(Drain(&framer, &frames), Result::kError);
@@ -298,6 +298,32 @@ TEST(OctetFramerTest, LargeStreamCompactsAndKeepsFramesIntact) {
   EXPECT_EQ(frames[0].bytes, "<13>1 - - - - - - message 0");
   EXPECT_EQ(frames.back().bytes, expected_last);
   EXPECT_TRUE(framer.Pending().empty());
+}
+
+TEST(OctetCountedTest, CountsBytesNotCharacters) {
+  EXPECT_EQ(OctetCounted("x"), "1 x");
+  EXPECT_EQ(OctetCounted("\xC3\xA9"), "2 \xC3\xA9");                  // é: 1 character, 2 bytes
+  EXPECT_EQ(OctetCounted("\xE2\x82\xAC!"), "4 \xE2\x82\xAC!");        // €!
+  EXPECT_EQ(OctetCounted("\xF0\x9F\x94\x92"), "4 \xF0\x9F\x94\x92");  // 🔒
+  EXPECT_EQ(OctetCounted("\xFF\n"), "2 \xFF\n");  // not UTF-8 at all: bytes still
+  std::string out = "9 ninebytes";
+  AppendOctetCounted(std::string(1000, 'a'), &out);  // appends
+  EXPECT_EQ(out.substr(0, 16), "9 ninebytes1000 ");
+  EXPECT_EQ(out.size(), 11u + 5 + 1000);
+}
+
+TEST(OctetCountedTest, TheFramerYieldsWhatTheEncoderWrote) {
+  const std::vector<std::string> messages = {
+      "<13>1 - h a - - - caf\xC3\xA9 \xE2\x82\xAC", "two\nlines\n", std::string(70000 / 2, 'z'),
+      "<13>1 2026-11-23T05:08:34Z h a - - [x@1 v=\"\xC3\xA9\\]\"]"};
+  std::string stream;
+  for (const auto& m : messages) AppendOctetCounted(m, &stream);
+  const std::vector<Frame> frames = FramesOf(stream);
+  ASSERT_EQ(frames.size(), messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    EXPECT_EQ(frames[i].bytes, messages[i]);
+    EXPECT_EQ(frames[i].kind, Kind::kOctetCounted);
+  }
 }
 
 }  // namespace

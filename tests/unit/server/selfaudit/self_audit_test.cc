@@ -1,7 +1,9 @@
 #include "server/selfaudit/self_audit.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include "common/base/time_format.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -111,6 +113,21 @@ TEST(SelfAuditTest, FlushEmitsOpenWindowsAtShutdown) {
   EXPECT_NE(h.emitted.back().msg().find("4 more FRAMING_ERROR"), std::string::npos);
   h.audit.Flush();
   EXPECT_EQ(h.emitted.size(), 4u);
+}
+
+// The exact bytes of raw (an export's rfc5424 format hands them out as they are).
+TEST(SelfAuditTest, RawBytes) {
+  Harness h;
+  h.audit.Record(SelfEventKind::kFramingError, "192.0.2.7:1", "bad frame", {{"reason", "a]b"}});
+  h.audit.Record(SelfEventKind::kShutdown, "", "");
+  ASSERT_EQ(h.emitted.size(), 2u);
+  const std::string head = "1 " + FormatRfc3339Micros(h.now) + " collector-1 trailkeepd " +
+                           std::to_string(getpid()) + " ";
+  EXPECT_EQ(h.emitted[0].raw(),
+            "<108>" + head + R"(FRAMING_ERROR [trailkeep@32473 peer="192.0.2.7:1" reason="a\]b"])" +
+                " bad frame");
+  EXPECT_EQ(h.emitted[1].raw(), "<109>" + head + "COLLECTOR_STOP - ");  // no SD, empty MSG
+  EXPECT_EQ(h.emitted[1].structured_data_size(), 0);
 }
 
 }  // namespace
