@@ -1,6 +1,7 @@
 // The API's handling of one request target once Beast has parsed it, shared
-// by export_request_fuzz and http_request_fuzz: the query string, then the
-// parameters of the endpoint the path names, and the parsed filter applied
+// by export_request_fuzz and http_request_fuzz: the server's router
+// (RouteRequest: method, query string, path), then the parameters of the
+// endpoint it names, and the parsed filter applied
 // to a sample event (host globs and text search run on every event a
 // request reads).
 #pragma once
@@ -11,6 +12,7 @@
 
 #include "common/base/glob.h"
 #include "server/report/report.h"
+#include "server/sinks/api_router.h"
 #include "server/sinks/export_request.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "trailkeep/v1/record.pb.h"
@@ -30,36 +32,55 @@ inline void MatchSample(const EventFilter& filter) {
   (void)GlobMatch(filter.host, event.host());
 }
 
-// `target` as the request line carries it: "/v1/events?cursor=1&host=a*".
-inline void HandleTarget(std::string_view target) {
-  const size_t qpos = target.find('?');
-  const std::string path(target.substr(0, qpos));
-  auto params = ParseQueryString(qpos == std::string_view::npos ? "" : target.substr(qpos + 1));
-  if (!params.ok()) {
-    FUZZ_CHECK(!params.status().message().empty());
-    return;
-  }
-  const QueryParams& p = params.value();
-  if (path == "/v1/events") {
-    if (auto r = ParseEventsRequest(p, kNowUs, 1000, kMaxLimit); r.ok()) {
-      FUZZ_CHECK(r.value().limit <= kMaxLimit);
-      MatchSample(r.value().filter);
-    }
-  } else if (path == "/v1/tail") {
-    if (auto r = ParseTailRequest(p, 1000); r.ok()) {
-      FUZZ_CHECK(r.value().backlog <= 1000);
-      MatchSample(r.value().filter);
-    }
-  } else if (path == "/v1/integrity") {
-    if (auto r = ParseIntegrityRequest(p, kNowUs, 1000, kMaxLimit); r.ok()) {
-      FUZZ_CHECK(r.value().limit <= kMaxLimit);
-      (void)GlobMatch(r.value().host, "web-01.example.org");
-    }
-  } else if (path == "/v1/verify") {
-    (void)ParseVerifyRequest(p);
-  } else if (path.starts_with("/v1/report/")) {
-    (void)ParseReportRequest(path.substr(11), p, kNowUs, kMaxLimit);
+// A routed request's endpoint parameters, as the endpoint parses them.
+inline void HandleRoute(const ApiRoute& route) {
+  const QueryParams& p = route.params;
+  switch (route.endpoint) {
+    case ApiEndpoint::kEvents:
+      if (auto r = ParseEventsRequest(p, kNowUs, 1000, kMaxLimit); r.ok()) {
+        FUZZ_CHECK(r.value().limit <= kMaxLimit);
+        MatchSample(r.value().filter);
+      }
+      break;
+    case ApiEndpoint::kTail:
+      if (auto r = ParseTailRequest(p, 1000); r.ok()) {
+        FUZZ_CHECK(r.value().backlog <= 1000);
+        MatchSample(r.value().filter);
+      }
+      break;
+    case ApiEndpoint::kIntegrity:
+      if (auto r = ParseIntegrityRequest(p, kNowUs, 1000, kMaxLimit); r.ok()) {
+        FUZZ_CHECK(r.value().limit <= kMaxLimit);
+        (void)GlobMatch(r.value().host, "web-01.example.org");
+      }
+      break;
+    case ApiEndpoint::kVerify:
+      (void)ParseVerifyRequest(p);
+      break;
+    case ApiEndpoint::kReport:
+      (void)ParseReportRequest(route.report_name, p, kNowUs, kMaxLimit);
+      break;
+    case ApiEndpoint::kHosts:
+    case ApiEndpoint::kMetrics:
+      FUZZ_CHECK(!route.takes_parameters);
+      break;
   }
 }
+
+// `method` and `target` as the request line carries them ("GET",
+// "/v1/events?cursor=1&host=a*"), through the server's own router.
+inline void HandleRequest(std::string_view method, std::string_view target) {
+  const RoutedRequest routed = RouteRequest(method, target);
+  if (!routed.ok()) {
+    FUZZ_CHECK(routed.refusal_status == 400 || routed.refusal_status == 404 ||
+               routed.refusal_status == 405);
+    FUZZ_CHECK(!routed.refusal.empty());
+    return;
+  }
+  FUZZ_CHECK(!target.empty() && target.starts_with(routed.route.path));
+  HandleRoute(routed.route);
+}
+
+inline void HandleTarget(std::string_view target) { HandleRequest("GET", target); }
 
 }  // namespace trailkeep::fuzz

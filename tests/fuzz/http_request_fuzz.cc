@@ -1,8 +1,8 @@
 // The HTTPS API's request path without a socket: Beast's request parser with
 // the limits the server sets (16 KiB of header, 64 KiB of body), fed in
-// chunks as reads deliver them; a complete request goes where the server's
-// Handle() sends it: GET only, the Authorization header's Bearer check and
-// token lookup, then the target (api_fuzz_common.h). Input: byte 0 picks
+// chunks as reads deliver them; a complete request goes through the server's
+// router (RouteRequest), the Authorization header's Bearer parse and token
+// lookup, then the endpoint's parameters (api_fuzz_common.h). Input: byte 0 picks
 // the chunk size, the rest is the bytes on the connection (several
 // keep-alive requests may follow each other).
 #include <cstddef>
@@ -35,20 +35,24 @@ const trailkeep::ApiAuthenticator& Auth() {
   return auth;
 }
 
+// In the server's order: the route (405, 400, 404 before any credential),
+// then the bearer token, then the endpoint's parameters.
 void Handle(const http::request<http::string_body>& request) {
-  if (request.method() != http::verb::get) return;
+  const auto method = request.method_string();
+  const std::string_view target(request.target().data(), request.target().size());
+  const trailkeep::RoutedRequest routed =
+      trailkeep::RouteRequest(std::string_view(method.data(), method.size()), target);
+  if (!routed.ok()) return;
   auto it = request.find(http::field::authorization);
   if (it != request.end()) {
-    const std::string_view value(it->value().data(), it->value().size());
-    constexpr std::string_view kBearer = "Bearer ";
-    if (value.size() > kBearer.size() && value.starts_with(kBearer)) {
-      if (auto who = Auth().FromToken(value.substr(kBearer.size()))) {
+    auto token = trailkeep::BearerToken(std::string_view(it->value().data(), it->value().size()));
+    if (token.ok()) {
+      if (auto who = Auth().FromToken(token.value())) {
         for (const auto& h : who->hosts) (void)who->HostPatternAllowed(h);
       }
     }
   }
-  const std::string_view target(request.target().data(), request.target().size());
-  trailkeep::fuzz::HandleTarget(target);
+  trailkeep::fuzz::HandleRoute(routed.route);
 }
 
 }  // namespace

@@ -1,0 +1,136 @@
+#include "server/sinks/api_events.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "common/base/time_format.h"
+#include "server/sinks/api_session.h"
+#include "server/sinks/export_format.h"
+#include "server/store/event_query.h"
+#include "server/store/store.h"
+
+namespace trailkeep {
+
+using boost::system::error_code;
+using http_status = boost::beast::http::status;
+
+namespace {
+
+constexpr size_t kChunkBytes = 64 * 1024;
+constexpr char kNextCursorHeader[] = "X-Trailkeep-Next-Cursor";
+
+}  // namespace
+
+// The result of a page read on the pool.
+struct EventsPage {
+  Status status = Status::Ok();
+  std::vector<v1::Event> events;
+  uint64_t next_cursor = 0;
+};
+
+EventsResponse::~EventsResponse() {
+  if (holds_stream_) --s_.server().counters.streams;
+}
+
+void EventsResponse::Start(const QueryParams& params) {
+  auto& server = s_.server();
+  auto parsed = ParseEventsRequest(params, NowMicros(), server.options.default_limit,
+                                   server.options.max_limit);
+  if (!parsed.ok()) return s_.SendError(http_status::bad_request, parsed.status().message());
+  req_ = std::move(parsed).value();
+  if (!req_.filter.host.empty() && !s_.principal().HostPatternAllowed(req_.filter.host)) {
+    return s_.DenyHost(req_.filter.host);
+  }
+  req_.filter.allowed_hosts = s_.principal().hosts;
+  if (server.counters.streams.fetch_add(1) >= server.options.max_streams) {
+    --server.counters.streams;
+    return s_.SendBusy("1", "too many export requests in flight; retry");
+  }
+  holds_stream_ = true;
+  s_.OnReadPool(
+      [server = s_.server_ptr(), req = req_] {
+        auto page = std::make_shared<EventsPage>();
+        const uint64_t max_seq = server->store->LastSeq();
+        page->status =
+            QueryEvents(*server->store, req.filter, req.cursor, max_seq, [&](const v1::Event& e) {
+              page->events.push_back(e);
+              return page->events.size() < req.limit;
+            });
+        page->next_cursor = page->events.size() >= req.limit ? page->events.back().ingest_seq()
+                                                             : std::max(req.cursor, max_seq);
+        return page;
+      },
+      [self = s_.shared_from_this(), this](std::shared_ptr<EventsPage> page) {
+        OnPage(std::move(page));
+      });
+}
+
+void EventsResponse::OnPage(std::shared_ptr<EventsPage> page) {
+  if (!page->status.ok()) {
+    Release();
+    return s_.SendInternalError("store read failed", page->status);
+  }
+  page_ = std::move(page);
+  next_ = 0;
+  s_.server().counters.events_exported += page_->events.size();
+  const auto& f = req_.filter;
+  s_.Audit(SelfEventKind::kApiAccess,
+           "export by " + s_.Who() + " from " + s_.peer_address() + ": " +
+               std::to_string(page_->events.size()) + " events after cursor " +
+               std::to_string(req_.cursor),
+           {{"who", s_.Who()},
+            {"path", s_.path()},
+            {"filter", req_.filter_text},
+            {"host", f.host},
+            {"ref", f.ref},
+            {"cursor", std::to_string(req_.cursor)},
+            {"next_cursor", std::to_string(page_->next_cursor)},
+            {"count", std::to_string(page_->events.size())}});
+
+  s_.writer().Start(s_.version(), ExportContentType(req_.format), s_.keep_alive(),
+                    {{kNextCursorHeader, std::to_string(page_->next_cursor)},
+                     {"X-Trailkeep-Count", std::to_string(page_->events.size())}},
+                    [self = s_.shared_from_this(), this](error_code ec) {
+                      if (ec) return Release();
+                      WriteChunk();
+                    });
+}
+
+// Formats and writes the next ~64 KiB of the page; the page's events stay in
+// memory (bounded by max_limit), the formatted response never does.
+void EventsResponse::WriteChunk() {
+  std::string chunk;
+  const auto& events = page_->events;
+  while (next_ < events.size() && chunk.size() < kChunkBytes) {
+    AppendExportedEvent(req_.format, events[next_++], &chunk);
+  }
+  if (next_ >= events.size() && !trailer_written_ && req_.format == ExportFormat::kNdjson) {
+    chunk += "{\"next_cursor\": \"" + std::to_string(page_->next_cursor) + "\"}\n";
+    trailer_written_ = true;
+  }
+  if (chunk.empty()) {
+    s_.writer().Finish([self = s_.shared_from_this(), this](error_code ec) {
+      Release();
+      if (ec) return;
+      s_.AfterResponse();
+    });
+    return;
+  }
+  s_.writer().Write(std::move(chunk), [self = s_.shared_from_this(), this](error_code ec) {
+    if (ec) return Release();
+    WriteChunk();
+  });
+}
+
+void EventsResponse::Release() {
+  if (holds_stream_) {
+    holds_stream_ = false;
+    --s_.server().counters.streams;
+  }
+  page_.reset();
+  s_.writer().Reset();
+  trailer_written_ = false;
+}
+
+}  // namespace trailkeep
