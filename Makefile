@@ -8,7 +8,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= $(basename $(notdir $(wildcard tests/fuzz/*_fuzz.cc)))
 
-.PHONY: all deps configure build binaries run test unit integration bench bench-agent bench-api bench-tunnel peers format clean package test-install fuzz
+.PHONY: all deps configure build binaries run test unit integration bench bench-agent bench-api bench-tunnel bench-callgrind peers format clean package test-install fuzz
 
 all: build
 
@@ -52,6 +52,11 @@ bench-agent: build peers
 # The HTTPS API benchmark: export, tail latency, RSS with 100 subscribers (tests/bench/api_bench.py).
 bench-api: build
 	@python3 tests/bench/api_bench.py $(BUILD)
+
+# Instructions per event on the ingest, agent and port-60 paths under callgrind, a figure the
+# machine's load does not move (tests/bench/callgrind_paths.py; root for port 60). Not part of `make test`.
+bench-callgrind: binaries
+	@nice -n 5 python3 tests/bench/callgrind_paths.py $(BUILD) $(CALLGRIND_ARGS)
 
 # Port 60 and reverse tunnels: 1 and 50 tunnels, auditd as the peer (tests/bench/tunnel_bench.py; root).
 bench-tunnel: binaries

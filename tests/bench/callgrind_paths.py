@@ -18,6 +18,11 @@ addresses from ports.json):
   port60/collector  trailkeepd under callgrind; one audisp-remote (Debian's,
                     managed format: one record, then its ack) sends
                     PORT60_RECORDS audit records to the port-60 listener.
+                    Each record is stored, and so is the audit event grouped
+                    from it: the figure is per record.
+  tunnel/collector  the same records from an audisp-remote on the "node", a
+                    private OpenSSH sshd that trailkeepd's [[tunnel]] (libssh2)
+                    asked for a remote listener (tunnel_test.py's sshd).
 
 Window. The process starts with instrumentation off. When it is up and its
 peers are connected (agent, audisp-remote) and it has gone idle,
@@ -28,21 +33,25 @@ idle (no runnable thread, no CPU) for IDLE_SECONDS. Only then is /metrics read
 count is the collector's own `trailkeep_source_events_total` for the sending
 host, before and after. A short count reopens the window and is reported.
 
-Per event. The same measurement runs twice: with the full load, and with a
-base load of the same shape (ingest: one message per connection, so the same
-handshakes; agent: no lines; port 60: no records). Instructions per event =
-(Ir(full) - Ir(base)) / (events(full) - events(base)): start-up, handshakes,
-shutdown and the window's idle timers cancel out.
+Per event. Each path runs once with a base load of the same shape (ingest:
+one message per connection, so the same handshakes; agent: no lines; port 60
+and tunnel: no records) and REPEAT times with the full load. Instructions per
+event = (Ir(full) - Ir(base)) / (events(full) - events(base)): handshakes and
+the window's idle timers cancel out (start-up and shutdown are outside it).
+The table gives the median over the full runs, each run, and the collector's
+commits and refused offers (back-pressure: a refused batch is parsed again)
+over each full window, which explain most of the difference between two runs.
 
 Instruction counts are valgrind's synthetic CPU (no AVX-512, so OpenSSL takes
 its AVX2 paths): compare figures from this script with each other only.
 
-Usage: callgrind_paths.py BUILD_DIR [--json] [--paths ingest,agent,agent-self,port60]
-       (or: make bench-callgrind)
-Environment: EVENTS=20000, CONNECTIONS=4, PORT60_RECORDS=2000,
-             IDLE_SECONDS=2, BENCH_DIR=BUILD/callgrind-work, KEEP=0.
-Needs valgrind, loggen; port 60 needs root (audisp-remote reads a fixed
-config path, bind-mounted in a private mount namespace).
+Usage: callgrind_paths.py BUILD_DIR [--json] [--paths=ingest,agent,agent-self,port60,tunnel]
+       (or: make bench-callgrind [CALLGRIND_ARGS="--json --paths=ingest"])
+Environment: EVENTS=20000, CONNECTIONS=4, PORT60_RECORDS=2000, REPEAT=1,
+             IDLE_SECONDS=2, BENCH_DIR=BUILD/callgrind-work, KEEP=0 (1 keeps
+             each run's folder with its callgrind.out.* for callgrind_annotate).
+Needs valgrind, loggen; port 60 and tunnel need root (audisp-remote reads a
+fixed config path, bind-mounted in a private mount namespace; sshd).
 Standard library only.
 """
 import json
@@ -52,6 +61,7 @@ import shutil
 import signal
 import socket
 import ssl
+import statistics
 import subprocess
 import sys
 import time
@@ -59,6 +69,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import bench  # noqa: E402  (spawn/stop/cleanup of child processes by PID, /proc readers)
 from bench import log, proc_cpu_seconds  # noqa: E402
 
@@ -70,7 +81,7 @@ if len(ARGS) != 1:
 BUILD = os.path.abspath(ARGS[0])
 BIN = os.path.join(BUILD, "bin")
 JSON_OUT = "--json" in sys.argv
-PATHS = ["ingest", "agent", "agent-self", "port60"]
+PATHS = ["ingest", "agent", "agent-self", "port60", "tunnel"]
 for a in sys.argv[1:]:
     if a.startswith("--paths="):
         PATHS = a.split("=", 1)[1].split(",")
@@ -79,6 +90,7 @@ EVENTS = int(os.environ.get("EVENTS", "20000"))
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "4"))
 PORT60_RECORDS = int(os.environ.get("PORT60_RECORDS", "2000"))
 IDLE_SECONDS = float(os.environ.get("IDLE_SECONDS", "2"))
+REPEAT = int(os.environ.get("REPEAT", "1"))
 WORK = os.path.abspath(os.environ.get("BENCH_DIR", os.path.join(BUILD, "callgrind-work")))
 KEEP = os.environ.get("KEEP", "0") == "1"
 LINE_BYTES = 200
@@ -187,23 +199,38 @@ def make_template():
 
 
 class Collector:
-    """trailkeepd --dev on loopback, port 0 listeners, natively or under callgrind."""
+    """trailkeepd on loopback, port 0 listeners, natively or under callgrind: --dev, or
+    with `tunnels` ([[tunnel]] tables) a config file over the same dev PKI, store and token."""
 
-    def __init__(self, workdir, valgrind, template=None):
+    def __init__(self, workdir, valgrind, template=None, tunnels=None):
         self.workdir = workdir
         self.dev = os.path.join(workdir, "dev")
         if template:
             shutil.copytree(os.path.join(template, "dev"), self.dev)
             shutil.copytree(os.path.join(template, "enroll"), os.path.join(workdir, "enroll"))
         self.valgrind = valgrind
+        self.tunnels = tunnels
         self.p = None
+
+    def mode_args(self):
+        if self.tunnels is None:
+            return ["--dev", self.dev]
+        pki = os.path.join(self.dev, "pki")
+        cfg = os.path.join(self.workdir, "trailkeepd.toml")
+        with open(cfg, "w") as f:
+            f.write('data_dir = "%s"\n\n[[listen.syslog]]\naddress = "127.0.0.1:0"\n\n[tls]\ncert_file = "%s"\n'
+                    'key_file = "%s"\nca_file = "%s"\nclient_auth = "optional"\n\n[export]\ntoken_file = "%s"\n%s'
+                    % (os.path.join(self.dev, "data"), os.path.join(pki, "server.pem"), os.path.join(pki, "server.key"),
+                       os.path.join(pki, "ca.pem"), os.path.join(self.dev, "export-tokens"), self.tunnels))
+        return ["--config", cfg]
 
     def start(self):
         ports = os.path.join(self.dev, "data", "ports.json")
         if os.path.exists(ports):
             os.unlink(ports)
-        args = [os.path.join(BIN, "trailkeepd"), "--dev", self.dev, "--listen-syslog", "127.0.0.1:0",
-                "--listen-export", "127.0.0.1:0", "--listen-audit", "127.0.0.1:0"]
+        args = [os.path.join(BIN, "trailkeepd")] + self.mode_args() + ["--listen-syslog", "127.0.0.1:0",
+                                                                        "--listen-export", "127.0.0.1:0",
+                                                                        "--listen-audit", "127.0.0.1:0"]
         self.p = (Callgrind if self.valgrind else Native)(args, self.workdir, "trailkeepd")
 
         def up():
@@ -243,11 +270,11 @@ class Collector:
                 out[(m.group(1), m.group(2) or "")] = float(m.group(3))
         return out
 
-    def stored(self, host=None):
+    def stored(self, host=None, metrics=None):
         """trailkeep_source_events_total of `host`, or summed over every host but the collector's own."""
         own = socket.gethostname()
         n = 0
-        for (name, labels), v in self.metrics().items():
+        for (name, labels), v in (metrics or self.metrics()).items():
             if name == "trailkeep_source_events_total":
                 h = re.search(r'host="([^"]*)"', labels).group(1)
                 if (host is not None and h == host) or (host is None and h != own):
@@ -256,6 +283,17 @@ class Collector:
 
     def stop(self):
         return self.p.stop()
+
+
+# Counters that explain a difference between two runs of the same path: how the
+# events were grouped into commits, and how often back-pressure made a batch wait
+# (a refused batch is parsed again). Absent counters are reported as None.
+DIAGNOSTICS = {"commits": "trailkeep_commits_total", "refused_offers": "trailkeep_commit_offers_refused_total"}
+
+
+def diagnostics(before, after):
+    return {k: (int(after[(m, "")] - before[(m, "")]) if (m, "") in before and (m, "") in after else None)
+            for k, m in DIAGNOSTICS.items()}
 
 
 # --- the load ---------------------------------------------------------------------
@@ -310,10 +348,19 @@ def audisp_remote(workdir, address, records):
 # --- one measurement ------------------------------------------------------------------
 
 def measure(path, events, run_dir, template):
-    """One window on `path` with `events` events. Returns (Ir of the window, events stored, reopened)."""
+    """One window on `path` with `events` events: {ir (of the window), events (stored), reopened (times
+    the window was closed too early), commits, refused_offers (collector counters over the window)}."""
     shutil.rmtree(run_dir, ignore_errors=True)
     os.makedirs(run_dir)
-    collector = Collector(run_dir, valgrind=(path != "agent-self"), template=template).start()
+    node = tunnels = None
+    if path == "tunnel":
+        from tunnel_test import Sshd, tunnel_table  # a private sshd (root), the [[tunnel]] table of the tests
+        node = Sshd().start()
+        rport = bench.free_port()
+        # No forward_to (channels go to the port-60 listener); the shipped keepalive and liveness.
+        tunnels = re.sub(r'(forward_to = ""|keepalive_seconds = \d+|liveness_seconds = \d+)\n', "",
+                         tunnel_table("cg-node", node, rport, ""))
+    collector = Collector(run_dir, valgrind=(path != "agent-self"), template=template, tunnels=tunnels).start()
     agent = sender = None
     host = AGENT_HOST if path.startswith("agent") else None
     measured = collector.p
@@ -326,14 +373,19 @@ def measure(path, events, run_dir, template):
                 measured = agent
             # Connected, inventory event stored: the hello and the handshake are outside the window.
             wait_until(lambda: collector.stored(AGENT_HOST) >= 1, 600, "the agent's inventory event")
-        elif path == "port60":
-            sender = audisp_remote(run_dir, collector.audit, events + 1)
+        elif path in ("port60", "tunnel"):
+            address = collector.audit
+            if path == "tunnel":
+                wait_until(lambda: bench.listening(rport), 600, "the tunnel's remote listener on the node")
+                address = "127.0.0.1:%d" % rport
+            sender = audisp_remote(run_dir, address, events + 1)
             sender.stdin.write(audit_record(0))  # it connects on its first record: outside the window
             sender.stdin.flush()
             # The record and the audit event grouped from it (port 60 stores both).
             wait_until(lambda: collector.stored() >= PORT60_STORED_PER_RECORD, 600, "audisp-remote's first record")
         wait_idle(collector.pid)
-        before = collector.stored(host)
+        m0 = collector.metrics()
+        before = collector.stored(host, m0)
         measured.instrument(True)
         if path == "ingest":
             per_conn = events // CONNECTIONS
@@ -355,7 +407,7 @@ def measure(path, events, run_dir, template):
             bench.CHILDREN.remove(sender)
             if rc != 0:
                 raise RuntimeError("audisp-remote exited with %d" % rc)
-        per_unit = PORT60_STORED_PER_RECORD if path == "port60" else 1
+        per_unit = PORT60_STORED_PER_RECORD if path in ("port60", "tunnel") else 1
         expected = events * per_unit
         reopened = 0
         while True:
@@ -366,7 +418,8 @@ def measure(path, events, run_dir, template):
                 wait_idle(collector.pid)
                 wait_idle(measured.pid)  # the last acks
             measured.instrument(False)
-            stored = collector.stored(host) - before
+            m1 = collector.metrics()
+            stored = collector.stored(host, m1) - before
             if stored >= expected:
                 break
             reopened += 1
@@ -381,9 +434,11 @@ def measure(path, events, run_dir, template):
                 ir = collector.stop()
         else:
             ir = collector.stop()
-        return ir, stored // per_unit, reopened
+        return dict(ir=ir, events=stored // per_unit, reopened=reopened, **diagnostics(m0, m1))
     finally:
         bench.cleanup()  # on an error: whatever is still running, by PID
+        if node is not None:
+            node.kill()
 
 
 LABELS = {
@@ -391,6 +446,7 @@ LABELS = {
     "agent": ("agent: trailkeep forward, chained, acked", "trailkeepd"),
     "agent-self": ("agent: trailkeep forward, chained, acked", "trailkeep forward"),
     "port60": ("port 60: audisp-remote, one record per ack", "trailkeepd"),
+    "tunnel": ("port 60 through a libssh2 tunnel: audisp-remote on the node", "trailkeepd"),
 }
 
 
@@ -412,30 +468,36 @@ def main():
     template = make_template()
     results = []
     for path in PATHS:
-        full = PORT60_RECORDS if path == "port60" else EVENTS
-        row = {"path": path, "measured": LABELS[path][1]}
-        for kind, n in (("base", base_events(path)), ("full", full)):
+        full = PORT60_RECORDS if path in ("port60", "tunnel") else EVENTS
+        row = {"path": path, "measured": LABELS[path][1], "runs": []}
+        for i, (kind, n) in enumerate([("base", base_events(path))] + [("full", full)] * REPEAT):
             t0 = time.time()
-            ir, stored, reopened = measure(path, n, os.path.join(WORK, "%s-%s" % (path, kind)), template)
-            log("callgrind: %-10s %-4s %6d events stored, window Ir %d%s (%.0fs)"
-                % (path, kind, stored, ir, ", window reopened %d times" % reopened if reopened else "",
-                   time.time() - t0))
-            row[kind] = {"events": stored, "ir": ir, "reopened": reopened}
-        row["ir_per_event"] = (row["full"]["ir"] - row["base"]["ir"]) / float(
-            row["full"]["events"] - row["base"]["events"])
+            r = measure(path, n, os.path.join(WORK, "%s-%s-%d" % (path, kind, i)), template)
+            log("callgrind: %-10s %-4s %6d events stored, window Ir %d, %s commits, %s refused offers%s (%.0fs)"
+                % (path, kind, r["events"], r["ir"], r["commits"], r["refused_offers"],
+                   ", window reopened %d times" % r["reopened"] if r["reopened"] else "", time.time() - t0))
+            if kind == "base":
+                row["base"] = r
+            else:
+                r["ir_per_event"] = (r["ir"] - row["base"]["ir"]) / float(r["events"] - row["base"]["events"])
+                row["runs"].append(r)
+        row["ir_per_event"] = statistics.median(r["ir_per_event"] for r in row["runs"])
         results.append(row)
     if not KEEP:
         shutil.rmtree(WORK, ignore_errors=True)
     log("")
-    log("| path | measured process | events | Ir, full window | Ir, base window (events) | Ir per event |")
+    log("Instructions (callgrind Ir) per event, window minus base window; build %s, commit %s" % (BUILD, commit))
+    log("")
+    log("| path | measured process | events | Ir per event | each run | commits, refused offers (full run) |")
     log("|---|---|---|---|---|---|")
-    for r in results:
-        log("| %s | %s | %d | %d | %d (%d) | **%.0f** |" % (LABELS[r["path"]][0], r["measured"], r["full"]["events"],
-                                                         r["full"]["ir"], r["base"]["ir"], r["base"]["events"],
-                                                         r["ir_per_event"]))
+    for row in results:
+        log("| %s | %s | %d | **%.0f** | %s | %s |" % (
+            LABELS[row["path"]][0], row["measured"], row["runs"][0]["events"], row["ir_per_event"],
+            ", ".join("%.0f" % r["ir_per_event"] for r in row["runs"]),
+            "; ".join("%s, %s" % (r["commits"], r["refused_offers"]) for r in row["runs"])))
     if JSON_OUT:
-        print(json.dumps({"commit": commit, "events": EVENTS, "connections": CONNECTIONS,
-                          "port60_records": PORT60_RECORDS, "results": results}))
+        print(json.dumps({"commit": commit, "build": BUILD, "events": EVENTS, "connections": CONNECTIONS,
+                          "port60_records": PORT60_RECORDS, "repeat": REPEAT, "results": results}))
 
 
 if __name__ == "__main__":
@@ -443,3 +505,5 @@ if __name__ == "__main__":
         main()
     finally:
         bench.cleanup()
+        if "harness" in sys.modules:  # imported with tunnel_test: its temp folder (sshd's keys)
+            shutil.rmtree(sys.modules["harness"].RUN_DIR, ignore_errors=True)
