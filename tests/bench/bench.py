@@ -114,6 +114,17 @@ def reap(p, timeout):
         time.sleep(0.05)
 
 
+def wait_until(predicate, timeout, what):
+    """Polls predicate() until it returns something true, which is returned."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = predicate()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise RuntimeError("timed out after %ss waiting for %s" % (timeout, what))
+
+
 def proc_cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()

@@ -65,7 +65,7 @@ os.environ.setdefault("TRAILKEEP_BIN", os.path.join(BUILD, "bin"))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import bench  # noqa: E402  (process helpers, /proc readers)
-from bench import log, proc_cpu_seconds, proc_status_kib  # noqa: E402
+from bench import log, proc_cpu_seconds, proc_status_kib, wait_until  # noqa: E402
 import harness  # noqa: E402
 from harness import Collector  # noqa: E402
 from pki import collector_config, shared_pki  # noqa: E402
@@ -116,15 +116,6 @@ def listening_any(port):
             if any(c[3] == "0A" and int(c[1].rsplit(":", 1)[1], 16) == port for c in (l.split() for l in f)):
                 return True
     return False
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise RuntimeError("timed out after %ss waiting for %s" % (timeout, what))
 
 
 # --- senders -----------------------------------------------------------------
