@@ -28,6 +28,7 @@
 #include "server/pipeline/ingest_pipeline.h"
 #include "server/pipeline/record_deduper.h"
 #include "server/pipeline/rules_holder.h"
+#include "server/pipeline/tunnel_state_stage.h"
 #include "server/selfaudit/self_audit.h"
 #include "server/sinks/export_https_server.h"
 #include "server/sinks/live_tail_hub.h"
@@ -308,8 +309,9 @@ int RunServer(const ServerConfig& config) {
   });
   RateLimitedSelfAudit* audit = nullptr;  // set below, before the committer starts
   Committer committer(store.get(), {config.commit_queue_bytes, config.max_batch_events});
-  RecordDeduper record_deduper(store.get());  // port-60 records resent after a lost ack
-  CommitStageChain stages({&verifier, &record_deduper});
+  RecordDeduper record_deduper(store.get());   // port-60 records resent after a lost ack
+  TunnelStateStage tunnel_state(store.get());  // after the stages that drop events
+  CommitStageChain stages({&verifier, &record_deduper, &tunnel_state});
   committer.SetStage(&stages);
   committer.AddListener(
       [&tail_hub](const std::vector<v1::Event>& committed) { tail_hub.Publish(committed); });

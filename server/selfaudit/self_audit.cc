@@ -110,7 +110,7 @@ void RateLimitedSelfAudit::Record(SelfEventKind kind, const std::string& peer,
     }
     // Tunnel events are bounded by SshTunnel itself (one per state change, a
     // repeated failure at most every 10 minutes) and each moves its node's
-    // HostState.tunnel (server/store/tunnel_state.h): never summarised.
+    // HostState.tunnel (server/pipeline/tunnel_state.h): never summarised.
     const bool per_tunnel =
         kind == SelfEventKind::kTunnelInitiated || kind == SelfEventKind::kTunnelTerminated ||
         kind == SelfEventKind::kTunnelFailed || kind == SelfEventKind::kSshSessionFailed;

@@ -22,7 +22,6 @@
 #include "common/event/proto_utf8.h"
 #include "server/store/keys.h"
 #include "server/store/store.h"
-#include "server/store/tunnel_state.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -384,10 +383,6 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
       hs->set_last_peer(e.peer().address());
       hs->set_last_transport(e.transport());
       hs->set_last_ingest_seq(seq);
-      if (ReceivedThroughTunnel(e)) {
-        v1::TunnelState* tunnel = hs->mutable_tunnel();
-        tunnel->set_events_received(tunnel->events_received() + 1);
-      }
       block.add_events()->Swap(&e);
       ++seq;
     }
@@ -400,16 +395,14 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
     for (auto& e : *block.mutable_events()) ordered.emplace_back().Swap(&e);
     put_host(host, hs);
   }
-  // The collector's tunnel events move their node's HostState.tunnel.
-  for (const v1::Event& e : ordered) {
-    const std::string node = TunnelEventNode(e);
-    if (node.empty()) continue;
-    v1::HostState* hs = HostFor(node, &wb, &new_host);
-    if (!touched.count(node)) touched.emplace(node, *hs);
-    ApplyTunnelEvent(e, hs->mutable_tunnel());
-    put_host(node, hs);
-  }
   if (extras != nullptr) {
+    for (const v1::HostState& node : extras->tunnel_states) {
+      const std::string name = EscapeInvalidUtf8(node.name());  // as the events' host
+      v1::HostState* hs = HostFor(name, &wb, &new_host);
+      if (!touched.count(name)) touched.emplace(name, *hs);
+      *hs->mutable_tunnel() = node.tunnel();
+      put_host(name, hs);
+    }
     for (const v1::HostState& chain : extras->chain_states) {
       const std::string name = EscapeInvalidUtf8(chain.name());  // as the events' host
       v1::HostState* hs = HostFor(name, &wb, &new_host);

@@ -34,7 +34,14 @@ struct CommitExtras {
   std::vector<v1::HostState> chain_states;
   // Content keys of stored records (RecordDeduper) for the `dedupe` CF.
   std::vector<std::string> dedupe_keys;
-  bool empty() const { return integrity.empty() && chain_states.empty() && dedupe_keys.empty(); }
+  // The new tunnel state of [[tunnel]] nodes (TunnelStateStage): `tunnel`
+  // replaces the stored HostState.tunnel of host `name`, which is created
+  // when it does not exist yet.
+  std::vector<v1::HostState> tunnel_states;
+  bool empty() const {
+    return integrity.empty() && chain_states.empty() && dedupe_keys.empty() &&
+           tunnel_states.empty();
+  }
 };
 
 // A stored record that did not parse as stored. Readers never stop at one:

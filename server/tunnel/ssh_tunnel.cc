@@ -353,7 +353,7 @@ void SshTunnel::Fail(Failure kind, const std::string& reason) {
   if (was_up && up_for >= kStableUp) failures_ = 0;
   ++failures_;
   const std::chrono::milliseconds delay = NextRetryDelay();
-  // What the store keeps in HostState.tunnel (server/store/tunnel_state.h).
+  // What the store keeps in HostState.tunnel (server/pipeline/tunnel_state.h).
   const Fields retry = {{"state", "retrying"},
                         {"reason", reason},
                         {"consecutive_failures", std::to_string(failures_)},

@@ -1,8 +1,8 @@
-// HostState.tunnel as the store derives it from committed events
-// (server/store/tunnel_state.h): collector events built by the real
-// SelfAudit, records as the port-60 listener makes them, and a real
+// HostState.tunnel as TunnelStateStage derives it from the events being
+// committed (server/pipeline/tunnel_state.h): collector events built by the
+// real SelfAudit, records as the port-60 listener makes them, and a real
 // RocksDbStore in a temporary folder.
-#include "server/store/tunnel_state.h"
+#include "server/pipeline/tunnel_state.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "server/pipeline/tunnel_state_stage.h"
 #include "server/selfaudit/self_audit.h"
 #include "server/store/store.h"
 #include "trailkeep/v1/record.pb.h"
@@ -168,12 +169,19 @@ TEST(TunnelStateTest, TheStoreKeepsItInTheNodesHostState) {
     auto opened = OpenRocksDbStore(dir, StoreMode::kReadWrite);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     Store& store = *opened.value();
+    TunnelStateStage stage(&store);
+    // As the committer does: the stage judges the batch, the store writes both.
+    const auto commit = [&](std::vector<v1::Event>* batch) {
+      CommitExtras extras;
+      stage.Prepare(batch, &extras);
+      return store.Commit(batch, &extras);
+    };
     TunnelEvents ev;
     // The tunnel comes up before its node sent anything: the node's
     // HostState exists from then on, with no events of its own.
     std::vector<v1::Event> batch = {
         ev.Make(SelfEventKind::kTunnelInitiated, "db1", {{"state", "up"}})};
-    ASSERT_TRUE(store.Commit(&batch).ok());
+    ASSERT_TRUE(commit(&batch).ok());
     auto hs = store.GetHostState("db1");
     ASSERT_TRUE(hs.ok() && hs->has_value());
     EXPECT_EQ(hs.value()->tunnel().state(), v1::TunnelState::STATE_UP);
@@ -183,7 +191,7 @@ TEST(TunnelStateTest, TheStoreKeepsItInTheNodesHostState) {
              ev.Make(SelfEventKind::kTunnelTerminated, "db1",
                      {{"state", "retrying"}, {"reason", "lost"}, {"retry_in_ms", "100"}}),
              ThroughTunnel("db1", 3)};
-    ASSERT_TRUE(store.Commit(&batch).ok());
+    ASSERT_TRUE(commit(&batch).ok());
     hs = store.GetHostState("db1");
     ASSERT_TRUE(hs.ok() && hs->has_value());
     EXPECT_EQ(hs.value()->events(), 3u);

@@ -1,4 +1,4 @@
-#include "server/store/tunnel_state.h"
+#include "server/pipeline/tunnel_state.h"
 
 #include <charconv>
 #include <cstdint>

@@ -1,7 +1,8 @@
-// The tunnel part of HostState (docs/tunnels.md "State"), derived by the
-// store from the events it commits, so the stored events are the one source
-// of truth and the store tools (secondary instances) see what the collector
-// sees:
+// The tunnel part of HostState (docs/tunnels.md "State"), derived from the
+// events being committed by TunnelStateStage (tunnel_state_stage.h), which
+// hands the store the new states in the same WriteBatch; the stored events
+// stay the one source of truth and the store tools (secondary instances) see
+// what the collector sees:
 //  - a collector event about a tunnel (TUNNEL_INITIATED, TUNNEL_TERMINATED,
 //    TUNNEL_FAILED, SSH_SESSION_FAILED, carrying a `tunnel` parameter)
 //    moves the TunnelState of HostState(<tunnel>);
