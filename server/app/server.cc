@@ -23,6 +23,7 @@
 #include "server/net/tls_syslog_listener.h"
 #include "server/pipeline/agent_registry.h"
 #include "server/pipeline/audit_grouping.h"
+#include "server/pipeline/audit_grouping_stage.h"
 #include "server/pipeline/chain_verifier.h"
 #include "server/pipeline/hmac_keyring.h"
 #include "server/pipeline/ingest_pipeline.h"
@@ -309,14 +310,10 @@ int RunServer(const ServerConfig& config) {
   });
   RateLimitedSelfAudit* audit = nullptr;  // set below, before the committer starts
   Committer committer(store.get(), {config.commit_queue_bytes, config.max_batch_events});
-  RecordDeduper record_deduper(store.get());   // port-60 records resent after a lost ack
-  TunnelStateStage tunnel_state(store.get());  // after the stages that drop events
-  CommitStageChain stages({&verifier, &record_deduper, &tunnel_state});
-  committer.SetStage(&stages);
-  committer.AddListener(
-      [&tail_hub](const std::vector<v1::Event>& committed) { tail_hub.Publish(committed); });
-  // auditd: members are grouped once stored; grouped events are classified
-  // and stored in turn (server/pipeline/audit_grouping.h).
+  RecordDeduper record_deduper(store.get());  // port-60 records resent after a lost ack
+  // auditd: members are grouped in the commit that stores them, after the
+  // stages that drop resends; a closed group is one more event, classified
+  // and stored with them (server/pipeline/audit_grouping_stage.h).
   AuditGrouping audit_grouping(GroupingOptions(config));
   if (auto restored = RestoreIdentityMaps(*store, NowMicros(), &audit_grouping); restored.ok()) {
     spdlog::info("identity maps of {} hosts restored from stored inventories", restored.value());
@@ -324,16 +321,17 @@ int RunServer(const ServerConfig& config) {
     spdlog::warn("identity maps not restored (ids stay unresolved until agents resend): {}",
                  restored.status().ToString());
   }
+  AuditGroupingStage grouping_stage(&audit_grouping, &rules, NowMicros);
+  TunnelStateStage tunnel_state(store.get());  // after the stages that drop events
+  CommitStageChain stages({&verifier, &record_deduper, &grouping_stage, &tunnel_state});
+  committer.SetStage(&stages);
+  committer.AddListener(
+      [&tail_hub](const std::vector<v1::Event>& committed) { tail_hub.Publish(committed); });
   const auto store_groups = [&committer, &rules](std::vector<v1::Event>* grouped) {
     if (grouped->empty()) return;
     rules.Classify(grouped);
     committer.OfferUnbounded(grouped);
   };
-  committer.AddListener([&audit_grouping, &store_groups](const std::vector<v1::Event>& committed) {
-    std::vector<v1::Event> grouped;
-    audit_grouping.OnCommitted(committed, NowMicros(), &grouped);
-    store_groups(&grouped);
-  });
   committer.AddExtrasListener(
       [&agents, &verifier, &audit, &integrity_counts](const CommitExtras& extras) {
         integrity_counts.Add(extras);

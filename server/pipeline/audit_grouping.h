@@ -1,5 +1,5 @@
 // AuditGrouping: the collector's auditd grouping and enrichment
-// (common/audit/), fed with committed events.
+// (common/audit/), fed by AuditGroupingStage with each batch being committed.
 //
 // Which records: only those whose provenance the channel vouches for
 // (IsChannelAuditRecord): APP-NAME "auditd" with an audit record as MSG, from
@@ -9,11 +9,12 @@
 // a plain syslog event. The pipeline marks such events audit_member before commit:
 // each is stored as it arrived (its chain is evidence) and left unclassified.
 //
-// After commit, OnCommitted() groups the members by (host, node, serial); a
+// OnCommitted() groups the members of a batch by (host, node, serial), once
+// the commit stages that drop resends have judged it (audit_grouping_stage.h),
+// so a resent record the chain verifier dropped is never grouped twice; a
 // closed group becomes one more event (audit_event.h) carrying every record
-// byte-exact with its interpretation, which is then classified and stored.
-// Grouping after commit means a resent record the chain verifier dropped is
-// never grouped twice. A group still open at a crash is lost (its records are
+// byte-exact with its interpretation, which is then classified and stored
+// with the batch. A group still open at a crash is lost (its records are
 // stored); Flush() at shutdown stores the open ones as incomplete.
 //
 // Identity maps: an agent's inventory event (identity_map.h) replaces its
@@ -27,7 +28,7 @@
 // listener's that accepted the connection, else [audit]'s.
 //
 // Concurrency: thread-safe (one mutex): the committer thread calls
-// OnCommitted, a timer calls Expire.
+// OnCommitted (through the stage), a timer calls Expire.
 #pragma once
 
 #include <cstdint>
@@ -82,8 +83,9 @@ class AuditGrouping {
   explicit AuditGrouping(AuditGroupingOptions options);
   ~AuditGrouping();  // Source holds a v1::Peer, complete only in the .cc
 
-  // Takes the members and inventories of a committed batch; appends the
-  // grouped events it closes to *out.
+  // Takes the members and inventories of a batch about to be committed (the
+  // stages that drop events have judged it); appends the grouped events it
+  // closes to *out.
   void OnCommitted(const std::vector<v1::Event>& committed, int64_t now_us,
                    std::vector<v1::Event>* out);
   // Groups open for the timeout or longer.

@@ -175,7 +175,8 @@ bool Committer::CommitBatch(std::vector<v1::Event>* batch, size_t taken_bytes) {
     queued_bytes_ -= std::min(queued_bytes_, taken_bytes);
     stats_.events_committed += batch->size();
     stats_.heartbeats_consumed += heartbeats;
-    stats_.events_dropped_as_duplicates += offered - heartbeats - batch->size();
+    stats_.events_dropped_as_duplicates +=
+        offered + extras.events_added - heartbeats - batch->size();
     ++stats_.commits;
     stats_.commit_micros_total += static_cast<uint64_t>(took.count());
     stats_.last_commit_micros = static_cast<uint64_t>(took.count());

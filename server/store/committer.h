@@ -14,8 +14,10 @@
 // Listeners receive each committed batch in ingest_seq order (the order in
 // which Store::Commit hands the events back).
 //
-// A CommitStage (the chain verifier) may judge each batch on the committer
-// thread just before it is stored, adding what goes in the same WriteBatch.
+// A CommitStage (server/pipeline/: chain verifier, record deduper, audit
+// grouping, tunnel state) may judge each batch on the committer thread just
+// before it is stored, dropping events, appending derived ones (counted in
+// CommitExtras::events_added) and adding what goes in the same WriteBatch.
 // RunInOrder() queues work that must see every batch offered before it
 // committed (the Resume answer of an agent connection).
 //
@@ -43,7 +45,8 @@ namespace trailkeep {
 class CommitStage {
  public:
   virtual ~CommitStage() = default;
-  // May drop events and fill *extras; its state changes wait for Committed()
+  // May drop events, append derived ones and fill *extras; its state
+  // changes wait for Committed()
   // (the batch is durable) or Failed() (it was abandoned).
   virtual void Prepare(std::vector<v1::Event>* events, CommitExtras* extras) = 0;
   virtual void Committed() = 0;

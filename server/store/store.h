@@ -38,6 +38,9 @@ struct CommitExtras {
   // replaces the stored HostState.tunnel of host `name`, which is created
   // when it does not exist yet.
   std::vector<v1::HostState> tunnel_states;
+  // Not written: how many events the commit stages appended to the batch
+  // (grouped audit events), so the committer tells them from offered ones.
+  size_t events_added = 0;
   bool empty() const {
     return integrity.empty() && chain_states.empty() && dedupe_keys.empty() &&
            tunnel_states.empty();
