@@ -13,18 +13,22 @@
 #include <sys/resource.h>
 
 #include "common/base/time_format.h"
-#include "common/ndcpp/rules.h"
+#include "server/app/audit_group_timer.h"
 #include "server/app/file_access.h"
+#include "server/app/hangup_reload.h"
 #include "server/app/privileges.h"
+#include "server/app/rules_file.h"
 #include "server/app/space_watch.h"
 #include "server/app/tunnel_metrics.h"
 #include "server/net/audit_channel_registry.h"
 #include "server/net/audit_remote_listener.h"
 #include "server/net/tls_syslog_listener.h"
 #include "server/pipeline/agent_registry.h"
+#include "server/pipeline/agent_responder.h"
 #include "server/pipeline/audit_grouping.h"
 #include "server/pipeline/audit_grouping_stage.h"
 #include "server/pipeline/chain_verifier.h"
+#include "server/pipeline/collector_events.h"
 #include "server/pipeline/hmac_keyring.h"
 #include "server/pipeline/ingest_pipeline.h"
 #include "server/pipeline/record_deduper.h"
@@ -123,23 +127,6 @@ std::vector<Metric> CollectMetrics(const CommitterStats& c, const TlsSyslogCount
   };
 }
 
-// An integrity event of the chain verifier becomes one of the collector's
-// own events (searchable, classified, exported) and a log line.
-void RecordIntegrityAlarm(const v1::IntegrityEvent& ie, SelfAudit* audit) {
-  const std::string range =
-      ie.first_seq() == ie.last_seq()
-          ? "seq " + std::to_string(ie.first_seq())
-          : "seqs " + std::to_string(ie.first_seq()) + "-" + std::to_string(ie.last_seq());
-  audit->Record(SelfEventKind::kIntegrityAlarm, "",
-                ie.kind() + ": host " + ie.host() + " epoch " + std::to_string(ie.epoch()) + " " +
-                    range + ": " + ie.detail(),
-                {{"kind", ie.kind()},
-                 {"host", ie.host()},
-                 {"epoch", std::to_string(ie.epoch())},
-                 {"first_seq", std::to_string(ie.first_seq())},
-                 {"last_seq", std::to_string(ie.last_seq())}});
-}
-
 // A stored record that did not parse as stored (store.h) is an integrity
 // event: an auditor must learn that a block was repaired or skipped, and where.
 void RecordStoreReadIssue(const StoreReadIssue& issue, SelfAudit* audit) {
@@ -201,39 +188,6 @@ void RaiseFileLimit() {
   }
 }
 
-// The rules file in force: configured, or shipped with the binary; "" when
-// classification is off ("none", or no shipped rules next to the binary).
-std::string RulesPath(const ServerConfig& config) {
-  if (config.rules_file == "none") return "";
-  if (!config.rules_file.empty()) return config.rules_file;
-  std::string path = ndcpp::DefaultRulesPath();
-  if (path.empty() || !std::filesystem::exists(path)) {
-    spdlog::warn("no NDcPP rules next to the binary ({}): events are not classified", path);
-    return "";
-  }
-  return std::filesystem::weakly_canonical(path).string();
-}
-
-// SIGHUP: replace the rules when the file is valid; keep them otherwise.
-void ReloadRules(const std::string& path, RulesHolder* rules, SelfAudit* audit) {
-  if (path.empty()) return;
-  std::vector<std::string> errors;
-  auto loaded = ndcpp::RuleSet::LoadFile(path, &errors);
-  if (!loaded.ok()) {
-    std::string joined;
-    for (const auto& e : errors) joined += (joined.empty() ? "" : "; ") + e;
-    if (joined.empty()) joined = loaded.status().ToString();
-    audit->Record(SelfEventKind::kRulesReloadFailed, "",
-                  "NDcPP rules not reloaded, the previous rules stay in force: " + joined,
-                  {{"rules_file", path}});
-    return;
-  }
-  const size_t n = loaded.value()->rules().size();
-  rules->Set(std::move(loaded).value());
-  audit->Record(SelfEventKind::kRulesReloaded, "",
-                "NDcPP rules reloaded: " + std::to_string(n) + " rules", {{"rules_file", path}});
-}
-
 AuditGroupingOptions GroupingOptions(const ServerConfig& config) {
   AuditGroupingOptions o;
   o.naming = config.audit_naming;
@@ -285,14 +239,9 @@ int RunServer(const ServerConfig& config) {
   std::unique_ptr<Store> store = std::move(opened).value();
   RulesHolder rules;
   const std::string rules_path = RulesPath(config);
-  if (!rules_path.empty()) {
-    auto loaded = ndcpp::RuleSet::LoadFile(rules_path);
-    if (!loaded.ok()) {
-      spdlog::critical("invalid NDcPP rules:\n{}", loaded.status().message());
-      return 1;
-    }
-    rules.Set(std::move(loaded).value());
-    spdlog::info("NDcPP rules from {}", rules_path);
+  if (Status loaded = LoadRules(rules_path, &rules); !loaded.ok()) {
+    spdlog::critical("invalid NDcPP rules:\n{}", loaded.message());
+    return 1;
   }
   // Only the instance holding the store's lock may touch ports.json.
   std::filesystem::remove(config.data_dir + "/ports.json");
@@ -308,7 +257,6 @@ int RunServer(const ServerConfig& config) {
     keyring.Get(host, &why);
     return why;
   });
-  RateLimitedSelfAudit* audit = nullptr;  // set below, before the committer starts
   Committer committer(store.get(), {config.commit_queue_bytes, config.max_batch_events});
   RecordDeduper record_deduper(store.get());  // port-60 records resent after a lost ack
   // auditd: members are grouped in the commit that stores them, after the
@@ -327,20 +275,9 @@ int RunServer(const ServerConfig& config) {
   committer.SetStage(&stages);
   committer.AddListener(
       [&tail_hub](const std::vector<v1::Event>& committed) { tail_hub.Publish(committed); });
-  const auto store_groups = [&committer, &rules](std::vector<v1::Event>* grouped) {
-    if (grouped->empty()) return;
-    rules.Classify(grouped);
-    committer.OfferUnbounded(grouped);
-  };
   committer.AddExtrasListener(
-      [&agents, &verifier, &audit, &integrity_counts](const CommitExtras& extras) {
-        integrity_counts.Add(extras);
-        // Acknowledge what is now durable, then raise the alarms.
-        for (const auto& [host, head] : verifier.advanced()) {
-          if (auto link = agents.Find(host)) link->SendAck(head.epoch, head.contiguous_seq);
-        }
-        for (const auto& ie : extras.integrity) RecordIntegrityAlarm(ie, audit);
-      });
+      [&integrity_counts](const CommitExtras& extras) { integrity_counts.Add(extras); });
+  CollectorEvents collector_events(&committer, &rules);
 
   SelfAuditOptions sa_opts;
   sa_opts.collector_host = config.collector_name;
@@ -349,19 +286,14 @@ int RunServer(const ServerConfig& config) {
   sa_opts.enterprise_number = config.enterprise_number;
   RateLimitedSelfAudit self_audit(
       sa_opts,
-      [&committer, &rules](std::vector<v1::Event>* events) {
-        for (const auto& e : *events) {
-          const int severity = e.pri() % 8;
-          const auto level = severity <= 3   ? spdlog::level::err
-                             : severity == 4 ? spdlog::level::warn
-                                             : spdlog::level::info;
-          spdlog::log(level, "{}: {}", e.msgid(), e.msg());
-        }
-        rules.Classify(events);
-        committer.OfferUnbounded(events);
+      [&collector_events](std::vector<v1::Event>* events) {
+        collector_events.OfferSelfEvents(events);
       },
       NowMicros);
-  audit = &self_audit;
+  // Acks to agents and integrity alarms, after the integrity counts.
+  AgentResponder agent_responder(&committer, &verifier, &agents, &self_audit);
+  committer.AddExtrasListener(
+      [&agent_responder](const CommitExtras& extras) { agent_responder.OnCommitted(extras); });
   store->SetReadIssueHandler(
       [&self_audit](const StoreReadIssue& issue) { RecordStoreReadIssue(issue, &self_audit); });
   committer.SetFailureHandler([&self_audit](const Status& s) {
@@ -377,21 +309,9 @@ int RunServer(const ServerConfig& config) {
   agent_options.registry = &agents;
   agent_options.host_map = config.host_map;
   agent_options.enterprise_number = static_cast<uint32_t>(config.enterprise_number);
-  agent_options.request_resume = [&committer, &verifier, &self_audit](
-                                     const std::string& host, std::weak_ptr<AgentLink> weak) {
-    committer.RunInOrder([host, weak, &verifier, &self_audit] {
-      auto link = weak.lock();
-      if (!link) return;
-      const ChainHeadInfo head = verifier.Head(host);
-      link->SendResume(head.epoch, head.contiguous_seq, head.head_mac);
-      self_audit.Record(SelfEventKind::kAgentConnected, "",
-                        "agent " + host + " connected; it resumes after seq " +
-                            std::to_string(head.contiguous_seq) + " of epoch " +
-                            std::to_string(head.epoch),
-                        {{"host", host},
-                         {"epoch", std::to_string(head.epoch)},
-                         {"contiguous_seq", std::to_string(head.contiguous_seq)}});
-    });
+  agent_options.request_resume = [&agent_responder](const std::string& host,
+                                                    std::weak_ptr<AgentLink> link) {
+    agent_responder.RequestResume(host, std::move(link));
   };
   pipeline.EnableAgents(std::move(agent_options));
   pipeline.EnableAuditRemote([&committer](std::vector<v1::Event>* e, std::function<void()> done) {
@@ -484,32 +404,11 @@ int RunServer(const ServerConfig& config) {
   space_watch.Start();
   if (tunnels) tunnels->Start();
   // Audit events without EOE close after the grouping timeout.
-  net::steady_timer audit_timer(io);
-  std::function<void()> expire_audit = [&] {
-    audit_timer.expires_after(std::chrono::milliseconds(500));
-    audit_timer.async_wait([&](boost::system::error_code ec) {
-      if (ec) return;
-      std::vector<v1::Event> grouped;
-      audit_grouping.Expire(NowMicros(), &grouped);
-      store_groups(&grouped);
-      expire_audit();
-    });
-  };
-  expire_audit();
-  net::signal_set reload(io, SIGHUP);
-  std::function<void()> await_reload = [&] {
-    reload.async_wait([&](boost::system::error_code ec, int) {
-      if (ec) return;
-      ReloadRules(rules_path, &rules, &self_audit);
-      keyring.Forget();  // each HMAC key is read and checked again on its next use
-      for (const auto& problem : CheckPrivateKeys(config, owner)) {
-        self_audit.Record(SelfEventKind::kKeyFileRefused, "", problem);
-      }
-      export_api->ReloadTokens().IgnoreError();  // recorded as a collector event
-      await_reload();
-    });
-  };
-  await_reload();
+  AuditGroupTimer audit_timer(io, &audit_grouping, &collector_events);
+  audit_timer.Start();
+  HangupReload reload(
+      io, {&config, owner, rules_path, &rules, &keyring, export_api.get(), &self_audit});
+  reload.Start();
   net::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
@@ -520,8 +419,8 @@ int RunServer(const ServerConfig& config) {
     export_api->Stop();
     ticker.Stop();
     space_watch.Stop();
-    audit_timer.cancel();
-    reload.cancel();
+    audit_timer.Stop();
+    reload.Stop();
     // Give sessions a moment to hand over frames already read, then stop.
     auto timer = std::make_shared<net::steady_timer>(io, std::chrono::milliseconds(200));
     timer->async_wait([timer, &io, &counters = listener->counters()](boost::system::error_code) {
@@ -546,12 +445,7 @@ int RunServer(const ServerConfig& config) {
                                           " frames read but not handed over in 10 s (not stored)"
                                     : ""));
   self_audit.Flush();
-  {
-    // Open audit events go in as they are (incomplete) before the last commit.
-    std::vector<v1::Event> grouped;
-    audit_grouping.Flush(&grouped);
-    store_groups(&grouped);
-  }
+  audit_timer.Flush();  // open audit events, incomplete, before the last commit
   committer.Stop();
   const auto stats = committer.stats();
   spdlog::info("stopped: {} events committed in {} commits, {} not stored", stats.events_committed,

@@ -1,0 +1,28 @@
+#include "server/app/hangup_reload.h"
+
+#include "server/app/rules_file.h"
+#include "server/pipeline/hmac_keyring.h"
+#include "server/selfaudit/self_audit.h"
+#include "server/sinks/export_https_server.h"
+
+namespace trailkeep {
+
+void HangupReload::Start() {
+  signal_.async_wait([this](boost::system::error_code ec, int) {
+    if (ec) return;
+    Reload();
+    Start();
+  });
+}
+
+void HangupReload::Reload() {
+  const Targets& t = targets_;
+  ReloadRules(t.rules_path, t.rules, t.audit);
+  t.keyring->Forget();  // each HMAC key is read and checked again on its next use
+  for (const auto& problem : CheckPrivateKeys(*t.config, t.owner)) {
+    t.audit->Record(SelfEventKind::kKeyFileRefused, "", problem);
+  }
+  t.export_api->ReloadTokens().IgnoreError();  // recorded as a collector event
+}
+
+}  // namespace trailkeep

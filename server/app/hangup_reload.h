@@ -1,0 +1,50 @@
+// HangupReload: on SIGHUP, re-reads what an administrator may change while
+// the collector runs: the NDcPP rules (kept when invalid), the agents' HMAC
+// keys (each read and checked again on its next use), the private keys'
+// modes and owners (a loose one is recorded as KEY_FILE_REFUSED) and the API
+// tokens. Each outcome is one of the collector's own events.
+//
+// Concurrency: Start/Stop on the io_context's threads or before it runs.
+#pragma once
+
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "server/app/file_access.h"
+
+namespace trailkeep {
+
+struct ServerConfig;
+class ExportHttpsServer;
+class HmacKeyring;
+class RulesHolder;
+class SelfAudit;
+
+class HangupReload {
+ public:
+  struct Targets {
+    const ServerConfig* config = nullptr;
+    FileOwner owner;         // who must own the private keys
+    std::string rules_path;  // RulesPath(config); "" when classification is off
+    RulesHolder* rules = nullptr;
+    HmacKeyring* keyring = nullptr;
+    ExportHttpsServer* export_api = nullptr;
+    SelfAudit* audit = nullptr;
+  };
+  // Every target must outlive this.
+  HangupReload(boost::asio::io_context& io, Targets targets)
+      : signal_(io, SIGHUP), targets_(std::move(targets)) {}
+
+  void Start();
+  void Stop() { signal_.cancel(); }
+
+ private:
+  void Reload();
+
+  boost::asio::signal_set signal_;
+  const Targets targets_;
+};
+
+}  // namespace trailkeep
