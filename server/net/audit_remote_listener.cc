@@ -10,8 +10,10 @@
 
 #include "common/base/endpoint.h"
 #include "server/net/acceptor.h"
+#include "server/net/audit_channel_registry.h"
 #include "server/net/audit_remote_session.h"
 #include "server/net/ingest.h"
+#include "server/net/tcp_byte_stream.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -56,11 +58,28 @@ struct AuditRemoteListener::Impl : std::enable_shared_from_this<Impl> {
     // As auditd: replies must not wait for Nagle, dead peers must surface.
     sock.set_option(tcp::no_delay(true), ec);
     sock.set_option(net::socket_base::keep_alive(true), ec);
-    auto handle = StartAuditRemoteSession(std::move(sock), options, sink, registry, agents,
-                                          counters, LocalAddress(*acc));
+    const ChannelIdentity identity = Identify(sock, LocalAddress(*acc));
+    auto handle = StartAuditRemoteSession(std::make_unique<TcpByteStream>(std::move(sock)),
+                                          identity, options, sink, agents, counters);
     std::lock_guard lock(mu);
     std::erase_if(sessions, [](const auto& w) { return w.expired(); });
     sessions.push_back(handle);
+  }
+
+  // A loopback peer whose port a tunnel's bridge registered is that tunnel's
+  // node. Only the bridge's own address: another local process could bind
+  // the same port on 127.0.0.2 and pose as the channel.
+  ChannelIdentity Identify(const tcp::socket& sock, std::string listener) const {
+    ChannelIdentity id = TcpIdentity(sock, std::move(listener));
+    error_code ec;
+    const auto ep = sock.remote_endpoint(ec);
+    if (ec || registry == nullptr) return id;
+    const auto& a = ep.address();
+    const bool bridge_address = a.is_v6() ? a.to_v6() == net::ip::address_v6::loopback()
+                                          : a.to_v4() == net::ip::address_v4::loopback();
+    if (!bridge_address) return id;
+    if (auto channel = registry->Find(ep.port())) id.tunnel = channel->node;
+    return id;
   }
 
   net::io_context& io;

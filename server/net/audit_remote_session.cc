@@ -6,13 +6,10 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
 
-#include "common/base/endpoint.h"
 #include "common/wire/audit_remote_frame.h"
 #include "common/wire/port60_hello.h"
 #include "server/net/adopted_connection.h"
-#include "server/net/audit_channel_registry.h"
 #include "server/net/ingest.h"
 #include "server/net/tls_syslog_listener.h"
 #include "trailkeep/v1/record.pb.h"
@@ -22,7 +19,6 @@ namespace {
 
 namespace net = boost::asio;
 namespace ar = auditremote;
-using tcp = net::ip::tcp;
 using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 
@@ -46,30 +42,37 @@ struct Reply {
 class Session final : public AuditRemoteSessionHandle,
                       public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket sock, std::shared_ptr<const AuditRemoteOptions> options, IngestSink* sink,
-          TlsSyslogListener* agents, std::shared_ptr<AuditRemoteCounters> counters)
-      : sock_(std::move(sock)),
+  Session(std::unique_ptr<ByteStream> stream, std::shared_ptr<const AuditRemoteOptions> options,
+          IngestSink* sink, TlsSyslogListener* agents,
+          std::shared_ptr<AuditRemoteCounters> counters)
+      : stream_(std::move(stream)),
         options_(std::move(options)),
         sink_(sink),
         agents_(agents),
         counters_(std::move(counters)),
         decoder_(options_->max_payload_bytes),
-        retry_(sock_.get_executor()),
-        idle_(sock_.get_executor()),
-        watch_(sock_.get_executor()) {}
+        retry_(stream_->executor()),
+        idle_(stream_->executor()),
+        watch_(stream_->executor()) {}
 
   ~Session() override { --counters_->connections; }
 
-  void Start(const AuditChannelRegistry* registry, std::string listener) {
+  void Start(const ChannelIdentity& identity) {
     ++counters_->connections;
     ++counters_->accepted;
-    peer_ = std::make_shared<const v1::Peer>(Identify(registry, std::move(listener)));
+    identity_ = identity;
+    // A tunnel's node is the sender: the channel says so, not the records.
+    auto peer = std::make_shared<v1::Peer>();
+    peer->set_address(identity.address);
+    peer->set_listener(identity.listener);
+    peer->set_bound_host(identity.tunnel);
+    peer_ = std::move(peer);
     ArmIdleTimer();
     Read();
   }
 
   void End() override {
-    net::post(sock_.get_executor(), [self = shared_from_this()] {
+    net::post(stream_->executor(), [self = shared_from_this()] {
       if (self->closed_) return;
       // Unsolicited and accepted whatever its sequence: it jumps the queue.
       self->ending_ = true;
@@ -79,31 +82,14 @@ class Session final : public AuditRemoteSessionHandle,
   }
 
  private:
-  v1::Peer Identify(const AuditChannelRegistry* registry, std::string listener) {
-    v1::Peer peer;
-    peer.set_listener(std::move(listener));
-    error_code ec;
-    const auto ep = sock_.remote_endpoint(ec);
-    if (ec) return peer;
-    peer.set_address(FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port()));
-    // Only the bridge's own address: another local process could bind the
-    // same port on 127.0.0.2 and pose as the channel.
-    const auto& a = ep.address();
-    const bool bridge_address = a.is_v6() ? a.to_v6() == net::ip::address_v6::loopback()
-                                          : a.to_v4() == net::ip::address_v4::loopback();
-    if (registry != nullptr && bridge_address) {
-      if (auto channel = registry->Find(ep.port())) peer.set_bound_host(channel->node);
-    }
-    return peer;
-  }
-
   void Read() {
     if (closed_ || reading_) return;
     reading_ = true;
-    sock_.async_read_some(net::buffer(buf_), [self = shared_from_this()](error_code ec, size_t n) {
-      self->reading_ = false;
-      self->OnRead(ec, n);
-    });
+    stream_->AsyncReadSome(net::buffer(buf_),
+                           [self = shared_from_this()](const error_code& ec, size_t n) {
+                             self->reading_ = false;
+                             self->OnRead(ec, n);
+                           });
   }
 
   void OnRead(error_code ec, size_t n) {
@@ -147,16 +133,16 @@ class Session final : public AuditRemoteSessionHandle,
     decided_ = true;
     writing_ = true;
     out_.assign(kAgentHelloAccepted);
-    net::async_write(sock_, net::buffer(out_), [self = shared_from_this()](error_code ec, size_t) {
-      self->writing_ = false;
-      if (ec) return self->Close();
-      self->closed_ = true;  // the socket moves on; this session ends
-      self->retry_.cancel();
-      self->idle_.cancel();
-      self->watch_.cancel();
-      self->agents_->Adopt(AdoptedConnection{std::move(self->sock_), self->peer_->listener(),
-                                             self->peer_->bound_host()});
-    });
+    stream_->AsyncWrite(
+        net::buffer(out_), [self = shared_from_this()](const error_code& ec, size_t) {
+          self->writing_ = false;
+          if (ec) return self->Close();
+          self->closed_ = true;  // the stream moves on; this session ends
+          self->retry_.cancel();
+          self->idle_.cancel();
+          self->watch_.cancel();
+          self->agents_->Adopt(AdoptedConnection{std::move(self->stream_), self->identity_});
+        });
   }
 
   // Takes decoded items while nothing is blocked and the reply queue has
@@ -212,7 +198,7 @@ class Session final : public AuditRemoteSessionHandle,
   bool TryOffer() {
     std::weak_ptr<Session> weak = weak_from_this();
     std::shared_ptr<Reply> reply = blocked_reply_;
-    auto on_durable = [weak, reply, executor = sock_.get_executor(), low = options_->disk_low] {
+    auto on_durable = [weak, reply, executor = stream_->executor(), low = options_->disk_low] {
       if (!reply) return;
       net::post(executor, [weak, reply, low] {
         // Stored either way; DISKLOW tells the client, as auditd past its space_left.
@@ -292,15 +278,16 @@ class Session final : public AuditRemoteSessionHandle,
     }
     if (out_.empty()) return;
     writing_ = true;
-    net::async_write(sock_, net::buffer(out_), [self = shared_from_this()](error_code ec, size_t) {
-      self->writing_ = false;
-      if (ec || self->ending_ || (self->failed_ && self->replies_.empty())) {
-        self->Close();
-        return;
-      }
-      self->Flush();
-      self->Process();  // the reply queue may have room again
-    });
+    stream_->AsyncWrite(net::buffer(out_),
+                        [self = shared_from_this()](const error_code& ec, size_t) {
+                          self->writing_ = false;
+                          if (ec || self->ending_ || (self->failed_ && self->replies_.empty())) {
+                            self->Close();
+                            return;
+                          }
+                          self->Flush();
+                          self->Process();  // the reply queue may have room again
+                        });
   }
 
   void ArmIdleTimer() {
@@ -323,12 +310,11 @@ class Session final : public AuditRemoteSessionHandle,
     retry_.cancel();
     idle_.cancel();
     watch_.cancel();
-    error_code ec;
-    sock_.shutdown(tcp::socket::shutdown_both, ec);
-    sock_.close(ec);
+    stream_->Close();
   }
 
-  tcp::socket sock_;
+  std::unique_ptr<ByteStream> stream_;
+  ChannelIdentity identity_;
   std::shared_ptr<const AuditRemoteOptions> options_;
   IngestSink* sink_;
   TlsSyslogListener* agents_;
@@ -357,12 +343,12 @@ class Session final : public AuditRemoteSessionHandle,
 }  // namespace
 
 std::shared_ptr<AuditRemoteSessionHandle> StartAuditRemoteSession(
-    tcp::socket socket, std::shared_ptr<const AuditRemoteOptions> options, IngestSink* sink,
-    const AuditChannelRegistry* registry, TlsSyslogListener* agents,
-    std::shared_ptr<AuditRemoteCounters> counters, std::string listener) {
-  auto session = std::make_shared<Session>(std::move(socket), std::move(options), sink, agents,
+    std::unique_ptr<ByteStream> stream, const ChannelIdentity& identity,
+    std::shared_ptr<const AuditRemoteOptions> options, IngestSink* sink, TlsSyslogListener* agents,
+    std::shared_ptr<AuditRemoteCounters> counters) {
+  auto session = std::make_shared<Session>(std::move(stream), std::move(options), sink, agents,
                                            std::move(counters));
-  session->Start(registry, std::move(listener));
+  session->Start(identity);
   return session;
 }
 

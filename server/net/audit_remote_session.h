@@ -22,9 +22,8 @@
 #include <memory>
 #include <string>
 
-#include <boost/asio/ip/tcp.hpp>
-
 #include "server/net/audit_remote_listener.h"
+#include "server/net/byte_stream.h"
 
 namespace trailkeep {
 
@@ -36,10 +35,11 @@ class AuditRemoteSessionHandle {
 };
 
 // Starts the session; the returned handle stays valid after the session
-// ended (End() is then a no-op).
+// ended (End() is then a no-op). The sender is who `identity` says: a
+// tunnel's node, else its address.
 std::shared_ptr<AuditRemoteSessionHandle> StartAuditRemoteSession(
-    boost::asio::ip::tcp::socket socket, std::shared_ptr<const AuditRemoteOptions> options,
-    IngestSink* sink, const AuditChannelRegistry* registry, TlsSyslogListener* agents,
-    std::shared_ptr<AuditRemoteCounters> counters, std::string listener);
+    std::unique_ptr<ByteStream> stream, const ChannelIdentity& identity,
+    std::shared_ptr<const AuditRemoteOptions> options, IngestSink* sink, TlsSyslogListener* agents,
+    std::shared_ptr<AuditRemoteCounters> counters);
 
 }  // namespace trailkeep

@@ -12,6 +12,7 @@
 #include "server/net/adopted_connection.h"
 #include "server/net/connection_gate.h"
 #include "server/net/ingest.h"
+#include "server/net/tcp_byte_stream.h"
 #include "server/net/tls_context.h"
 #include "server/net/tls_syslog_session.h"
 #include "trailkeep/v1/record.pb.h"
@@ -65,8 +66,9 @@ struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     sock.set_option(tcp::no_delay(true), ec);
-    StartTlsSyslogSession(std::move(sock), ctx, options, sink, counters, LocalAddress(*acc), {},
-                          std::move(admission.slot));
+    ChannelIdentity identity = TcpIdentity(sock, LocalAddress(*acc));
+    StartTlsSyslogSession(std::make_unique<TcpByteStream>(std::move(sock)), ctx, options, sink,
+                          counters, std::move(identity), std::move(admission.slot));
   }
 
   net::io_context& io;
@@ -92,9 +94,8 @@ std::vector<std::string> TlsSyslogListener::BoundAddresses() const {
 }
 
 void TlsSyslogListener::Adopt(AdoptedConnection&& connection) {
-  StartTlsSyslogSession(std::move(connection.socket), impl_->ctx, impl_->options, impl_->sink,
-                        impl_->counters, std::move(connection.listener),
-                        std::move(connection.tunnel));
+  StartTlsSyslogSession(std::move(connection.stream), impl_->ctx, impl_->options, impl_->sink,
+                        impl_->counters, std::move(connection.identity));
 }
 
 void TlsSyslogListener::Stop() {

@@ -5,17 +5,12 @@
 #include <deque>
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
-#include "common/base/endpoint.h"
 #include "common/base/time_format.h"
 #include "common/wire/octet_framer.h"
-#include "common/x509/subject_name.h"
 #include "server/net/ingest.h"
+#include "server/net/tls_byte_stream.h"
 #include "server/net/tls_context.h"
 #include "trailkeep/v1/record.pb.h"
 #include "trailkeep/v1/wire.pb.h"
@@ -25,7 +20,6 @@ namespace {
 
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
-using tcp = net::ip::tcp;
 using boost::system::error_code;
 
 constexpr size_t kReadBufferBytes = 16 * 1024;
@@ -33,10 +27,6 @@ constexpr int kMaxReadsPerWakeup = 256;
 constexpr size_t kDrainBytes = 256 * 1024;
 constexpr auto kRetryDelay = std::chrono::milliseconds(2);
 constexpr auto kShutdownTimeout = std::chrono::seconds(2);
-
-std::string Endpoint(const tcp::endpoint& ep) {
-  return FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port());
-}
 
 class Session;
 
@@ -76,24 +66,21 @@ class SessionLink final : public AgentLink {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<ssl::context> ctx,
+  Session(std::unique_ptr<ByteStream> stream, std::shared_ptr<ssl::context> ctx,
           std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
-          std::shared_ptr<TlsSyslogCounters> counters, std::string listener, std::string tunnel,
+          std::shared_ptr<TlsSyslogCounters> counters, ChannelIdentity identity,
           std::unique_ptr<ConnectionGate::Slot> slot)
       : slot_(std::move(slot)),
-        ctx_(std::move(ctx)),
-        stream_(std::move(socket), *ctx_),
-        timer_(stream_.get_executor()),
+        stream_(std::move(stream), std::move(ctx)),
+        timer_(stream_.executor()),
         options_(std::move(options)),
         sink_(sink),
         counters_(std::move(counters)),
         framer_(options_->max_frame_bytes) {
     auto peer = std::make_shared<v1::Peer>();
-    error_code ec;
-    auto ep = stream_.lowest_layer().remote_endpoint(ec);
-    if (!ec) peer->set_address(Endpoint(ep));
-    peer->set_listener(std::move(listener));
-    peer->set_tunnel(std::move(tunnel));
+    peer->set_address(std::move(identity.address));
+    peer->set_listener(std::move(identity.listener));
+    peer->set_tunnel(std::move(identity.tunnel));
     peer_ = std::move(peer);
     ++counters_->connections;
     ++counters_->handshaking;
@@ -120,36 +107,18 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Start() {
-    // The stream owns the callback and the session owns the stream: capture
-    // `this`, not shared_from_this(), or the session would keep itself alive.
-    stream_.set_verify_callback(
-        [this](bool ok, ssl::verify_context& vc) { return Verify(ok, vc); });
     Arm(std::chrono::milliseconds(options_->handshake_timeout_ms), "TLS handshake timed out");
-    stream_.async_handshake(ssl::stream_base::server,
-                            [self = shared_from_this()](error_code ec) { self->OnHandshake(ec); });
+    stream_.AsyncHandshake(
+        [self = shared_from_this()](const error_code& ec) { self->OnHandshake(ec); });
   }
 
  private:
-  // Keeps the first verification failure, which names the real reason.
-  bool Verify(bool preverified, ssl::verify_context& vc) {
-    if (!preverified && verify_error_.empty()) {
-      X509_STORE_CTX* sc = vc.native_handle();
-      const int err = X509_STORE_CTX_get_error(sc);
-      verify_error_ = X509_verify_cert_error_string(err);
-      if (X509* cert = X509_STORE_CTX_get_current_cert(sc)) {
-        verify_error_ += " (certificate " + SubjectRfc2253(X509_get_subject_name(cert)) + ")";
-      }
-    }
-    return preverified;
-  }
-
   void Arm(std::chrono::milliseconds after, const char* why) {
     timer_.expires_after(after);
     timer_.async_wait([self = shared_from_this(), why](error_code ec) {
       if (ec == net::error::operation_aborted) return;
       self->timeout_reason_ = why;
-      error_code ignored;
-      self->stream_.lowest_layer().close(ignored);
+      self->stream_.Close();
     });
   }
 
@@ -159,8 +128,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (slot_) slot_->HandshakeDone();
     if (ec) {
       std::string reason = !timeout_reason_.empty() ? timeout_reason_
-                           : !verify_error_.empty() ? "certificate refused: " + verify_error_
-                                                    : ec.message();
+                           : !stream_.verify_error().empty()
+                               ? "certificate refused: " + stream_.verify_error()
+                               : ec.message();
       ++counters_->refused;
       sink_->ReportConnectionEvent(ConnectionEventKind::kTlsHandshakeFailed, *peer_, reason);
       Close();
@@ -180,10 +150,6 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool agent = AgentAlpnSelected(stream_.native_handle());
     if (!agent && !peer_->tunnel().empty()) return RefuseThroughTunnel();
     if (agent && !BindAgent()) return;
-    // Reads continue synchronously while data is ready (DrainReady), so the
-    // socket must never block.
-    error_code ignored;
-    stream_.next_layer().non_blocking(true, ignored);
     ReadSome();
   }
 
@@ -200,7 +166,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // trailkeep/1: bind the connection to its host (refused: Goodbye, close).
   bool BindAgent() {
-    auto link = std::make_shared<SessionLink>(weak_from_this(), stream_.get_executor());
+    auto link = std::make_shared<SessionLink>(weak_from_this(), stream_.executor());
     std::string why;
     const std::string host = sink_->BindAgent(*peer_, link, &why);
     if (host.empty()) {
@@ -229,23 +195,23 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     writing_ = true;
-    net::async_write(stream_, net::buffer(outbox_.front()),
-                     [self = shared_from_this()](error_code ec, size_t) {
-                       self->outbox_.pop_front();
-                       if (ec) {
-                         self->writing_ = false;
-                         self->Close();
-                         return;
-                       }
-                       self->WriteNext();
-                     });
+    stream_.AsyncWrite(net::buffer(outbox_.front()),
+                       [self = shared_from_this()](const error_code& ec, size_t) {
+                         self->outbox_.pop_front();
+                         if (ec) {
+                           self->writing_ = false;
+                           self->Close();
+                           return;
+                         }
+                         self->WriteNext();
+                       });
   }
 
   void ReadSome() {
     Arm(std::chrono::milliseconds(options_->idle_timeout_ms), "idle timeout");
-    stream_.async_read_some(
+    stream_.AsyncReadSome(
         net::buffer(buf_),
-        [self = shared_from_this()](error_code ec, size_t n) { self->OnRead(ec, n); });
+        [self = shared_from_this()](const error_code& ec, size_t n) { self->OnRead(ec, n); });
   }
 
   // OpenSSL hands out one TLS record per read, and senders such as loggen
@@ -256,7 +222,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (writing_) return;
     for (int i = 0; i < kMaxReadsPerWakeup && framer_.Pending().size() < kDrainBytes; ++i) {
       error_code rec;
-      const size_t n = stream_.read_some(net::buffer(buf_), rec);
+      const size_t n = stream_.ReadSomeNow(net::buffer(buf_), rec);
       if (n > 0) {
         counters_->bytes += n;
         framer_.Feed(std::string_view(buf_.data(), n));
@@ -331,19 +297,17 @@ class Session : public std::enable_shared_from_this<Session> {
   // Attempts a close_notify exchange, bounded in time, then closes.
   void Shutdown() {
     Arm(kShutdownTimeout, "shutdown");
-    stream_.async_shutdown([self = shared_from_this()](error_code) { self->Close(); });
+    stream_.AsyncShutdown([self = shared_from_this()](const error_code&) { self->Close(); });
   }
 
   void Close() {
     closed_ = true;
-    error_code ignored;
     timer_.cancel();
-    stream_.lowest_layer().close(ignored);
+    stream_.Close();
   }
 
   std::unique_ptr<ConnectionGate::Slot> slot_;  // null for adopted connections
-  std::shared_ptr<ssl::context> ctx_;
-  ssl::stream<tcp::socket> stream_;
+  TlsByteStream stream_;
   net::steady_timer timer_;
   std::shared_ptr<const TlsSyslogOptions> options_;
   IngestSink* sink_;
@@ -352,7 +316,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<char, kReadBufferBytes> buf_;
   std::vector<RawFrame> pending_;
   std::shared_ptr<const v1::Peer> peer_;
-  std::string verify_error_;
   std::string timeout_reason_;
   bool handshaking_ = false;
   bool closing_ = false;
@@ -374,13 +337,12 @@ void SessionLink::Post(const v1::CollectorFrame& f, bool then_close) {
 
 }  // namespace
 
-void StartTlsSyslogSession(tcp::socket socket, std::shared_ptr<ssl::context> ctx,
+void StartTlsSyslogSession(std::unique_ptr<ByteStream> stream, std::shared_ptr<ssl::context> ctx,
                            std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
-                           std::shared_ptr<TlsSyslogCounters> counters, std::string listener,
-                           std::string tunnel, std::unique_ptr<ConnectionGate::Slot> slot) {
-  std::make_shared<Session>(std::move(socket), std::move(ctx), std::move(options), sink,
-                            std::move(counters), std::move(listener), std::move(tunnel),
-                            std::move(slot))
+                           std::shared_ptr<TlsSyslogCounters> counters, ChannelIdentity identity,
+                           std::unique_ptr<ConnectionGate::Slot> slot) {
+  std::make_shared<Session>(std::move(stream), std::move(ctx), std::move(options), sink,
+                            std::move(counters), std::move(identity), std::move(slot))
       ->Start();
 }
 

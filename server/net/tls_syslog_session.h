@@ -17,19 +17,19 @@
 
 #include <memory>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "server/net/byte_stream.h"
 #include "server/net/connection_gate.h"
 #include "server/net/tls_syslog_listener.h"
 
 namespace trailkeep {
 
-void StartTlsSyslogSession(boost::asio::ip::tcp::socket socket,
+// `identity.tunnel` becomes v1::Peer.tunnel (an agent through a tunnel).
+void StartTlsSyslogSession(std::unique_ptr<ByteStream> stream,
                            std::shared_ptr<boost::asio::ssl::context> ctx,
                            std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
-                           std::shared_ptr<TlsSyslogCounters> counters, std::string listener,
-                           std::string tunnel = {},  // v1::Peer.tunnel (adopted connections)
+                           std::shared_ptr<TlsSyslogCounters> counters, ChannelIdentity identity,
                            // The listener's per-peer place; told when the handshake ends.
                            std::unique_ptr<ConnectionGate::Slot> slot = nullptr);
 
