@@ -20,8 +20,8 @@
 #include "server/app/rules_file.h"
 #include "server/app/space_watch.h"
 #include "server/app/tunnel_metrics.h"
-#include "server/net/audit_channel_registry.h"
 #include "server/net/audit_remote_listener.h"
+#include "server/net/byte_stream.h"
 #include "server/net/tls_syslog_listener.h"
 #include "server/pipeline/agent_registry.h"
 #include "server/pipeline/agent_responder.h"
@@ -317,8 +317,6 @@ int RunServer(const ServerConfig& config) {
   pipeline.EnableAuditRemote([&committer](std::vector<v1::Event>* e, std::function<void()> done) {
     return committer.Offer(e, std::move(done));
   });
-  AuditChannelRegistry audit_channels;  // filled by reverse SSH tunnels
-
   net::io_context io;
   std::unique_ptr<TlsSyslogListener> listener;
   std::unique_ptr<ExportHttpsServer> export_api;
@@ -331,8 +329,8 @@ int RunServer(const ServerConfig& config) {
     if (!config.audit_remote.addresses.empty()) {
       AuditRemoteOptions audit_options = config.audit_remote;
       audit_options.disk_low = space_watch.low_flag();
-      audit_listener = std::make_unique<AuditRemoteListener>(io, audit_options, &pipeline,
-                                                             &audit_channels, listener.get());
+      audit_listener =
+          std::make_unique<AuditRemoteListener>(io, audit_options, &pipeline, listener.get());
       SetListenerNamings(config, audit_listener->BoundAddresses(), &audit_grouping);
     }
     ExportServerOptions export_options = config.export_api;
@@ -356,10 +354,14 @@ int RunServer(const ServerConfig& config) {
         &tail_hub,
         [&keyring](const std::string& host, std::string* why) { return keyring.Get(host, why); });
     if (!config.tunnels.empty()) {
-      // Forwarded channels are delivered to our own port-60 listener.
+      // Forwarded channels are served in process by our own port-60 listener.
+      AuditRemoteListener* port60 = audit_listener.get();
       tunnels = std::make_unique<TunnelManager>(
-          io, config.tunnels, audit_listener ? audit_listener->BoundAddresses().front() : "",
-          &audit_channels, &self_audit);
+          io, config.tunnels, port60 ? port60->BoundAddresses() : std::vector<std::string>{},
+          [port60](std::unique_ptr<ByteStream> stream, const ChannelIdentity& identity) {
+            port60->Serve(std::move(stream), identity);
+          },
+          &self_audit);
     }
     // Every port is bound: nothing below needs a privilege.
     if (Status dropped = DropPrivileges(run_as); !dropped.ok()) {

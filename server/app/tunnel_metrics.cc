@@ -25,7 +25,7 @@ void AppendTunnelMetrics(const std::vector<TunnelStatus>& tunnels, std::vector<M
       {"tunnel_channels_total", "forwarded connections accepted", "counter",
        [&](const TunnelStatus& s) { return d(s.channels_total); }},
       {"tunnel_channels_failed_total",
-       "forwarded connections closed because the port-60 listener could not be reached", "counter",
+       "forwarded connections closed because their forward_to relay could not connect", "counter",
        [&](const TunnelStatus& s) { return d(s.channels_failed); }},
       {"tunnel_bytes_from_node_total", "bytes received from the node through the tunnel", "counter",
        [&](const TunnelStatus& s) { return d(s.bytes_from_node); }},

@@ -8,9 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "common/base/endpoint.h"
 #include "server/net/acceptor.h"
-#include "server/net/audit_channel_registry.h"
 #include "server/net/audit_remote_session.h"
 #include "server/net/ingest.h"
 #include "server/net/tcp_byte_stream.h"
@@ -23,12 +21,10 @@ using tcp = net::ip::tcp;
 using boost::system::error_code;
 
 struct AuditRemoteListener::Impl : std::enable_shared_from_this<Impl> {
-  Impl(net::io_context& io_in, const AuditRemoteOptions& o, IngestSink* s,
-       const AuditChannelRegistry* r, TlsSyslogListener* a)
+  Impl(net::io_context& io_in, const AuditRemoteOptions& o, IngestSink* s, TlsSyslogListener* a)
       : io(io_in),
         options(std::make_shared<const AuditRemoteOptions>(o)),
         sink(s),
-        registry(r),
         agents(a),
         counters(std::make_shared<AuditRemoteCounters>()) {}
 
@@ -43,49 +39,33 @@ struct AuditRemoteListener::Impl : std::enable_shared_from_this<Impl> {
 
   void Admit(tcp::socket sock, tcp::acceptor* acc) {
     error_code ec;
-    if (counters->connections.load() >= options->max_connections) {
-      v1::Peer peer;
-      auto ep = sock.remote_endpoint(ec);
-      if (!ec) {
-        peer.set_address(FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port()));
-      }
-      sink->ReportConnectionEvent(
-          ConnectionEventKind::kConnectionLimit, peer,
-          "port 60: connection limit of " + std::to_string(options->max_connections) + " reached");
-      sock.close(ec);
-      return;
-    }
     // As auditd: replies must not wait for Nagle, dead peers must surface.
     sock.set_option(tcp::no_delay(true), ec);
     sock.set_option(net::socket_base::keep_alive(true), ec);
-    const ChannelIdentity identity = Identify(sock, LocalAddress(*acc));
-    auto handle = StartAuditRemoteSession(std::make_unique<TcpByteStream>(std::move(sock)),
-                                          identity, options, sink, agents, counters);
+    const ChannelIdentity identity = TcpIdentity(sock, LocalAddress(*acc));
+    Serve(std::make_unique<TcpByteStream>(std::move(sock)), identity);
+  }
+
+  void Serve(std::unique_ptr<ByteStream> stream, const ChannelIdentity& identity) {
+    if (counters->connections.load() >= options->max_connections) {
+      v1::Peer peer;
+      peer.set_address(identity.address);
+      sink->ReportConnectionEvent(
+          ConnectionEventKind::kConnectionLimit, peer,
+          "port 60: connection limit of " + std::to_string(options->max_connections) + " reached");
+      stream->Close();
+      return;
+    }
+    auto handle =
+        StartAuditRemoteSession(std::move(stream), identity, options, sink, agents, counters);
     std::lock_guard lock(mu);
     std::erase_if(sessions, [](const auto& w) { return w.expired(); });
     sessions.push_back(handle);
   }
 
-  // A loopback peer whose port a tunnel's bridge registered is that tunnel's
-  // node. Only the bridge's own address: another local process could bind
-  // the same port on 127.0.0.2 and pose as the channel.
-  ChannelIdentity Identify(const tcp::socket& sock, std::string listener) const {
-    ChannelIdentity id = TcpIdentity(sock, std::move(listener));
-    error_code ec;
-    const auto ep = sock.remote_endpoint(ec);
-    if (ec || registry == nullptr) return id;
-    const auto& a = ep.address();
-    const bool bridge_address = a.is_v6() ? a.to_v6() == net::ip::address_v6::loopback()
-                                          : a.to_v4() == net::ip::address_v4::loopback();
-    if (!bridge_address) return id;
-    if (auto channel = registry->Find(ep.port())) id.tunnel = channel->node;
-    return id;
-  }
-
   net::io_context& io;
   std::shared_ptr<const AuditRemoteOptions> options;
   IngestSink* sink;
-  const AuditChannelRegistry* registry;
   TlsSyslogListener* agents;
   std::shared_ptr<AuditRemoteCounters> counters;
   Acceptors acceptors;
@@ -94,9 +74,8 @@ struct AuditRemoteListener::Impl : std::enable_shared_from_this<Impl> {
 };
 
 AuditRemoteListener::AuditRemoteListener(net::io_context& io, const AuditRemoteOptions& options,
-                                         IngestSink* sink, const AuditChannelRegistry* registry,
-                                         TlsSyslogListener* agents)
-    : impl_(std::make_shared<Impl>(io, options, sink, registry, agents)) {
+                                         IngestSink* sink, TlsSyslogListener* agents)
+    : impl_(std::make_shared<Impl>(io, options, sink, agents)) {
   impl_->acceptors = BindAcceptors(impl_->io, options.addresses, "[[listen.audit]]");
   for (auto& acc : impl_->acceptors) impl_->Accept(acc.get());
 }
@@ -105,6 +84,11 @@ AuditRemoteListener::~AuditRemoteListener() = default;
 
 std::vector<std::string> AuditRemoteListener::BoundAddresses() const {
   return LocalAddresses(impl_->acceptors);
+}
+
+void AuditRemoteListener::Serve(std::unique_ptr<ByteStream> stream,
+                                const ChannelIdentity& identity) {
+  impl_->Serve(std::move(stream), identity);
 }
 
 void AuditRemoteListener::Stop() {

@@ -5,9 +5,9 @@
 // A connection that starts with a trailkeep agent's hello instead is answered
 // and handed to the TLS syslog listener (agent_wire.md, "Over port 60").
 //
-// The sender's identity comes from the channel: a loopback connection whose
-// source port is in the AuditChannelRegistry was opened by a reverse SSH
-// tunnel and names its node; any other peer is known by its address.
+// The sender's identity comes from the channel: a reverse SSH tunnel hands
+// its channels in process (Serve) with the tunnel's node; a TCP peer is
+// known by its address.
 //
 // Concurrency: construct/Stop from the composition root; the rest runs on the
 // io_context's threads.
@@ -26,8 +26,9 @@ class io_context;
 
 namespace trailkeep {
 
-class AuditChannelRegistry;
+class ByteStream;
 class IngestSink;
+struct ChannelIdentity;
 class TlsSyslogListener;
 
 struct AuditRemoteOptions {
@@ -59,17 +60,20 @@ struct AuditRemoteCounters {
 class AuditRemoteListener {
  public:
   // Binds every address and starts accepting. Throws std::runtime_error on a
-  // bad address or a port in use (start-up only). `registry` may be null.
-  // Trailkeep agents (their hello, common/wire/port60_hello.h) are handed to
-  // `agents` for their TLS session; null refuses them.
+  // bad address or a port in use (start-up only). Trailkeep agents (their
+  // hello, common/wire/port60_hello.h) are handed to `agents` for their TLS
+  // session; null refuses them.
   AuditRemoteListener(boost::asio::io_context& io, const AuditRemoteOptions& options,
-                      IngestSink* sink, const AuditChannelRegistry* registry,
-                      TlsSyslogListener* agents);
+                      IngestSink* sink, TlsSyslogListener* agents);
   ~AuditRemoteListener();
   AuditRemoteListener(const AuditRemoteListener&) = delete;
   AuditRemoteListener& operator=(const AuditRemoteListener&) = delete;
 
   std::vector<std::string> BoundAddresses() const;
+  // Runs a session, as if accepted here, on a channel that reached the
+  // collector another way (a reverse SSH tunnel's); call on the stream's
+  // executor. The identity names the sender (identity.tunnel: its node).
+  void Serve(std::unique_ptr<ByteStream> stream, const ChannelIdentity& identity);
   // Stops accepting and tells every open session's client that the server
   // is ending (ENDING, as auditd does at shutdown), then closes them.
   void Stop();

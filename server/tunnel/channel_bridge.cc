@@ -12,22 +12,13 @@ using tcp = net::ip::tcp;
 
 constexpr size_t kReadChunk = 16384;
 
-// Errors of the shared transport, as opposed to this channel's own state.
-bool IsSessionError(ssize_t rc) {
-  return rc == LIBSSH2_ERROR_SOCKET_SEND || rc == LIBSSH2_ERROR_SOCKET_RECV ||
-         rc == LIBSSH2_ERROR_SOCKET_DISCONNECT || rc == LIBSSH2_ERROR_SOCKET_TIMEOUT ||
-         rc == LIBSSH2_ERROR_TIMEOUT;
-}
-
 }  // namespace
 
-ChannelBridge::ChannelBridge(Strand strand, LIBSSH2_CHANNEL* channel,
-                             AuditChannelRegistry* registry, AuditChannel identity,
+ChannelBridge::ChannelBridge(Strand strand, LIBSSH2_CHANNEL* channel, std::string node,
                              std::shared_ptr<TunnelCounters> counters, std::function<void()> wake)
     : strand_(std::move(strand)),
       channel_(channel),
-      registry_(registry),
-      identity_(std::move(identity)),
+      node_(std::move(node)),
       counters_(std::move(counters)),
       wake_(std::move(wake)),
       socket_(strand_) {
@@ -43,29 +34,20 @@ ChannelBridge::~ChannelBridge() {
 void ChannelBridge::Start(const tcp::endpoint& target) {
   boost::system::error_code ec;
   socket_.open(target.protocol(), ec);
-  // The registry is keyed by our local port: bind it ourselves so the port
-  // is known, and registered, before the listener can accept us.
-  const net::ip::address loopback = target.address().is_v6()
-                                        ? net::ip::address(net::ip::address_v6::loopback())
-                                        : net::ip::address(net::ip::address_v4::loopback());
-  if (!ec) socket_.bind(tcp::endpoint(loopback, 0), ec);
-  if (!ec) local_port_ = socket_.local_endpoint(ec).port();
   if (ec) {
-    SetError("cannot bind a loopback socket: " + ec.message());
+    SetError("cannot open a socket: " + ec.message());
     socket_done_ = true;
     return;
   }
   socket_.set_option(tcp::no_delay(true), ec);  // acks are small and awaited one by one
-  registry_->Register(local_port_, identity_);
-  registered_ = true;
   socket_.async_connect(
       target, net::bind_executor(strand_, [self = shared_from_this(),
                                            target](const boost::system::error_code& err) {
         if (self->socket_done_) return;
         if (err) {
           ++self->counters_->channels_failed;
-          self->SetError("cannot connect to the port-60 listener " + target.address().to_string() +
-                         ":" + std::to_string(target.port()) + ": " + err.message());
+          self->SetError("cannot connect to " + target.address().to_string() + ":" +
+                         std::to_string(target.port()) + ": " + err.message());
           self->socket_done_ = true;
         } else {
           self->connected_ = true;
@@ -88,7 +70,7 @@ void ChannelBridge::StartSocketRead() {
             if (ec == net::error::eof) {
               self->socket_eof_ = true;
             } else if (ec) {
-              self->SetError("port-60 connection: " + ec.message());
+              self->SetError("forward_to connection: " + ec.message());
               self->socket_done_ = true;
             }
             self->from_socket_len_ = n;
@@ -105,7 +87,7 @@ void ChannelBridge::StartSocketWrite() {
                      self->to_socket_.clear();
                      if (self->socket_done_) return;
                      if (ec) {
-                       self->SetError("port-60 connection: " + ec.message());
+                       self->SetError("forward_to connection: " + ec.message());
                        self->socket_done_ = true;
                      }
                      self->wake_();
@@ -120,7 +102,7 @@ bool ChannelBridge::WriteToChannel() {
     if (n < 0) {
       SetError("channel write failed (libssh2 error " + std::to_string(n) + ")");
       channel_failed_ = true;
-      return !IsSessionError(n);
+      return !IsSshSessionError(n);
     }
     from_socket_off_ += static_cast<size_t>(n);
     counters_->bytes_to_node += static_cast<uint64_t>(n);
@@ -148,7 +130,7 @@ bool ChannelBridge::ReadFromChannel() {
   }
   SetError("channel read failed (libssh2 error " + std::to_string(n) + ")");
   channel_failed_ = true;
-  return !IsSessionError(n);
+  return !IsSshSessionError(n);
 }
 
 bool ChannelBridge::Finished() const {
@@ -159,23 +141,14 @@ bool ChannelBridge::Finished() const {
   return false;
 }
 
-ChannelBridge::PumpResult ChannelBridge::Pump() {
+TunnelChannel::PumpResult ChannelBridge::Pump() {
   if (!freeing_) {
     if (!WriteToChannel() || !ReadFromChannel()) return PumpResult::kSessionError;
     if (!Finished()) return PumpResult::kOpen;
     CloseSocket();
     freeing_ = true;
   }
-  return TryFree();
-}
-
-ChannelBridge::PumpResult ChannelBridge::TryFree() {
-  if (channel_ == nullptr) return PumpResult::kDone;
-  // Sends EOF and CLOSE first; EAGAIN until they are out.
-  const int rc = libssh2_channel_free(channel_);
-  if (rc == LIBSSH2_ERROR_EAGAIN) return PumpResult::kOpen;
-  channel_ = nullptr;
-  return PumpResult::kDone;
+  return FreeChannel(&channel_);
 }
 
 void ChannelBridge::Abandon() {
@@ -187,16 +160,12 @@ void ChannelBridge::CloseSocket() {
   socket_done_ = true;
   boost::system::error_code ec;
   socket_.close(ec);  // pending handlers run with operation_aborted
-  if (registered_) {
-    registry_->Unregister(local_port_);
-    registered_ = false;
-  }
 }
 
 void ChannelBridge::SetError(std::string what) {
   if (!error_.empty()) return;  // the first error is the cause
   error_ = std::move(what);
-  spdlog::warn("tunnel {}: channel via 127.0.0.1:{}: {}", identity_.node, local_port_, error_);
+  spdlog::warn("tunnel {}: relayed channel: {}", node_, error_);
 }
 
 }  // namespace trailkeep

@@ -12,8 +12,10 @@
 
 #include "common/base/endpoint.h"
 #include "common/base/time_format.h"
+#include "server/tunnel/channel_bridge.h"
 #include "server/tunnel/key_file.h"
 #include "server/tunnel/known_hosts.h"
+#include "server/tunnel/ssh_channel_stream.h"
 
 namespace trailkeep {
 namespace {
@@ -44,12 +46,11 @@ std::string FormatDuration(Clock::duration d) {
 
 }  // namespace
 
-SshTunnel::SshTunnel(net::io_context& io, TunnelConfig config, tcp::endpoint forward_to,
-                     AuditChannelRegistry* registry, SelfAudit* audit)
+SshTunnel::SshTunnel(net::io_context& io, TunnelConfig config, ChannelDelivery delivery,
+                     SelfAudit* audit)
     : config_(std::move(config)),
       endpoint_(config_.user + "@" + config_.host + ":" + std::to_string(config_.port)),
-      forward_to_(forward_to),
-      registry_(registry),
+      delivery_(std::move(delivery)),
       audit_(audit),
       strand_(net::make_strand(io)),
       resolver_(strand_),
@@ -69,7 +70,7 @@ SshTunnel::SshTunnel(net::io_context& io, TunnelConfig config, tcp::endpoint for
 }
 
 SshTunnel::~SshTunnel() {
-  for (auto& b : bridges_) b->Abandon();
+  for (auto& c : channels_) c->Abandon();
   session_.reset();
 }
 
@@ -251,22 +252,22 @@ void SshTunnel::OnUp(int bound_port) {
 
 void SshTunnel::PumpUp() {
   LIBSSH2_SESSION* s = session_.get();
-  while (LIBSSH2_CHANNEL* ch = libssh2_channel_forward_accept(listener_)) AddBridge(ch);
+  while (LIBSSH2_CHANNEL* ch = libssh2_channel_forward_accept(listener_)) AddChannel(ch);
   // libssh2 1.10 reports any transport error here as "channel unknown".
   const int err = libssh2_session_last_errno(s);
   if (err != LIBSSH2_ERROR_EAGAIN) {
     return Fail(Failure::kTransport,
                 "SSH session to " + endpoint_ + " lost (" + LastSshError() + ")");
   }
-  for (auto it = bridges_.begin(); it != bridges_.end();) {
+  for (auto it = channels_.begin(); it != channels_.end();) {
     switch ((*it)->Pump()) {
-      case ChannelBridge::PumpResult::kOpen:
+      case TunnelChannel::PumpResult::kOpen:
         ++it;
         break;
-      case ChannelBridge::PumpResult::kDone:
-        it = bridges_.erase(it);
+      case TunnelChannel::PumpResult::kDone:
+        it = channels_.erase(it);
         break;
-      case ChannelBridge::PumpResult::kSessionError:
+      case TunnelChannel::PumpResult::kSessionError:
         return Fail(Failure::kTransport,
                     "SSH session to " + endpoint_ + " lost: " + (*it)->last_error());
     }
@@ -274,18 +275,42 @@ void SshTunnel::PumpUp() {
   ArmWait();
 }
 
-void SshTunnel::AddBridge(LIBSSH2_CHANNEL* channel) {
-  auto bridge = std::make_shared<ChannelBridge>(strand_, channel, registry_,
-                                                AuditChannel{config_.name, endpoint_}, counters_,
+void SshTunnel::AddChannel(LIBSSH2_CHANNEL* channel) {
+  if (delivery_.serve) {
+    // In process: the channel is the session's stream, its identity the tunnel's.
+    auto served = std::make_shared<SshChannel>(strand_, channel, config_.name, counters_,
+                                               [weak = weak_from_this(), gen = generation_] {
+                                                 auto self = weak.lock();
+                                                 if (self && self->generation_ == gen)
+                                                   self->SchedulePump();
+                                               });
+    // After this pump: the session's first read asks for another.
+    net::post(strand_,
+              [serve = delivery_.serve, stream = served->OpenStream(),
+               identity = delivery_.identity]() mutable { serve(std::move(stream), identity); });
+    spdlog::debug("tunnel {}: new channel, served in process", config_.name);
+    channels_.push_back(std::move(served));
+    return;
+  }
+  auto bridge = std::make_shared<ChannelBridge>(strand_, channel, config_.name, counters_,
                                                 [weak = weak_from_this(), gen = generation_] {
                                                   auto self = weak.lock();
                                                   if (self && self->generation_ == gen)
                                                     self->Pump();
                                                 });
-  bridge->Start(forward_to_);
-  spdlog::debug("tunnel {}: new channel, delivered from 127.0.0.1:{}", config_.name,
-                bridge->local_port());
-  bridges_.push_back(std::move(bridge));
+  bridge->Start(delivery_.relay_to);
+  spdlog::debug("tunnel {}: new channel, relayed to {}", config_.name,
+                delivery_.relay_to.address().to_string());
+  channels_.push_back(std::move(bridge));
+}
+
+void SshTunnel::SchedulePump() {
+  if (pump_scheduled_) return;
+  pump_scheduled_ = true;
+  net::post(Guard([this] {
+    pump_scheduled_ = false;
+    Pump();
+  }));
 }
 
 void SshTunnel::ArmWait() {
@@ -384,8 +409,9 @@ void SshTunnel::Fail(Failure kind, const std::string& reason) {
 
 void SshTunnel::Teardown() {
   ++generation_;  // every pending handler of this session is now ignored
-  for (auto& b : bridges_) b->Abandon();
-  bridges_.clear();
+  for (auto& c : channels_) c->Abandon();
+  channels_.clear();
+  pump_scheduled_ = false;
   if (session_ && phase_ == Phase::kUp) {
     // Best effort, never waited for: the peer learns we left on purpose.
     libssh2_session_disconnect_ex(session_.get(), SSH_DISCONNECT_BY_APPLICATION,

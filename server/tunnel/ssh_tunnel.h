@@ -27,20 +27,27 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "server/net/audit_channel_registry.h"
+#include "server/net/byte_stream.h"
 #include "server/selfaudit/self_audit.h"
-#include "server/tunnel/channel_bridge.h"
 #include "server/tunnel/libssh2_handles.h"
+#include "server/tunnel/tunnel_channel.h"
 #include "server/tunnel/tunnel_config.h"
 #include "server/tunnel/tunnel_counters.h"
 #include "server/tunnel/tunnel_manager.h"
 
 namespace trailkeep {
 
+// Where a tunnel's channels go: handed to `serve` in process, with
+// `identity`, or (no serve) relayed over TCP to `relay_to`.
+struct ChannelDelivery {
+  ServeChannel serve;
+  ChannelIdentity identity;
+  boost::asio::ip::tcp::endpoint relay_to;
+};
+
 class SshTunnel : public std::enable_shared_from_this<SshTunnel> {
  public:
-  SshTunnel(boost::asio::io_context& io, TunnelConfig config,
-            boost::asio::ip::tcp::endpoint forward_to, AuditChannelRegistry* registry,
+  SshTunnel(boost::asio::io_context& io, TunnelConfig config, ChannelDelivery delivery,
             SelfAudit* audit);
   ~SshTunnel();
 
@@ -61,7 +68,9 @@ class SshTunnel : public std::enable_shared_from_this<SshTunnel> {
   void AckInboundNow();  // TCP_QUICKACK on the session socket (see the .cc)
   void Tick();
   void OnUp(int bound_port);
-  void AddBridge(LIBSSH2_CHANNEL* channel);
+  void AddChannel(LIBSSH2_CHANNEL* channel);
+  // A pump soon, on the strand, not inside the caller (a channel's session).
+  void SchedulePump();
   void Fail(Failure kind, const std::string& reason);
   void Teardown();
   using Fields = std::vector<std::pair<std::string, std::string>>;
@@ -80,8 +89,7 @@ class SshTunnel : public std::enable_shared_from_this<SshTunnel> {
   const std::string endpoint_;  // "user@host:port"
   std::string bind_host_;
   uint16_t bind_port_ = 0;
-  const boost::asio::ip::tcp::endpoint forward_to_;
-  AuditChannelRegistry* registry_;
+  const ChannelDelivery delivery_;
   SelfAudit* audit_;
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
@@ -92,7 +100,8 @@ class SshTunnel : public std::enable_shared_from_this<SshTunnel> {
   boost::asio::steady_timer retry_;
   SshSessionPtr session_;
   LIBSSH2_LISTENER* listener_ = nullptr;  // freed with the session
-  std::list<std::shared_ptr<ChannelBridge>> bridges_;
+  std::list<std::shared_ptr<TunnelChannel>> channels_;
+  bool pump_scheduled_ = false;
   Phase phase_ = Phase::kIdle;
   uint64_t generation_ = 0;
   bool read_waiting_ = false;

@@ -1,5 +1,5 @@
-// Counters one tunnel shares with its channel bridges. Shared ownership:
-// a bridge's last socket handler may run after its tunnel let go of it.
+// Counters one tunnel shares with its channels. Shared ownership: a
+// channel's session (or a relay's last socket handler) may outlive its tunnel.
 // Concurrency: written on the tunnel's strand, read by any thread.
 #pragma once
 
@@ -11,9 +11,9 @@ namespace trailkeep {
 struct TunnelCounters {
   std::atomic<uint64_t> channels_open{0};
   std::atomic<uint64_t> channels_total{0};
-  std::atomic<uint64_t> channels_failed{0};  // bridge could not reach the port-60 listener
-  std::atomic<uint64_t> bytes_from_node{0};  // channel -> port-60 listener
-  std::atomic<uint64_t> bytes_to_node{0};    // port-60 listener -> channel (acks)
+  std::atomic<uint64_t> channels_failed{0};  // a relay could not reach forward_to
+  std::atomic<uint64_t> bytes_from_node{0};  // channel -> session (or relay)
+  std::atomic<uint64_t> bytes_to_node{0};    // session (or relay) -> channel (acks)
 };
 
 }  // namespace trailkeep

@@ -14,12 +14,8 @@ namespace {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-// Numeric "ip:port" only: delivery is to the collector's own listener.
-tcp::endpoint ParseDeliveryAddress(const std::string& tunnel, const std::string& address) {
-  if (address.empty()) {
-    throw std::invalid_argument("[[tunnel]] " + tunnel +
-                                ": no forward_to and no [[listen.audit]] listener to deliver to");
-  }
+// Numeric "ip:port" only.
+tcp::endpoint ParseRelayAddress(const std::string& tunnel, const std::string& address) {
   std::string host;
   unsigned short port = 0;
   SplitHostPort(LoopbackForListener(address), &host, &port);
@@ -32,6 +28,32 @@ tcp::endpoint ParseDeliveryAddress(const std::string& tunnel, const std::string&
   return tcp::endpoint(ip, port);
 }
 
+ChannelDelivery DeliveryOf(const TunnelConfig& t, const std::vector<std::string>& audit_listeners,
+                           const ServeChannel& serve) {
+  ChannelDelivery d;
+  // libssh2 does not tell the sender's own port: the address it connected
+  // to on the node stands for it (127.0.0.1:60 by default).
+  d.identity.address = t.remote_bind;
+  d.identity.tunnel = t.name;
+  for (const auto& l : audit_listeners) {
+    if (t.forward_to.empty() || LoopbackForListener(t.forward_to) == LoopbackForListener(l)) {
+      d.serve = serve;
+      d.identity.listener = l;
+      spdlog::info("tunnel {}: {}@{}:{} forwards {} to the port-60 listener {}", t.name, t.user,
+                   t.host, t.port, t.remote_bind, l);
+      return d;
+    }
+  }
+  if (t.forward_to.empty()) {
+    throw std::invalid_argument("[[tunnel]] " + t.name +
+                                ": no forward_to and no [[listen.audit]] listener to deliver to");
+  }
+  d.relay_to = ParseRelayAddress(t.name, t.forward_to);
+  spdlog::info("tunnel {}: {}@{}:{} forwards {} to {}:{}", t.name, t.user, t.host, t.port,
+               t.remote_bind, d.relay_to.address().to_string(), d.relay_to.port());
+  return d;
+}
+
 }  // namespace
 
 std::string LoopbackForListener(const std::string& listen_address) {
@@ -41,14 +63,11 @@ std::string LoopbackForListener(const std::string& listen_address) {
 }
 
 TunnelManager::TunnelManager(net::io_context& io, std::vector<TunnelConfig> tunnels,
-                             const std::string& default_forward_to, AuditChannelRegistry* registry,
+                             const std::vector<std::string>& audit_listeners, ServeChannel serve,
                              SelfAudit* audit) {
   for (auto& t : tunnels) {
-    const tcp::endpoint target =
-        ParseDeliveryAddress(t.name, t.forward_to.empty() ? default_forward_to : t.forward_to);
-    spdlog::info("tunnel {}: {}@{}:{} forwards {} to {}:{}", t.name, t.user, t.host, t.port,
-                 t.remote_bind, target.address().to_string(), target.port());
-    tunnels_.push_back(std::make_shared<SshTunnel>(io, std::move(t), target, registry, audit));
+    ChannelDelivery delivery = DeliveryOf(t, audit_listeners, serve);
+    tunnels_.push_back(std::make_shared<SshTunnel>(io, std::move(t), std::move(delivery), audit));
   }
 }
 

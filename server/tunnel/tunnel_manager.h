@@ -2,9 +2,11 @@
 // docs/tunnels.md). For each node it connects to sshd with libssh2, verifies
 // the host key against known_hosts (unknown or changed: refused, never
 // continued), authenticates with the key, asks sshd to listen on the remote
-// bind address (default 127.0.0.1:60) and serves every forwarded channel by
-// bridging it to the collector's port-60 listener (channel_bridge.h). Lost or
-// refused tunnels are retried with exponential backoff and jitter.
+// bind address (default 127.0.0.1:60) and hands every forwarded channel, as
+// an in-process byte stream naming the tunnel's node, to the collector's
+// port-60 protocol step (ssh_channel_stream.h); a forward_to naming another
+// address gets a TCP relay instead (channel_bridge.h). Lost or refused
+// tunnels are retried with exponential backoff and jitter.
 //
 // Everything runs on the io_context, libssh2 non-blocking: no thread is
 // blocked per tunnel. Tunnel events are recorded as collector events
@@ -12,11 +14,12 @@
 // SSH_SESSION_FAILED for FCS_SSHS_EXT.1).
 //
 // Concurrency: Start/Stop from any thread; Status() is thread-safe.
-// Lifetime: `registry` and `audit` must outlive the io_context's handlers
-// (declare them before the io_context).
+// Lifetime: `audit` and what `serve` reaches must outlive the io_context's
+// handlers (declare them before the io_context).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,8 +32,9 @@ class io_context;
 
 namespace trailkeep {
 
-class AuditChannelRegistry;
+class ByteStream;
 class SelfAudit;
+struct ChannelIdentity;
 class SshTunnel;
 
 struct TunnelStatus {
@@ -51,13 +55,19 @@ struct TunnelStatus {
   uint64_t bytes_to_node = 0;
 };
 
+// Serves one channel in process (the port-60 listener's protocol step); runs
+// on the tunnel's strand, which the stream's handlers use.
+using ServeChannel = std::function<void(std::unique_ptr<ByteStream>, const ChannelIdentity&)>;
+
 class TunnelManager {
  public:
-  // `default_forward_to` ("ip:port") serves tunnels without forward_to: the
-  // collector's port-60 listener. Throws std::invalid_argument at start-up
-  // when a tunnel has no usable delivery address.
+  // `audit_listeners`: the bound addresses of the collector's port-60
+  // listeners. A tunnel without forward_to, or whose forward_to names one of
+  // them, has its channels served by `serve` as if accepted there (the first
+  // one without forward_to); any other forward_to gets a TCP relay. Throws
+  // std::invalid_argument at start-up when a tunnel has nowhere to deliver.
   TunnelManager(boost::asio::io_context& io, std::vector<TunnelConfig> tunnels,
-                const std::string& default_forward_to, AuditChannelRegistry* registry,
+                const std::vector<std::string>& audit_listeners, ServeChannel serve,
                 SelfAudit* audit);
   ~TunnelManager();
   TunnelManager(const TunnelManager&) = delete;

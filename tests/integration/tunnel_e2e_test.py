@@ -233,7 +233,7 @@ def test_audisp_remote_through_tunnel_across_sshd_restart():
         assert msgs == want, "missing or reordered: %d stored of %d" % (len(msgs), len(want))
         assert all(e["host"] == name for e in got), set(e["host"] for e in got)
         assert all(e["peer"]["address"].startswith("127.0.0.1:") for e in got), got[0]["peer"]
-        # Nothing under the bridge's address: the identity came from the tunnel.
+        # Nothing under a loopback address: the identity came from the tunnel.
         assert not stored_records(c, "127.0.0.1"), "records stored under the loopback address"
         # Every record counted once as received through the tunnel (resent ones were dropped).
         state = tunnel_state(c, name)

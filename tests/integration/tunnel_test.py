@@ -156,7 +156,7 @@ class Sshd:
 class EchoServer:
     """The delivery end: echoes every byte back, prefixed per connection with nothing.
 
-    Records the peers it saw (the bridge binds 127.0.0.1:0) and the bytes received."""
+    Records the peers it saw (the relay connects from 127.0.0.1) and the bytes received."""
 
     def __init__(self):
         self.sock = socket.socket()
@@ -316,7 +316,7 @@ def test_bytes_both_ways_over_many_channels():
                 i, None if results[i] is None else len(results[i]), len(p))
         with echo.lock:
             assert all(peer[0] == "127.0.0.1" for peer in echo.peers), echo.peers
-            assert len(set(peer[1] for peer in echo.peers)) == len(echo.peers), "bridge ports reused at once"
+            assert len(set(peer[1] for peer in echo.peers)) == len(echo.peers), "relay ports reused at once"
         up = c.wait_for(lambda: tunnel_events(c, "TUNNEL_INITIATED", "node-a"), what="TUNNEL_INITIATED")
         assert "127.0.0.1:%d" % rport in up[0]["msg"], up[0]["msg"]
         assert "FTP_ITC.1" in up[0]["refs"], up[0]["refs"]
@@ -443,7 +443,7 @@ def test_failures_retry_with_backoff_and_stay_idle():
 
 def test_audit_frames_through_tunnel_carry_the_node_identity():
     """No forward_to: channels go to the collector's own port-60 listener, which
-    takes the sender's identity from the tunnel (the registry), not the address."""
+    takes the sender's identity from the tunnel (handed over with the channel, in process), not the address."""
     import struct
     magic, message, heartbeat, ack = 0xFF0000FE, 0, 1, 0x40000000
 
