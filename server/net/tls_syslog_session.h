@@ -1,18 +1,14 @@
-// One RFC 5425 connection: handshake -> read -> frame -> offer, with
-// deadlines. Internal to server/net (included by the listener only).
+// The TLS step of a syslog-port connection, and the choice of its protocol
+// session. Internal to server/net (included by the listener only).
 //
-// Life of a session: the TLS handshake runs under the handshake deadline;
-// a failed handshake (bad certificate, garbage, plain TCP) is reported with
-// the verifier's reason and the connection closed. Then reads run under the
-// idle deadline; complete frames are offered to the IngestSink after each
-// read, and while the sink refuses them the session stops reading and retries
-// (back-pressure). A framing error closes the connection after the frames
-// before it were handed over. At EOF or reset, a half-sent frame is reported.
-//
-// Agent connections (ALPN trailkeep/1 selected) are bound to a host through
-// IngestSink::BindAgent before reading; the collector's Resume, Acks and
-// Goodbye go out as octet-counted CollectorFrames (docs/formats/agent_wire.md),
-// one write at a time beside the pending read.
+// The handshake runs under the handshake deadline; a failed one (bad
+// certificate, garbage, plain TCP: plaintext is never admitted here) is
+// reported with the verifier's reason and the connection closed. A verified
+// peer outside permitted_peers is refused. Then the ALPN choice picks the
+// session, among the two this port admits: trailkeep/1 (agent_session.h) or
+// RFC 5425 (octet-counted syslog frames, framed_tls_session.h). Through a
+// reverse SSH tunnel only trailkeep/1 is admitted: plain syslog could name
+// any HOSTNAME.
 #pragma once
 
 #include <memory>

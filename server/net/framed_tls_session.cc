@@ -1,0 +1,184 @@
+#include "server/net/framed_tls_session.h"
+
+#include <utility>
+
+#include "common/base/time_format.h"
+#include "trailkeep/v1/record.pb.h"
+
+namespace trailkeep {
+
+namespace net = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+constexpr int kMaxReadsPerWakeup = 256;
+constexpr size_t kDrainBytes = 256 * 1024;
+constexpr auto kRetryDelay = std::chrono::milliseconds(2);
+constexpr auto kShutdownTimeout = std::chrono::seconds(2);
+
+}  // namespace
+
+FramedTlsSession::FramedTlsSession(std::unique_ptr<TlsByteStream> stream,
+                                   std::shared_ptr<const v1::Peer> peer,
+                                   std::shared_ptr<const TlsSyslogOptions> options,
+                                   IngestSink* sink, std::shared_ptr<TlsSyslogCounters> counters,
+                                   std::shared_ptr<void> held)
+    : stream_(std::move(stream)),
+      timer_(stream_->executor()),
+      peer_(std::move(peer)),
+      options_(std::move(options)),
+      sink_(sink),
+      counters_(std::move(counters)),
+      held_(std::move(held)),
+      framer_(options_->max_frame_bytes) {}
+
+FramedTlsSession::~FramedTlsSession() {
+  if (on_end_) on_end_();
+}
+
+void FramedTlsSession::StartReading() { ReadSome(); }
+
+void FramedTlsSession::Send(std::string payload, bool then_close) {
+  if (closed_ || last_sent_) return;
+  outbox_.push_back(OctetCounted(payload));
+  if (then_close) {
+    last_sent_ = true;
+    closing_ = true;
+    counters_->frames_held -= pending_.size();
+    pending_.clear();
+  }
+  if (!writing_) WriteNext();
+}
+
+void FramedTlsSession::Arm(std::chrono::milliseconds after, const char* why) {
+  timer_.expires_after(after);
+  timer_.async_wait([self = shared_from_this(), why](error_code ec) {
+    if (ec == net::error::operation_aborted) return;
+    self->timeout_reason_ = why;
+    self->stream_->Close();
+  });
+}
+
+void FramedTlsSession::WriteNext() {
+  if (outbox_.empty()) {
+    writing_ = false;
+    if (last_sent_) {
+      Close();
+    } else if (shutdown_after_write_) {
+      Shutdown();
+    }
+    return;
+  }
+  writing_ = true;
+  stream_->AsyncWrite(net::buffer(outbox_.front()),
+                      [self = shared_from_this()](const error_code& ec, size_t) {
+                        self->outbox_.pop_front();
+                        if (ec) {
+                          self->writing_ = false;
+                          self->Close();
+                          return;
+                        }
+                        self->WriteNext();
+                      });
+}
+
+void FramedTlsSession::ReadSome() {
+  Arm(std::chrono::milliseconds(options_->idle_timeout_ms), "idle timeout");
+  stream_->AsyncReadSome(
+      net::buffer(buf_),
+      [self = shared_from_this()](const error_code& ec, size_t n) { self->OnRead(ec, n); });
+}
+
+// OpenSSL hands out one TLS record per read, and senders such as loggen put
+// each message in its own record: keep reading what is already there so one
+// Offer() carries many frames instead of one.
+void FramedTlsSession::DrainReady(error_code* ec) {
+  // A synchronous read must not run beside a pending asynchronous write.
+  if (writing_) return;
+  for (int i = 0; i < kMaxReadsPerWakeup && framer_.Pending().size() < kDrainBytes; ++i) {
+    error_code rec;
+    const size_t n = stream_->ReadSomeNow(net::buffer(buf_), rec);
+    if (n > 0) {
+      counters_->bytes += n;
+      framer_.Feed(std::string_view(buf_.data(), n));
+    }
+    if (rec == net::error::would_block || rec == net::error::try_again) return;
+    if (rec) {
+      *ec = rec;
+      return;
+    }
+  }
+}
+
+void FramedTlsSession::OnRead(error_code ec, size_t n) {
+  if (n > 0) {
+    counters_->bytes += n;
+    framer_.Feed(std::string_view(buf_.data(), n));
+    if (!ec) DrainReady(&ec);
+    const int64_t now = NowMicros();
+    std::string_view frame;
+    OctetFramer::Kind kind;
+    OctetFramer::Result r;
+    while ((r = framer_.Next(&frame, &kind)) == OctetFramer::Result::kFrame) {
+      pending_.push_back(RawFrame{std::string(frame), now, peer_});
+    }
+    counters_->frames += pending_.size();
+    counters_->frames_held += pending_.size();
+    if (r == OctetFramer::Result::kError) {
+      ++counters_->framing_errors;
+      sink_->ReportConnectionEvent(ConnectionEventKind::kFramingError, *peer_,
+                                   framer_.error() + "; connection closed");
+      closing_ = true;
+    }
+  }
+  if (ec) {
+    if (!framer_.Pending().empty() && !closing_) {
+      sink_->ReportConnectionEvent(
+          ConnectionEventKind::kTruncatedFrame, *peer_,
+          "connection ended (" + (timeout_reason_.empty() ? ec.message() : timeout_reason_) +
+              ") inside a frame; " + std::to_string(framer_.Pending().size()) +
+              " bytes of an incomplete frame discarded");
+    }
+    closing_ = true;
+    eof_ = true;
+  }
+  Deliver();
+}
+
+// Hands pending frames to the sink; while it is full, waits and retries
+// without reading (back-pressure reaches the sender through TCP).
+void FramedTlsSession::Deliver() {
+  const size_t held = pending_.size();
+  if (held > 0 && !sink_->Offer(&pending_)) {
+    timer_.expires_after(kRetryDelay);
+    timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec != net::error::operation_aborted) self->Deliver();
+    });
+    return;
+  }
+  counters_->frames_held -= held;
+  if (eof_ || closing_) {
+    if (last_sent_) return;  // WriteNext closes once the last frame is out
+    if (writing_) {
+      shutdown_after_write_ = true;  // no TLS shutdown beside a pending write
+      return;
+    }
+    Shutdown();
+  } else {
+    ReadSome();
+  }
+}
+
+void FramedTlsSession::Shutdown() {
+  Arm(kShutdownTimeout, "shutdown");
+  stream_->AsyncShutdown([self = shared_from_this()](const error_code&) { self->Close(); });
+}
+
+void FramedTlsSession::Close() {
+  closed_ = true;
+  timer_.cancel();
+  stream_->Close();
+}
+
+}  // namespace trailkeep

@@ -1,0 +1,87 @@
+// FramedTlsSession: octet-counted frames over an established TLS stream, the
+// transport both RFC 5425 and trailkeep/1 sessions run on. Internal to
+// server/net (names Asio).
+//
+// Reading: reads run under the idle deadline; complete frames are offered to
+// the IngestSink after each read, and while the sink refuses them the session
+// stops reading and retries (back-pressure). A framing error closes the
+// connection after the frames before it were handed over. At EOF or reset a
+// half-sent frame is reported. Writing (Send): octet-counted frames go out one
+// write at a time beside the pending read; a frame sent with then_close is
+// the last one, and frames read but not yet offered are dropped (an agent
+// sends what was not acknowledged again).
+//
+// Concurrency: every method on executor() (the stream's strand).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/wire/octet_framer.h"
+#include "server/net/ingest.h"
+#include "server/net/tls_byte_stream.h"
+#include "server/net/tls_syslog_listener.h"
+
+namespace trailkeep {
+
+class FramedTlsSession : public std::enable_shared_from_this<FramedTlsSession> {
+ public:
+  // `held` stays alive as long as the session (the listener's connection count).
+  FramedTlsSession(std::unique_ptr<TlsByteStream> stream, std::shared_ptr<const v1::Peer> peer,
+                   std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
+                   std::shared_ptr<TlsSyslogCounters> counters, std::shared_ptr<void> held);
+  ~FramedTlsSession();
+  FramedTlsSession(const FramedTlsSession&) = delete;
+  FramedTlsSession& operator=(const FramedTlsSession&) = delete;
+
+  boost::asio::any_io_executor executor() { return stream_->executor(); }
+  const std::shared_ptr<const v1::Peer>& peer() const { return peer_; }
+  // Before StartReading: the identity every frame read carries.
+  void set_peer(std::shared_ptr<const v1::Peer> peer) { peer_ = std::move(peer); }
+  // Runs when the session ends (is destroyed).
+  void set_on_end(std::function<void()> on_end) { on_end_ = std::move(on_end); }
+
+  void StartReading();
+  // Queues one frame (its octet count is added here).
+  void Send(std::string payload, bool then_close);
+  // A close_notify exchange, bounded in time, then closes.
+  void Shutdown();
+
+ private:
+  void Arm(std::chrono::milliseconds after, const char* why);
+  void WriteNext();
+  void ReadSome();
+  void DrainReady(boost::system::error_code* ec);
+  void OnRead(boost::system::error_code ec, size_t n);
+  void Deliver();
+  void Close();
+
+  std::unique_ptr<TlsByteStream> stream_;
+  boost::asio::steady_timer timer_;
+  std::shared_ptr<const v1::Peer> peer_;
+  std::shared_ptr<const TlsSyslogOptions> options_;
+  IngestSink* sink_;
+  std::shared_ptr<TlsSyslogCounters> counters_;
+  std::shared_ptr<void> held_;
+  std::function<void()> on_end_;
+  OctetFramer framer_;
+  std::array<char, 16 * 1024> buf_;
+  std::vector<RawFrame> pending_;
+  std::string timeout_reason_;
+  bool closing_ = false;
+  bool eof_ = false;
+  bool closed_ = false;
+  std::deque<std::string> outbox_;
+  bool writing_ = false;
+  bool last_sent_ = false;  // a then_close frame is queued
+  bool shutdown_after_write_ = false;
+};
+
+}  // namespace trailkeep
