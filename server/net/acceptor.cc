@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include <boost/asio/strand.hpp>
+
 #include "common/base/endpoint.h"
 
 namespace trailkeep {
@@ -45,6 +47,25 @@ std::vector<std::string> LocalAddresses(const Acceptors& acceptors) {
   std::vector<std::string> out;
   for (const auto& acc : acceptors) out.push_back(LocalAddress(*acc));
   return out;
+}
+
+namespace {
+
+void AcceptNext(net::io_context& io, tcp::acceptor* acc,
+                std::shared_ptr<const AdmitConnection> admit) {
+  acc->async_accept(net::make_strand(io),
+                    [&io, acc, admit](boost::system::error_code ec, tcp::socket sock) {
+                      if (ec == net::error::operation_aborted || !acc->is_open()) return;
+                      if (!ec) (*admit)(std::move(sock), LocalAddress(*acc));
+                      AcceptNext(io, acc, admit);
+                    });
+}
+
+}  // namespace
+
+void AcceptEach(net::io_context& io, const Acceptors& acceptors, AdmitConnection admit) {
+  auto shared = std::make_shared<const AdmitConnection>(std::move(admit));
+  for (const auto& acc : acceptors) AcceptNext(io, acc.get(), shared);
 }
 
 void CloseAcceptors(Acceptors* acceptors) {

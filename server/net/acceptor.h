@@ -2,6 +2,7 @@
 // Included by .cc files of server/net and server/sinks only: it names Asio.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,5 +28,13 @@ Acceptors BindAcceptors(boost::asio::io_context& io, const std::vector<std::stri
 std::vector<std::string> LocalAddresses(const Acceptors& acceptors);
 // Closes them all; call on their executor.
 void CloseAcceptors(Acceptors* acceptors);
+
+// The accept loop of every listener: accepts on each acceptor until it is
+// closed, each connection on a strand of its own, and hands it to `admit`
+// with the bound address that accepted it. `admit` keeps alive what it and
+// the acceptors need (the listener's state).
+using AdmitConnection =
+    std::function<void(boost::asio::ip::tcp::socket socket, const std::string& listener)>;
+void AcceptEach(boost::asio::io_context& io, const Acceptors& acceptors, AdmitConnection admit);
 
 }  // namespace trailkeep

@@ -6,12 +6,14 @@
 #include <memory>
 
 #include "server/net/byte_stream.h"
+#include "server/net/protocols.h"
 
 namespace trailkeep {
 
 struct AdoptedConnection {
   std::unique_ptr<ByteStream> stream;
   ChannelIdentity identity;  // its tunnel names the [[tunnel]] node it came through
+  Protocols admitted;        // what its TLS session may carry (the handing listener's say)
 };
 
 }  // namespace trailkeep

@@ -6,7 +6,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "server/net/acceptor.h"
 #include "server/net/audit_remote_session.h"
@@ -20,7 +19,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
-struct AuditRemoteListener::Impl : std::enable_shared_from_this<Impl> {
+struct AuditRemoteListener::Impl {
   Impl(net::io_context& io_in, const AuditRemoteOptions& o, IngestSink* s, TlsSyslogListener* a)
       : io(io_in),
         options(std::make_shared<const AuditRemoteOptions>(o)),
@@ -28,21 +27,12 @@ struct AuditRemoteListener::Impl : std::enable_shared_from_this<Impl> {
         agents(a),
         counters(std::make_shared<AuditRemoteCounters>()) {}
 
-  void Accept(tcp::acceptor* acc) {
-    acc->async_accept(net::make_strand(io),
-                      [self = shared_from_this(), acc](error_code ec, tcp::socket sock) {
-                        if (ec == net::error::operation_aborted || !acc->is_open()) return;
-                        if (!ec) self->Admit(std::move(sock), acc);
-                        self->Accept(acc);
-                      });
-  }
-
-  void Admit(tcp::socket sock, tcp::acceptor* acc) {
+  void Admit(tcp::socket sock, const std::string& listener) {
     error_code ec;
     // As auditd: replies must not wait for Nagle, dead peers must surface.
     sock.set_option(tcp::no_delay(true), ec);
     sock.set_option(net::socket_base::keep_alive(true), ec);
-    const ChannelIdentity identity = TcpIdentity(sock, LocalAddress(*acc));
+    const ChannelIdentity identity = TcpIdentity(sock, listener);
     Serve(std::make_unique<TcpByteStream>(std::move(sock)), identity);
   }
 
@@ -56,11 +46,21 @@ struct AuditRemoteListener::Impl : std::enable_shared_from_this<Impl> {
       stream->Close();
       return;
     }
-    auto handle =
-        StartAuditRemoteSession(std::move(stream), identity, options, sink, agents, counters);
+    auto handle = StartAuditRemoteSession(std::move(stream), identity, ProtocolsFor(identity),
+                                          options, sink, agents, counters);
     std::lock_guard lock(mu);
     std::erase_if(sessions, [](const auto& w) { return w.expired(); });
     sessions.push_back(handle);
+  }
+
+  // Port 60 admits auditd's protocol, and an agent's hello when a TLS
+  // listener takes agents; after the hello, TLS carries what the TLS syslog
+  // port admits, but only trailkeep/1 through a tunnel: plain syslog could
+  // name any HOSTNAME (docs/tunnels.md).
+  Port60Protocols ProtocolsFor(const ChannelIdentity& identity) const {
+    return {agents != nullptr ? Protocols{Protocol::kAuditRemote, Protocol::kAgentHello}
+                              : Protocols{Protocol::kAuditRemote},
+            identity.tunnel.empty() ? kTlsSyslogProtocols : Protocols{Protocol::kTrailkeep1}};
   }
 
   net::io_context& io;
@@ -77,7 +77,9 @@ AuditRemoteListener::AuditRemoteListener(net::io_context& io, const AuditRemoteO
                                          IngestSink* sink, TlsSyslogListener* agents)
     : impl_(std::make_shared<Impl>(io, options, sink, agents)) {
   impl_->acceptors = BindAcceptors(impl_->io, options.addresses, "[[listen.audit]]");
-  for (auto& acc : impl_->acceptors) impl_->Accept(acc.get());
+  AcceptEach(io, impl_->acceptors, [impl = impl_](tcp::socket sock, const std::string& listener) {
+    impl->Admit(std::move(sock), listener);
+  });
 }
 
 AuditRemoteListener::~AuditRemoteListener() = default;

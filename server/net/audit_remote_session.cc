@@ -57,7 +57,8 @@ class Session final : public AuditRemoteSessionHandle,
 
   ~Session() override { --counters_->connections; }
 
-  void Start(const ChannelIdentity& identity) {
+  void Start(const ChannelIdentity& identity, Port60Protocols admitted) {
+    admitted_ = admitted;
     ++counters_->connections;
     ++counters_->accepted;
     identity_ = identity;
@@ -129,7 +130,9 @@ class Session final : public AuditRemoteSessionHandle,
       case Port60Start::kBadHello:
         return Refuse("a NUL byte starts neither an audit record nor a trailkeep agent's hello");
     }
-    if (agents_ == nullptr) return Refuse("trailkeep agents are not accepted on this listener");
+    if (!admitted_.first.Admits(Protocol::kAgentHello) || agents_ == nullptr) {
+      return Refuse("trailkeep agents are not accepted on this listener");
+    }
     decided_ = true;
     writing_ = true;
     out_.assign(kAgentHelloAccepted);
@@ -141,7 +144,8 @@ class Session final : public AuditRemoteSessionHandle,
           self->retry_.cancel();
           self->idle_.cancel();
           self->watch_.cancel();
-          self->agents_->Adopt(AdoptedConnection{std::move(self->stream_), self->identity_});
+          self->agents_->Adopt(AdoptedConnection{std::move(self->stream_), self->identity_,
+                                                 self->admitted_.after_hello});
         });
   }
 
@@ -318,6 +322,7 @@ class Session final : public AuditRemoteSessionHandle,
   std::shared_ptr<const AuditRemoteOptions> options_;
   IngestSink* sink_;
   TlsSyslogListener* agents_;
+  Port60Protocols admitted_{{}, {}};
   std::shared_ptr<AuditRemoteCounters> counters_;
   std::shared_ptr<const v1::Peer> peer_;
   ar::AuditRemoteDecoder decoder_;
@@ -343,12 +348,12 @@ class Session final : public AuditRemoteSessionHandle,
 }  // namespace
 
 std::shared_ptr<AuditRemoteSessionHandle> StartAuditRemoteSession(
-    std::unique_ptr<ByteStream> stream, const ChannelIdentity& identity,
+    std::unique_ptr<ByteStream> stream, const ChannelIdentity& identity, Port60Protocols admitted,
     std::shared_ptr<const AuditRemoteOptions> options, IngestSink* sink, TlsSyslogListener* agents,
     std::shared_ptr<AuditRemoteCounters> counters) {
   auto session = std::make_shared<Session>(std::move(stream), std::move(options), sink, agents,
                                            std::move(counters));
-  session->Start(identity);
+  session->Start(identity, admitted);
   return session;
 }
 

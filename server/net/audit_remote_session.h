@@ -24,6 +24,7 @@
 
 #include "server/net/audit_remote_listener.h"
 #include "server/net/byte_stream.h"
+#include "server/net/protocols.h"
 
 namespace trailkeep {
 
@@ -34,11 +35,19 @@ class AuditRemoteSessionHandle {
   virtual void End() = 0;
 };
 
+// What one port-60 channel admits, as its listener declares it: by its first
+// bytes (auditd's protocol, an agent's hello), and after a hello, what its
+// TLS session may carry.
+struct Port60Protocols {
+  Protocols first;
+  Protocols after_hello;
+};
+
 // Starts the session; the returned handle stays valid after the session
 // ended (End() is then a no-op). The sender is who `identity` says: a
 // tunnel's node, else its address.
 std::shared_ptr<AuditRemoteSessionHandle> StartAuditRemoteSession(
-    std::unique_ptr<ByteStream> stream, const ChannelIdentity& identity,
+    std::unique_ptr<ByteStream> stream, const ChannelIdentity& identity, Port60Protocols admitted,
     std::shared_ptr<const AuditRemoteOptions> options, IngestSink* sink, TlsSyslogListener* agents,
     std::shared_ptr<AuditRemoteCounters> counters);
 

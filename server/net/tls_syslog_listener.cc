@@ -5,7 +5,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "common/base/endpoint.h"
 #include "server/net/acceptor.h"
@@ -23,7 +22,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
-struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
+struct TlsSyslogListener::Impl {
   Impl(net::io_context& io_in, const TlsSyslogOptions& o, IngestSink* s)
       : io(io_in),
         options(std::make_shared<const TlsSyslogOptions>(o)),
@@ -36,16 +35,7 @@ struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
     EnableAgentAlpn(ctx.get());
   }
 
-  void Accept(tcp::acceptor* acc) {
-    acc->async_accept(net::make_strand(io),
-                      [self = shared_from_this(), acc](error_code ec, tcp::socket sock) {
-                        if (ec == net::error::operation_aborted || !acc->is_open()) return;
-                        if (!ec) self->Admit(std::move(sock), acc);
-                        self->Accept(acc);
-                      });
-  }
-
-  void Admit(tcp::socket sock, tcp::acceptor* acc) {
+  void Admit(tcp::socket sock, const std::string& listener) {
     error_code ec;
     const auto ep = sock.remote_endpoint(ec);
     if (ec) return;  // already gone
@@ -66,9 +56,10 @@ struct TlsSyslogListener::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     sock.set_option(tcp::no_delay(true), ec);
-    ChannelIdentity identity = TcpIdentity(sock, LocalAddress(*acc));
+    ChannelIdentity identity = TcpIdentity(sock, listener);
     StartTlsSyslogSession(std::make_unique<TcpByteStream>(std::move(sock)), ctx, options, sink,
-                          counters, std::move(identity), std::move(admission.slot));
+                          counters, std::move(identity), kTlsSyslogProtocols,
+                          std::move(admission.slot));
   }
 
   net::io_context& io;
@@ -84,7 +75,9 @@ TlsSyslogListener::TlsSyslogListener(net::io_context& io, const TlsSyslogOptions
                                      IngestSink* sink)
     : impl_(std::make_shared<Impl>(io, options, sink)) {
   impl_->acceptors = BindAcceptors(impl_->io, options.addresses, "[[listen.syslog]]");
-  for (auto& acc : impl_->acceptors) impl_->Accept(acc.get());
+  AcceptEach(io, impl_->acceptors, [impl = impl_](tcp::socket sock, const std::string& listener) {
+    impl->Admit(std::move(sock), listener);
+  });
 }
 
 TlsSyslogListener::~TlsSyslogListener() = default;
@@ -95,7 +88,7 @@ std::vector<std::string> TlsSyslogListener::BoundAddresses() const {
 
 void TlsSyslogListener::Adopt(AdoptedConnection&& connection) {
   StartTlsSyslogSession(std::move(connection.stream), impl_->ctx, impl_->options, impl_->sink,
-                        impl_->counters, std::move(connection.identity));
+                        impl_->counters, std::move(connection.identity), connection.admitted);
 }
 
 void TlsSyslogListener::Stop() {

@@ -25,8 +25,9 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
   Handshake(std::unique_ptr<ByteStream> stream, std::shared_ptr<ssl::context> ctx,
             std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
             std::shared_ptr<TlsSyslogCounters> counters, const ChannelIdentity& identity,
-            std::unique_ptr<ConnectionGate::Slot> slot)
-      : slot_(std::move(slot)),
+            Protocols admitted, std::unique_ptr<ConnectionGate::Slot> slot)
+      : admitted_(admitted),
+        slot_(std::move(slot)),
         stream_(std::make_unique<TlsByteStream>(std::move(stream), std::move(ctx))),
         timer_(stream_->executor()),
         options_(std::move(options)),
@@ -76,7 +77,8 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
     }
     auto peer = std::make_shared<v1::Peer>(*peer_);
     FillPeerFromTls(stream_->native_handle(), peer.get());
-    const bool agent = AgentAlpnSelected(stream_->native_handle());
+    const Protocol chosen =
+        AgentAlpnSelected(stream_->native_handle()) ? Protocol::kTrailkeep1 : Protocol::kRfc5425;
     auto session = std::make_shared<FramedTlsSession>(std::move(stream_), std::move(peer), options_,
                                                       sink_, counters_, held_);
     std::string why;
@@ -86,22 +88,28 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
       return session->Shutdown();
     }
     ++counters_->accepted;
-    if (agent) return StartAgentSession(std::move(session), sink_, counters_);
-    // RFC 5425. Through a tunnel only the node's own agent may speak: plain
-    // syslog could name any HOSTNAME (docs/tunnels.md). Recorded like any
-    // refused agent.
-    if (!session->peer()->tunnel().empty()) {
+    if (!admitted_.Admits(chosen)) {
+      // Recorded like any refused agent.
       ++counters_->refused;
       sink_->ReportConnectionEvent(ConnectionEventKind::kAgentRefused, *session->peer(),
-                                   "a connection through the tunnel to " +
-                                       session->peer()->tunnel() +
-                                       " did not negotiate trailkeep/1: only the node's agent "
-                                       "may send through it");
+                                   NotAdmitted(chosen, *session->peer()));
       return session->Shutdown();
     }
-    session->StartReading();
+    if (chosen == Protocol::kTrailkeep1) {
+      return StartAgentSession(std::move(session), sink_, counters_);
+    }
+    session->StartReading();  // RFC 5425: frames in, nothing out
   }
 
+  static std::string NotAdmitted(Protocol chosen, const v1::Peer& peer) {
+    if (chosen == Protocol::kTrailkeep1) return "trailkeep/1 is not admitted on this channel";
+    if (peer.tunnel().empty()) return "RFC 5425 is not admitted on this channel";
+    // Through a tunnel only the node's own agent may speak (docs/tunnels.md).
+    return "a connection through the tunnel to " + peer.tunnel() +
+           " did not negotiate trailkeep/1: only the node's agent may send through it";
+  }
+
+  const Protocols admitted_;
   std::unique_ptr<ConnectionGate::Slot> slot_;  // null for adopted connections
   std::unique_ptr<TlsByteStream> stream_;
   net::steady_timer timer_;
@@ -119,9 +127,9 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
 void StartTlsSyslogSession(std::unique_ptr<ByteStream> stream, std::shared_ptr<ssl::context> ctx,
                            std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
                            std::shared_ptr<TlsSyslogCounters> counters, ChannelIdentity identity,
-                           std::unique_ptr<ConnectionGate::Slot> slot) {
+                           Protocols admitted, std::unique_ptr<ConnectionGate::Slot> slot) {
   std::make_shared<Handshake>(std::move(stream), std::move(ctx), std::move(options), sink,
-                              std::move(counters), identity, std::move(slot))
+                              std::move(counters), identity, admitted, std::move(slot))
       ->Start();
 }
 

@@ -5,10 +5,9 @@
 // certificate, garbage, plain TCP: plaintext is never admitted here) is
 // reported with the verifier's reason and the connection closed. A verified
 // peer outside permitted_peers is refused. Then the ALPN choice picks the
-// session, among the two this port admits: trailkeep/1 (agent_session.h) or
-// RFC 5425 (octet-counted syslog frames, framed_tls_session.h). Through a
-// reverse SSH tunnel only trailkeep/1 is admitted: plain syslog could name
-// any HOSTNAME.
+// session, trailkeep/1 (agent_session.h) or RFC 5425 (octet-counted syslog
+// frames, framed_tls_session.h), among those `admitted` (protocols.h); one
+// not admitted is refused and reported.
 #pragma once
 
 #include <memory>
@@ -17,6 +16,7 @@
 
 #include "server/net/byte_stream.h"
 #include "server/net/connection_gate.h"
+#include "server/net/protocols.h"
 #include "server/net/tls_syslog_listener.h"
 
 namespace trailkeep {
@@ -26,6 +26,7 @@ void StartTlsSyslogSession(std::unique_ptr<ByteStream> stream,
                            std::shared_ptr<boost::asio::ssl::context> ctx,
                            std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
                            std::shared_ptr<TlsSyslogCounters> counters, ChannelIdentity identity,
+                           Protocols admitted,
                            // The listener's per-peer place; told when the handshake ends.
                            std::unique_ptr<ConnectionGate::Slot> slot = nullptr);
 
