@@ -11,6 +11,7 @@
 #include "common/base/endpoint.h"
 #include "common/config/toml_reader.h"
 #include "common/ndcpp/rules.h"
+#include "common/tls/tls_profile.h"
 #include "server/app/config.h"
 #include "server/app/privileges.h"
 #include "server/tunnel/key_file.h"
@@ -194,6 +195,13 @@ void ReadTls(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->StringList(*t, "tls.", "permitted_peers", &tls.permitted_peers);
   r->StringList(*t, "tls.", "permitted_fingerprints", &tls.permitted_fingerprints);
   r->Bool(*t, "tls.", "session_tickets", &tls.session_tickets);
+  std::string profile;
+  r->String(*t, "tls.", "tls_profile", &profile);
+  if (auto p = ParseTlsProfile(profile)) {
+    tls.profile = *p;
+  } else if (!profile.empty()) {
+    r->Error(t->get("tls_profile"), "tls.tls_profile must be \"ndcpp\" or \"modern\"");
+  }
   r->Unknown(*t, "tls.");
 }
 

@@ -4,36 +4,21 @@
 #include <stdexcept>
 
 #include <boost/asio/ssl/context.hpp>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "common/base/bytes.h"
+#include "common/tls/openssl_error.h"
+#include "common/tls/tls_profile.h"
 #include "common/x509/subject_name.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
 namespace {
 
-constexpr char kTls12Ciphers[] =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-constexpr char kTls13Suites[] =
-    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
-
 [[noreturn]] void Throw(const std::string& what) {
-  unsigned long err = ERR_get_error();
-  std::string msg = what;
-  if (err != 0) {
-    char buf[256];
-    ERR_error_string_n(err, buf, sizeof buf);
-    msg += ": ";
-    msg += buf;
-  }
-  ERR_clear_error();
-  throw std::runtime_error(msg);
+  throw std::runtime_error(OpenSslError(what).message());
 }
 
 void LoadCrls(SSL_CTX* ctx, const std::string& file) {
@@ -95,13 +80,9 @@ std::shared_ptr<boost::asio::ssl::context> MakeServerTlsContext(const TlsOptions
   namespace ssl = boost::asio::ssl;
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
-  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION);
-  SSL_CTX_set_options(
-      native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) Throw("TLS 1.2 cipher list");
-  if (SSL_CTX_set_ciphersuites(native, kTls13Suites) != 1) Throw("TLS 1.3 cipher suites");
-  SSL_CTX_set_max_early_data(native, 0);
+  if (Status s = ApplyTlsProfile(native, o.profile); !s.ok()) {
+    throw std::runtime_error(s.message());
+  }
   if (!o.session_tickets) {
     SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
     SSL_CTX_set_num_tickets(native, 0);

@@ -1,8 +1,10 @@
 // Server-side TLS context and peer identity for the syslog listener.
 //
-// MakeServerTlsContext builds an OpenSSL context with TLS 1.2 and 1.3 only,
-// ECDHE + AEAD suites only, no session tickets unless configured (a client
-// that never reads them resets the connection at close and loses data, see
+// MakeServerTlsContext builds an OpenSSL context with the options' TLS
+// profile (common/tls/tls_profile.h: TLS 1.2 and 1.3, AEAD suites, the
+// profile's groups, no compression or renegotiation), no session resumption
+// unless session tickets are configured (a client that never reads TLS 1.3
+// tickets resets the connection at close and loses data, see
 // docs/performance.md), and client-certificate verification per ClientAuth
 // with CRL checks when a CRL file is configured. Throws std::runtime_error
 // with the file and OpenSSL's reason: it runs at start-up only.

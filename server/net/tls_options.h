@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "common/tls/tls_profile.h"
+
 namespace trailkeep {
 
 enum class ClientAuth { kNone, kOptional, kRequire };
@@ -19,6 +21,9 @@ struct TlsOptions {
   // the fingerprints ("sha-256:AB:..." or rsyslog's "SHA256:AB:...").
   std::vector<std::string> permitted_peers;
   std::vector<std::string> permitted_fingerprints;
+  // Versions, suites and groups offered (common/tls/tls_profile.h).
+  TlsProfile profile = TlsProfile::kNdcpp;
+  // Stateless session tickets (TLS 1.2 and 1.3); off: no resumption at all.
   bool session_tickets = false;
 };
 

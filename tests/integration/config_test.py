@@ -84,7 +84,7 @@ def broken_config(p):
         ('client_auth = "sometimes"', "tls.client_auth must be"),                   # 18
         ('session_tickets = "no"', "tls.session_tickets must be true or false"),    # 19
         ('permitted_peers = "a.example"', "tls.permitted_peers must be an array"),  # 20
-        ("", None),                                                                  # 21
+        ('tls_profile = "fips"', "tls.tls_profile must be"),                        # 21
         ("[limits]", None),                                                          # 22
         ("max_frame_bytes = 10", "limits.max_frame_bytes must be between"),         # 23
         ("max_connectons = 5", "unknown key limits.max_connectons"),                # 24
