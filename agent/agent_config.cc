@@ -127,6 +127,13 @@ Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string&
     r.String(*t, "collector.", "acks", &acks);
     r.Integer(*t, "collector.", "reconnect_min_ms", &cc.reconnect_min_ms, 10, 3600 * 1000);
     r.Integer(*t, "collector.", "reconnect_max_ms", &cc.reconnect_max_ms, 10, 3600 * 1000);
+    std::string profile;
+    r.String(*t, "collector.", "tls_profile", &profile);
+    if (auto p = ParseTlsProfile(profile)) {
+      cc.tls_profile = *p;
+    } else if (!profile.empty()) {
+      r.Error(t->get("tls_profile"), "collector.tls_profile must be \"ndcpp\" or \"modern\"");
+    }
     r.Unknown(*t, "collector.");
     if (transport.empty() || transport == "tls") {
       cc.transport = CollectorTransport::kTls;

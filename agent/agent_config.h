@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/base/status.h"
+#include "common/tls/tls_profile.h"
 
 namespace trailkeep::agent {
 
@@ -54,6 +55,7 @@ struct CollectorConfig {
   CollectorTransport transport = CollectorTransport::kTls;
   int reconnect_min_ms = 500;
   int reconnect_max_ms = 30000;
+  TlsProfile tls_profile = TlsProfile::kNdcpp;  // common/tls/tls_profile.h
 };
 
 struct AgentConfig {

@@ -16,9 +16,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "common/config/toml_reader.h"
+#include "common/tls/tls_client.h"
 
 namespace trailkeep {
 namespace {
@@ -91,6 +91,13 @@ Status LoadClientConfig(const std::string& path, ClientOptions* o) {
     const char* home = std::getenv("HOME");
     if (value[0] == '~' && home != nullptr) value = std::string(home) + value.substr(1);
     *field = r.Resolve(value);
+  }
+  std::string profile;
+  r.String(*t, "", "tls_profile", &profile);
+  if (auto p = ParseTlsProfile(profile)) {
+    o->tls_profile = *p;
+  } else if (!profile.empty()) {
+    r.Error(t->get("tls_profile"), "tls_profile must be \"ndcpp\" or \"modern\"");
   }
   r.Unknown(*t, "");
   if (!r.ok()) return Status::InvalidArgument(r.ErrorText());
@@ -168,26 +175,18 @@ Result<std::unique_ptr<ApiClient>> ApiClient::Create(const ClientOptions& o) {
   net::ip::make_address(impl->host, ec);
   impl->host_is_ip = !ec;
 
-  try {
-    impl->ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                          ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                          ssl::context::no_tlsv1_1 | ssl::context::no_compression);
-    impl->ctx.set_verify_mode(ssl::verify_peer);
-    if (o.cacert.empty()) {
-      impl->ctx.set_default_verify_paths();
-    } else {
-      impl->ctx.load_verify_file(o.cacert);
-    }
-    if (!o.cert.empty() || !o.key.empty()) {
-      if (o.cert.empty() || o.key.empty()) {
-        return Status::InvalidArgument("--cert and --key go together");
-      }
-      impl->ctx.use_certificate_chain_file(o.cert);
-      impl->ctx.use_private_key_file(o.key, ssl::context::pem);
-    }
-  } catch (const boost::system::system_error& e) {
-    return Status::InvalidArgument(std::string("TLS set-up: ") + e.what() +
-                                   " (check --cacert, --cert, --key)");
+  if (o.cert.empty() != o.key.empty()) {
+    return Status::InvalidArgument("--cert and --key go together");
+  }
+  TlsClientOptions tls;
+  tls.profile = o.tls_profile;
+  tls.ca_file = o.cacert;
+  tls.use_system_store = true;
+  tls.cert_file = o.cert;
+  tls.key_file = o.key;
+  if (Status s = ConfigureTlsClient(impl->ctx.native_handle(), tls); !s.ok()) {
+    return Status::InvalidArgument("TLS set-up: " + s.message() +
+                                   " (check --cacert, --cert, --key, tls_profile)");
   }
   if (!o.token_file.empty()) {
     std::string err;
@@ -241,14 +240,7 @@ Status ApiClient::Get(const std::string& target,
 
   // TLS: SNI for names; the certificate must name the host (or IP) we asked for.
   SSL* ssl_handle = stream.native_handle();
-  if (m.host_is_ip) {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), m.host.c_str());
-  } else {
-    // SSL_set_tlsext_host_name is a macro with a C cast.
-    SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-             const_cast<char*>(m.host.c_str()));
-    SSL_set1_host(ssl_handle, m.host.c_str());
-  }
+  SetTlsServerName(ssl_handle, m.host, true);
   done = false;
   tcp_layer.expires_after(std::chrono::milliseconds(kConnectTimeoutMs));
   stream.async_handshake(ssl::stream_base::client, [&](error_code e) {
@@ -258,9 +250,8 @@ Status ApiClient::Get(const std::string& target,
   if (!m.RunUntil(done)) return fail("interrupted", ec);
   if (ec) {
     std::string what = "TLS handshake with " + m.host + ":" + m.port + " failed";
-    const long verify = SSL_get_verify_result(ssl_handle);
-    if (verify != X509_V_OK) {
-      what += std::string(" (server certificate: ") + X509_verify_cert_error_string(verify) + ")";
+    if (const std::string bad = TlsVerifyFailure(ssl_handle); !bad.empty()) {
+      what += " (server certificate: " + bad + ")";
     }
     return fail(what, ec);
   }

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "common/base/status.h"
+#include "common/tls/tls_profile.h"
 
 namespace trailkeep {
 
@@ -25,6 +26,7 @@ struct ClientOptions {
   std::string cacert;  // PEM CA file; "" = the system's trust store
   std::string cert, key;
   std::string token_file;
+  TlsProfile tls_profile = TlsProfile::kNdcpp;  // common/tls/tls_profile.h
 };
 
 // ~/.config/trailkeep/client.toml ($XDG_CONFIG_HOME honoured), or `path`:
@@ -33,6 +35,7 @@ struct ClientOptions {
 //   cert = "me.pem"
 //   key = "me.key"
 //   token_file = "admin.token"
+//   tls_profile = "ndcpp"    # or "modern"
 // Fills the fields of *options that are still empty. A missing default file
 // is not an error; a missing explicit file is.
 Status LoadClientConfig(const std::string& path, ClientOptions* options);

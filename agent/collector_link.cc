@@ -21,6 +21,7 @@
 #include "agent/message_builder.h"
 #include "agent/spool.h"
 #include "common/base/time_format.h"
+#include "common/tls/tls_client.h"
 #include "common/wire/hmac_chain.h"
 #include "common/wire/octet_framer.h"
 #include "common/wire/port60_hello.h"
@@ -119,21 +120,14 @@ struct CollectorLink::Impl : std::enable_shared_from_this<CollectorLink::Impl> {
 
 Status CollectorLink::Impl::SetUpTls() {
   const CollectorConfig& cc = options.collector;
-  try {
-    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                    ssl::context::no_compression);
-    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-    ctx.set_verify_mode(ssl::verify_peer);
-    if (!cc.ca_file.empty()) ctx.load_verify_file(cc.ca_file);
-    ctx.use_certificate_chain_file(cc.cert_file);
-    ctx.use_private_key_file(cc.key_file, ssl::context::pem);
-  } catch (const boost::system::system_error& e) {
-    return Status::InvalidArgument(std::string("collector TLS set-up: ") + e.what() +
-                                   " (check collector.ca_file, cert_file, key_file)");
-  }
-  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
-    return Status::InvalidArgument("collector.key_file does not match collector.cert_file");
+  TlsClientOptions tls;
+  tls.profile = cc.tls_profile;
+  tls.ca_file = cc.ca_file;
+  tls.cert_file = cc.cert_file;
+  tls.key_file = cc.key_file;
+  if (Status s = ConfigureTlsClient(ctx.native_handle(), tls); !s.ok()) {
+    return Status::InvalidArgument("collector TLS set-up: " + s.message() +
+                                   " (check collector.ca_file, cert_file, key_file, tls_profile)");
   }
   // The client certificate should name the host we claim in HOSTNAME.
   if (X509* own = SSL_CTX_get0_certificate(ctx.native_handle())) {
@@ -266,16 +260,9 @@ awaitable<void> CollectorLink::Impl::Session(bool* established) {
   }
 
   // TLS: SNI and name check for server_name, ALPN trailkeep/1.
+  // With a pinned certificate only, the pin is the check: no name to match.
   SSL* ssl_handle = c->stream.native_handle();
-  error_code addr_ec;
-  net::ip::make_address(cc.server_name, addr_ec);
-  if (!addr_ec) {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), cc.server_name.c_str());
-  } else {
-    SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-             const_cast<char*>(cc.server_name.c_str()));
-    if (!cc.ca_file.empty()) SSL_set1_host(ssl_handle, cc.server_name.c_str());
-  }
+  SetTlsServerName(ssl_handle, cc.server_name, !cc.ca_file.empty());
   static const unsigned char kAlpnWire[] = "\x0btrailkeep/1";
   SSL_set_alpn_protos(ssl_handle, kAlpnWire, sizeof kAlpnWire - 1);
   {
@@ -290,10 +277,8 @@ awaitable<void> CollectorLink::Impl::Session(bool* established) {
   if (ec || c->failed) {
     std::string what =
         "TLS handshake with " + peer + " failed: " + (c->failed ? c->error : ec.message());
-    const long verify = SSL_get_verify_result(ssl_handle);
-    if (verify != X509_V_OK) {
-      what +=
-          std::string(" (collector certificate: ") + X509_verify_cert_error_string(verify) + ")";
+    if (const std::string bad = TlsVerifyFailure(ssl_handle); !bad.empty()) {
+      what += " (collector certificate: " + bad + ")";
     }
     report(what);
     c->Fail(what);

@@ -36,6 +36,7 @@ TEST(AgentConfigTest, DefaultsAndValues) {
   EXPECT_EQ(c->collector.port, "6514");
   EXPECT_EQ(c->collector.server_name, "collector.example.net");
   EXPECT_EQ(c->collector.acks, AckMode::kRequired);
+  EXPECT_EQ(c->collector.tls_profile, TlsProfile::kNdcpp);
   ASSERT_EQ(c->inputs.size(), 1u);
   EXPECT_TRUE(c->inputs[0].start_at_end);
   EXPECT_EQ(c->inputs[0].kind, InputKind::kSyslog);
@@ -63,6 +64,7 @@ key_file = "a.key"
 acks = "none"
 reconnect_min_ms = 100
 reconnect_max_ms = 1000
+tls_profile = "modern"
 [[input]]
 name = "audit"
 path = "/var/log/audit/audit.log"
@@ -83,6 +85,7 @@ socket = "/run/trailkeep/audisp.sock"
   EXPECT_EQ(c->collector.host, "::1");
   EXPECT_EQ(c->collector.pinned_sha256.size(), 32u);
   EXPECT_EQ(c->collector.acks, AckMode::kNone);
+  EXPECT_EQ(c->collector.tls_profile, TlsProfile::kModern);
   EXPECT_EQ(c->inputs[0].kind, InputKind::kAudit);
   EXPECT_FALSE(c->inputs[0].start_at_end);
   EXPECT_EQ(c->inputs[0].facility, 10);
@@ -98,6 +101,17 @@ TEST(AgentConfigTest, ErrorsNameFileAndLine) {
   EXPECT_NE(c.status().message().find("agent.toml:14: unknown key input.bogus"), std::string::npos)
       << c.status().message();
   EXPECT_NE(c.status().message().find("agent.toml:15: input.facility must be one of"),
+            std::string::npos)
+      << c.status().message();
+}
+
+TEST(AgentConfigTest, TlsProfileIsNdcppOrModern) {
+  std::string text = kMinimal;
+  text.insert(text.find("[[input]]"), "tls_profile = \"fips\"\n");
+  auto c = ParseAgentConfig(text, "agent.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find(
+                "agent.toml:11: collector.tls_profile must be \"ndcpp\" or \"modern\""),
             std::string::npos)
       << c.status().message();
 }
