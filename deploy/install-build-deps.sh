@@ -15,7 +15,9 @@ BUILD_PKGS="cmake ninja-build ccache g++ pkg-config make clang-format \
   auditd"
 # `make fuzz` only: clang with libFuzzer and the sanitizer runtimes.
 FUZZ_PKGS="clang libclang-rt-14-dev"
-TEST_PKGS="lintian openssl syslog-ng-core openssh-server bsdutils python3 procps iproute2 curl libestr0 libfastjson4 tmux audispd-plugins"
+# sslscan, nmap: tests/integration/tls_scan_test.py scans every TLS endpoint.
+TEST_PKGS="lintian openssl syslog-ng-core openssh-server bsdutils python3 procps iproute2 curl libestr0 libfastjson4 tmux audispd-plugins \
+  sslscan nmap"
 
 wanted="$BUILD_PKGS $TEST_PKGS"
 [ "${1:-}" = "--fuzz" ] && wanted="$wanted $FUZZ_PKGS"

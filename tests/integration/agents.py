@@ -229,7 +229,9 @@ def write_records(path, recs):
 
 
 class Proxy(threading.Thread):
-    """Forwards 127.0.0.1:port to the collector's current port."""
+    """Forwards 127.0.0.1:port to the collector's current port. `prelude`, when
+    set, is called with each new upstream socket before any byte is copied; a
+    false answer drops the connection."""
 
     def __init__(self):
         super().__init__(daemon=True)
@@ -239,6 +241,7 @@ class Proxy(threading.Thread):
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self.target = None
+        self.prelude = None
         self.lock = threading.Lock()
         self.conns = []
         self.stalled = threading.Event()
@@ -256,6 +259,8 @@ class Proxy(threading.Thread):
                 continue
             try:
                 u = socket.create_connection(("127.0.0.1", target), timeout=5)
+                if self.prelude is not None and not self.prelude(u):
+                    raise OSError("prelude refused")
                 u.settimeout(None)
             except OSError:
                 c.close()

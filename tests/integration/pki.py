@@ -291,10 +291,10 @@ def _toml_value(v):
 def collector_config(pki, client_auth="require", crl=True, permitted_peers=None, permitted_fingerprints=None,
                      session_tickets=None, limits=None, self_audit=None, listen="127.0.0.1:0",
                      data_dir="@DATA@", collector_name="tk-test-collector", log_level="info", io_threads=2,
-                     server="server", ca="ca"):
+                     server="server", ca="ca", extra_tls=None):
     """A full trailkeepd TOML config using `pki` (a TestPki). data_dir defaults to the harness's @DATA@.
 
-    limits / self_audit: dicts of keys for [limits] / [self_audit]."""
+    limits / self_audit / extra_tls: dicts of keys for [limits] / [self_audit] / [tls]."""
     lines = [
         "# written by tests/integration/pki.py",
         "data_dir = %s" % _toml_str(data_dir),
@@ -319,6 +319,8 @@ def collector_config(pki, client_auth="require", crl=True, permitted_peers=None,
         lines.append("permitted_fingerprints = %s" % _toml_value(list(permitted_fingerprints)))
     if session_tickets is not None:
         lines.append("session_tickets = %s" % _toml_value(bool(session_tickets)))
+    for k, v in (extra_tls or {}).items():
+        lines.append("%s = %s" % (k, _toml_value(v)))
     for table, values in (("limits", limits), ("self_audit", self_audit)):
         if values:
             lines += ["", "[%s]" % table] + ["%s = %s" % (k, _toml_value(v)) for k, v in values.items()]
