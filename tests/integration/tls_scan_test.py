@@ -83,6 +83,8 @@ class Scan:
             self.ciphers.setdefault(c.get("sslversion"), set()).add(c.get("cipher"))
             if c.get("curve"):
                 self.kex.add(c.get("curve"))
+        # The signature algorithms the server signs its handshake with.
+        self.sigalgs = {s.get("name") for s in test.findall("connection-signature-algorithm")}
         self.groups = {}  # version -> set of group names ("secp256r1", "x25519", ...)
         for g in test.findall("group"):
             self.groups.setdefault(g.get("sslversion"), set()).add(g.get("name").split()[0])
@@ -142,6 +144,9 @@ class Scan:
         assert self.groups.get("TLSv1.2", set()) <= NDCPP_GROUPS, "%s: TLS 1.2 groups %s\n%s" % (
             what, self.groups.get("TLSv1.2"), d)
         assert not {k for k in self.kex if "25519" in k or "448" in k}, "%s: kex %s\n%s" % (what, self.kex, d)
+        assert self.sigalgs and not {a for a in self.sigalgs if any(
+            weak in a for weak in ("sha1", "sha224", "ed25519", "ed448"))}, "%s: signatures %s\n%s" % (
+            what, self.sigalgs, d)
         # nmap, independently: versions, suites, the group each used, compression.
         assert self.nmap_versions == {"TLSv1.2", "TLSv1.3"}, "%s: nmap versions %s\n%s" % (
             what, self.nmap_versions, d)
@@ -149,9 +154,10 @@ class Scan:
             what, self.nmap_ciphers, d)
         assert self.nmap_kex <= NDCPP_KEX, "%s: nmap key exchange %s\n%s" % (what, self.nmap_kex, d)
         assert self.compressors == {"NULL"}, "%s: compressors %s\n%s" % (what, self.compressors, d)
-        log("  %s: TLS 1.3 %s; TLS 1.2 %s; groups %s; kex %s; compressors %s; renegotiation off" % (
-            what, sorted(self.ciphers["TLSv1.3"]), sorted(tls12), sorted(self.groups["TLSv1.3"]),
-            sorted(self.nmap_kex), sorted(self.compressors)))
+        log("  %s: TLS 1.3 %s; TLS 1.2 %s; groups %s; kex %s; signatures %s; compressors %s; "
+            "renegotiation off" % (what, sorted(self.ciphers["TLSv1.3"]), sorted(tls12),
+                                   sorted(self.groups["TLSv1.3"]), sorted(self.nmap_kex),
+                                   sorted(self.sigalgs), sorted(self.compressors)))
 
 
 def tickets_seen(port, tls_version, certs=None):
@@ -163,6 +169,7 @@ def tickets_seen(port, tls_version, certs=None):
     proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     time.sleep(1.5)
     proc.stdin.close()
+    proc.stdin = None
     out, _ = proc.communicate(timeout=30)
     text = out.decode(errors="replace")
     assert "CONNECTED" in text and ("Cipher is" in text or "Cipher:" in text), text[-3000:]
