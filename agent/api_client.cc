@@ -205,6 +205,17 @@ Result<std::unique_ptr<ApiClient>> ApiClient::Create(const ClientOptions& o) {
 
 Status ApiClient::Get(const std::string& target,
                       const std::function<bool(std::string_view)>& on_line, int read_timeout_ms) {
+  return Exchange(/*post=*/false, target, on_line, read_timeout_ms);
+}
+
+Status ApiClient::Post(const std::string& target,
+                       const std::function<bool(std::string_view)>& on_line, int read_timeout_ms) {
+  return Exchange(/*post=*/true, target, on_line, read_timeout_ms);
+}
+
+Status ApiClient::Exchange(bool post, const std::string& target,
+                           const std::function<bool(std::string_view)>& on_line,
+                           int read_timeout_ms) {
   Impl& m = *impl_;
   if (m.interrupted) return Status::Aborted("interrupted");
   m.stream = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(m.io, m.ctx);
@@ -256,7 +267,7 @@ Status ApiClient::Get(const std::string& target,
     return fail(what, ec);
   }
 
-  http::request<http::empty_body> req{http::verb::get, target, 11};
+  http::request<http::empty_body> req{post ? http::verb::post : http::verb::get, target, 11};
   req.set(http::field::host, m.host_is_ip && m.host.find(':') != std::string::npos
                                  ? "[" + m.host + "]:" + m.port
                                  : m.host + ":" + m.port);

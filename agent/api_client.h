@@ -53,6 +53,9 @@ class ApiClient {
   // retryable), InvalidArgument (4xx: the server's error message).
   Status Get(const std::string& target, const std::function<bool(std::string_view)>& on_line,
              int read_timeout_ms);
+  // POST `target` with an empty body; the answer as for Get.
+  Status Post(const std::string& target, const std::function<bool(std::string_view)>& on_line,
+              int read_timeout_ms);
 
   bool Interrupted() const;
   // Waits, returning early when interrupted.
@@ -62,6 +65,8 @@ class ApiClient {
 
  private:
   explicit ApiClient(std::unique_ptr<Impl> impl);
+  Status Exchange(bool post, const std::string& target,
+                  const std::function<bool(std::string_view)>& on_line, int read_timeout_ms);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -211,6 +211,30 @@ int RunRemoteQuery(const ClientOptions& options, const QueryArgs& args) {
   return 0;
 }
 
+int RunRemoteBackup(const ClientOptions& options) {
+  auto client = MakeClient(options);
+  if (!client.ok()) return Fail("backup", client.status());
+  std::string body;
+  // A checkpoint flushes the memtables first: allow it time on a busy store.
+  Status s = client.value()->Post(
+      "/v1/backup",
+      [&](std::string_view line) {
+        body.append(line);
+        return true;
+      },
+      kQueryReadTimeoutMs);
+  if (client.value()->Interrupted()) return 1;
+  if (!s.ok()) return Fail("backup", s);
+  json answer = json::parse(body, nullptr, false);
+  if (answer.is_discarded() || !answer.is_object()) {
+    return Fail("backup", Status::Corruption("the answer is not a JSON object"));
+  }
+  std::cout << "backup " << Str(answer, "path") << " (store " << Str(answer, "store")
+            << ", up to ingest_seq " << Str(answer, "last_ingest_seq") << ", "
+            << Str(answer, "created") << ")\n";
+  return 0;
+}
+
 int RunRemoteHosts(const ClientOptions& options, const std::string& format) {
   auto client = MakeClient(options);
   if (!client.ok()) return Fail("hosts", client.status());

@@ -32,5 +32,8 @@ struct QueryArgs {
 int RunRemoteTail(const ClientOptions& options, const TailArgs& args);
 int RunRemoteQuery(const ClientOptions& options, const QueryArgs& args);
 int RunRemoteHosts(const ClientOptions& options, const std::string& format);
+// `trailkeep backup --server`: POST /v1/backup; prints the folder the collector
+// wrote its consistent copy to, and the last ingest_seq it holds.
+int RunRemoteBackup(const ClientOptions& options);
 
 }  // namespace trailkeep

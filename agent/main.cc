@@ -16,6 +16,7 @@
 //                   [--cursor C] [--format text|json]
 //   trailkeep query --server URL [--host --ref --since --until -q --limit --cursor --format]
 //   trailkeep hosts --server URL [--format text|json]
+//   trailkeep backup --server URL
 //       The collector's HTTPS API over the network (docs/api.md): auth with
 //       --cacert, --cert/--key and/or --token-file, or the client config
 //       (~/.config/trailkeep/client.toml, --client-config FILE).
@@ -219,6 +220,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"json", "text"}));
 
   std::string forward_config;
+  auto* backup = app.add_subcommand(
+      "backup", "ask a running collector for a consistent copy of its store (admin scope)");
+  add_client_flags(backup);
+
   auto* forward = app.add_subcommand(
       "forward", "the agent: spool and forward local logs to a collector (deploy/agent.toml)");
   forward->add_option("--config", forward_config, "agent configuration file")->required();
@@ -284,7 +289,7 @@ int main(int argc, char** argv) {
   if (*audisp) return RunAudisp(audisp_socket);
   if (*parse) return RunParse(file, format, max_frame);
   if (*classify) return trailkeep::agent::RunClassify(classify_options);
-  if (*tail || *query || *hosts || *verify || *integrity || *report) {
+  if (*tail || *query || *hosts || *verify || *integrity || *report || *backup) {
     auto loaded = trailkeep::LoadClientConfig(client_config, &client);
     if (!loaded.ok()) {
       std::cerr << "trailkeep: " << loaded.message() << "\n";
@@ -311,6 +316,7 @@ int main(int argc, char** argv) {
       return trailkeep::RunRemoteTail(client, tail_args);
     }
     if (*query) return trailkeep::RunRemoteQuery(client, query_args);
+    if (*backup) return trailkeep::RunRemoteBackup(client);
     return trailkeep::RunRemoteHosts(client, hosts_format);
   }
   return 0;

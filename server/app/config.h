@@ -48,6 +48,8 @@ struct ServerConfig {
   // the collector records STORAGE_LOW and answers port-60 records DISKLOW
   // (server/app/space_watch.h); 0 turns the warning off.
   uint64_t space_warning_mb = 256;
+  // [store] backup_dir: where POST /v1/backup writes (default data_dir/backups).
+  std::string backup_dir;
 
   // NDcPP rules ([ndcpp] rules_file); "" = the rules shipped with the binary
   // (ndcpp::DefaultRulesPath()), "none" = no classification.

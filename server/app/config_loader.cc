@@ -226,6 +226,7 @@ void ReadStore(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Integer(*t, "store.", "commit_queue_bytes", &c->commit_queue_bytes, 1 << 20, 1LL << 34);
   r->Integer(*t, "store.", "max_batch_events", &c->max_batch_events, 1, 1'000'000);
   r->Integer(*t, "store.", "space_warning_mb", &c->space_warning_mb, 0, int64_t{1} << 30);
+  r->Path(*t, "store.", "backup_dir", &c->backup_dir);
   r->Unknown(*t, "store.");
 }
 

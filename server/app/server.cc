@@ -336,6 +336,8 @@ int RunServer(const ServerConfig& config) {
     ExportServerOptions export_options = config.export_api;
     export_options.tls = config.syslog.tls;
     export_options.enterprise_number = static_cast<uint32_t>(config.enterprise_number);
+    export_options.backup_dir =
+        config.backup_dir.empty() ? config.data_dir + "/backups" : config.backup_dir;
     const TlsSyslogListener* syslog_listener = listener.get();
     export_api = std::make_unique<ExportHttpsServer>(
         io, export_options, store.get(), &self_audit,

@@ -20,5 +20,7 @@ void ServeIntegrity(ApiSession& session, const QueryParams& params);
 void ServeReport(ApiSession& session, const std::string& name, const QueryParams& params);
 // GET /metrics: Prometheus text, filtered for restricted callers (api_metrics.cc).
 void ServeMetrics(ApiSession& session);
+// POST /v1/backup: a consistent copy of the store in the backup folder (api_backup.cc).
+void ServeBackup(ApiSession& session);
 
 }  // namespace trailkeep

@@ -42,6 +42,9 @@ void EventsResponse::Start(const QueryParams& params) {
   if (!req_.filter.host.empty() && !s_.principal().HostPatternAllowed(req_.filter.host)) {
     return s_.DenyHost(req_.filter.host);
   }
+  if (Status s = CheckCursorInStore(req_.cursor, server.store->LastSeq()); !s.ok()) {
+    return s_.SendError(http_status::bad_request, s.message());
+  }
   req_.filter.allowed_hosts = s_.principal().hosts;
   if (server.counters.streams.fetch_add(1) >= server.options.max_streams) {
     --server.counters.streams;

@@ -12,6 +12,7 @@ struct Known {
   ApiEndpoint endpoint;
   ApiScope scope;
   bool takes_parameters;
+  std::string_view method = "GET";
 };
 
 constexpr Known kEndpoints[] = {
@@ -21,6 +22,7 @@ constexpr Known kEndpoints[] = {
     {"/metrics", ApiEndpoint::kMetrics, kScopeAdmin, false},
     {"/v1/integrity", ApiEndpoint::kIntegrity, kScopeAdmin, true},
     {"/v1/verify", ApiEndpoint::kVerify, kScopeAdmin, true},
+    {"/v1/backup", ApiEndpoint::kBackup, kScopeAdmin, false, "POST"},
 };
 
 RoutedRequest Refuse(unsigned status, std::string message) {
@@ -33,7 +35,7 @@ RoutedRequest Refuse(unsigned status, std::string message) {
 }  // namespace
 
 RoutedRequest RouteRequest(std::string_view method, std::string_view target) {
-  if (method != "GET") return Refuse(405, "only GET is supported");
+  if (method != "GET" && method != "POST") return Refuse(405, "only GET and POST are supported");
   const size_t qpos = target.find('?');
   RoutedRequest out;
   ApiRoute& route = out.route;
@@ -43,11 +45,15 @@ RoutedRequest RouteRequest(std::string_view method, std::string_view target) {
   route.params = std::move(params).value();
   for (const Known& k : kEndpoints) {
     if (route.path != k.path) continue;
+    if (method != k.method) {
+      return Refuse(405, route.path + " takes " + std::string(k.method) + " only");
+    }
     route.endpoint = k.endpoint;
     route.scope = k.scope;
     route.takes_parameters = k.takes_parameters;
     return out;
   }
+  if (method != "GET") return Refuse(405, "only GET is supported here");
   if (route.path.starts_with(kReportPrefix)) {
     route.endpoint = ApiEndpoint::kReport;
     route.scope = kScopeAdmin;

@@ -2,8 +2,9 @@
 // serves it, the scope it needs and its query parameters (docs/api.md).
 //
 // Refusals decided before any authentication, in this order: a method other
-// than GET (405), a query string that does not parse (400), a path no
-// endpoint serves (404). What follows routing (credentials, the scope, the
+// than GET and POST (405), a query string that does not parse (400), a path
+// no endpoint serves (404), a method the endpoint does not take (405: POST
+// only for /v1/backup, GET for the rest). What follows routing (credentials, the scope, the
 // endpoint's own parameters) is the session's.
 //
 // Pure code, no I/O: unit-tested, and http_request_fuzz routes through it.
@@ -17,7 +18,7 @@
 
 namespace trailkeep {
 
-enum class ApiEndpoint { kEvents, kTail, kHosts, kIntegrity, kVerify, kReport, kMetrics };
+enum class ApiEndpoint { kEvents, kTail, kHosts, kIntegrity, kVerify, kReport, kMetrics, kBackup };
 
 struct ApiRoute {
   ApiEndpoint endpoint = ApiEndpoint::kEvents;
@@ -25,7 +26,7 @@ struct ApiRoute {
   std::string path;              // the target without its query
   std::string report_name;       // kReport: NAME of /v1/report/NAME
   QueryParams params;
-  // false for /v1/hosts and /metrics: any parameter is a 400, answered
+  // false for /v1/hosts, /metrics and /v1/backup: any parameter is a 400, answered
   // after authentication.
   bool takes_parameters = true;
 };

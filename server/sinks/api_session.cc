@@ -186,6 +186,8 @@ void ApiSession::Handle() {
       return ServeHosts(*this);
     case ApiEndpoint::kMetrics:
       return ServeMetrics(*this);
+    case ApiEndpoint::kBackup:
+      return ServeBackup(*this);
   }
 }
 

@@ -52,6 +52,10 @@ void TailStream::Start(const QueryParams& params) {
   if (server.hub == nullptr) {
     return s_.SendError(http_status::service_unavailable, "live tail is not available");
   }
+  if (Status s = CheckCursorInStore(req_.has_cursor ? req_.cursor : 0, server.store->LastSeq());
+      !s.ok()) {
+    return s_.SendError(http_status::bad_request, s.message());
+  }
   req_.filter.allowed_hosts = s_.principal().hosts;
   s_.set_keep_alive(false);  // the response ends only with the connection
   ++server.counters.tail_sessions;

@@ -45,6 +45,7 @@ struct ExportServerOptions {
   std::vector<std::string> addresses;  // "host:port"; port 0 picks a free port
   TlsOptions tls;                      // server certificate; ca_file/crl_file for clients
   std::string token_file;              // "" = no tokens (client certificates only)
+  std::string backup_dir;              // POST /v1/backup writes here; "" = no backups
   std::vector<TokenEntry> tokens;      // extra entries (tests); merged with the file's
   std::vector<ClientRule> clients;     // [[export.client]]
   uint64_t default_limit = 1000;

@@ -141,6 +141,16 @@ Result<EventsRequest> ParseEventsRequest(const QueryParams& params, int64_t now_
   return r;
 }
 
+Status CheckCursorInStore(uint64_t cursor, uint64_t last_seq) {
+  if (cursor <= last_seq) return Status::Ok();
+  return Status::InvalidArgument("cursor " + std::to_string(cursor) +
+                                 " is beyond the end of this store (its last ingest_seq is " +
+                                 std::to_string(last_seq) +
+                                 "): not a cursor of this collector, or one from before the store "
+                                 "was restored from a backup; start again from a cursor up to " +
+                                 std::to_string(last_seq));
+}
+
 Result<TailRequest> ParseTailRequest(const QueryParams& params, uint64_t max_backlog) {
   TailRequest r;
   for (const auto& [k, v] : params) {

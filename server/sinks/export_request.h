@@ -45,6 +45,12 @@ struct TailRequest {
 
 // Validates host, ref, q, backlog (0..max_backlog), cursor; refuses unknown
 // parameters.
+// A cursor the store never handed out (from another collector, or from
+// before a restore to an older backup): InvalidArgument naming the store's
+// last ingest_seq, so a SIEM does not wait forever for events it already
+// missed; Ok for any cursor up to `last_seq`.
+Status CheckCursorInStore(uint64_t cursor, uint64_t last_seq);
+
 Result<TailRequest> ParseTailRequest(const QueryParams& params, uint64_t max_backlog);
 
 struct IntegrityRequest {

@@ -114,6 +114,13 @@ class Store {
   // StoreReadIssue). Set it once, before reads begin; may run on any reader's
   // thread, so it must be thread-safe and must not block.
   virtual void SetReadIssueHandler(StoreReadIssueHandler handler) = 0;
+  // A consistent copy of the whole store in `dir` (which must not exist),
+  // taken while commits go on: RocksDB's checkpoint (hard links where the
+  // file system allows, memtables flushed first). The copy opens as a store.
+  // Only a read-write store can take one.
+  virtual Status CreateCheckpoint(const std::string& dir) const {
+    return Status::Unavailable("this store cannot take a checkpoint of " + dir);
+  }
   // A few cheap engine statistics for /metrics ("estimate_num_keys", ...).
   virtual std::vector<std::pair<std::string, uint64_t>> EngineStats() const { return {}; }
 };

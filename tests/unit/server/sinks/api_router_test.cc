@@ -49,9 +49,9 @@ TEST(ApiRouter, PathParametersAndReportName) {
 
 TEST(ApiRouter, RefusalsInOrder) {
   // The method first, whatever the target.
-  RoutedRequest r = RouteRequest("POST", "/nowhere?%zz");
+  RoutedRequest r = RouteRequest("PUT", "/nowhere?%zz");
   EXPECT_EQ(r.refusal_status, 405u);
-  EXPECT_EQ(r.refusal, "only GET is supported");
+  EXPECT_EQ(r.refusal, "only GET and POST are supported");
   EXPECT_EQ(RouteRequest("get", "/v1/events").refusal_status, 405u);  // methods are case-sensitive
   // Then the query string, even on an unknown path.
   r = RouteRequest("GET", "/nowhere?a=%zz");
@@ -63,6 +63,20 @@ TEST(ApiRouter, RefusalsInOrder) {
   EXPECT_EQ(r.refusal, "no such endpoint: /v1/event");
   EXPECT_EQ(RouteRequest("GET", "/v1/events/").refusal_status, 404u);
   EXPECT_EQ(RouteRequest("GET", "").refusal_status, 404u);
+  // Then the endpoint's own method.
+  r = RouteRequest("POST", "/v1/events?cursor=1");
+  EXPECT_EQ(r.refusal_status, 405u);
+  EXPECT_EQ(r.refusal, "/v1/events takes GET only");
+  EXPECT_EQ(RouteRequest("GET", "/v1/backup").refusal_status, 405u);
+  EXPECT_EQ(RouteRequest("POST", "/v1/report/auth").refusal_status, 405u);
+}
+
+TEST(ApiRouter, BackupIsAPostForAdmins) {
+  const RoutedRequest r = RouteRequest("POST", "/v1/backup");
+  ASSERT_TRUE(r.ok()) << r.refusal;
+  EXPECT_EQ(r.route.endpoint, ApiEndpoint::kBackup);
+  EXPECT_EQ(r.route.scope, kScopeAdmin);
+  EXPECT_FALSE(r.route.takes_parameters);
 }
 
 }  // namespace
