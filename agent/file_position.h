@@ -1,5 +1,6 @@
-// Where an input stands in one file: shared by the tailer (which produces
-// positions) and the spool (which checkpoints them with the records).
+// Where an input stands in one file, or in the journal: shared by the tailer
+// and the journal reader (which produce positions) and the spool (which
+// checkpoints them with the records).
 #pragma once
 
 #include <cstddef>
@@ -17,6 +18,9 @@ struct FilePosition {
   uint64_t ino = 0;
   uint64_t offset = 0;  // every byte before it has been spooled
   std::string tail;     // the last (up to kTailBytes) bytes before offset; "" = unknown
+  // A journal input (dev, ino, offset 0): the cursor of its last spooled
+  // entry; "" = none yet, read from the journal's head.
+  std::string cursor;
 };
 
 }  // namespace trailkeep::agent

@@ -359,7 +359,7 @@ void FileTailer::Poll(size_t max_bytes, size_t per_line, std::vector<TailedLine>
 
 void FileTailer::AppendPositions(std::vector<FilePosition>* out) const {
   for (const auto& t : files_) {
-    out->push_back({config_.name, t->path, t->dev, t->ino, t->offset, t->tail});
+    out->push_back({config_.name, t->path, t->dev, t->ino, t->offset, t->tail, ""});
   }
 }
 

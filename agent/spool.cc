@@ -159,7 +159,19 @@ void SetPosition(std::vector<FilePosition>* positions, const std::string& input,
       return;
     }
   }
-  positions->push_back({input, "", dev, ino, offset, ""});
+  positions->push_back({input, "", dev, ino, offset, "", ""});
+}
+
+// A journal input's position (dev, ino 0): the cursor of its newest record.
+void SetCursor(std::vector<FilePosition>* positions, const std::string& input,
+               const std::string& cursor) {
+  for (auto& p : *positions) {
+    if (p.input == input && p.dev == 0 && p.ino == 0) {
+      p.cursor = cursor;
+      return;
+    }
+  }
+  positions->push_back({input, "", 0, 0, 0, "", cursor});
 }
 
 }  // namespace
@@ -234,10 +246,10 @@ Status Spool::ScanSegment(Segment* seg, bool is_last, std::vector<SpoolEntry>* a
     } else {
       const uint64_t seq = f.record.seq();
       seg->last_seq = std::max(seg->last_seq, seq);
-      if (f.record.file_dev() != 0 || f.record.file_ino() != 0) {
+      if (f.record.file_dev() != 0 || f.record.file_ino() != 0 || !f.record.cursor().empty()) {
         LastRecord& last =
             (*last_records)[{f.record.input(), f.record.file_dev(), f.record.file_ino()}];
-        if (seq > last.seq) last = {seq, f.record.offset_end()};
+        if (seq > last.seq) last = {seq, f.record.offset_end(), f.record.cursor()};
       }
       if (seq > after_seq) {
         SpoolEntry e;
@@ -247,6 +259,7 @@ Status Spool::ScanSegment(Segment* seg, bool is_last, std::vector<SpoolEntry>* a
         e.file_ino = f.record.file_ino();
         e.offset_end = f.record.offset_end();
         e.message = f.record.message();
+        e.cursor = f.record.cursor();
         after->push_back(std::move(e));
       }
     }
@@ -325,7 +338,8 @@ Status Spool::Recover(uint64_t now_ns) {
     head_mac_ = state.head_mac();
     acked_seq_ = state.acked_seq();
     for (const auto& p : state.positions()) {
-      positions_.push_back({p.input(), p.path(), p.dev(), p.ino(), p.offset(), p.tail()});
+      positions_.push_back(
+          {p.input(), p.path(), p.dev(), p.ino(), p.offset(), p.tail(), p.cursor()});
     }
   }
   if (head_mac_.size() != kMacBytes) head_mac_.assign(kMacBytes, '\0');
@@ -349,6 +363,8 @@ Status Spool::Recover(uint64_t now_ns) {
     head_mac_ = link.mac;
     if (e.file_ino != 0 || e.file_dev != 0) {
       SetPosition(&positions_, e.input, e.file_dev, e.file_ino, e.offset_end);
+    } else if (!e.cursor.empty()) {
+      SetCursor(&positions_, e.input, e.cursor);
     }
   }
   if (!after.empty()) {
@@ -368,6 +384,13 @@ Status Spool::Recover(uint64_t now_ns) {
     // Read the deleted records' lines again where their files tell us where.
     for (auto& p : positions_) {
       auto it = last_records.find({p.input, p.dev, p.ino});
+      if (it != last_records.end() && !p.cursor.empty() && it->second.cursor != p.cursor) {
+        Warn("input " + p.input + ": the journal goes back to the cursor of its last surviving " +
+             "record (seq " + std::to_string(it->second.seq) +
+             "): the deleted records' entries are read again");
+        p.cursor = it->second.cursor;
+        continue;
+      }
       if (it != last_records.end() && it->second.offset_end < p.offset) {
         Warn("input " + p.input + ": " + p.path + " goes back from offset " +
              std::to_string(p.offset) + " to " + std::to_string(it->second.offset_end) +
@@ -420,6 +443,7 @@ Status Spool::WriteCheckpoint() {
     out->set_ino(p.ino);
     out->set_offset(p.offset);
     out->set_tail(p.tail);
+    if (!p.cursor.empty()) out->set_cursor(p.cursor);
   }
   std::string framed;
   AppendFramedRecord(st.SerializeAsString(), &framed);
@@ -489,6 +513,7 @@ Status Spool::Append(const std::vector<SpoolEntry>& entries, const std::string& 
       rec.set_file_ino(e.file_ino);
       rec.set_offset_end(e.offset_end);
       rec.set_message(e.message);
+      rec.set_cursor(e.cursor);
       payload.clear();
       rec.SerializeToString(&payload);
       AppendFramedRecord(payload, &buf);

@@ -66,6 +66,7 @@ struct SpoolEntry {
   std::string input;
   uint64_t file_dev = 0, file_ino = 0, offset_end = 0;
   std::string message;
+  std::string cursor;  // a journal entry's cursor ("" for every other record)
 };
 
 // One spooled event read back for sending.
@@ -135,6 +136,7 @@ class Spool {
   Status Recover(uint64_t now_ns);
   struct LastRecord {
     uint64_t seq = 0, offset_end = 0;
+    std::string cursor;  // journal records
   };
   using LastRecords = std::map<std::tuple<std::string, uint64_t, uint64_t>, LastRecord>;
   Status ScanSegment(Segment* seg, bool is_last, std::vector<SpoolEntry>* after, uint64_t after_seq,

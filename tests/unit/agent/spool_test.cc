@@ -61,7 +61,7 @@ std::vector<std::string> AppendEvents(Spool* spool, int n, uint64_t* offset) {
     chain.prev_mac = mac;
     ++chain.seq;
   }
-  std::vector<FilePosition> positions = {{"in", "/x/in.log", 1, 2, *offset, ""}};
+  std::vector<FilePosition> positions = {{"in", "/x/in.log", 1, 2, *offset, "", ""}};
   EXPECT_TRUE(spool->Append(entries, macs.back(), positions).ok());
   return macs;
 }
@@ -78,6 +78,105 @@ std::unique_ptr<Spool> OpenSpool(const std::string& dir, uint64_t segment_bytes 
   auto s = Spool::Open({dir, 64 << 20, segment_bytes}, kNowNs);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? std::move(s).value() : nullptr;
+}
+
+// Journal entries (agent/journal_reader.h): n signed events of input "jr"
+// with cursors "c<seq>", one batch, and the position naming the last one.
+void AppendJournalEvents(Spool* spool, int n) {
+  std::vector<SpoolEntry> entries;
+  ChainPosition chain{kDefaultEnterpriseNumber, spool->epoch(), spool->next_seq(),
+                      spool->head_mac()};
+  std::string mac;
+  for (int i = 0; i < n; ++i) {
+    MessageParts parts;
+    parts.time_us = 1767225600000000;
+    parts.input_name = "jr";
+    parts.msg = "entry " + std::to_string(chain.seq) + std::string(100, 'x');
+    SpoolEntry e;
+    e.seq = chain.seq;
+    e.input = "jr";
+    e.cursor = "c" + std::to_string(chain.seq);
+    e.message = SignEvent(kKey, parts, "h1", chain, &mac);
+    entries.push_back(std::move(e));
+    chain.prev_mac = mac;
+    ++chain.seq;
+  }
+  std::vector<FilePosition> positions = spool->positions();
+  std::erase_if(positions, [](const FilePosition& p) { return p.input == "jr"; });
+  positions.push_back({"jr", "", 0, 0, 0, "", entries.back().cursor});
+  EXPECT_TRUE(spool->Append(entries, mac, positions).ok());
+}
+
+std::string CursorOf(const Spool& spool, const std::string& input) {
+  for (const auto& p : spool.positions()) {
+    if (p.input == input) return p.cursor;
+  }
+  return "(none)";
+}
+
+// A spool written before journal inputs existed (records and checkpoint
+// without cursors, the same bytes) reads back, and keeps its file positions
+// beside a journal input's cursor.
+TEST(SpoolTest, JournalCursorBesideFilePositionsOfAnOlderSpool) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  {
+    auto spool = OpenSpool(tmp.path());
+    AppendEvents(spool.get(), 3, &offset);
+  }
+  {
+    auto spool = OpenSpool(tmp.path());
+    EXPECT_TRUE(spool->warnings().empty());
+    EXPECT_EQ(CursorOf(*spool, "jr"), "(none)");
+    AppendJournalEvents(spool.get(), 2);
+  }
+  auto spool = OpenSpool(tmp.path());
+  EXPECT_EQ(spool->last_seq(), 5u);
+  EXPECT_EQ(CursorOf(*spool, "jr"), "c5");
+  EXPECT_EQ(CursorOf(*spool, "in"), "");
+  ASSERT_EQ(spool->positions().size(), 2u);
+  EXPECT_EQ(spool->positions()[0].offset, 30u);
+}
+
+// A crash between the segment's fsync and the checkpoint: the cursor rolls
+// forward with the records, so those entries are not read again.
+TEST(SpoolTest, JournalCursorRollsForward) {
+  TempDir tmp;
+  std::string old_state;
+  {
+    auto spool = OpenSpool(tmp.path());
+    AppendJournalEvents(spool.get(), 2);
+    old_state = ReadAll(tmp.File("state"));
+    AppendJournalEvents(spool.get(), 3);
+  }
+  WriteAll(tmp.File("state"), old_state);
+  auto spool = OpenSpool(tmp.path());
+  EXPECT_EQ(spool->last_seq(), 5u);
+  EXPECT_EQ(CursorOf(*spool, "jr"), "c5");
+  // Without any checkpoint too.
+  spool.reset();
+  std::filesystem::remove(tmp.File("state"));
+  spool = OpenSpool(tmp.path());
+  EXPECT_EQ(CursorOf(*spool, "jr"), "c5");
+}
+
+// The newest records deleted behind the agent's back: the journal input goes
+// back to its last surviving record's cursor, to read those entries again.
+TEST(SpoolTest, JournalCursorGoesBackWhenTheNewestRecordsAreDeleted) {
+  TempDir tmp;
+  {
+    auto spool = OpenSpool(tmp.path(), 4096);
+    for (int i = 0; i < 6; ++i) AppendJournalEvents(spool.get(), 10);
+  }
+  auto segs = Segments(tmp.path());
+  ASSERT_GE(segs.size(), 2u);
+  std::filesystem::remove(segs.back());
+  auto spool = OpenSpool(tmp.path(), 4096);
+  EXPECT_EQ(spool->next_seq(), 61u);
+  const std::vector<uint64_t> surviving = ReadSeqs(spool.get(), 1);
+  ASSERT_FALSE(surviving.empty());
+  EXPECT_LT(surviving.back(), 60u);
+  EXPECT_EQ(CursorOf(*spool, "jr"), "c" + std::to_string(surviving.back()));
 }
 
 TEST(SpoolTest, NewSpoolHasANewEpoch) {
@@ -123,7 +222,7 @@ TEST(SpoolTest, CheckpointKeepsAFileNameThatIsNotUtf8) {
     auto spool = OpenSpool(tmp.path());
     uint64_t offset = 0;
     AppendEvents(spool.get(), 1, &offset);
-    ASSERT_TRUE(spool->Append({}, spool->head_mac(), {{"in", name, 1, 2, 77, "t\xFF"}}).ok());
+    ASSERT_TRUE(spool->Append({}, spool->head_mac(), {{"in", name, 1, 2, 77, "t\xFF", ""}}).ok());
   }
   auto spool = OpenSpool(tmp.path());
   ASSERT_EQ(spool->positions().size(), 1u);
