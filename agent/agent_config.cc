@@ -189,19 +189,33 @@ Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string&
         const toml::table& t = *el.as_table();
         InputConfig in;
         std::string start, kind;
-        int facility = -1, severity = -1;
+        int facility = -1, severity = -1, priority = -1;
         r.String(t, "input.", "name", &in.name);
         r.Path(t, "input.", "path", &in.path);
         r.String(t, "input.", "start", &start);
         r.String(t, "input.", "kind", &kind);
         r.Choice(t, "input.", "facility", kFacilities, &facility);
         r.Choice(t, "input.", "severity", kSeverities, &severity);
+        r.Path(t, "input.", "journal_dir", &in.journal_dir);
+        r.StringList(t, "input.", "units", &in.units);
+        r.StringList(t, "input.", "identifiers", &in.identifiers);
+        r.Choice(t, "input.", "priority", kSeverities, &priority);
         r.Unknown(t, "input.");
         if (in.name.empty()) r.Error(&t, "input.name is required");
         if (!names.insert(in.name).second) {
           r.Error(t.get("name"), "input.name '" + in.name + "' is used twice (or is reserved)");
         }
-        if (in.path.empty()) r.Error(&t, "input.path is required");
+        const bool journal = kind == "journal";
+        if (in.path.empty() && !journal) r.Error(&t, "input.path is required");
+        if (!in.path.empty() && journal) {
+          r.Error(t.get("path"), "input.path is not used by kind \"journal\" (see journal_dir)");
+        }
+        for (const char* key : {"journal_dir", "units", "identifiers", "priority"}) {
+          if (!journal && t.contains(key)) {
+            r.Error(t.get(key), std::string("input.") + key + " needs kind = \"journal\"");
+          }
+        }
+        if (priority >= 0) in.max_priority = priority;
         if (start.empty() || start == "end") {
           in.start_at_end = true;
         } else if (start == "beginning") {
@@ -215,8 +229,10 @@ Result<AgentConfig> ParseAgentConfig(const std::string& text, const std::string&
           in.kind = InputKind::kAudit;
           in.facility = 10;
           in.severity = 6;
+        } else if (journal) {
+          in.kind = InputKind::kJournal;
         } else {
-          r.Error(t.get("kind"), "input.kind must be \"syslog\" or \"audit\"");
+          r.Error(t.get("kind"), "input.kind must be \"syslog\", \"audit\" or \"journal\"");
         }
         if (facility >= 0) in.facility = facility;
         if (severity >= 0) in.severity = severity;

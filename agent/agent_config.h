@@ -6,7 +6,8 @@
 //                heartbeat_interval_ms, hmac_key_file, identity_files, poll_interval_ms
 //   [collector]  address, server_name, ca_file, pinned_sha256, cert_file, key_file, acks,
 //                reconnect_min_ms, reconnect_max_ms
-//   [[input]]    name, path, start, kind, facility, severity
+//   [[input]]    name, path, start, kind, facility, severity;
+//                kind "journal": journal_dir, units, identifiers, priority (no path)
 //   [audisp]     socket, facility, severity
 //
 // LoadAgentConfig reports every problem it finds at once, each as
@@ -23,7 +24,7 @@
 
 namespace trailkeep::agent {
 
-enum class InputKind { kSyslog, kAudit };
+enum class InputKind { kSyslog, kAudit, kJournal };
 enum class AckMode { kRequired, kNone };
 // "tls": the collector's RFC 5425 port. "port60": the reverse SSH tunnel's far
 // end on this node; a hello, then the same TLS session (port60_hello.h).
@@ -31,11 +32,16 @@ enum class CollectorTransport { kTls, kPort60 };
 
 struct InputConfig {
   std::string name;
-  std::string path;  // a file or a glob ("/var/log/nginx/*.log")
+  std::string path;  // a file or a glob ("/var/log/nginx/*.log"); "" for the journal
   bool start_at_end = true;
   InputKind kind = InputKind::kSyslog;
-  int facility = 1;  // user
-  int severity = 5;  // notice
+  int facility = 1;  // user; for the journal: of entries without SYSLOG_FACILITY
+  int severity = 5;  // notice; for the journal: of entries without PRIORITY
+  // kind "journal" (agent/journal_reader.h): entries of any of `units` or
+  // `identifiers` (all when both are empty) with PRIORITY <= max_priority.
+  std::string journal_dir;  // "" = this host's journal
+  std::vector<std::string> units, identifiers;
+  int max_priority = 7;  // debug: every priority
 };
 
 struct AuditSocketConfig {

@@ -15,6 +15,7 @@
 #include "agent/collector_link.h"
 #include "agent/file_tailer.h"
 #include "agent/inventory.h"
+#include "agent/journal_reader.h"
 #include "agent/message_builder.h"
 #include "agent/spool.h"
 #include "common/base/time_format.h"
@@ -40,7 +41,8 @@ bool SamePositions(const std::vector<FilePosition>& a, const std::vector<FilePos
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i].input != b[i].input || a[i].path != b[i].path || a[i].dev != b[i].dev ||
-        a[i].ino != b[i].ino || a[i].offset != b[i].offset || a[i].tail != b[i].tail) {
+        a[i].ino != b[i].ino || a[i].offset != b[i].offset || a[i].tail != b[i].tail ||
+        a[i].cursor != b[i].cursor) {
       return false;
     }
   }
@@ -57,6 +59,7 @@ struct Forwarder::Impl {
     uint64_t dev = 0, ino = 0, offset_end = 0;
     bool from_audisp = false;
     uint64_t audisp_connection = 0;
+    std::string cursor;  // a journal entry's
   };
   // What one poll produced; kept until all of it is spooled.
   struct Batch {
@@ -72,6 +75,7 @@ struct Forwarder::Impl {
   net::steady_timer poll_timer{io};
   std::unique_ptr<Spool> spool;
   std::vector<std::unique_ptr<FileTailer>> tailers;
+  std::vector<std::unique_ptr<JournalReader>> journals;
   std::unique_ptr<InventoryWatcher> inventory;
   std::unique_ptr<CollectorLink> link;
   std::unique_ptr<AudispListener> audisp;
@@ -96,7 +100,7 @@ Forwarder::Impl::Batch Forwarder::Impl::Collect() {
       static_cast<size_t>(std::min<uint64_t>(spool->room_bytes(), kMaxBatchBytes));
   if (auto inv = inventory->Poll(now)) {
     b.bytes += inv->msg.size() + kPerLineOverhead;
-    b.items.push_back({std::move(*inv), "", 0, 0, 0, false, 0});
+    b.items.push_back({std::move(*inv), "", 0, 0, 0, false, 0, ""});
   }
   std::vector<TailedLine> lines;
   for (auto& t : tailers) {
@@ -108,7 +112,22 @@ Forwarder::Impl::Batch Forwarder::Impl::Collect() {
     for (auto& l : lines) {
       b.bytes += l.text.size() + kPerLineOverhead;
       b.items.push_back(
-          {PartsFromLine(l.text, source, now), in.name, l.dev, l.ino, l.offset_end, false, 0});
+          {PartsFromLine(l.text, source, now), in.name, l.dev, l.ino, l.offset_end, false, 0, ""});
+    }
+  }
+  std::vector<JournalEntry> entries;
+  for (auto& j : journals) {
+    if (auto loss = j->TakeLoss()) {
+      b.bytes += loss->msg.size() + loss->extra_sd.size() + kPerLineOverhead;
+      b.items.push_back({std::move(*loss), "", 0, 0, 0, false, 0, ""});
+    }
+    if (b.bytes >= budget) break;
+    entries.clear();
+    j->Poll(budget - b.bytes, kPerLineOverhead, &entries);
+    for (auto& e : entries) {
+      b.bytes += e.bytes + kPerLineOverhead;
+      b.items.push_back(
+          {std::move(e.parts), j->config().name, 0, 0, 0, false, 0, std::move(e.cursor)});
     }
   }
   if (audisp && b.bytes < budget) {
@@ -119,10 +138,11 @@ Forwarder::Impl::Batch Forwarder::Impl::Collect() {
     for (const auto& l : taken) {
       b.bytes += l.text.size() + kPerLineOverhead;
       b.items.push_back(
-          {PartsFromLine(l.text, source, now), "audisp", 0, 0, 0, true, l.connection});
+          {PartsFromLine(l.text, source, now), "audisp", 0, 0, 0, true, l.connection, ""});
     }
   }
   for (auto& t : tailers) t->AppendPositions(&b.positions);
+  for (auto& j : journals) j->AppendPositions(&b.positions);
   return b;
 }
 
@@ -133,6 +153,17 @@ std::vector<FilePosition> Forwarder::Impl::PrefixPositions(const std::vector<Spo
                                                            const Batch& batch) const {
   std::vector<FilePosition> out = spool->positions();
   for (const auto& e : entries) {
+    if (!e.cursor.empty()) {
+      auto it = std::find_if(out.begin(), out.end(), [&](const FilePosition& p) {
+        return p.input == e.input && p.dev == 0 && p.ino == 0;
+      });
+      if (it == out.end()) {
+        out.push_back({e.input, "", 0, 0, 0, "", ""});
+        it = out.end() - 1;
+      }
+      it->cursor = e.cursor;
+      continue;
+    }
     if (e.file_dev == 0 && e.file_ino == 0) continue;
     auto same = [&](const FilePosition& p) {
       return p.input == e.input && p.dev == e.file_dev && p.ino == e.file_ino;
@@ -141,7 +172,7 @@ std::vector<FilePosition> Forwarder::Impl::PrefixPositions(const std::vector<Spo
     if (it == out.end()) {
       auto known = std::find_if(batch.positions.begin(), batch.positions.end(), same);
       out.push_back({e.input, known != batch.positions.end() ? known->path : "", e.file_dev,
-                     e.file_ino, 0, ""});
+                     e.file_ino, 0, "", ""});
       it = out.end() - 1;
     }
     it->offset = e.offset_end;
@@ -176,6 +207,7 @@ bool Forwarder::Impl::SpoolBatch(Batch& b) {
       e.file_dev = item.dev;
       e.file_ino = item.ino;
       e.offset_end = item.offset_end;
+      e.cursor = item.cursor;
       e.message = SignEvent(key, item.parts, config.host, chain, &mac);
       bytes += e.message.size();
       entries.push_back(std::move(e));
@@ -280,6 +312,16 @@ Result<std::unique_ptr<Forwarder>> Forwarder::Create(AgentConfig config) {
   impl->spool = std::move(spool).value();
 
   for (const auto& in : c.inputs) {
+    if (in.kind == InputKind::kJournal) {
+      std::optional<FilePosition> saved;
+      for (const auto& p : impl->spool->positions()) {
+        if (p.input == in.name && p.dev == 0 && p.ino == 0) saved = p;
+      }
+      auto reader = JournalReader::Open(in, std::move(saved), c.enterprise_number, NowMicros());
+      if (!reader.ok()) return reader.status();
+      impl->journals.push_back(std::move(reader).value());
+      continue;
+    }
     std::vector<FilePosition> saved;
     for (const auto& p : impl->spool->positions()) {
       if (p.input == in.name) saved.push_back(p);
@@ -311,8 +353,12 @@ int Forwarder::Run() {
   Impl& m = *impl_;
   std::string inputs;
   for (const auto& in : m.config.inputs) {
-    inputs += (inputs.empty() ? "" : ", ") + in.name + "=" + in.path +
-              (in.kind == InputKind::kAudit ? " (audit)" : "");
+    const bool journal = in.kind == InputKind::kJournal;
+    inputs += (inputs.empty() ? "" : ", ") + in.name + "=" +
+              (journal ? (in.journal_dir.empty() ? "journal" : in.journal_dir) : in.path) +
+              (in.kind == InputKind::kAudit ? " (audit)"
+               : journal                    ? " (journal)"
+                                            : "");
   }
   if (m.audisp)
     inputs += (inputs.empty() ? "" : ", ") + std::string("audisp=") + m.config.audisp.socket;

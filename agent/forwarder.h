@@ -1,8 +1,10 @@
 // Forwarder: `trailkeep forward --config FILE`, the agent's composition root.
 //
 // One io_context on one thread ties everything together:
-//   every poll_interval_ms: inventory check + each [[input]]'s FileTailer +
-//   the audisp socket's queued lines  ->  RFC 5424 message (message_builder.h)
+//   every poll_interval_ms: inventory check + each [[input]]'s FileTailer or
+//   JournalReader (with a JOURNAL_LOSS event first when entries were lost
+//   while the agent was down) + the audisp socket's queued lines  ->  RFC 5424
+//   message (message_builder.h, journal_fields.h)
 //   ->  chained and signed (seq, prev MAC)  ->  Spool::Append (one batch:
 //   segment written and fsynced, checkpoint rewritten)  ->  only then: ACK the
 //   audisp shim and wake the CollectorLink, which sends from the spool.

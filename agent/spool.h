@@ -8,9 +8,9 @@
 // A segment's payloads are serialized trailkeep.v1.SpoolRecord messages
 // (proto/trailkeep/v1/spool.proto) whose `message` holds the signed RFC 5424
 // bytes exactly as they are sent; `state` holds one framed SpoolState: epoch,
-// last seq, head MAC, acknowledged seq and each input's file positions as of
-// the last appended record. It is replaced atomically (write tmp, fsync,
-// rename, fsync the directory).
+// last seq, head MAC, acknowledged seq and each input's file positions (a
+// journal input's: its cursor) as of the last appended record. It is replaced atomically (write
+// tmp, fsync, rename, fsync the directory).
 //
 // Durability: Append() writes a whole batch to the active segment, fsyncs it,
 // then rewrites the checkpoint, before it returns; callers send nothing that

@@ -11,13 +11,14 @@ set -eu
 BUILD_PKGS="cmake ninja-build ccache g++ pkg-config make clang-format \
   libboost-dev libssl-dev librocksdb-dev libprotobuf-dev protobuf-compiler \
   libspdlog-dev libfmt-dev libssh2-1-dev libgtest-dev libgmock-dev \
-  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libre2-dev libjemalloc-dev \
+  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libre2-dev libjemalloc-dev libsystemd-dev \
   auditd"
 # `make fuzz` only: clang with libFuzzer and the sanitizer runtimes.
 FUZZ_PKGS="clang libclang-rt-14-dev"
 # sslscan, nmap: tests/integration/tls_scan_test.py scans every TLS endpoint.
+# systemd-journal-remote: tests/integration/journal_input_test.py writes journal files with it.
 TEST_PKGS="lintian openssl syslog-ng-core openssh-server bsdutils python3 procps iproute2 curl libestr0 libfastjson4 tmux audispd-plugins \
-  sslscan nmap"
+  sslscan nmap systemd-journal-remote"
 
 wanted="$BUILD_PKGS $TEST_PKGS"
 [ "${1:-}" = "--fuzz" ] && wanted="$wanted $FUZZ_PKGS"

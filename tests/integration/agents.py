@@ -57,6 +57,10 @@ class Agent(Process):
                  port, os.path.join(certs, "ca.pem"), os.path.join(certs, "agent.pem"),
                  os.path.join(certs, "agent.key"), collector_extra))
         for name, path, *kind in self.inputs:  # (name, path[, kind]), e.g. kind "audit"
+            if kind and kind[0] == "journal":  # path: the journal_dir; kind[1]: more keys
+                text += "\n[[input]]\nname = \"%s\"\nkind = \"journal\"\njournal_dir = \"%s\"\n" \
+                    "start = \"beginning\"\n%s" % (name, path, kind[1] if len(kind) > 1 else "")
+                continue
             text += "\n[[input]]\nname = \"%s\"\npath = \"%s\"\nstart = \"beginning\"\n" % (name, path)
             if kind:
                 text += "kind = \"%s\"\n" % kind[0]
