@@ -5,6 +5,7 @@
 
 #include "agent/journal_fields.h"
 
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -250,6 +251,28 @@ priority = "loud"
       << text;
   EXPECT_NE(text.find("input.units needs kind = \"journal\""), std::string::npos) << text;
   EXPECT_NE(text.find("input.priority must be one of"), std::string::npos) << text;
+}
+
+// deploy/agent.toml's commented journal input loads once uncommented.
+TEST(JournalConfigTest, ShippedExampleLoads) {
+  std::ifstream in(std::string(TRAILKEEP_SOURCE_DIR) + "/deploy/agent.toml");
+  std::string text, line;
+  bool in_journal = false;
+  while (std::getline(in, line)) {
+    if (line.empty()) in_journal = false;
+    if (line == "# name = \"journal\"") {
+      in_journal = true;
+      text += "[[input]]\n";
+    }
+    if (in_journal) line = line.substr(2);
+    text += line + "\n";
+  }
+  auto c = ParseAgentConfig(text, "agent.toml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->inputs.size(), 2u) << text;
+  EXPECT_EQ(c->inputs[1].kind, InputKind::kJournal);
+  EXPECT_EQ(c->inputs[1].identifiers.size(), 5u);
+  EXPECT_EQ(c->inputs[1].max_priority, 6);
 }
 
 }  // namespace
