@@ -9,6 +9,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= $(basename $(notdir $(wildcard tests/fuzz/*_fuzz.cc)))
 
 .PHONY: all deps configure build binaries run test unit integration bench bench-agent bench-api bench-tunnel bench-callgrind peers format clean package test-install fuzz
+.PHONY: sanitize sanitize-asan sanitize-tsan sanitize-ci
 
 all: build
 
@@ -82,6 +83,58 @@ fuzz:
 	    -DTRAILKEEP_BUILD_TESTS=OFF >/dev/null; fi
 	@ninja -C $(FUZZ_BUILD) -j $(JOBS) fuzzers
 	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Sanitizer builds (docs: README "Other commands", tests/sanitizer/README.md): gcc, -O1,
+# no jemalloc, each in its own folder. `make sanitize` runs the whole suite under
+# ASan+UBSan (leaks included) and the threaded parts under TSan; `make sanitize-ci`
+# is the part .ci/run takes. Every finding fails its test: the unit tests abort or
+# exit non-zero, and tests/integration/harness.py fails a test whose binaries wrote a report.
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+SAN_NICE   ?= nice -n 10
+SAN_CMAKE   = cmake -S . -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1"
+# A 64 MiB quarantine (256 by default) keeps the RSS bounds of bad_input_test meaningful.
+SAN_ENV     = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:check_initialization_order=1:strict_init_order=1:quarantine_size_mb=64 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizer/lsan.supp:print_suppressions=0 \
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/sanitizer/tsan.supp
+# TSan: the tests of what runs on several threads (io_threads, committer, tail hub,
+# tunnels, the agent's sender and spool); the unit binaries run whole, the rest by ctest name.
+TSAN_UNIT        ?= ingest_pipeline_test audit_grouping_unit_test chain_verifier_test rocksdb_store_test \
+  store_utf8_test tunnel_unit_test space_watch_test agent_spool_test agent_message_builder_test \
+  agent_file_tailer_test agent_verify_export_test
+TSAN_INTEGRATION ?= tls_ingest_test|restart_test|store_poison_test|tail_test|tunnel_test|tunnel_e2e_test|agent_delivery_test|agent_tamper_test|agent_disk_full_test|audit_grouping_test|audisp_shim_test
+# CI (.ci/run): the parsers of outside bytes, the store and the spool, then three
+# short integration tests through the real binaries; measured in tests/sanitizer/README.md.
+SANITIZE_CI_UNIT        ?= octet_framer_test syslog_parser_test base_test utf8_test proto_utf8_test \
+  audit_remote_frame_test hmac_chain_test rocksdb_store_test store_utf8_test agent_spool_test
+SANITIZE_CI_INTEGRATION ?= bad_input_test|store_poison_test|rsyslog_test
+
+ASAN_CONFIGURE = [ -f $(ASAN_BUILD)/build.ninja ] || $(SAN_CMAKE) -B $(ASAN_BUILD) -DTRAILKEEP_SANITIZE=address >/dev/null
+
+sanitize: sanitize-asan sanitize-tsan
+
+# The whole suite but install_test, which packages and installs the build's
+# binaries in a system root (sanitizer runtimes are no package dependency).
+sanitize-asan: deps
+	@$(ASAN_CONFIGURE)
+	@$(SAN_NICE) ninja -C $(ASAN_BUILD) -j $(JOBS)
+	@sh tests/peers/fetch-rsyslog.sh $(ASAN_BUILD)/peers
+	@cd $(ASAN_BUILD) && $(SAN_ENV) ctest --output-on-failure -j $(JOBS) --timeout 1800 -E '^install_test$$'
+
+sanitize-tsan: deps
+	@[ -f $(TSAN_BUILD)/build.ninja ] || $(SAN_CMAKE) -B $(TSAN_BUILD) -DTRAILKEEP_SANITIZE=thread >/dev/null
+	@$(SAN_NICE) ninja -C $(TSAN_BUILD) -j $(JOBS) trailkeepd trailkeep $(TSAN_UNIT)
+	@sh tests/peers/fetch-rsyslog.sh $(TSAN_BUILD)/peers
+	@for t in $(TSAN_UNIT); do echo "== $$t (TSan)"; $(SAN_ENV) $(TSAN_BUILD)/tests/$$t --gtest_brief=1 || exit 1; done
+	@cd $(TSAN_BUILD) && $(SAN_ENV) ctest --output-on-failure -j $(JOBS) --timeout 1800 -R '^($(TSAN_INTEGRATION))$$'
+
+sanitize-ci: deps
+	@$(ASAN_CONFIGURE)
+	@$(SAN_NICE) ninja -C $(ASAN_BUILD) -j $(JOBS) trailkeepd trailkeep $(SANITIZE_CI_UNIT)
+	@sh tests/peers/fetch-rsyslog.sh $(ASAN_BUILD)/peers
+	@for t in $(SANITIZE_CI_UNIT); do echo "== $$t (ASan+UBSan)"; $(SAN_ENV) $(ASAN_BUILD)/tests/$$t --gtest_brief=1 || exit 1; done
+	@cd $(ASAN_BUILD) && $(SAN_ENV) ctest --output-on-failure -j $(JOBS) --timeout 900 -R '^($(SANITIZE_CI_INTEGRATION))$$'
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -30,6 +30,16 @@ SCALE = float(os.environ.get("TRAILKEEP_TEST_SCALE", "1"))
 RUN_DIR = tempfile.mkdtemp(prefix="tk-it-%s-" % os.path.splitext(os.path.basename(sys.argv[0]))[0])
 tempfile.tempdir = RUN_DIR
 
+# Sanitizer builds (make sanitize): every report of ASan, UBSan, LSan or TSan
+# from any binary a test starts, however its output is captured, goes to a file
+# in SANITIZER_DIR (one per process); main() fails the test during which one
+# appeared and prints it. Harmless with ordinary binaries, which ignore these.
+SANITIZER_DIR = os.path.join(RUN_DIR, "sanitizer")
+os.makedirs(SANITIZER_DIR)
+os.chmod(SANITIZER_DIR, 0o1777)  # a collector that switched users reports too
+for _var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"):
+    os.environ[_var] = ":".join(filter(None, (os.environ.get(_var), "log_path=" + SANITIZER_DIR + "/report")))
+
 
 def scaled(n):
     return max(1, int(n * SCALE))
@@ -275,6 +285,16 @@ def run(args, **kw):
     return r
 
 
+def sanitizer_reports(seen=set()):  # noqa: B006 - the reports already failed a test
+    """Raises with every sanitizer report written since the last call."""
+    new = sorted(set(os.listdir(SANITIZER_DIR)) - seen)
+    seen.update(new)
+    if new:
+        text = "".join(open(os.path.join(SANITIZER_DIR, n), errors="replace").read() for n in new)
+        log(text)
+        raise AssertionError("%d sanitizer report(s) in %s" % (len(new), SANITIZER_DIR))
+
+
 def main(tests):
     """Runs test functions in order; prints a summary; exit 1 on any failure."""
     only = sys.argv[1:]
@@ -284,7 +304,10 @@ def main(tests):
             continue
         start = time.time()
         try:
-            t()
+            try:
+                t()
+            finally:
+                sanitizer_reports()
             log("PASS %s (%.1fs)" % (t.__name__, time.time() - start))
         except Exception as e:  # noqa: BLE001 - report every failure
             failed += 1
