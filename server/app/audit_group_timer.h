@@ -7,7 +7,7 @@
 // Flush once the io_context has stopped.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 namespace trailkeep {
@@ -18,8 +18,10 @@ class CollectorEvents;
 class AuditGroupTimer {
  public:
   // Both must outlive this.
-  AuditGroupTimer(boost::asio::io_context& io, AuditGrouping* grouping, CollectorEvents* out)
-      : timer_(io), grouping_(grouping), out_(out) {}
+  // `exec`: a strand shared with whoever calls Stop (see RunServer).
+  AuditGroupTimer(const boost::asio::any_io_executor& exec, AuditGrouping* grouping,
+                  CollectorEvents* out)
+      : timer_(exec), grouping_(grouping), out_(out) {}
 
   void Start();
   void Stop() { timer_.cancel(); }

@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include "server/app/file_access.h"
@@ -34,8 +34,9 @@ class HangupReload {
     SelfAudit* audit = nullptr;
   };
   // Every target must outlive this.
-  HangupReload(boost::asio::io_context& io, Targets targets)
-      : signal_(io, SIGHUP), targets_(std::move(targets)) {}
+  // `exec`: a strand shared with whoever calls Stop (see RunServer).
+  HangupReload(const boost::asio::any_io_executor& exec, Targets targets)
+      : signal_(exec, SIGHUP), targets_(std::move(targets)) {}
 
   void Start();
   void Stop() { signal_.cancel(); }

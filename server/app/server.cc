@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -162,7 +163,7 @@ void StopWhenHandedOver(net::io_context& io, const TlsSyslogCounters& counters,
 // Periodic housekeeping on the io_context: self-audit windows, stats log.
 class Ticker {
  public:
-  Ticker(net::io_context& io, RateLimitedSelfAudit* audit) : timer_(io), audit_(audit) {}
+  Ticker(const net::any_io_executor& ex, RateLimitedSelfAudit* audit) : timer_(ex), audit_(audit) {}
   void Start() {
     timer_.expires_after(std::chrono::seconds(1));
     timer_.async_wait([this](boost::system::error_code ec) {
@@ -403,17 +404,21 @@ int RunServer(const ServerConfig& config) {
     }
   }
 
-  Ticker ticker(io, &self_audit);
+  // The signal handlers stop the timers below: with io_threads > 1 they run on
+  // other threads than the timers' handlers, and an Asio timer or signal set
+  // may not be used from two threads at once. One strand serialises them all.
+  const net::any_io_executor main_strand = net::make_strand(io);
+  Ticker ticker(main_strand, &self_audit);
   ticker.Start();
   space_watch.Start();
   if (tunnels) tunnels->Start();
   // Audit events without EOE close after the grouping timeout.
-  AuditGroupTimer audit_timer(io, &audit_grouping, &collector_events);
+  AuditGroupTimer audit_timer(main_strand, &audit_grouping, &collector_events);
   audit_timer.Start();
   HangupReload reload(
-      io, {&config, owner, rules_path, &rules, &keyring, export_api.get(), &self_audit});
+      main_strand, {&config, owner, rules_path, &rules, &keyring, export_api.get(), &self_audit});
   reload.Start();
-  net::signal_set signals(io, SIGINT, SIGTERM);
+  net::signal_set signals(main_strand, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);

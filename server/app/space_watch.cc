@@ -1,7 +1,9 @@
 #include "server/app/space_watch.h"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/base/disk_space.h"
@@ -23,7 +25,8 @@ bool SpaceIsLow(bool was_low, uint64_t free_bytes, uint64_t warn_bytes) {
 }
 
 struct SpaceWatch::Timer {
-  explicit Timer(boost::asio::io_context& io) : timer(io) {}
+  // On its own strand: Stop() posts the cancel there, so any thread may call it.
+  explicit Timer(boost::asio::io_context& io) : timer(boost::asio::make_strand(io)) {}
   boost::asio::steady_timer timer;
 };
 
@@ -43,7 +46,9 @@ void SpaceWatch::Start() {
   Arm();
 }
 
-void SpaceWatch::Stop() { timer_->timer.cancel(); }
+void SpaceWatch::Stop() {
+  boost::asio::post(timer_->timer.get_executor(), [t = timer_.get()] { t->timer.cancel(); });
+}
 
 void SpaceWatch::Arm() {
   timer_->timer.expires_after(interval_);

@@ -7,8 +7,8 @@
 // one pair, not a flood. While the flag is up, port-60 sessions answer stored
 // records DISKLOW instead of ACK, as auditd does past its space_left; commits
 // go on until the store's own reserve, where DISKFULL takes over.
-// warn_bytes 0 turns the watch off. Start() and Stop() run on the io_context;
-// the flag may be read from any thread.
+// warn_bytes 0 turns the watch off. Start() runs before the io_context does;
+// Stop() may be called from any thread; the flag may be read from any thread.
 #pragma once
 
 #include <atomic>

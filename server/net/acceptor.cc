@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
 #include "common/base/endpoint.h"
@@ -19,7 +20,8 @@ std::unique_ptr<tcp::acceptor> BindAcceptor(net::io_context& io, const std::stri
   auto ip = net::ip::make_address(host, ec);
   if (ec) throw std::runtime_error("bad listen address '" + address + "': " + ec.message());
   tcp::endpoint ep(ip, port);
-  auto acc = std::make_unique<tcp::acceptor>(io);
+  // On its own strand, which its accept handlers run on too (io_threads > 1).
+  auto acc = std::make_unique<tcp::acceptor>(net::make_strand(io));
   acc->open(ep.protocol(), ec);
   if (!ec) acc->set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acc->bind(ep, ec);
@@ -70,8 +72,10 @@ void AcceptEach(net::io_context& io, const Acceptors& acceptors, AdmitConnection
 
 void CloseAcceptors(Acceptors* acceptors) {
   for (auto& acc : *acceptors) {
-    boost::system::error_code ec;
-    acc->close(ec);
+    net::post(acc->get_executor(), [a = acc.get()] {
+      boost::system::error_code ec;
+      a->close(ec);
+    });
   }
 }
 

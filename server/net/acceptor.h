@@ -12,7 +12,8 @@
 
 namespace trailkeep {
 
-// Binds and listens on "host:port" / "[v6]:port" (port 0: a free port).
+// Binds and listens on "host:port" / "[v6]:port" (port 0: a free port). The
+// acceptor lives on a strand of `io`, and its accept handlers run there.
 // Throws std::runtime_error naming the address on any failure (start-up only).
 std::unique_ptr<boost::asio::ip::tcp::acceptor> BindAcceptor(boost::asio::io_context& io,
                                                              const std::string& address);
@@ -26,7 +27,8 @@ using Acceptors = std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>>;
 Acceptors BindAcceptors(boost::asio::io_context& io, const std::vector<std::string>& addresses,
                         const std::string& table);
 std::vector<std::string> LocalAddresses(const Acceptors& acceptors);
-// Closes them all; call on their executor.
+// Closes them all, each on its strand: callable from any thread. The
+// acceptors must outlive the io_context's run.
 void CloseAcceptors(Acceptors* acceptors);
 
 // The accept loop of every listener: accepts on each acceptor until it is

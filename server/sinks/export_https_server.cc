@@ -140,12 +140,7 @@ std::vector<std::string> ExportHttpsServer::BoundAddresses() const {
 }
 
 void ExportHttpsServer::Stop() {
-  net::post(impl_->io, [impl = impl_] {
-    for (auto& acc : impl->acceptors) {
-      error_code ec;
-      acc->close(ec);
-    }
-  });
+  CloseAcceptors(&impl_->acceptors);  // each on its strand (acceptor.h)
 }
 
 }  // namespace trailkeep
