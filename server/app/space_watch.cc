@@ -28,6 +28,9 @@ struct SpaceWatch::Timer {
   // On its own strand: Stop() posts the cancel there, so any thread may call it.
   explicit Timer(boost::asio::io_context& io) : timer(boost::asio::make_strand(io)) {}
   boost::asio::steady_timer timer;
+  // Set on the strand by Stop(): a cancel misses a wait that has already
+  // completed and whose handler is queued, which would arm the timer again.
+  bool stopped = false;
 };
 
 SpaceWatch::SpaceWatch(boost::asio::io_context& io, std::string dir, uint64_t warn_bytes,
@@ -47,13 +50,16 @@ void SpaceWatch::Start() {
 }
 
 void SpaceWatch::Stop() {
-  boost::asio::post(timer_->timer.get_executor(), [t = timer_.get()] { t->timer.cancel(); });
+  boost::asio::post(timer_->timer.get_executor(), [t = timer_.get()] {
+    t->stopped = true;
+    t->timer.cancel();
+  });
 }
 
 void SpaceWatch::Arm() {
   timer_->timer.expires_after(interval_);
   timer_->timer.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
+    if (ec || timer_->stopped) return;
     Check();
     Arm();
   });
