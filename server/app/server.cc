@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 
 #include "common/base/time_format.h"
+#include "common/metrics/counter_registry.h"
 #include "server/app/audit_group_timer.h"
 #include "server/app/file_access.h"
 #include "server/app/hangup_reload.h"
@@ -83,37 +84,29 @@ struct IntegrityCounts {
     std::lock_guard<std::mutex> lock(mu);
     for (const auto& ie : extras.integrity) ++by_kind[ie.kind()];
   }
-  void AppendTo(std::vector<Metric>* out) {
+  Status AppendTo(std::vector<Metric>* out) {
     std::lock_guard<std::mutex> lock(mu);
     for (const auto& [kind, n] : by_kind) {
       out->push_back({"integrity_events_total",
                       "integrity events recorded since start (gap, bad_mac, conflict, ...)",
                       "counter", static_cast<double>(n), PrometheusLabel("kind", kind)});
     }
+    return Status::Ok();
   }
 };
 
-// /metrics: what the committer, the syslog listener and self-audit count.
-std::vector<Metric> CollectMetrics(const CommitterStats& c, const TlsSyslogCounters& l,
-                                   uint64_t self_audit_suppressed, size_t agents_connected) {
+// /metrics: what the committer, self-audit and the agent registry count (the
+// listeners and the API register their own counters).
+Status AppendCollectorMetrics(const CommitterStats& c, uint64_t self_audit_suppressed,
+                              size_t agents_connected, std::vector<Metric>* out) {
   auto d = [](auto v) { return static_cast<double>(v); };
-  return {
+  const Metric samples[] = {
       {"events_committed_total", "events durably stored", "counter", d(c.events_committed)},
       {"commits_total", "group commits (one WriteBatch each)", "counter", d(c.commits)},
       {"commit_failures_total", "failed group commits (retried)", "counter", d(c.commit_failures)},
       {"commit_queue_bytes", "parsed events waiting for the committer", "gauge", d(c.queued_bytes)},
       {"commit_offers_refused_total", "batches refused because the commit queue was full",
        "counter", d(c.offers_refused)},
-      {"syslog_connections", "open RFC 5425 connections", "gauge", d(l.connections.load())},
-      {"syslog_handshaking", "RFC 5425 connections still handshaking", "gauge",
-       d(l.handshaking.load())},
-      {"syslog_accepted_total", "RFC 5425 connections accepted", "counter", d(l.accepted.load())},
-      {"syslog_refused_total", "RFC 5425 connections refused (TLS, certificate, limits)", "counter",
-       d(l.refused.load())},
-      {"syslog_frames_total", "syslog frames received", "counter", d(l.frames.load())},
-      {"syslog_bytes_total", "syslog bytes received", "counter", d(l.bytes.load())},
-      {"syslog_framing_errors_total", "framing errors (connection closed)", "counter",
-       d(l.framing_errors.load())},
       {"self_audit_suppressed_total", "collector events folded into summaries under floods",
        "counter", d(self_audit_suppressed)},
       {"chain_duplicates_dropped_total", "agent events dropped as already stored (resends)",
@@ -126,6 +119,8 @@ std::vector<Metric> CollectMetrics(const CommitterStats& c, const TlsSyslogCount
       {"last_commit_seconds", "duration of the last group commit", "gauge",
        d(c.last_commit_micros) / 1e6},
   };
+  out->insert(out->end(), std::begin(samples), std::end(samples));
+  return Status::Ok();
 }
 
 // A stored record that did not parse as stored (store.h) is an integrity
@@ -244,6 +239,9 @@ int RunServer(const ServerConfig& config) {
     spdlog::critical("invalid NDcPP rules:\n{}", loaded.message());
     return 1;
   }
+  // Every figure of GET /metrics: components register theirs when they are
+  // made, so the registry is declared before all of them.
+  CounterRegistry metrics;
   // Only the instance holding the store's lock may touch ports.json.
   std::filesystem::remove(config.data_dir + "/ports.json");
   // Declared before the committer: its listeners and stage must outlive the
@@ -325,13 +323,30 @@ int RunServer(const ServerConfig& config) {
   std::unique_ptr<TunnelManager> tunnels;
   SpaceWatch space_watch(io, config.data_dir + "/store", config.space_warning_mb << 20,
                          &self_audit);
+  const auto collector_metrics =
+      metrics.RegisterFamily([&committer, &self_audit, &agents](std::vector<Metric>* m) {
+        return AppendCollectorMetrics(committer.stats(), self_audit.suppressed_total(),
+                                      agents.size(), m);
+      });
+  const auto space_metrics = metrics.Register({
+      {"store_free_bytes", "free space on the store's disk (last check)", "gauge",
+       [&space_watch] { return static_cast<double>(space_watch.free_bytes()); }, "", ""},
+      {"store_space_low", "1 while the store's disk is below space_warning_mb", "gauge",
+       [&space_watch] { return space_watch.low_flag()->load() ? 1.0 : 0.0; }, "", ""},
+  });
+  const auto integrity_metrics = metrics.RegisterFamily(
+      [&integrity_counts](std::vector<Metric>* m) { return integrity_counts.AppendTo(m); });
+  const auto tunnel_metrics = metrics.RegisterFamily([&tunnels](std::vector<Metric>* m) {
+    if (tunnels) AppendTunnelMetrics(tunnels->Status(), m);
+    return Status::Ok();
+  });
   try {
-    listener = std::make_unique<TlsSyslogListener>(io, config.syslog, &pipeline);
+    listener = std::make_unique<TlsSyslogListener>(io, config.syslog, &pipeline, metrics);
     if (!config.audit_remote.addresses.empty()) {
       AuditRemoteOptions audit_options = config.audit_remote;
       audit_options.disk_low = space_watch.low_flag();
-      audit_listener =
-          std::make_unique<AuditRemoteListener>(io, audit_options, &pipeline, listener.get());
+      audit_listener = std::make_unique<AuditRemoteListener>(io, audit_options, &pipeline,
+                                                             listener.get(), metrics);
       SetListenerNamings(config, audit_listener->BoundAddresses(), &audit_grouping);
     }
     ExportServerOptions export_options = config.export_api;
@@ -339,22 +354,8 @@ int RunServer(const ServerConfig& config) {
     export_options.enterprise_number = static_cast<uint32_t>(config.enterprise_number);
     export_options.backup_dir =
         config.backup_dir.empty() ? config.data_dir + "/backups" : config.backup_dir;
-    const TlsSyslogListener* syslog_listener = listener.get();
     export_api = std::make_unique<ExportHttpsServer>(
-        io, export_options, store.get(), &self_audit,
-        [&committer, &self_audit, &agents, &integrity_counts, syslog_listener, &tunnels,
-         &space_watch] {
-          auto m = CollectMetrics(committer.stats(), syslog_listener->counters(),
-                                  self_audit.suppressed_total(), agents.size());
-          m.push_back({"store_free_bytes", "free space on the store's disk (last check)", "gauge",
-                       static_cast<double>(space_watch.free_bytes())});
-          m.push_back({"store_space_low", "1 while the store's disk is below space_warning_mb",
-                       "gauge", space_watch.low_flag()->load() ? 1.0 : 0.0});
-          integrity_counts.AppendTo(&m);
-          if (tunnels) AppendTunnelMetrics(tunnels->Status(), &m);
-          return m;
-        },
-        &tail_hub,
+        io, export_options, store.get(), &self_audit, &metrics, &tail_hub,
         [&keyring](const std::string& host, std::string* why) { return keyring.Get(host, why); });
     if (!config.tunnels.empty()) {
       // Forwarded channels are served in process by our own port-60 listener.

@@ -74,13 +74,35 @@ struct AuditRemoteListener::Impl {
 };
 
 AuditRemoteListener::AuditRemoteListener(net::io_context& io, const AuditRemoteOptions& options,
-                                         IngestSink* sink, TlsSyslogListener* agents)
+                                         IngestSink* sink, TlsSyslogListener* agents,
+                                         CounterRegistry& metrics)
     : impl_(std::make_shared<Impl>(io, options, sink, agents)) {
+  const AuditRemoteCounters& c = *impl_->counters;
+  metrics_ = metrics.Register({
+      GaugeOf("audit_remote_connections", "open port-60 (auditd remote logging) connections",
+              c.connections),
+      CounterOf("audit_remote_accepted_total", "port-60 connections accepted", c.accepted),
+      CounterOf("audit_remote_records_total", "auditd records received in port-60 frames",
+                c.records),
+      CounterOf("audit_remote_heartbeats_total", "port-60 heartbeats received (acknowledged)",
+                c.heartbeats),
+      CounterOf("audit_remote_ascii_lines_total",
+                "auditd records received as ASCII lines (format = ascii; never acknowledged)",
+                c.ascii_lines),
+      CounterOf("audit_remote_disk_full_replies_total",
+                "port-60 records answered DISKFULL because they were not stored in time",
+                c.disk_full_replies),
+      CounterOf("audit_remote_framing_errors_total",
+                "port-60 frames the protocol cannot carry (error reply, connection closed)",
+                c.framing_errors),
+  });
   impl_->acceptors = BindAcceptors(impl_->io, options.addresses, "[[listen.audit]]");
   AcceptEach(io, impl_->acceptors, [impl = impl_](tcp::socket sock, const std::string& listener) {
     impl->Admit(std::move(sock), listener);
   });
 }
+
+const AuditRemoteCounters& AuditRemoteListener::counters() const { return *impl_->counters; }
 
 AuditRemoteListener::~AuditRemoteListener() = default;
 
@@ -103,7 +125,5 @@ void AuditRemoteListener::Stop() {
     impl->sessions.clear();
   });
 }
-
-const AuditRemoteCounters& AuditRemoteListener::counters() const { return *impl_->counters; }
 
 }  // namespace trailkeep

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics/counter_registry.h"
+
 namespace boost::asio {
 class io_context;
 }
@@ -62,14 +64,17 @@ class AuditRemoteListener {
   // Binds every address and starts accepting. Throws std::runtime_error on a
   // bad address or a port in use (start-up only). Trailkeep agents (their
   // hello, common/wire/port60_hello.h) are handed to `agents` for their TLS
-  // session; null refuses them.
+  // session; null refuses them. The counters are registered in `metrics`
+  // (audit_remote_*), which must outlive the listener.
   AuditRemoteListener(boost::asio::io_context& io, const AuditRemoteOptions& options,
-                      IngestSink* sink, TlsSyslogListener* agents);
+                      IngestSink* sink, TlsSyslogListener* agents, CounterRegistry& metrics);
   ~AuditRemoteListener();
   AuditRemoteListener(const AuditRemoteListener&) = delete;
   AuditRemoteListener& operator=(const AuditRemoteListener&) = delete;
 
   std::vector<std::string> BoundAddresses() const;
+  // What /metrics shows as audit_remote_* (also read by tests).
+  const AuditRemoteCounters& counters() const;
   // Runs a session, as if accepted here, on a channel that reached the
   // collector another way (a reverse SSH tunnel's); call on the stream's
   // executor. The identity names the sender (identity.tunnel: its node).
@@ -77,11 +82,11 @@ class AuditRemoteListener {
   // Stops accepting and tells every open session's client that the server
   // is ending (ENDING, as auditd does at shutdown), then closes them.
   void Stop();
-  const AuditRemoteCounters& counters() const;
 
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
+  CounterRegistry::Registration metrics_;  // reads impl_'s counters: dropped first
 };
 
 }  // namespace trailkeep

@@ -72,8 +72,20 @@ struct TlsSyslogListener::Impl {
 };
 
 TlsSyslogListener::TlsSyslogListener(net::io_context& io, const TlsSyslogOptions& options,
-                                     IngestSink* sink)
+                                     IngestSink* sink, CounterRegistry& metrics)
     : impl_(std::make_shared<Impl>(io, options, sink)) {
+  const TlsSyslogCounters& c = *impl_->counters;
+  metrics_ = metrics.Register({
+      GaugeOf("syslog_connections", "open RFC 5425 connections", c.connections),
+      GaugeOf("syslog_handshaking", "RFC 5425 connections still handshaking", c.handshaking),
+      CounterOf("syslog_accepted_total", "RFC 5425 connections accepted", c.accepted),
+      CounterOf("syslog_refused_total", "RFC 5425 connections refused (TLS, certificate, limits)",
+                c.refused),
+      CounterOf("syslog_frames_total", "syslog frames received", c.frames),
+      CounterOf("syslog_bytes_total", "syslog bytes received", c.bytes),
+      CounterOf("syslog_framing_errors_total", "framing errors (connection closed)",
+                c.framing_errors),
+  });
   impl_->acceptors = BindAcceptors(impl_->io, options.addresses, "[[listen.syslog]]");
   AcceptEach(io, impl_->acceptors, [impl = impl_](tcp::socket sock, const std::string& listener) {
     impl->Admit(std::move(sock), listener);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics/counter_registry.h"
 #include "server/net/tls_options.h"
 
 namespace boost::asio {
@@ -57,7 +58,10 @@ class TlsSyslogListener {
  public:
   // Binds every address and starts accepting. Throws std::runtime_error on a
   // bad address, a port in use or an unusable certificate (start-up only).
-  TlsSyslogListener(boost::asio::io_context& io, const TlsSyslogOptions& options, IngestSink* sink);
+  // The counters are registered in `metrics` (syslog_*), which must outlive
+  // the listener.
+  TlsSyslogListener(boost::asio::io_context& io, const TlsSyslogOptions& options, IngestSink* sink,
+                    CounterRegistry& metrics);
   ~TlsSyslogListener();
   TlsSyslogListener(const TlsSyslogListener&) = delete;
   TlsSyslogListener& operator=(const TlsSyslogListener&) = delete;
@@ -75,6 +79,7 @@ class TlsSyslogListener {
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;
+  CounterRegistry::Registration metrics_;  // reads impl_'s counters: dropped first
 };
 
 }  // namespace trailkeep

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "common/metrics/counter_registry.h"
+#include "server/sinks/export_https_server.h"
 #include "server/sinks/export_request.h"
 
 namespace trailkeep {
@@ -18,9 +20,13 @@ void ServeHosts(ApiSession& session);
 void ServeIntegrity(ApiSession& session, const QueryParams& params);
 // GET /v1/report/NAME: the report `trailkeepd report` builds (api_report.cc).
 void ServeReport(ApiSession& session, const std::string& name, const QueryParams& params);
-// GET /metrics: Prometheus text, filtered for restricted callers (api_metrics.cc).
+// GET /metrics: every sample of the server's CounterRegistry as Prometheus
+// text, filtered for restricted callers (api_metrics.cc).
 void ServeMetrics(ApiSession& session);
 // POST /v1/backup: a consistent copy of the store in the backup folder (api_backup.cc).
 void ServeBackup(ApiSession& session);
+// Registers the API's counters and the store's samples (per source host,
+// RocksDB) in server.metrics; the registration reads `server`.
+CounterRegistry::Registration RegisterApiMetrics(const ExportHttpsServer::Impl& server);
 
 }  // namespace trailkeep

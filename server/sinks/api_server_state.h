@@ -43,7 +43,7 @@ struct ApiCounters {
 
 struct ExportHttpsServer::Impl : std::enable_shared_from_this<Impl> {
   Impl(boost::asio::io_context& io_in, const ExportServerOptions& o, const Store* s, SelfAudit* a,
-       MetricsSource m, LiveTailHub* h, ChainKeyLookup k);
+       CounterRegistry* m, LiveTailHub* h, ChainKeyLookup k);
 
   void Accept(boost::asio::ip::tcp::acceptor* acc);
   void Admit(boost::asio::ip::tcp::socket sock);
@@ -61,7 +61,7 @@ struct ExportHttpsServer::Impl : std::enable_shared_from_this<Impl> {
   const ExportServerOptions options;
   const Store* const store;
   SelfAudit* const audit;
-  const MetricsSource metrics;
+  CounterRegistry* const metrics;  // everything GET /metrics serves
   LiveTailHub* const hub;
   const ChainKeyLookup chain_keys;
   std::shared_ptr<boost::asio::ssl::context> ctx;

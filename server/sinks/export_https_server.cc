@@ -11,6 +11,7 @@
 #include "server/net/acceptor.h"
 #include "server/net/tls_context.h"
 #include "server/selfaudit/self_audit.h"
+#include "server/sinks/api_endpoints.h"
 #include "server/sinks/api_server_state.h"
 #include "server/sinks/api_session.h"
 
@@ -21,12 +22,12 @@ using tcp = net::ip::tcp;
 using boost::system::error_code;
 
 ExportHttpsServer::Impl::Impl(net::io_context& io_in, const ExportServerOptions& o, const Store* s,
-                              SelfAudit* a, MetricsSource m, LiveTailHub* h, ChainKeyLookup k)
+                              SelfAudit* a, CounterRegistry* m, LiveTailHub* h, ChainKeyLookup k)
     : io(io_in),
       options(o),
       store(s),
       audit(a),
-      metrics(std::move(m)),
+      metrics(m),
       hub(h),
       chain_keys(std::move(k)),
       pool(static_cast<size_t>(std::max(1, o.read_threads))),
@@ -94,11 +95,12 @@ void ExportHttpsServer::Impl::Admit(tcp::socket sock) {
 }
 
 ExportHttpsServer::ExportHttpsServer(net::io_context& io, const ExportServerOptions& options,
-                                     const Store* store, SelfAudit* audit, MetricsSource metrics,
+                                     const Store* store, SelfAudit* audit, CounterRegistry* metrics,
                                      LiveTailHub* tail_hub, ChainKeyLookup chain_keys)
-    : impl_(std::make_shared<Impl>(io, options, store, audit, std::move(metrics), tail_hub,
+    : impl_(std::make_shared<Impl>(io, options, store, audit, metrics, tail_hub,
                                    std::move(chain_keys))) {
   if (options.addresses.empty()) throw std::runtime_error("no [[listen.export]] address");
+  metrics_ = RegisterApiMetrics(*impl_);
   for (const auto& a : options.addresses) impl_->acceptors.push_back(BindAcceptor(impl_->io, a));
   for (auto& acc : impl_->acceptors) impl_->Accept(acc.get());
 }

@@ -16,7 +16,10 @@
 // page holds at most max_limit events, and at most max_streams event responses are in flight (more
 // get 503).
 //
-// Lifetime: `store`, `audit` and the metrics source must outlive the server.
+// GET /metrics serves every sample of the CounterRegistry; the server
+// registers its own counters and the store's per-host samples there.
+//
+// Lifetime: `store`, `audit` and the metrics registry must outlive the server.
 // The destructor stops accepting and joins the read pool; call it before the
 // store is closed.
 #pragma once
@@ -27,9 +30,9 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics/counter_registry.h"
 #include "server/net/tls_options.h"
 #include "server/sinks/export_auth.h"
-#include "server/sinks/prometheus.h"
 
 namespace boost::asio {
 class io_context;
@@ -80,7 +83,7 @@ class ExportHttpsServer {
   // /v1/tail then answers 503) must be registered as a Committer listener and
   // outlive the server. Without `chain_keys`, /v1/verify answers 503.
   ExportHttpsServer(boost::asio::io_context& io, const ExportServerOptions& options,
-                    const Store* store, SelfAudit* audit, MetricsSource metrics,
+                    const Store* store, SelfAudit* audit, CounterRegistry* metrics,
                     LiveTailHub* tail_hub = nullptr, ChainKeyLookup chain_keys = {});
   ~ExportHttpsServer();
   ExportHttpsServer(const ExportHttpsServer&) = delete;
@@ -101,6 +104,7 @@ class ExportHttpsServer {
 
  private:
   std::shared_ptr<Impl> impl_;
+  CounterRegistry::Registration metrics_;  // reads impl_'s counters: dropped first
 };
 
 }  // namespace trailkeep

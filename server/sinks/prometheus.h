@@ -1,34 +1,14 @@
-// Metric samples and their Prometheus text exposition (format 0.0.4), as
-// GET /metrics serves them. Pure code.
+// The Prometheus text exposition (format 0.0.4) of metric samples
+// (common/metrics/metric.h), as GET /metrics serves them. Pure code.
 #pragma once
 
 #include <functional>
 #include <string>
-#include <utility>
 #include <vector>
 
-namespace trailkeep {
+#include "common/metrics/metric.h"
 
-// One Prometheus sample: name (without the trailkeep_ prefix), HELP text,
-// "counter" or "gauge", value, and optional labels ("host=\"a\"", already
-// escaped with PrometheusLabel). Samples of one name must be adjacent.
-// `source_host` names the one source host (or tunnel node) the sample is
-// about; "" marks a fleet-wide sample, which mixes every host's activity.
-struct Metric {
-  Metric(std::string n, std::string h, std::string t, double v, std::string l = "",
-         std::string host = "")
-      : name(std::move(n)),
-        help(std::move(h)),
-        type(std::move(t)),
-        value(v),
-        labels(std::move(l)),
-        source_host(std::move(host)) {}
-  std::string name, help, type;
-  double value = 0;
-  std::string labels;
-  std::string source_host;
-};
-using MetricsSource = std::function<std::vector<Metric>()>;
+namespace trailkeep {
 
 // What a caller limited to host patterns may see (docs/api.md, /metrics):
 // only samples about one host that `may_see` accepts; no fleet-wide sample,

@@ -10,10 +10,12 @@ header version, a header cut short, a bad magic) answered or closed without
 the collector going down; a sender that never reads its acks is pushed back
 by TCP once 256 replies wait, and loses nothing. The trailkeep agent in
 port60 mode shares the port: its hello, then its usual TLS session, chain
-and acks.
+and acks. The listener's counters (trailkeep_audit_remote_*) are on
+GET /metrics, read with curl.
 """
 import contextlib
 import os
+import re
 import shutil
 import socket
 import struct
@@ -424,9 +426,62 @@ def test_bad_magic_is_read_as_ascii_as_auditd_does():
         log("bad magic: read as ASCII, over-long line refused (%s); collector up" % text.decode())
 
 
+def audit_remote_metrics(c):
+    """trailkeep_audit_remote_* samples of GET /metrics (curl, the dev admin token): {name: value}."""
+    with open(os.path.join(c.workdir, "dev", "admin.token")) as f:
+        token = f.read().strip()
+    r = subprocess.run(["curl", "-sS", "--http1.1", "--fail", "--cacert", os.path.join(c.pki, "ca.pem"),
+                        "-H", "Authorization: Bearer " + token,
+                        "https://127.0.0.1:%d/metrics" % c.export_port], capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    out = {}
+    for line in r.stdout.decode().splitlines():
+        m = re.match(r"trailkeep_(audit_remote_\w+) (\S+)$", line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+def test_port60_counters_reach_metrics():
+    """The port-60 listener's counters are on /metrics (they were counted, never shown)."""
+    with Collector() as c:
+        assert audit_remote_metrics(c) == {
+            "audit_remote_connections": 0, "audit_remote_accepted_total": 0, "audit_remote_records_total": 0,
+            "audit_remote_heartbeats_total": 0, "audit_remote_ascii_lines_total": 0,
+            "audit_remote_disk_full_replies_total": 0, "audit_remote_framing_errors_total": 0,
+        }, audit_remote_metrics(c)
+        s = connect(c)
+        s.sendall(frame(HEARTBEAT, 2) + frame(MESSAGE, 3, record(1)) + frame(MESSAGE, 4, record(2)))
+        assert [read_reply(s)[:2] for _ in range(3)] == [(ACK, 2), (ACK, 3), (ACK, 4)]
+        s.sendall(record(3))  # format = ascii: stored, no reply
+        c.wait_for(lambda: len(stored_records(c)) == 3, what="the ASCII record")
+        m = audit_remote_metrics(c)
+        assert (m["audit_remote_connections"], m["audit_remote_accepted_total"], m["audit_remote_records_total"],
+                m["audit_remote_heartbeats_total"], m["audit_remote_ascii_lines_total"]) == (1, 1, 2, 1, 1), m
+        # A bad header version: a framing error, and the connection closes.
+        bad = connect(c)
+        bad.sendall(frame(MESSAGE, 2, record(4), header_version=3))
+        assert read_reply(bad)[0] == GENERIC_ERROR
+        bad.close()
+        s.close()
+        m = c.wait_for(lambda: (lambda m: m if m["audit_remote_connections"] == 0 else None)(audit_remote_metrics(c)),
+                       what="both port-60 connections closed in /metrics")
+        assert (m["audit_remote_accepted_total"], m["audit_remote_framing_errors_total"]) == (2, 1), m
+        peer = "raw client"
+        if os.geteuid() == 0 and os.path.exists(AUDISP_REMOTE) and shutil.which("unshare"):
+            # And stock audisp-remote, as a node runs it.
+            rc, err = run_audisp_remote(c.audit_port, [record(i) for i in range(10, 15)], c.workdir)
+            assert rc == 0, "audisp-remote exited with %s: %s" % (rc, err)
+            m = c.wait_for(lambda: (lambda m: m if m["audit_remote_records_total"] == 7 else None)(
+                audit_remote_metrics(c)), what="audisp-remote's 5 records in /metrics")
+            assert m["audit_remote_accepted_total"] == 3, m
+            peer += " and audisp-remote"
+        log("port-60 counters on /metrics (%s): %s" % (peer, sorted(m.items())))
+
+
 if __name__ == "__main__":
     harness.main([test_wire_contract, test_audisp_remote_delivers_every_record_once,
                   test_full_disk_answers_diskfull_and_loses_nothing, test_low_space_answers_disklow_and_recovers,
                   test_agent_over_port60,
                   test_unknown_hello_is_refused, test_ackless_flood_loses_nothing,
-                  test_bad_magic_is_read_as_ascii_as_auditd_does])
+                  test_bad_magic_is_read_as_ascii_as_auditd_does, test_port60_counters_reach_metrics])

@@ -14,6 +14,7 @@
 #include <boost/asio/strand.hpp>
 #include <gtest/gtest.h>
 
+#include "common/metrics/counter_registry.h"
 #include "common/wire/audit_remote_frame.h"
 #include "server/net/audit_remote_listener.h"
 #include "server/net/byte_stream.h"
@@ -98,7 +99,7 @@ class RecordingSink final : public IngestSink {
 // A port-60 listener whose sessions the test serves streams to.
 class AuditRemoteServeTest : public ::testing::Test {
  protected:
-  AuditRemoteServeTest() : listener_(io_, Options(), &sink_, nullptr) {}
+  AuditRemoteServeTest() : listener_(io_, Options(), &sink_, nullptr, metrics_) {}
   ~AuditRemoteServeTest() override {
     listener_.Stop();
     io_.run_for(std::chrono::milliseconds(50));
@@ -120,6 +121,7 @@ class AuditRemoteServeTest : public ::testing::Test {
   net::io_context io_;
   net::strand<net::io_context::executor_type> strand_ = net::make_strand(io_);
   RecordingSink sink_;
+  CounterRegistry metrics_;  // outlives the listener that registers in it
   AuditRemoteListener listener_;
   std::shared_ptr<MemoryStream::Shared> shared_ = std::make_shared<MemoryStream::Shared>();
 };
