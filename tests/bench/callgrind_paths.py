@@ -310,7 +310,7 @@ def agent_config(workdir, collector):
                 '[collector]\naddress = "%s"\nserver_name = "localhost"\nca_file = "%s"\ncert_file = "%s"\n'
                 'key_file = "%s"\n\n[[input]]\nname = "app"\npath = "%s"\nstart = "beginning"\n'
                 % (AGENT_HOST, os.path.join(workdir, "spool"), os.path.join(bundle, "hmac.key"), passwd, group,
-                   collector.syslog, os.path.join(bundle, "ca.crt"), os.path.join(bundle, "agent.crt"),
+                   collector.syslog, os.path.join(bundle, "ca.pem"), os.path.join(bundle, "agent.pem"),
                    os.path.join(bundle, "agent.key"), os.path.join(workdir, "app.log")))
     open(os.path.join(workdir, "app.log"), "w").close()
     return path
