@@ -83,14 +83,7 @@ class Fleet:
 
     def wait_stored(self, expected, stall=60):
         """Blocks until `expected` events are stored; returns the last WAL write time."""
-        token, since = None, time.time()
-        while self.counter.count(True) < expected:
-            if self.counter.progress() != token:
-                token, since = self.counter.progress(), time.time()
-            if time.time() - since > stall:
-                raise RuntimeError("stored %d of %d, no progress for %ds" % (self.counter.n, expected, stall))
-            time.sleep(0.1)
-        return self.counter.last_write()
+        return self.counter.wait_for(expected, stall)
 
     def agent_figures(self):
         return (sum(proc_cpu_seconds(a.proc.pid) for a in self.agents),

@@ -333,6 +333,18 @@ class TrailkeepCounter:
         """mtime of the newest RocksDB WAL write: the last synced group commit."""
         return self.wal()[0] or None
 
+    def wait_for(self, expected, stall=60):
+        """Blocks until `expected` events are stored (RuntimeError after `stall` s without
+        progress); returns the last WAL write time."""
+        token, since = None, time.time()
+        while self.count(True) < expected:
+            if self.progress() != token:
+                token, since = self.progress(), time.time()
+            if time.time() - since > stall:
+                raise RuntimeError("stored %d of %d, no progress for %ds" % (self.n, expected, stall))
+            time.sleep(0.1)
+        return self.last_write()
+
 
 # --- receivers ---------------------------------------------------------------
 

@@ -73,14 +73,7 @@ class Setup:
                                               self.collector.data_dir)
 
     def wait_stored(self, expected, stall=60):
-        token, since = None, time.time()
-        while self.counter.count(True) < expected:
-            if self.counter.progress() != token:
-                token, since = self.counter.progress(), time.time()
-            if time.time() - since > stall:
-                raise RuntimeError("stored %d of %d, no progress for %ds" % (self.counter.n, expected, stall))
-            time.sleep(0.1)
-        return self.counter.last_write()
+        return self.counter.wait_for(expected, stall)
 
     def close(self):
         self.agent.stop()
