@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "agent/api_client.h"
+#include "common/api/api_client.h"
 
 namespace trailkeep {
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "common/api/backup_call.h"
 #include "common/base/time_format.h"
 #include "common/event/event_format.h"
 #include "trailkeep/v1/record.pb.h"
@@ -214,24 +215,10 @@ int RunRemoteQuery(const ClientOptions& options, const QueryArgs& args) {
 int RunRemoteBackup(const ClientOptions& options) {
   auto client = MakeClient(options);
   if (!client.ok()) return Fail("backup", client.status());
-  std::string body;
-  // A checkpoint flushes the memtables first: allow it time on a busy store.
-  Status s = client.value()->Post(
-      "/v1/backup",
-      [&](std::string_view line) {
-        body.append(line);
-        return true;
-      },
-      kQueryReadTimeoutMs);
+  auto line = RequestBackup(client.value().get());
   if (client.value()->Interrupted()) return 1;
-  if (!s.ok()) return Fail("backup", s);
-  json answer = json::parse(body, nullptr, false);
-  if (answer.is_discarded() || !answer.is_object()) {
-    return Fail("backup", Status::Corruption("the answer is not a JSON object"));
-  }
-  std::cout << "backup " << Str(answer, "path") << " (store " << Str(answer, "store")
-            << ", up to ingest_seq " << Str(answer, "last_ingest_seq") << ", "
-            << Str(answer, "created") << ")\n";
+  if (!line.ok()) return Fail("backup", line.status());
+  std::cout << line.value() << "\n";
   return 0;
 }
 

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "agent/api_client.h"
+#include "common/api/api_client.h"
 
 namespace trailkeep {
 

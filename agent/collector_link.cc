@@ -521,6 +521,8 @@ void CollectorLink::Wake() {
   if (impl_->conn) impl_->conn->wake.cancel();
 }
 
+void CollectorLink::SetHeartbeatKey(std::string key) { impl_->options.hmac_key = std::move(key); }
+
 void CollectorLink::Stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;

@@ -48,7 +48,7 @@ struct LinkOptions {
   std::string host;  // our HOSTNAME
   uint32_t enterprise_number = 32473;
   int heartbeat_interval_ms = 10000;
-  std::string hmac_key;  // raw key bytes
+  std::string hmac_key;  // raw key bytes, of the spool's head (SetHeartbeatKey)
 };
 
 class CollectorLink {
@@ -61,6 +61,9 @@ class CollectorLink {
   void Start();
   // New records were appended to the spool.
   void Wake();
+  // The key heartbeats are signed with from now on: the key of the spool's
+  // head (the forwarder calls it once an event under a new key is spooled).
+  void SetHeartbeatKey(std::string key);
   // Closes the connection and ends every pending operation.
   void Stop();
 

@@ -228,7 +228,12 @@ ExportFieldCheck::Kind ExportFieldCheck::CheckChained(const json& event, const s
 
   // An authentic member: its record text may be claimed by a grouped event.
   if (f.kind == ChainKind::kEvent) lowest_seq_ = std::min(lowest_seq_, f.link.seq);
-  if (e.audit_member() && f.kind == ChainKind::kEvent && VerifyMessageMac(key_, raw, f)) {
+  const auto authentic = [&] {
+    if (VerifyMessageMac(key_, raw, f)) return true;
+    return std::any_of(other_keys_.begin(), other_keys_.end(),
+                       [&](const std::string& k) { return VerifyMessageMac(k, raw, f); });
+  };
+  if (e.audit_member() && f.kind == ChainKind::kEvent && authentic()) {
     members_[f.link.seq].push_back({DigestOf(e.msg()), line});
   }
   return Kind::kChained;

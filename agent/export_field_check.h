@@ -74,6 +74,8 @@ class ExportFieldCheck {
 
   // `key`: the host's raw HMAC key, to authenticate audit member events.
   explicit ExportFieldCheck(std::string key);
+  // Another key of the host (a retired one): members under it count too.
+  void AddKey(std::string key) { other_keys_.push_back(std::move(key)); }
 
   // One exported event and its decoded raw_b64, at `line` of the file.
   // Appends every differing key to *diffs; returns what kind of event it was
@@ -98,6 +100,7 @@ class ExportFieldCheck {
   Digest DigestOf(std::string_view text) const;
 
   std::string key_;
+  std::vector<std::string> other_keys_;
   // Authenticated audit member events by chain seq (of any epoch: a grouped
   // record names only the seq).
   std::unordered_map<uint64_t, std::vector<Member>> members_;

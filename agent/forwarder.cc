@@ -70,8 +70,12 @@ struct Forwarder::Impl {
 
   AgentConfig config;
   std::string key;
+  std::string key_id;         // KeyId(key)
+  bool announce_key = false;  // the next spooled event names key_id
+  std::string link_key_id;    // the key the link signs heartbeats with
   net::io_context io;
   net::signal_set signals{io, SIGTERM, SIGINT};
+  net::signal_set hangup{io, SIGHUP};
   net::steady_timer poll_timer{io};
   std::unique_ptr<Spool> spool;
   std::vector<std::unique_ptr<FileTailer>> tailers;
@@ -91,6 +95,10 @@ struct Forwarder::Impl {
   void Tick();
   void SchedulePoll();
   void Shutdown(int signal);
+  void WaitHangup();
+  // Takes `new_key` as the signing key; queues the KEY_ROTATED event.
+  void SwitchKey(std::string new_key, const std::string& why);
+  std::deque<Item> queued;  // agent events for the next batch (KEY_ROTATED)
 };
 
 Forwarder::Impl::Batch Forwarder::Impl::Collect() {
@@ -98,6 +106,11 @@ Forwarder::Impl::Batch Forwarder::Impl::Collect() {
   const int64_t now = NowMicros();
   const size_t budget =
       static_cast<size_t>(std::min<uint64_t>(spool->room_bytes(), kMaxBatchBytes));
+  for (auto& item : queued) {
+    b.bytes += item.parts.msg.size() + kPerLineOverhead;
+    b.items.push_back(std::move(item));
+  }
+  queued.clear();
   if (auto inv = inventory->Poll(now)) {
     b.bytes += inv->msg.size() + kPerLineOverhead;
     b.items.push_back({std::move(*inv), "", 0, 0, 0, false, 0, ""});
@@ -208,7 +221,12 @@ bool Forwarder::Impl::SpoolBatch(Batch& b) {
       e.file_ino = item.ino;
       e.offset_end = item.offset_end;
       e.cursor = item.cursor;
+      e.key_id = key_id;
+      // The first event of a spool, and the first under a new key, name it.
+      if (announce_key || chain.seq == 1) chain.key_id = key_id;
       e.message = SignEvent(key, item.parts, config.host, chain, &mac);
+      chain.key_id.clear();
+      announce_key = false;
       bytes += e.message.size();
       entries.push_back(std::move(e));
       if (item.from_audisp) acks.push_back({item.audisp_connection, ""});
@@ -219,12 +237,17 @@ bool Forwarder::Impl::SpoolBatch(Batch& b) {
     Status s =
         spool->Append(entries, chain.prev_mac, last ? b.positions : PrefixPositions(entries, b));
     if (!s.ok()) {
+      announce_key = announce_key || entries.front().key_id != spool->head_key_id();
       if (!append_failing) {
         spdlog::error("spool append failed: {}; inputs paused, retrying (nothing is dropped)",
                       s.message());
       }
       append_failing = true;
       return false;
+    }
+    if (link_key_id != key_id && link) {
+      link->SetHeartbeatKey(key);  // the head is now signed with it
+      link_key_id = key_id;
     }
     if (append_failing) spdlog::info("spool appends work again: inputs resume");
     append_failing = false;
@@ -279,6 +302,33 @@ void Forwarder::Impl::SchedulePoll() {
   });
 }
 
+void Forwarder::Impl::SwitchKey(std::string new_key, const std::string& why) {
+  const std::string new_id = KeyId(new_key);
+  spdlog::info("HMAC key {} ({}): it signs from the next event on (seq {}); previous key {}",
+               new_id, why, spool->next_seq(), key_id.empty() ? "none" : key_id);
+  queued.push_back(
+      {KeyRotatedParts(new_id, spool->head_key_id(), NowMicros()), "", 0, 0, 0, false, 0, ""});
+  key = std::move(new_key);
+  key_id = new_id;
+  announce_key = true;
+}
+
+void Forwarder::Impl::WaitHangup() {
+  hangup.async_wait([this](error_code ec, int) {
+    if (ec || stopping) return;
+    auto loaded = LoadHmacKey(config.hmac_key_file);
+    if (!loaded.ok()) {
+      spdlog::error("SIGHUP: {}; still signing with key {}", loaded.status().message(), key_id);
+    } else if (KeyId(loaded.value()) == key_id) {
+      spdlog::info("SIGHUP: HMAC key {} unchanged", key_id);
+    } else {
+      SwitchKey(std::move(loaded).value(), "SIGHUP, " + config.hmac_key_file);
+      Tick();
+    }
+    WaitHangup();
+  });
+}
+
 void Forwarder::Impl::Shutdown(int signal) {
   if (stopping) return;
   spdlog::info("signal {}: spooling what is read, then stopping", signal);
@@ -287,6 +337,7 @@ void Forwarder::Impl::Shutdown(int signal) {
   poll_timer.cancel();
   error_code ignored;
   signals.cancel(ignored);
+  hangup.cancel(ignored);
   if (audisp) audisp->Stop();
   if (link) link->Stop();
 }
@@ -301,7 +352,7 @@ Result<std::unique_ptr<Forwarder>> Forwarder::Create(AgentConfig config) {
 
   auto key = LoadHmacKey(c.hmac_key_file);
   if (!key.ok()) return key.status();
-  impl->key = std::move(key).value();
+  std::string loaded = std::move(key).value();
 
   const uint64_t now_ns =
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -310,6 +361,17 @@ Result<std::unique_ptr<Forwarder>> Forwarder::Create(AgentConfig config) {
   auto spool = Spool::Open({c.spool_dir, c.spool_max_bytes, c.segment_bytes}, now_ns);
   if (!spool.ok()) return spool.status();
   impl->spool = std::move(spool).value();
+  // A spool whose head another key signed (the key file was replaced while
+  // the agent was down): the switch is announced by the first event. A
+  // spool older than key ids ("") says nothing: no switch.
+  const std::string& head_key = impl->spool->head_key_id();
+  if (impl->spool->last_seq() != 0 && !head_key.empty() && head_key != KeyId(loaded)) {
+    impl->SwitchKey(std::move(loaded), "at start, " + c.hmac_key_file);
+  } else {
+    impl->key_id = KeyId(loaded);
+    impl->key = std::move(loaded);
+  }
+  impl->link_key_id = impl->key_id;
 
   for (const auto& in : c.inputs) {
     if (in.kind == InputKind::kJournal) {
@@ -372,6 +434,7 @@ int Forwarder::Run() {
   m.signals.async_wait([&m](error_code ec, int signal) {
     if (!ec) m.Shutdown(signal);
   });
+  m.WaitHangup();
   m.Tick();  // inventory and the inputs' initial positions, at once
   m.SchedulePoll();
   m.link->Start();

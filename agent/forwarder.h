@@ -17,6 +17,14 @@
 // disk pauses the agent until acknowledged segments are deleted.
 // SIGTERM/SIGINT: one last poll is spooled, the link and the socket are
 // closed, Run() returns 0.
+// SIGHUP: the HMAC key file is read again. A new key (another KeyId) signs
+// from the next event on: a KEY_ROTATED event is queued so the switch happens
+// at once, and that first event names the key ([tkkey@PEN id=...],
+// docs/formats/hmac_chain.md, 'Key rotation'). Records already spooled keep
+// their old MACs; heartbeats switch once the new key's first event is
+// spooled. A key file that does not load is logged and the old key kept. A
+// start with a key other than the spool head's, and the first event of a new
+// spool, announce the key the same way.
 //
 // Logs (spdlog, stderr): start (host, epoch, next seq, inputs), connects,
 // resume points, pauses.

@@ -32,7 +32,7 @@
 //       records from stdin to the forwarder's socket, resending what the
 //       forwarder has not acknowledged (agent/audisp_shim.h).
 //
-//   trailkeep verify --export FILE --key KEYFILE [--host H]
+//   trailkeep verify --export FILE (--key KEYFILE | --keys-dir DIR) [--host H]
 //       Re-verifies the HMAC chain of an NDJSON export offline: OK N events and
 //       exit 0, or each broken range and exit 1 (agent/verify_export.h).
 //   trailkeep verify --server URL --host H
@@ -233,12 +233,15 @@ int main(int argc, char** argv) {
       "audisp", "auditd dispatcher plugin: relay audit records from stdin to `trailkeep forward`");
   audisp->add_option("--socket", audisp_socket, "the forwarder's [audisp] socket");
 
-  std::string verify_export, verify_key, verify_host;
+  std::string verify_export, verify_key, verify_host, verify_keys_dir;
   auto* verify = app.add_subcommand(
       "verify",
       "re-verify the HMAC chain of an NDJSON export offline (docs/formats/hmac_chain.md)");
   verify->add_option("--export", verify_export, "NDJSON export file, - for stdin");
   verify->add_option("--key", verify_key, "with --export: the host's HMAC key file (mode 0600)");
+  verify->add_option("--keys-dir", verify_keys_dir,
+                     "with --export, instead of --key: a key folder like the collector's keys_dir "
+                     "(H.key and the retired keys of H.retired/), to verify across key rotations");
   verify->add_option("--host", verify_host,
                      "the host to verify (with --server: required; with --export: needed when "
                      "several are chained)");
@@ -279,11 +282,12 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (*verify && !verify_export.empty()) {
-    if (verify_key.empty()) {
-      std::cerr << "trailkeep verify: --export needs --key KEYFILE\n";
+    if (verify_key.empty() == verify_keys_dir.empty()) {
+      std::cerr << "trailkeep verify: --export needs --key KEYFILE or --keys-dir DIR (one)\n";
       return 2;
     }
-    return trailkeep::agent::RunVerifyExport(verify_export, verify_key, verify_host);
+    return trailkeep::agent::RunVerifyExport(verify_export, verify_key, verify_host,
+                                             verify_keys_dir);
   }
   if (*forward) return RunForward(forward_config);
   if (*audisp) return RunAudisp(audisp_socket);

@@ -76,7 +76,7 @@ MessageParts PartsFromLine(std::string_view line, const LineSource& source, int6
   parts.msgid = FitHeaderField(e.msgid(), kMaxMsgidBytes);
   for (const auto& el : e.structured_data()) {
     if (el.id().rfind("tk@", 0) == 0 || el.id().rfind("tkhb@", 0) == 0 ||
-        el.id().rfind("tkin@", 0) == 0) {
+        el.id().rfind("tkin@", 0) == 0 || el.id().rfind("tkkey@", 0) == 0) {
       AppendSdElement("orig-" + el.id(), el, &parts.extra_sd);
     } else {
       AppendSdElement(el.id(), el, &parts.extra_sd);
@@ -125,6 +125,19 @@ MessageParts InventoryParts(const std::map<uint64_t, std::string>& users,
   return parts;
 }
 
+MessageParts KeyRotatedParts(std::string_view new_key_id, std::string_view old_key_id,
+                             int64_t now_us) {
+  MessageParts parts;
+  parts.pri = 5 * 8 + 5;  // syslog.notice
+  parts.time_us = now_us;
+  parts.app_name = "trailkeep";
+  parts.msgid = "KEY_ROTATED";
+  parts.msg =
+      "HMAC key " + std::string(new_key_id) + " signs the chain from this event on" +
+      (old_key_id.empty() ? std::string() : "; the previous key was " + std::string(old_key_id));
+  return parts;
+}
+
 std::string FormatEventMessage(const MessageParts& parts, std::string_view hostname,
                                const ChainPosition& chain) {
   std::string m;
@@ -133,6 +146,7 @@ std::string FormatEventMessage(const MessageParts& parts, std::string_view hostn
                        parts.procid, parts.msgid});
   // The chain element first: its m="" is the message's first (SignMessage).
   w.Serialized(FormatChainElement(chain.enterprise_number, chain.epoch, chain.seq, chain.prev_mac));
+  if (!chain.key_id.empty()) w.Serialized(FormatKeyElement(chain.enterprise_number, chain.key_id));
   if (!parts.input_name.empty()) {
     w.Element("tkin@" + std::to_string(chain.enterprise_number)).Param("name", parts.input_name);
   }

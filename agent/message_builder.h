@@ -47,6 +47,11 @@ struct LineSource {
 // Parses one line (no LF; a trailing CR is dropped) read at `read_time_us`.
 MessageParts PartsFromLine(std::string_view line, const LineSource& source, int64_t read_time_us);
 
+// The agent's KEY_ROTATED event: APP-NAME "trailkeep", severity notice, MSG
+// naming the new key's id and the previous one's.
+MessageParts KeyRotatedParts(std::string_view new_key_id, std::string_view old_key_id,
+                             int64_t now_us);
+
 // The inventory event: APP-NAME "trailkeep", MSGID "INVENTORY", MSG =
 // {"users":{"0":"root",...},"groups":{"0":"root",...}}.
 MessageParts InventoryParts(const std::map<uint64_t, std::string>& users,
@@ -59,6 +64,10 @@ struct ChainPosition {
   uint64_t epoch = 0;
   uint64_t seq = 0;      // this event's seq
   std::string prev_mac;  // raw 32 bytes
+  // Non-empty: the event announces the key it is signed with, as
+  // [tkkey@PEN id="..."] right after the chain element (the first event of
+  // a spool, and the first after a key change: docs/formats/hmac_chain.md).
+  std::string key_id;
 };
 
 // The unsigned message (m="") for `parts` as event `chain.seq`.

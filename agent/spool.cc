@@ -260,6 +260,7 @@ Status Spool::ScanSegment(Segment* seg, bool is_last, std::vector<SpoolEntry>* a
         e.offset_end = f.record.offset_end();
         e.message = f.record.message();
         e.cursor = f.record.cursor();
+        e.key_id = f.record.key_id();
         after->push_back(std::move(e));
       }
     }
@@ -336,6 +337,7 @@ Status Spool::Recover(uint64_t now_ns) {
     epoch_ = state.epoch();
     last_seq_ = state.last_seq();
     head_mac_ = state.head_mac();
+    head_key_id_ = state.key_id();
     acked_seq_ = state.acked_seq();
     for (const auto& p : state.positions()) {
       positions_.push_back(
@@ -361,6 +363,7 @@ Status Spool::Recover(uint64_t now_ns) {
     }
     last_seq_ = e.seq;
     head_mac_ = link.mac;
+    head_key_id_ = e.key_id;
     if (e.file_ino != 0 || e.file_dev != 0) {
       SetPosition(&positions_, e.input, e.file_dev, e.file_ino, e.offset_end);
     } else if (!e.cursor.empty()) {
@@ -434,6 +437,7 @@ Status Spool::WriteCheckpoint() {
   st.set_epoch(epoch_);
   st.set_last_seq(last_seq_);
   st.set_head_mac(head_mac_);
+  st.set_key_id(head_key_id_);
   st.set_acked_seq(acked_seq_);
   for (const auto& p : positions_) {
     auto* out = st.add_positions();
@@ -514,6 +518,7 @@ Status Spool::Append(const std::vector<SpoolEntry>& entries, const std::string& 
       rec.set_offset_end(e.offset_end);
       rec.set_message(e.message);
       rec.set_cursor(e.cursor);
+      rec.set_key_id(e.key_id);
       payload.clear();
       rec.SerializeToString(&payload);
       AppendFramedRecord(payload, &buf);
@@ -533,6 +538,7 @@ Status Spool::Append(const std::vector<SpoolEntry>& entries, const std::string& 
     total_bytes_ += buf.size();
     last_seq_ = entries.back().seq;
     head_mac_ = head_mac;
+    head_key_id_ = entries.back().key_id;
   }
   positions_ = positions;
   Status s = WriteCheckpoint();

@@ -8,7 +8,7 @@
 // A segment's payloads are serialized trailkeep.v1.SpoolRecord messages
 // (proto/trailkeep/v1/spool.proto) whose `message` holds the signed RFC 5424
 // bytes exactly as they are sent; `state` holds one framed SpoolState: epoch,
-// last seq, head MAC, acknowledged seq and each input's file positions (a
+// last seq, head MAC and its key id, acknowledged seq and each input's file positions (a
 // journal input's: its cursor) as of the last appended record. It is replaced atomically (write
 // tmp, fsync, rename, fsync the directory).
 //
@@ -67,6 +67,7 @@ struct SpoolEntry {
   uint64_t file_dev = 0, file_ino = 0, offset_end = 0;
   std::string message;
   std::string cursor;  // a journal entry's cursor ("" for every other record)
+  std::string key_id;  // KeyId of the HMAC key `message` is signed with
 };
 
 // One spooled event read back for sending.
@@ -92,6 +93,9 @@ class Spool {
   uint64_t last_seq() const { return last_seq_; }  // 0 before the first event
   uint64_t next_seq() const { return last_seq_ + 1; }
   const std::string& head_mac() const { return head_mac_; }  // 32 zero bytes before the first
+  // KeyId of the key the head is signed with ("" before the first event and
+  // in spools older than key rotation).
+  const std::string& head_key_id() const { return head_key_id_; }
   uint64_t acked_seq() const { return acked_seq_; }
   // Seq of the oldest spooled record (next_seq() when the spool is empty).
   uint64_t first_seq() const;
@@ -151,6 +155,7 @@ class Spool {
   uint64_t epoch_ = 0;
   uint64_t last_seq_ = 0;
   std::string head_mac_;
+  std::string head_key_id_;
   uint64_t acked_seq_ = 0;
   std::vector<FilePosition> positions_;
   std::vector<Segment> segments_;  // sorted by first_seq; the last one is appended to

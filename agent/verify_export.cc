@@ -17,6 +17,7 @@
 #include "agent/export_field_check.h"
 #include "common/chain/chain_audit.h"
 #include "common/wire/hmac_chain.h"
+#include "common/wire/key_folder.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep::agent {
@@ -74,7 +75,14 @@ uint32_t EnterpriseNumberOf(const json& j) {
 }
 
 struct HostAudit {
-  explicit HostAudit(const std::string& key) : auditor(key), fields(key) {}
+  explicit HostAudit(const std::vector<HostKey>& keys)
+      : auditor(keys.empty() ? std::string() : keys.front().key),
+        fields(keys.empty() ? std::string() : keys.front().key) {
+    for (size_t i = 1; i < keys.size(); ++i) {
+      auditor.AddKey(keys[i].key);
+      fields.AddKey(keys[i].key);
+    }
+  }
   ChainAuditor auditor;
   ExportFieldCheck fields;
   std::vector<std::pair<uint64_t, FieldDiff>> diffs;  // with their line
@@ -122,12 +130,24 @@ std::string FormatUnverified(const FieldCoverage& c, const ChainAuditResult& r) 
 }  // namespace
 
 int RunVerifyExport(const std::string& file, const std::string& key_file,
-                    const std::string& host_filter) {
-  auto key = LoadHmacKey(key_file);
-  if (!key.ok()) {
-    std::cerr << "trailkeep verify: " << key.status().message() << "\n";
-    return 2;
+                    const std::string& host_filter, const std::string& keys_dir) {
+  std::vector<HostKey> given;  // --key
+  if (keys_dir.empty()) {
+    auto key = LoadHmacKey(key_file);
+    if (!key.ok()) {
+      std::cerr << "trailkeep verify: " << key.status().message() << "\n";
+      return 2;
+    }
+    given.push_back({KeyId(key.value()), std::move(key).value()});
   }
+  std::map<std::string, std::string> no_keys;  // --keys-dir: hosts without a key, and why
+  auto keys_of = [&](const std::string& host) {
+    if (keys_dir.empty()) return given;
+    HostKeys keys = LoadHostKeys(keys_dir, host);
+    for (const auto& p : keys.problems) std::cerr << "trailkeep verify: warning: " << p << "\n";
+    if (keys.keys.empty()) no_keys[host] = keys.current_problem;
+    return keys.keys;
+  };
   std::istream* in = &std::cin;
   std::ifstream f;
   if (file != "-") {
@@ -170,7 +190,7 @@ int RunVerifyExport(const std::string& file, const std::string& key_file,
     const std::string raw = RawOf(j);
     Rebuild(j, raw, &event);
     auto& audit = hosts[host];
-    if (!audit) audit = std::make_unique<HostAudit>(key.value());
+    if (!audit) audit = std::make_unique<HostAudit>(keys_of(host));
     audit->auditor.SetEnterpriseNumber(EnterpriseNumberOf(j));
     audit->auditor.Add(event);
     std::vector<FieldDiff> diffs;
@@ -199,8 +219,8 @@ int RunVerifyExport(const std::string& file, const std::string& key_file,
       std::string names;
       for (const auto& h : chained) names += (names.empty() ? "" : ", ") + h;
       std::cerr << "trailkeep verify: " << file << " holds chained events of " << chained.size()
-                << " hosts (" << names << "); name the one " << key_file
-                << " belongs to with --host\n";
+                << " hosts (" << names << "); name the one "
+                << (keys_dir.empty() ? key_file : std::string("to verify")) << " with --host\n";
       return 2;
     }
     if (chained.empty()) {
@@ -213,6 +233,11 @@ int RunVerifyExport(const std::string& file, const std::string& key_file,
   const auto it = results.find(chosen);
   if (it == results.end()) {
     std::cerr << "trailkeep verify: no events of host '" << chosen << "' in " << file << "\n";
+    return 2;
+  }
+  if (const auto missing = no_keys.find(chosen); missing != no_keys.end()) {
+    std::cerr << "trailkeep verify: no key of " << chosen << " in " << keys_dir << ": "
+              << missing->second << "\n";
     return 2;
   }
   const ChainAuditResult& r = it->second;

@@ -12,7 +12,10 @@
 // collector derived and the agent never signed.
 //
 // KEYFILE is one host's key (64 hex digits, mode 0600), so one host is
-// verified: H, or the only host with chained events in the export. Output:
+// verified: H, or the only host with chained events in the export. With
+// `--keys-dir DIR` instead, each host's keys are DIR/H.key and its retired
+// keys DIR/H.retired/<id>.key (common/wire/key_folder.h, the collector's
+// keys_dir), so a chain verifies across key rotations. Output:
 // one line per broken range and per differing field, the unverified line,
 // then "OK N events" or "BROKEN: ..." on stdout; exit 0 clean, 1 broken or
 // a field differs, 2 usage or I/O error (unreadable file or key, a line that
@@ -23,7 +26,8 @@
 
 namespace trailkeep::agent {
 
+// Exactly one of `key_file` and `keys_dir` is set.
 int RunVerifyExport(const std::string& file, const std::string& key_file,
-                    const std::string& host_filter);
+                    const std::string& host_filter, const std::string& keys_dir = "");
 
 }  // namespace trailkeep::agent

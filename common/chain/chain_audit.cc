@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/chain/key_schedule.h"
 #include "common/syslog/syslog_parser.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -64,8 +65,25 @@ const char* ChainIssueKindName(ChainIssueKind kind) {
   return "unknown";
 }
 
-ChainAuditor::ChainAuditor(std::string key, uint32_t enterprise_number) : key_(std::move(key)) {
+ChainAuditor::ChainAuditor(std::string key, uint32_t enterprise_number) {
+  AddKey(std::move(key));
   SetEnterpriseNumber(enterprise_number);
+}
+
+void ChainAuditor::AddKey(std::string key) {
+  std::string id = KeyId(key);
+  for (const auto& k : keys_) {
+    if (k.first == id) return;
+  }
+  keys_.emplace_back(std::move(id), std::move(key));
+}
+
+int ChainAuditor::Authenticate(std::string_view raw, const ChainFields& f) const {
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    if (!f.key_id.empty() && keys_[i].first != f.key_id) continue;
+    if (VerifyMessageMac(keys_[i].second, raw, f)) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 void ChainAuditor::SetEnterpriseNumber(uint32_t enterprise_number) {
@@ -106,6 +124,12 @@ const char* ChainAuditor::BadReasonText(BadReason reason) {
       return "stored without chain fields, but the message carries a chain element";
     case BadReason::kHeartbeat:
       return "a heartbeat's MAC does not verify";
+    case BadReason::kUnknownKey:
+      return "the event names a key id none of the given keys has";
+    case BadReason::kRetiredKey:
+      return "retired_key: the MAC verifies under a key retired before this seq";
+    case BadReason::kKeyNotInForce:
+      return "key_not_in_force: the MAC verifies under a key not in force at this seq";
   }
   return "";
 }
@@ -125,7 +149,7 @@ void ChainAuditor::Add(const v1::Event& event) {
     const ChainFields f = ExtractChain(parsed, enterprise_number_);
     if (f.kind == ChainKind::kHeartbeat) {
       ++result_.heartbeats;
-      if (f.error.empty() && VerifyMessageMac(key_, raw, f)) {
+      if (f.error.empty() && Authenticate(raw, f) >= 0) {
         Epoch& st = EpochOf(f.link.epoch);
         if (f.link.seq >= st.heartbeat_head) {
           st.heartbeat_head = f.link.seq;
@@ -153,12 +177,16 @@ void ChainAuditor::Add(const v1::Event& event) {
                            event.chain_mac())) {
         // Reported where the message (the evidence) says it belongs.
         AddBad(f.link.epoch, f.link.seq, BadReason::kFieldsDiffer);
-      } else if (!VerifyMessageMac(key_, raw, f)) {
-        AddBad(epoch, seq, BadReason::kMac);
+      } else if (const int key = Authenticate(raw, f); key < 0) {
+        const bool named_unknown =
+            !f.key_id.empty() && std::none_of(keys_.begin(), keys_.end(),
+                                              [&](const auto& k) { return k.first == f.key_id; });
+        AddBad(epoch, seq, named_unknown ? BadReason::kUnknownKey : BadReason::kMac);
       } else {
         ++result_.verified;
-        EpochOf(epoch).members.push_back(
-            {seq, Prefix(event.chain_mac()), Prefix(event.chain_prev_mac())});
+        EpochOf(epoch).members.push_back({seq, Prefix(event.chain_mac()),
+                                          Prefix(event.chain_prev_mac()),
+                                          static_cast<uint16_t>(key), !f.key_id.empty()});
       }
     }
   }
@@ -258,7 +286,29 @@ void ChainAuditor::FinishEpoch(uint64_t epoch, Epoch* st, std::vector<ChainIssue
               std::make_move_iterator(issues.end()));
 }
 
+void ChainAuditor::ApplyKeySchedule() {
+  KeySchedule schedule;
+  for (auto& [epoch, st] : epochs_) {  // std::map: chain order
+    auto& m = st.members;
+    std::stable_sort(m.begin(), m.end(),
+                     [](const Member& a, const Member& b) { return a.seq < b.seq; });
+    size_t kept = 0;
+    for (const Member& x : m) {
+      const KeyVerdict v = schedule.Apply(epoch, x.seq, keys_[x.key].first, x.announces);
+      if (KeyAccepted(v)) {
+        m[kept++] = x;
+        continue;
+      }
+      --result_.verified;
+      st.bad.push_back(
+          {x.seq, v == KeyVerdict::kRetired ? BadReason::kRetiredKey : BadReason::kKeyNotInForce});
+    }
+    m.resize(kept);
+  }
+}
+
 ChainAuditResult ChainAuditor::Finish() {
+  ApplyKeySchedule();
   ChainAuditResult r = std::move(result_);
   r.epochs = 0;
   for (auto& [epoch, st] : epochs_) {

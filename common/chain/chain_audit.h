@@ -21,7 +21,14 @@
 // A seq that holds only unauthentic events is reported as bad_mac, not as a
 // gap: something is stored there, and it is evidence.
 //
-// Memory: 24 bytes per authentic event (MACs are compared by their first 8
+// Key rotation: given the host's retired keys too (AddKey), an event is
+// authenticated under the key its tkkey element names, else under the first
+// key that verifies it; Finish() then walks the authentic events in chain
+// order through a KeySchedule (common/chain/key_schedule.h), exactly as the
+// collector does, and reports an event under a key not in force at its seq
+// as bad_mac ("retired_key: ...").
+//
+// Memory: 32 bytes per authentic event (MACs are compared by their first 8
 // bytes once authenticated: every such value is an HMAC output under the
 // key, so an accidental prefix match has probability 2^-64 per comparison).
 //
@@ -74,6 +81,8 @@ class ChainAuditor {
  public:
   // `key`: the host's raw HMAC key (32 bytes, as LoadHmacKey returns it).
   explicit ChainAuditor(std::string key, uint32_t enterprise_number = kDefaultEnterpriseNumber);
+  // Another key of the host (a retired one). Call before Add().
+  void AddKey(std::string key);
 
   // The enterprise number the next events were read with (an export carries
   // it per event); the constructor's until called.
@@ -94,6 +103,8 @@ class ChainAuditor {
     uint64_t seq;
     uint64_t mac;
     uint64_t prev;
+    uint16_t key = 0;        // index in keys_
+    bool announces = false;  // it names its key (tkkey)
   };
   enum class BadReason : uint8_t {
     kMac,
@@ -101,7 +112,10 @@ class ChainAuditor {
     kNoElement,
     kMalformed,
     kUnsignedStored,
-    kHeartbeat
+    kHeartbeat,
+    kUnknownKey,
+    kRetiredKey,
+    kKeyNotInForce
   };
   struct Bad {
     uint64_t seq;
@@ -118,8 +132,12 @@ class ChainAuditor {
   void AddBad(uint64_t epoch, uint64_t seq, BadReason reason);
   static const char* BadReasonText(BadReason reason);
   void FinishEpoch(uint64_t epoch, Epoch* state, std::vector<ChainIssue>* out);
+  // Moves members under a key not in force at their seq to the bad ones.
+  void ApplyKeySchedule();
+  // Index in keys_ of the key the event's MAC verifies under, or -1.
+  int Authenticate(std::string_view raw, const ChainFields& f) const;
 
-  std::string key_;
+  std::vector<std::pair<std::string, std::string>> keys_;  // (id, key), the current first
   uint32_t enterprise_number_ = 0;
   std::string chain_marker_;  // "[tk@PEN " : raw bytes worth re-parsing when unsigned
   std::string heartbeat_marker_;

@@ -63,6 +63,10 @@ const char* TransportName(int t) {
       return "audit-port60";
     case v1::TRANSPORT_SELF:
       return "self";
+    case v1::TRANSPORT_UDP_SYSLOG:
+      return "udp-syslog";
+    case v1::TRANSPORT_TCP_SYSLOG:
+      return "tcp-syslog";
     default:
       return "unknown";
   }

@@ -1,11 +1,39 @@
 #include "common/tls/tls_client.h"
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "common/tls/openssl_error.h"
 
 namespace trailkeep {
+namespace {
+
+// A file of trust anchors that holds no CA (a server's or a client's own
+// certificate, given by mistake) loads, but every handshake would then fail
+// at the peer's expense: refuse it here, before anything connects.
+Status CheckHoldsAnchor(SSL_CTX* ctx, const std::string& file) {
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+  X509* first = nullptr;
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+    X509* cert = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
+    if (cert == nullptr) continue;  // a CRL
+    if (X509_check_ca(cert) > 0 || (X509_get_extension_flags(cert) & EXFLAG_SS) != 0) {
+      return Status::Ok();
+    }
+    if (first == nullptr) first = cert;
+  }
+  std::string what = "no certificate";
+  if (first != nullptr) {
+    char name[256];
+    X509_NAME_oneline(X509_get_subject_name(first), name, sizeof name);
+    what = "no CA certificate: " + std::string(name) + " is not a CA";
+  }
+  return Status::InvalidArgument("the CA file " + file + " holds " + what +
+                                 " (give the CA that issued the server's certificate)");
+}
+
+}  // namespace
 
 Status ConfigureTlsClient(SSL_CTX* ctx, const TlsClientOptions& o) {
   if (Status s = ApplyTlsProfile(ctx, o.profile); !s.ok()) return s;
@@ -14,6 +42,7 @@ Status ConfigureTlsClient(SSL_CTX* ctx, const TlsClientOptions& o) {
     if (SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr) != 1) {
       return OpenSslError("cannot load the CA file " + o.ca_file);
     }
+    if (Status s = CheckHoldsAnchor(ctx, o.ca_file); !s.ok()) return s;
   } else if (o.use_system_store && SSL_CTX_set_default_verify_paths(ctx) != 1) {
     return OpenSslError("cannot load the system's trust store");
   }

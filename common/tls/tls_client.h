@@ -4,7 +4,8 @@
 //
 // ConfigureTlsClient: the profile (common/tls/tls_profile.h), peer
 // verification on, the trust anchors (ca_file, or the system's store when
-// use_system_store and no ca_file), and the client's identity when given
+// use_system_store and no ca_file; a ca_file without any CA or self-signed
+// certificate is refused), and the client's identity when given
 // (cert_file and key_file go together; the key must match). Errors are
 // InvalidArgument naming the file and OpenSSL's reason; callers add which
 // setting it came from.

@@ -37,6 +37,23 @@ std::string HeartbeatSdId(uint32_t enterprise_number) {
   return "tkhb@" + std::to_string(enterprise_number);
 }
 
+std::string KeySdId(uint32_t enterprise_number) {
+  return "tkkey@" + std::to_string(enterprise_number);
+}
+
+std::string KeyId(std::string_view key) {
+  return LowerHex(HmacSha256(key, "trailkeep key id").substr(0, kKeyIdBytes));
+}
+
+bool IsKeyId(std::string_view text) {
+  std::string ignored;
+  return text.size() == 2 * kKeyIdBytes && ParseLowerHex(text, &ignored);
+}
+
+std::string FormatKeyElement(uint32_t enterprise_number, std::string_view key_id) {
+  return "[" + KeySdId(enterprise_number) + " id=\"" + std::string(key_id) + "\"]";
+}
+
 std::string LowerHex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
@@ -100,6 +117,11 @@ ChainFields ExtractChain(const v1::Event& event, uint32_t enterprise_number) {
   ChainFields f;
   const std::string chain_id = ChainSdId(enterprise_number);
   const std::string hb_id = HeartbeatSdId(enterprise_number);
+  const std::string key_sd_id = KeySdId(enterprise_number);
+  const v1::SdElement* key_el = nullptr;
+  for (const auto& el : event.structured_data()) {
+    if (el.id() == key_sd_id) key_el = &el;
+  }
   for (const auto& el : event.structured_data()) {
     const bool is_chain = el.id() == chain_id;
     if (!is_chain && el.id() != hb_id) continue;
@@ -118,6 +140,13 @@ ChainFields ExtractChain(const v1::Event& event, uint32_t enterprise_number) {
       f.error = el.id() + " has a malformed previous/head MAC";
     } else if (m->value().size() != 2 * kMacBytes || !ParseLowerHex(m->value(), &f.link.mac)) {
       f.error = el.id() + " has a malformed MAC";
+    } else if (key_el != nullptr && is_chain) {
+      const v1::SdParam* id = Param(*key_el, "id");
+      if (id == nullptr || !IsKeyId(id->value())) {
+        f.error = key_sd_id + " has a malformed key id";
+      } else {
+        f.key_id = id->value();
+      }
     }
     return f;
   }

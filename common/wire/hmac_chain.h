@@ -9,6 +9,10 @@
 // and p = 64 zeros. Heartbeats carry the chain head instead:
 //   [tkhb@<PEN> e="<epoch>" s="<head seq>" h="<head mac hex>" m="<mac hex>"]
 // and are authenticated the same way; they are not chain members.
+// A key rotation (docs/formats/hmac_chain.md, 'Key rotation'): the event at
+// which a new key takes over, and the first event of every epoch, also carry
+//   [tkkey@<PEN> id="<key id>"]
+// naming the key it is MAC'd with; the key id is public (KeyId()).
 //
 // Pure code: no I/O but LoadHmacKey(), which reads a key file.
 #pragma once
@@ -28,10 +32,20 @@ namespace trailkeep {
 inline constexpr uint32_t kDefaultEnterpriseNumber = 32473;
 inline constexpr size_t kMacBytes = 32;
 inline constexpr size_t kHmacKeyBytes = 32;
+inline constexpr size_t kKeyIdBytes = 8;  // 16 hex digits
 
 // "tk@32473" and "tkhb@32473" for the given private enterprise number.
 std::string ChainSdId(uint32_t enterprise_number);
 std::string HeartbeatSdId(uint32_t enterprise_number);
+std::string KeySdId(uint32_t enterprise_number);  // "tkkey@32473"
+
+// A key's public id: lower-case hex of the first 8 bytes of
+// HMAC-SHA256(key, "trailkeep key id"). Both ends compute it; it reveals
+// nothing of the key.
+std::string KeyId(std::string_view key);
+bool IsKeyId(std::string_view text);  // 16 lower-case hex digits
+// `[tkkey@32473 id="<key id>"]`
+std::string FormatKeyElement(uint32_t enterprise_number, std::string_view key_id);
 
 // One link of the chain, as carried on the wire. MACs are raw 32 bytes.
 struct ChainLink {
@@ -60,8 +74,9 @@ std::string HmacSha256(std::string_view key, std::string_view data);
 enum class ChainKind { kNone, kEvent, kHeartbeat };
 struct ChainFields {
   ChainKind kind = ChainKind::kNone;
-  ChainLink link;     // for heartbeats: seq = head seq, prev_mac = head mac
-  std::string error;  // malformed element: why (kind stays as found)
+  ChainLink link;      // for heartbeats: seq = head seq, prev_mac = head mac
+  std::string key_id;  // an event's tkkey element: the key it names ("" when none)
+  std::string error;   // malformed element: why (kind stays as found)
 };
 // Reads the chain or heartbeat element of a parsed event.
 ChainFields ExtractChain(const v1::Event& event, uint32_t enterprise_number);

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <vector>
 
-#include "common/base/time_format.h"
 #include "server/pipeline/audit_grouping.h"
 #include "server/pipeline/collector_events.h"
 #include "trailkeep/v1/record.pb.h"
@@ -11,11 +10,11 @@
 namespace trailkeep {
 
 void AuditGroupTimer::Start() {
-  timer_.expires_after(std::chrono::milliseconds(500));
+  timer_.expires_after(interval_);
   timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     std::vector<v1::Event> grouped;
-    grouping_->Expire(NowMicros(), &grouped);
+    grouping_->Expire(clock_->NowMicros(), &grouped);
     out_->OfferGrouped(&grouped);
     Start();
   });

@@ -1,5 +1,6 @@
 // AuditGroupTimer: closes audit groups that saw no EOE for the grouping
-// timeout (AuditGrouping::Expire, every 500 ms on the io_context), and at
+// timeout (AuditGrouping::Expire, every `interval` on the io_context, by
+// `clock`: the time the grouping stage gave the groups' members), and at
 // shutdown stores every group still open as incomplete (Flush). The grouped
 // events go in as the collector's own (CollectorEvents).
 //
@@ -7,8 +8,12 @@
 // Flush once the io_context has stopped.
 #pragma once
 
+#include <chrono>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include "common/base/clock.h"
 
 namespace trailkeep {
 
@@ -20,8 +25,13 @@ class AuditGroupTimer {
   // Both must outlive this.
   // `exec`: a strand shared with whoever calls Stop (see RunServer).
   AuditGroupTimer(const boost::asio::any_io_executor& exec, AuditGrouping* grouping,
-                  CollectorEvents* out)
-      : timer_(exec), grouping_(grouping), out_(out) {}
+                  CollectorEvents* out, ClockPtr clock = MakeSystemClock(),
+                  std::chrono::milliseconds interval = std::chrono::milliseconds(500))
+      : timer_(exec),
+        grouping_(grouping),
+        out_(out),
+        clock_(std::move(clock)),
+        interval_(interval) {}
 
   void Start();
   void Stop() { timer_.cancel(); }
@@ -31,6 +41,8 @@ class AuditGroupTimer {
   boost::asio::steady_timer timer_;
   AuditGrouping* const grouping_;
   CollectorEvents* const out_;
+  const ClockPtr clock_;
+  const std::chrono::milliseconds interval_;
 };
 
 }  // namespace trailkeep

@@ -9,7 +9,9 @@
 #include "common/audit/node_name.h"
 #include "common/config/config_error.h"
 #include "server/net/audit_remote_listener.h"
+#include "server/net/plain_syslog_listener.h"
 #include "server/net/tls_syslog_listener.h"
+#include "server/pipeline/plain_source_host.h"
 #include "server/sinks/export_https_server.h"
 #include "server/tunnel/tunnel_config.h"
 
@@ -41,6 +43,12 @@ struct ServerConfig {
   // (TunnelConfig::name_format).
   audit::NodeNaming audit_naming;
   std::vector<std::pair<std::string, audit::NodeNaming>> audit_listener_naming;
+  // [[listen.udp]] / [[listen.tcp]] (or --listen-udp / --listen-tcp) and
+  // [plain_syslog]: plaintext syslog, off unless an address is given; its
+  // frame size and idle timeout are [limits]'. The host of its senders:
+  // [plain_syslog.hosts] and [[plain_syslog.relay]], checked by LoadConfig.
+  PlainSyslogOptions plain_syslog;
+  PlainSourceConfig plain_sources;
 
   size_t commit_queue_bytes = 32u << 20;
   size_t max_batch_events = 16384;

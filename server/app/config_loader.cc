@@ -67,10 +67,10 @@ void ReadListeners(const toml::table& root, TomlReader* r, ServerConfig* c) {
   }
   for (const auto& [k, v] : *lt) {
     const std::string kind(k.str());
-    if (kind != "syslog" && kind != "export" && kind != "audit") {
+    if (kind != "syslog" && kind != "export" && kind != "audit" && kind != "udp" && kind != "tcp") {
       r->Error(&v, "unknown listener kind listen." + kind +
-                       " (this version has [[listen.syslog]], [[listen.export]] and "
-                       "[[listen.audit]])");
+                       " (this version has [[listen.syslog]], [[listen.export]], "
+                       "[[listen.audit]], [[listen.udp]] and [[listen.tcp]])");
       continue;
     }
     const toml::array* arr = v.as_array();
@@ -80,6 +80,8 @@ void ReadListeners(const toml::table& root, TomlReader* r, ServerConfig* c) {
     }
     std::vector<std::string>& addresses = kind == "syslog"   ? c->syslog.addresses
                                           : kind == "export" ? c->export_api.addresses
+                                          : kind == "udp"    ? c->plain_syslog.udp_addresses
+                                          : kind == "tcp"    ? c->plain_syslog.tcp_addresses
                                                              : c->audit_remote.addresses;
     addresses.clear();
     if (kind == "audit") c->audit_listener_naming.clear();
@@ -108,6 +110,57 @@ void ReadListeners(const toml::table& root, TomlReader* r, ServerConfig* c) {
       sub.Unknown(t, prefix);
     }
   }
+}
+
+// [plain_syslog]: the plaintext listeners' limits and the host of their senders.
+void ReadPlainSyslog(const toml::table& root, TomlReader* r, ServerConfig* c) {
+  r->Seen("", "plain_syslog");
+  const toml::table* t = root["plain_syslog"].as_table();
+  if (t == nullptr) return;
+  const std::string prefix = "plain_syslog.";
+  PlainSyslogOptions& o = c->plain_syslog;
+  int64_t rate = 0, burst = 0;
+  r->Integer(*t, prefix, "rate_per_source", &rate, 0, 10'000'000);
+  r->Integer(*t, prefix, "burst_per_source", &burst, 0, 100'000'000);
+  o.rate_per_source = static_cast<double>(rate);
+  o.burst_per_source = static_cast<double>(burst);
+  r->Integer(*t, prefix, "receive_buffer_bytes", &o.receive_buffer_bytes, 0, 1 << 30);
+  r->Integer(*t, prefix, "max_connections", &o.max_connections, 1, 1'000'000);
+  r->Seen(prefix, "hosts");
+  if (const toml::node* hn = t->get("hosts")) {
+    if (const toml::table* m = hn->as_table()) {
+      for (const auto& [address, name] : *m) {
+        if (const auto* v = name.as_string()) {
+          c->plain_sources.hosts.emplace_back(std::string(address.str()), v->get());
+        } else {
+          r->Error(&name, prefix + "hosts.\"" + std::string(address.str()) +
+                              "\" must be a string (the host name)");
+        }
+      }
+    } else {
+      r->Error(hn, prefix + "hosts must be a table: address or CIDR = \"host name\"");
+    }
+  }
+  r->Seen(prefix, "relay");
+  if (const toml::node* rn = t->get("relay")) {
+    const toml::array* arr = rn->as_array();
+    if (arr == nullptr || !arr->is_array_of_tables()) {
+      r->Error(rn, "plain_syslog.relay must be an array of tables: [[plain_syslog.relay]]");
+    } else {
+      for (const auto& el : *arr) {
+        const toml::table& rt = *el.as_table();
+        PlainSourceConfig::Relay relay;
+        r->String(rt, prefix + "relay.", "address", &relay.address);
+        r->StringList(rt, prefix + "relay.", "hosts", &relay.host_patterns);
+        r->Unknown(rt, prefix + "relay.");
+        c->plain_sources.relays.push_back(std::move(relay));
+      }
+    }
+  }
+  if (auto made = PlainSourceHosts::Make(c->plain_sources); !made.ok()) {
+    r->Error(t, "[plain_syslog]: " + made.status().message());
+  }
+  r->Unknown(*t, prefix);
 }
 
 void ReadScopes(TomlReader* r, const toml::table& t, const std::string& prefix, unsigned* scopes) {
@@ -415,9 +468,12 @@ std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
   ReadAgents(root, &r, c);
   ReadExport(root, &r, c);
   ReadTunnels(root, &r, c);
+  ReadPlainSyslog(root, &r, c);
   ReadAuditNaming(root, &r, c);
   r.Unknown(root, "");
   std::vector<ConfigError> errors = r.errors();
+  c->plain_syslog.max_frame_bytes = c->syslog.max_frame_bytes;
+  c->plain_syslog.idle_timeout_ms = c->syslog.idle_timeout_ms;
 
   static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
                                                 "error", "critical", "off"};

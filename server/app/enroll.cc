@@ -16,6 +16,7 @@
 
 #include "common/base/private_file.h"
 #include "common/wire/hmac_chain.h"
+#include "common/wire/key_folder.h"
 #include "server/app/config.h"
 #include "server/app/dev_pki.h"
 #include "server/app/privileges.h"
@@ -78,6 +79,28 @@ std::string NewHmacKeyFile(const std::string& path) {
   }
   return LowerHex(key.value()) + "\n";
 }
+
+// Creates `dir` mode 0700, owned by `owner` when given; an existing one is
+// left as it is.
+void MakePrivateDir(const std::string& dir, const ServiceUser* owner) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return;
+  fs::create_directories(dir, ec);
+  if (ec) throw EnrollError("cannot create " + dir + ": " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+  if (owner != nullptr && ::chown(dir.c_str(), owner->uid, owner->gid) != 0) {
+    throw EnrollError("cannot chown " + dir + " to " + owner->user + ": " + std::strerror(errno));
+  }
+}
+
+// The installed key of an enrolled host (raw bytes).
+std::string InstalledKey(const std::string& path) {
+  auto key = LoadHmacKey(path);
+  if (!key.ok()) throw EnrollError(key.status().message());
+  return std::move(key).value();
+}
+
+std::string KeyFileText(const std::string& raw) { return LowerHex(raw) + "\n"; }
 
 std::string TomlString(const std::string& s) {
   std::string out = "\"";
@@ -200,9 +223,11 @@ void Enroll(const EnrollOptions& o) {
   const bool replacing = fs::exists(fs::symlink_status(installed, ec));
   if (replacing && !o.force) {
     throw EnrollError(o.host + " is already enrolled (" + installed +
-                      " exists); --force replaces its HMAC key, and a new key starts a new "
-                      "chain: events signed with the old key no longer verify");
+                      " exists); --force renews its certificate and keeps its HMAC key, "
+                      "--rotate gives it a new HMAC key");
   }
+  // Re-enrolment keeps the chain: the bundle carries the installed key.
+  const std::string kept_key = replacing ? InstalledKey(installed) : "";
   const fs::path out = fs::absolute(o.out_dir).lexically_normal();
   if (fs::exists(out, ec) && !fs::is_directory(out, ec)) {
     throw EnrollError(out.string() + " exists and is not a folder");
@@ -239,21 +264,19 @@ void Enroll(const EnrollOptions& o) {
   WriteFileAtomic((out / kAgentKey).string(), issued.key_pem, 0600);
   WriteFileAtomic((out / kAgentCert).string(), issued.cert_pem, 0644);
   WriteFileAtomic((out / kCaCert).string(), ca_pem, 0644);
-  const std::string key_text = NewHmacKeyFile((out / kHmacKey).string());
+  std::string key_text;
+  if (replacing) {
+    key_text = KeyFileText(kept_key);
+    WriteFileAtomic((out / kHmacKey).string(), key_text, 0600);
+  } else {
+    key_text = NewHmacKeyFile((out / kHmacKey).string());
+  }
   WriteFileAtomic((out / kAgentConfig).string(), AgentConfigText(o.host, CollectorAddress(c)),
                   0644);
 
   // Last: the commit point. The collector verifies the new chain from here on.
-  if (!fs::exists(c.keys_dir, ec)) {
-    fs::create_directories(c.keys_dir, ec);
-    if (ec) throw EnrollError("cannot create " + c.keys_dir + ": " + ec.message());
-    ::chmod(c.keys_dir.c_str(), 0700);
-    if (key_owner != nullptr && ::chown(c.keys_dir.c_str(), key_owner->uid, key_owner->gid) != 0) {
-      throw EnrollError("cannot chown " + c.keys_dir + " to " + key_owner->user + ": " +
-                        std::strerror(errno));
-    }
-  }
-  WriteFileAtomic(installed, key_text, 0600, key_owner);
+  MakePrivateDir(c.keys_dir, key_owner);
+  if (!replacing) WriteFileAtomic(installed, key_text, 0600, key_owner);
 
   std::cout << "enrolled " << o.host << " in " << out.string() << " (certificate valid " << o.days
             << " days)\n"
@@ -269,7 +292,8 @@ void Enroll(const EnrollOptions& o) {
               << key_owner->user << " " << c.keys_dir << ")\n";
   }
   if (replacing) {
-    std::cout << "  replaced the previous key: the agent must start a new chain (new epoch)\n";
+    std::cout << "  kept the installed HMAC key (id " << KeyId(kept_key) << "): the "
+              << "agent's chain goes on; replace its agent.pem and agent.key\n";
   }
   std::cout << "Copy the folder's files to " << o.host
             << ":/etc/trailkeep/ (keep the modes) and run: trailkeep forward --config "
@@ -284,6 +308,54 @@ void Enroll(const EnrollOptions& o) {
                 << "\n";
     }
   }
+}
+
+// --rotate: keeps the current key as retired, installs a fresh one and
+// writes it as DIR/hmac.key. The order keeps every key the collector may
+// still need on disk at every instant: the retired copy before the new
+// current key (and the bundle before either, so a failure leaves the
+// collector as it was).
+void Rotate(const EnrollOptions& o) {
+  if (!IsValidDnsName(o.host)) throw EnrollError("'" + o.host + "' is not a DNS host name");
+  if (o.out_dir.empty()) throw EnrollError("give --out DIR");
+  const ServerConfig c = LoadCollectorConfig(o);
+  const std::string source = c.source.empty() ? o.config_file : c.source;
+  if (c.keys_dir.empty()) throw EnrollError(source + " sets no [agents] keys_dir");
+  const std::optional<ServiceUser> owner = KeyOwner(c, source);
+  const ServiceUser* key_owner = owner ? &*owner : nullptr;
+  const std::string installed = CurrentKeyPath(c.keys_dir, o.host);
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(installed, ec))) {
+    throw EnrollError(o.host + " is not enrolled (" + installed +
+                      " does not exist): enrol it first, without --rotate");
+  }
+  const std::string old_key = InstalledKey(installed);
+  const std::string old_id = KeyId(old_key);
+  const fs::path out = fs::absolute(o.out_dir).lexically_normal();
+  if (!o.force && fs::exists(fs::symlink_status(out / kHmacKey, ec))) {
+    throw EnrollError((out / kHmacKey).string() + " exists; --force overwrites it");
+  }
+  if (::mkdir(out.c_str(), 0700) != 0 && errno != EEXIST) {
+    throw EnrollError("cannot create " + out.string() + ": " + std::strerror(errno));
+  }
+  ::unlink((out / kHmacKey).c_str());
+  const std::string new_text = NewHmacKeyFile((out / kHmacKey).string());
+  const std::string new_id = KeyId(InstalledKey((out / kHmacKey).string()));
+
+  MakePrivateDir(RetiredKeyDir(c.keys_dir, o.host), key_owner);
+  const std::string retired = RetiredKeyPath(c.keys_dir, o.host, old_id);
+  WriteFileAtomic(retired, KeyFileText(old_key), 0600, key_owner);
+  WriteFileAtomic(installed, new_text, 0600, key_owner);
+
+  std::cout << "rotated the HMAC key of " << o.host << ": key " << new_id << " replaces " << old_id
+            << "\n"
+            << "  new key installed as " << installed << ", the old one kept as " << retired
+            << (key_owner != nullptr ? " (owned by " + key_owner->user + ", mode 0600)" : "")
+            << "\n"
+            << "  " << (out / kHmacKey).string() << " is the node's new key\n"
+            << "Copy it to " << o.host
+            << ":/etc/trailkeep/hmac.key (mode 0600, owned by the agent's user) and send the agent "
+               "SIGHUP (systemctl reload trailkeep-forward): it switches at its next event\n";
 }
 
 }  // namespace
@@ -308,7 +380,11 @@ bool IsValidDnsName(const std::string& name) {
 
 int RunEnroll(const EnrollOptions& options) {
   try {
-    Enroll(options);
+    if (options.rotate) {
+      Rotate(options);
+    } else {
+      Enroll(options);
+    }
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "trailkeepd enroll: " << e.what() << "\n";

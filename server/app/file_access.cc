@@ -15,12 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Root reads every file: only a non-root owner must own its keys.
-Status CheckKey(const std::string& path, const FileOwner& owner) {
-  if (owner.uid == 0) return ReadPrivateFile(path).status();
-  return CheckPrivateFile(path, owner.uid, owner.name);
-}
-
 std::string ChownAdvice(const std::string& dir, const FileOwner& owner) {
   return "chown -R " + owner.name + (owner.group.empty() ? "" : ":" + owner.group) + " " + dir;
 }
@@ -42,11 +36,18 @@ Status CheckWritable(const std::string& dir, const std::string& data_dir, const 
 
 }  // namespace
 
+// Root reads every file: only a non-root owner must own its keys.
+Status CheckPrivateKey(const std::string& path, const FileOwner& owner) {
+  if (owner.uid == 0) return ReadPrivateFile(path).status();
+  return CheckPrivateFile(path, owner.uid, owner.name);
+}
+
 std::vector<std::string> CheckPrivateKeys(const ServerConfig& config, const FileOwner& owner) {
   std::vector<std::string> problems;
   auto check = [&](const std::string& what, const std::string& path) {
     if (path.empty()) return;
-    if (Status s = CheckKey(path, owner); !s.ok()) problems.push_back(what + ": " + s.message());
+    if (Status s = CheckPrivateKey(path, owner); !s.ok())
+      problems.push_back(what + ": " + s.message());
   };
   check("tls.key_file", config.syslog.tls.key_file);
   for (const auto& t : config.tunnels)

@@ -25,6 +25,10 @@ struct FileOwner {
   std::string group;  // for the chown advice; "" when not configured
 };
 
+// One private key: mode 0600 or stricter, readable, and owned by `owner`
+// unless that is root. The message names the file.
+Status CheckPrivateKey(const std::string& path, const FileOwner& owner);
+
 // One message per problem, each naming the file ("... has mode 0640: ...",
 // "cannot read ...: Permission denied", "... belongs to root, not to ...").
 std::vector<std::string> CheckPrivateKeys(const ServerConfig& config, const FileOwner& owner);

@@ -1,6 +1,8 @@
 #include "server/app/hangup_reload.h"
 
+#include "server/app/reload_report.h"
 #include "server/app/rules_file.h"
+#include "server/app/tls_reload.h"
 #include "server/pipeline/hmac_keyring.h"
 #include "server/selfaudit/self_audit.h"
 #include "server/sinks/export_https_server.h"
@@ -23,6 +25,9 @@ void HangupReload::Reload() {
     t.audit->Record(SelfEventKind::kKeyFileRefused, "", problem);
   }
   t.export_api->ReloadTokens().IgnoreError();  // recorded as a collector event
+  ReloadReport report;
+  t.tls->Reload(&report);
+  report.Record(t.audit);
 }
 
 }  // namespace trailkeep

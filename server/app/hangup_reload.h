@@ -1,8 +1,10 @@
 // HangupReload: on SIGHUP, re-reads what an administrator may change while
 // the collector runs: the NDcPP rules (kept when invalid), the agents' HMAC
 // keys (each read and checked again on its next use), the private keys'
-// modes and owners (a loose one is recorded as KEY_FILE_REFUSED) and the API
-// tokens. Each outcome is one of the collector's own events.
+// modes and owners (a loose one is recorded as KEY_FILE_REFUSED), the API
+// tokens and the TLS material of every listener (tls_reload.h). Each outcome
+// is one of the collector's own events, and the reload as a whole is one
+// CONFIG_RELOADED event (reload_report.h).
 //
 // Concurrency: Start/Stop on the io_context's threads or before it runs.
 #pragma once
@@ -21,6 +23,7 @@ class ExportHttpsServer;
 class HmacKeyring;
 class RulesHolder;
 class SelfAudit;
+class TlsReload;
 
 class HangupReload {
  public:
@@ -32,6 +35,7 @@ class HangupReload {
     HmacKeyring* keyring = nullptr;
     ExportHttpsServer* export_api = nullptr;
     SelfAudit* audit = nullptr;
+    TlsReload* tls = nullptr;
   };
   // Every target must outlive this.
   // `exec`: a strand shared with whoever calls Stop (see RunServer).

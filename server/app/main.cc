@@ -1,7 +1,7 @@
 // trailkeepd: the collector, and the local store tools that open its RocksDB.
 //
 //   trailkeepd --config FILE | --dev DIR [--listen-syslog ADDR]... [--listen-export ADDR]...
-//              [--listen-audit ADDR]...
+//              [--listen-audit ADDR]... [--listen-udp ADDR]... [--listen-tcp ADDR]...
 //              [--rules FILE|none]
 //   trailkeepd --check-config --config FILE
 //   trailkeepd query --db DIR [--host GLOB] [--since T] [--until T] [--ref SFR]
@@ -11,12 +11,16 @@
 //              [--since T] [--until T] [--host GLOB] [--format text|json]
 //   trailkeepd verify --db DIR --host H [--key FILE | --keys-dir DIR]
 //   trailkeepd enroll HOST --out DIR [--config FILE | --dev DIR] [--days N] [--force]
+//   trailkeepd enroll HOST --rotate --out DIR [--config FILE | --dev DIR] [--force]
+//   trailkeepd backup --config FILE | --dev DIR [--server URL] [--cacert FILE]
+//              [--token-file FILE] [--cert FILE --key FILE]
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "server/app/backup_tool.h"
 #include "server/app/config.h"
 #include "server/app/enroll.h"
 #include "server/app/file_access.h"
@@ -70,7 +74,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
 
   std::string config_file, dev_dir, log_level;
-  std::vector<std::string> listen_syslog, listen_export, listen_audit;
+  std::vector<std::string> listen_syslog, listen_export, listen_audit, listen_udp, listen_tcp;
   bool check_config = false;
   auto* cfg_opt = app.add_option("--config", config_file, "TOML configuration file");
   auto* dev_opt = app.add_option("--dev", dev_dir,
@@ -83,6 +87,10 @@ int main(int argc, char** argv) {
   app.add_option("--listen-audit", listen_audit,
                  "auditd remote-logging listen address host:port, usually 127.0.0.1:60 "
                  "(repeatable; port 0 picks a free port)");
+  app.add_option("--listen-udp", listen_udp,
+                 "plaintext syslog over UDP (RFC 5426, unauthenticated) host:port (repeatable)");
+  app.add_option("--listen-tcp", listen_tcp,
+                 "plaintext syslog over TCP (RFC 6587, unauthenticated) host:port (repeatable)");
   app.add_flag("--check-config", check_config, "validate --config and exit");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   std::string rules_override;
@@ -147,7 +155,26 @@ int main(int argc, char** argv) {
       enroll->add_option("--dev", en.dev_dir, "the collector's development-mode folder");
   enroll_cfg->excludes(enroll_dev);
   enroll->add_option("--days", en.days, "certificate validity in days (default 825)");
-  enroll->add_flag("--force", en.force, "replace an enrolled host's key (starts a new chain)");
+  enroll->add_flag("--force", en.force,
+                   "re-enrol an enrolled host: a new certificate, the same HMAC key (the chain "
+                   "goes on); overwrite files in --out");
+  enroll->add_flag("--rotate", en.rotate,
+                   "rotate an enrolled host's HMAC key: a new key in keys_dir and in --out "
+                   "(hmac.key), the old one kept as retired; the certificate is left alone");
+
+  trailkeep::BackupToolOptions bk;
+  auto* backup = app.add_subcommand(
+      "backup", "ask the running collector for a consistent copy of its store (admin API call)");
+  auto* backup_cfg = backup->add_option("--config", bk.config_file, "the collector's TOML config");
+  auto* backup_dev =
+      backup->add_option("--dev", bk.dev_dir, "the collector's development-mode folder");
+  backup_cfg->excludes(backup_dev);
+  backup->add_option("--server", bk.server,
+                     "the API, https://HOST:PORT (default: data_dir/ports.json)");
+  backup->add_option("--cacert", bk.cacert, "CA of the API's certificate (default: [tls] ca_file)");
+  backup->add_option("--token-file", bk.token_file, "admin token (--dev: DIR/admin.token)");
+  backup->add_option("--cert", bk.cert, "client certificate with the admin scope");
+  backup->add_option("--key", bk.key, "its private key");
 
   try {
     app.parse(argc, argv);
@@ -162,6 +189,7 @@ int main(int argc, char** argv) {
   if (*report) return trailkeep::RunReport(rep);
   if (*verify) return trailkeep::RunVerify(v);
   if (*enroll) return trailkeep::RunEnroll(en);
+  if (*backup) return trailkeep::RunBackupTool(bk);
 
   auto console = spdlog::stderr_color_mt("trailkeepd");
   spdlog::set_default_logger(console);
@@ -216,6 +244,8 @@ int main(int argc, char** argv) {
   if (!listen_syslog.empty()) config.syslog.addresses = listen_syslog;
   if (!listen_export.empty()) config.export_api.addresses = listen_export;
   if (!listen_audit.empty()) config.audit_remote.addresses = listen_audit;
+  if (!listen_udp.empty()) config.plain_syslog.udp_addresses = listen_udp;
+  if (!listen_tcp.empty()) config.plain_syslog.tcp_addresses = listen_tcp;
   if (!rules_override.empty()) config.rules_file = rules_override;
   spdlog::set_level(spdlog::level::from_str(log_level.empty() ? config.log_level : log_level));
   if (config.dev_mode) {

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -13,7 +14,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
-#include "common/base/time_format.h"
+#include "common/base/clock.h"
 #include "common/metrics/counter_registry.h"
 #include "server/app/audit_group_timer.h"
 #include "server/app/file_access.h"
@@ -21,16 +22,21 @@
 #include "server/app/privileges.h"
 #include "server/app/rules_file.h"
 #include "server/app/space_watch.h"
+#include "server/app/tls_reload.h"
 #include "server/app/tunnel_metrics.h"
 #include "server/net/audit_remote_listener.h"
 #include "server/net/byte_stream.h"
+#include "server/net/plain_syslog_listener.h"
 #include "server/net/tls_syslog_listener.h"
+#include "server/pipeline/agent_binding.h"
 #include "server/pipeline/agent_registry.h"
 #include "server/pipeline/agent_responder.h"
 #include "server/pipeline/audit_grouping.h"
 #include "server/pipeline/audit_grouping_stage.h"
 #include "server/pipeline/chain_verifier.h"
+#include "server/pipeline/classify_stage.h"
 #include "server/pipeline/collector_events.h"
+#include "server/pipeline/connection_audit.h"
 #include "server/pipeline/hmac_keyring.h"
 #include "server/pipeline/ingest_pipeline.h"
 #include "server/pipeline/record_deduper.h"
@@ -52,7 +58,8 @@ namespace net = boost::asio;
 // test polling for it never reads half a file.
 void WritePortsFile(const std::string& data_dir, const std::vector<std::string>& syslog,
                     const std::vector<std::string>& export_api,
-                    const std::vector<std::string>& audit) {
+                    const std::vector<std::string>& audit, const std::vector<std::string>& udp,
+                    const std::vector<std::string>& tcp) {
   auto list = [](const std::vector<std::string>& addrs) {
     std::string out = "[";
     for (size_t i = 0; i < addrs.size(); ++i) {
@@ -62,8 +69,8 @@ void WritePortsFile(const std::string& data_dir, const std::vector<std::string>&
     return out + "]";
   };
   std::string json = "{\"syslog\": " + list(syslog) + ", \"export\": " + list(export_api) +
-                     ", \"audit\": " + list(audit) + ", \"pid\": " + std::to_string(getpid()) +
-                     "}\n";
+                     ", \"audit\": " + list(audit) + ", \"udp\": " + list(udp) +
+                     ", \"tcp\": " + list(tcp) + ", \"pid\": " + std::to_string(getpid()) + "}\n";
   const std::string tmp = data_dir + "/ports.json.tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -142,16 +149,16 @@ void RecordStoreReadIssue(const StoreReadIssue& issue, SelfAudit* audit) {
 // already read has been handed to the committer (sessions hold frames while
 // its queue is full, as it may be under load), or at `until` so that a store
 // that cannot write does not hold the shutdown forever.
-void StopWhenHandedOver(net::io_context& io, const TlsSyslogCounters& counters,
+void StopWhenHandedOver(net::io_context& io, std::function<uint64_t()> held,
                         std::shared_ptr<net::steady_timer> timer,
                         std::chrono::steady_clock::time_point until) {
-  if (counters.frames_held.load() == 0 || std::chrono::steady_clock::now() >= until) {
+  if (held() == 0 || std::chrono::steady_clock::now() >= until) {
     io.stop();
     return;
   }
   timer->expires_after(std::chrono::milliseconds(20));
-  timer->async_wait([&io, &counters, timer, until](boost::system::error_code) {
-    StopWhenHandedOver(io, counters, timer, until);
+  timer->async_wait([&io, held, timer, until](boost::system::error_code) {
+    StopWhenHandedOver(io, held, timer, until);
   });
 }
 
@@ -211,6 +218,26 @@ void SetListenerNamings(const ServerConfig& config, const std::vector<std::strin
   }
 }
 
+// An auditor must see that unauthenticated input is enabled: one event per
+// plaintext socket, naming its transport and address.
+void RecordPlaintextListeners(const PlainSyslogListener& plain, const PlainSyslogOptions& options,
+                              SelfAudit* audit) {
+  const std::string limit = options.rate_per_source > 0
+                                ? std::to_string(static_cast<uint64_t>(options.rate_per_source))
+                                : std::string("unlimited");
+  const auto record = [&](const std::vector<std::string>& bound, const char* transport) {
+    for (const auto& a : bound) {
+      spdlog::warn("plaintext syslog ({}) on {}: senders are not authenticated", transport, a);
+      audit->Record(SelfEventKind::kPlaintextListenerOpened, "",
+                    std::string("plaintext syslog listener opened: ") + transport + " on " + a +
+                        "; its senders are not authenticated and their events are unsigned",
+                    {{"transport", transport}, {"address", a}, {"rate_per_source", limit}});
+    }
+  };
+  record(plain.BoundUdp(), "udp-syslog");
+  record(plain.BoundTcp(), "tcp-syslog");
+}
+
 }  // namespace
 
 int RunServer(const ServerConfig& config) {
@@ -227,6 +254,8 @@ int RunServer(const ServerConfig& config) {
     return 2;
   }
   RaiseFileLimit();
+  // The one clock every component reads (tests give theirs a ManualClock).
+  const ClockPtr clock = MakeSystemClock();
   auto opened = OpenRocksDbStore(config.data_dir + "/store", StoreMode::kReadWrite);
   if (!opened.ok()) {
     spdlog::critical("cannot open the store: {}", opened.status().ToString());
@@ -239,6 +268,13 @@ int RunServer(const ServerConfig& config) {
     spdlog::critical("invalid NDcPP rules:\n{}", loaded.message());
     return 1;
   }
+  auto plain_hosts = PlainSourceHosts::Make(config.plain_sources);
+  if (!plain_hosts.ok()) {
+    spdlog::critical("[plain_syslog]: {}", plain_hosts.status().message());
+    return 2;
+  }
+  // The one classifier: ingest batches, the collector's own events, audit groups.
+  const ClassifyStage classify(&rules);
   // Every figure of GET /metrics: components register theirs when they are
   // made, so the registry is declared before all of them.
   CounterRegistry metrics;
@@ -248,7 +284,7 @@ int RunServer(const ServerConfig& config) {
   // committer thread.
   LiveTailHub tail_hub;
   IntegrityCounts integrity_counts;
-  HmacKeyring keyring(config.keys_dir);
+  HmacKeyring keyring(config.keys_dir, clock);
   AgentRegistry agents;
   ChainVerifier verifier(store.get());
   verifier.SetKeyProblem([&keyring](const std::string& host) {
@@ -262,13 +298,14 @@ int RunServer(const ServerConfig& config) {
   // stages that drop resends; a closed group is one more event, classified
   // and stored with them (server/pipeline/audit_grouping_stage.h).
   AuditGrouping audit_grouping(GroupingOptions(config));
-  if (auto restored = RestoreIdentityMaps(*store, NowMicros(), &audit_grouping); restored.ok()) {
+  if (auto restored = RestoreIdentityMaps(*store, clock->NowMicros(), &audit_grouping);
+      restored.ok()) {
     spdlog::info("identity maps of {} hosts restored from stored inventories", restored.value());
   } else {
     spdlog::warn("identity maps not restored (ids stay unresolved until agents resend): {}",
                  restored.status().ToString());
   }
-  AuditGroupingStage grouping_stage(&audit_grouping, &rules, NowMicros);
+  AuditGroupingStage grouping_stage(&audit_grouping, &classify, clock);
   TunnelStateStage tunnel_state(store.get());  // after the stages that drop events
   CommitStageChain stages({&verifier, &record_deduper, &grouping_stage, &tunnel_state});
   committer.SetStage(&stages);
@@ -276,7 +313,7 @@ int RunServer(const ServerConfig& config) {
       [&tail_hub](const std::vector<v1::Event>& committed) { tail_hub.Publish(committed); });
   committer.AddExtrasListener(
       [&integrity_counts](const CommitExtras& extras) { integrity_counts.Add(extras); });
-  CollectorEvents collector_events(&committer, &rules);
+  CollectorEvents collector_events(&committer, &classify);
 
   SelfAuditOptions sa_opts;
   sa_opts.collector_host = config.collector_name;
@@ -288,7 +325,7 @@ int RunServer(const ServerConfig& config) {
       [&collector_events](std::vector<v1::Event>* events) {
         collector_events.OfferSelfEvents(events);
       },
-      NowMicros);
+      clock);
   // Acks to agents and integrity alarms, after the integrity counts.
   AgentResponder agent_responder(&committer, &verifier, &agents, &self_audit);
   committer.AddExtrasListener(
@@ -301,25 +338,27 @@ int RunServer(const ServerConfig& config) {
   });
   committer.Start();
 
-  IngestPipeline pipeline([&committer](std::vector<v1::Event>* e) { return committer.Offer(e); },
-                          &self_audit, [&committer] { return committer.HasRoom(); }, &rules);
-  AgentIngestOptions agent_options;
-  agent_options.keys = &keyring;
-  agent_options.registry = &agents;
-  agent_options.host_map = config.host_map;
-  agent_options.enterprise_number = static_cast<uint32_t>(config.enterprise_number);
-  agent_options.request_resume = [&agent_responder](const std::string& host,
-                                                    std::weak_ptr<AgentLink> link) {
-    agent_responder.RequestResume(host, std::move(link));
-  };
-  pipeline.EnableAgents(std::move(agent_options));
-  pipeline.EnableAuditRemote([&committer](std::vector<v1::Event>* e, std::function<void()> done) {
-    return committer.Offer(e, std::move(done));
-  });
+  // What the listeners and their sessions know of all this (server/net/ingest.h).
+  ConnectionAudit connection_audit(&self_audit);
+  IngestPipeline pipeline(
+      [&committer](std::vector<v1::Event>* e, std::function<void()> on_durable) {
+        return committer.Offer(e, std::move(on_durable));
+      },
+      &connection_audit, [&committer] { return committer.HasRoom(); }, &classify);
+  pipeline.EnableAgents({&keyring, &agents, static_cast<uint32_t>(config.enterprise_number)});
+  pipeline.EnablePlainSyslog(std::move(plain_hosts).value());
+  AgentBinding agent_binding(
+      {&agents, config.host_map,
+       [&agent_responder](const std::string& host, std::weak_ptr<AgentLink> link) {
+         agent_responder.RequestResume(host, std::move(link));
+       }},
+      &connection_audit);
+  const IngestPorts ingest_ports{&pipeline, &connection_audit, &agent_binding};
   net::io_context io;
   std::unique_ptr<TlsSyslogListener> listener;
   std::unique_ptr<ExportHttpsServer> export_api;
   std::unique_ptr<AuditRemoteListener> audit_listener;
+  std::unique_ptr<PlainSyslogListener> plain;
   std::unique_ptr<TunnelManager> tunnels;
   SpaceWatch space_watch(io, config.data_dir + "/store", config.space_warning_mb << 20,
                          &self_audit);
@@ -341,22 +380,30 @@ int RunServer(const ServerConfig& config) {
     return Status::Ok();
   });
   try {
-    listener = std::make_unique<TlsSyslogListener>(io, config.syslog, &pipeline, metrics);
+    TlsSyslogOptions syslog_options = config.syslog;
+    syslog_options.clock = clock;
+    listener = std::make_unique<TlsSyslogListener>(io, syslog_options, ingest_ports, metrics);
     if (!config.audit_remote.addresses.empty()) {
       AuditRemoteOptions audit_options = config.audit_remote;
       audit_options.disk_low = space_watch.low_flag();
-      audit_listener = std::make_unique<AuditRemoteListener>(io, audit_options, &pipeline,
+      audit_options.clock = clock;
+      audit_listener = std::make_unique<AuditRemoteListener>(io, audit_options, ingest_ports,
                                                              listener.get(), metrics);
       SetListenerNamings(config, audit_listener->BoundAddresses(), &audit_grouping);
+    }
+    const PlainSyslogOptions& p = config.plain_syslog;
+    if (!p.udp_addresses.empty() || !p.tcp_addresses.empty()) {
+      plain = std::make_unique<PlainSyslogListener>(io, p, ingest_ports, metrics);
     }
     ExportServerOptions export_options = config.export_api;
     export_options.tls = config.syslog.tls;
     export_options.enterprise_number = static_cast<uint32_t>(config.enterprise_number);
+    export_options.clock = clock;
     export_options.backup_dir =
         config.backup_dir.empty() ? config.data_dir + "/backups" : config.backup_dir;
     export_api = std::make_unique<ExportHttpsServer>(
         io, export_options, store.get(), &self_audit, &metrics, &tail_hub,
-        [&keyring](const std::string& host, std::string* why) { return keyring.Get(host, why); });
+        [&keyring](const std::string& host, std::string* why) { return keyring.Keys(host, why); });
     if (!config.tunnels.empty()) {
       // Forwarded channels are served in process by our own port-60 listener.
       AuditRemoteListener* port60 = audit_listener.get();
@@ -365,14 +412,16 @@ int RunServer(const ServerConfig& config) {
           [port60](std::unique_ptr<ByteStream> stream, const ChannelIdentity& identity) {
             port60->Serve(std::move(stream), identity);
           },
-          &self_audit);
+          &self_audit, clock);
     }
     // Every port is bound: nothing below needs a privilege.
     if (Status dropped = DropPrivileges(run_as); !dropped.ok()) {
       throw std::runtime_error("cannot drop privileges, refusing to run: " + dropped.message());
     }
     WritePortsFile(config.data_dir, listener->BoundAddresses(), export_api->BoundAddresses(),
-                   audit_listener ? audit_listener->BoundAddresses() : std::vector<std::string>{});
+                   audit_listener ? audit_listener->BoundAddresses() : std::vector<std::string>{},
+                   plain ? plain->BoundUdp() : std::vector<std::string>{},
+                   plain ? plain->BoundTcp() : std::vector<std::string>{});
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     self_audit.Record(SelfEventKind::kStartup, "", std::string("start-up failed: ") + e.what());
@@ -404,6 +453,7 @@ int RunServer(const ServerConfig& config) {
       spdlog::info("auditd remote logging (port-60 protocol) on {}", a);
     }
   }
+  if (plain) RecordPlaintextListeners(*plain, config.plain_syslog, &self_audit);
 
   // The signal handlers stop the timers below: with io_threads > 1 they run on
   // other threads than the timers' handlers, and an Asio timer or signal set
@@ -414,16 +464,18 @@ int RunServer(const ServerConfig& config) {
   space_watch.Start();
   if (tunnels) tunnels->Start();
   // Audit events without EOE close after the grouping timeout.
-  AuditGroupTimer audit_timer(main_strand, &audit_grouping, &collector_events);
+  AuditGroupTimer audit_timer(main_strand, &audit_grouping, &collector_events, clock);
   audit_timer.Start();
-  HangupReload reload(
-      main_strand, {&config, owner, rules_path, &rules, &keyring, export_api.get(), &self_audit});
+  TlsReload tls_reload({config.syslog.tls, owner, listener.get(), export_api.get(), &self_audit});
+  HangupReload reload(main_strand, {&config, owner, rules_path, &rules, &keyring, export_api.get(),
+                                    &self_audit, &tls_reload});
   reload.Start();
   net::signal_set signals(main_strand, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);
     listener->Stop();
+    if (plain) plain->Stop();
     if (audit_listener) audit_listener->Stop();
     if (tunnels) tunnels->Stop();
     export_api->Stop();
@@ -433,8 +485,11 @@ int RunServer(const ServerConfig& config) {
     reload.Stop();
     // Give sessions a moment to hand over frames already read, then stop.
     auto timer = std::make_shared<net::steady_timer>(io, std::chrono::milliseconds(200));
-    timer->async_wait([timer, &io, &counters = listener->counters()](boost::system::error_code) {
-      StopWhenHandedOver(io, counters, timer,
+    auto held = [&counters = listener->counters(), &plain] {
+      return counters.frames_held.load() + (plain ? plain->counters().frames_held.load() : 0);
+    };
+    timer->async_wait([timer, &io, held](boost::system::error_code) {
+      StopWhenHandedOver(io, held, timer,
                          std::chrono::steady_clock::now() + std::chrono::seconds(10));
     });
   });

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "common/wire/hmac_chain.h"
+#include "common/wire/key_folder.h"
 #include "server/app/store_tools.h"
 #include "server/sinks/chain_verify_job.h"
 #include "server/store/store.h"
@@ -53,6 +54,13 @@ int RunVerify(const VerifyOptions& o) {
 
   StoredChainAudit audit;
   audit.key = key.value();
+  if (o.key_file.empty()) {
+    const HostKeys keys = LoadHostKeys(keys_dir, o.host);
+    for (const auto& p : keys.problems) std::cerr << "trailkeepd verify: warning: " << p << "\n";
+    for (size_t i = keys.has_current ? 1 : 0; i < keys.keys.size(); ++i) {
+      audit.retired_keys.push_back(keys.keys[i].key);
+    }
+  }
   audit.enterprise_number = o.enterprise_number;
   audit.progress_every = kProgressEvery;
   audit.progress = [](uint64_t n) {

@@ -3,9 +3,10 @@
 // (common/chain/chain_audit.h), opening the store as a RocksDB secondary
 // instance like the other store tools, so it works while the collector runs.
 //
-// The key is FILE, or KEYSDIR/H.key; the default KEYSDIR is the `keys`
-// folder beside the data folder (what `trailkeepd --dev X` uses: data in
-// X/data, keys in X/keys).
+// The key is FILE, or KEYSDIR/H.key with the retired keys of
+// KEYSDIR/H.retired/ (common/wire/key_folder.h), so a chain verifies across
+// key rotations; the default KEYSDIR is the `keys` folder beside the data
+// folder (what `trailkeepd --dev X` uses: data in X/data, keys in X/keys).
 //
 // Prints "OK N events" or one line per broken range ("gap epoch=E seqs
 // 41-57: ...") and a summary to stdout, progress every 100k events to

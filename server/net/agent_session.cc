@@ -30,7 +30,10 @@ class SessionLink final : public AgentLink {
     v1::CollectorFrame f;
     f.mutable_ack()->set_epoch(epoch);
     f.mutable_ack()->set_contiguous_seq(contiguous_seq);
-    Post(f, false);
+    // Cumulative: a newer Ack replaces one still queued (framed_tls_session.h).
+    net::post(executor_, [session = session_, payload = f.SerializeAsString()]() mutable {
+      if (auto s = session.lock()) s->SendLatest(std::move(payload));
+    });
   }
   void Close(const std::string& reason) override {
     v1::CollectorFrame f;
@@ -53,11 +56,11 @@ class SessionLink final : public AgentLink {
 
 }  // namespace
 
-void StartAgentSession(std::shared_ptr<FramedTlsSession> session, IngestSink* sink,
+void StartAgentSession(std::shared_ptr<FramedTlsSession> session, AgentBinder* binder,
                        std::shared_ptr<TlsSyslogCounters> counters) {
   auto link = std::make_shared<SessionLink>(session, session->executor());
   std::string why;
-  const std::string host = sink->BindAgent(*session->peer(), link, &why);
+  const std::string host = binder->BindAgent(*session->peer(), link, &why);
   if (host.empty()) {
     ++counters->refused;
     v1::CollectorFrame f;
@@ -69,7 +72,7 @@ void StartAgentSession(std::shared_ptr<FramedTlsSession> session, IngestSink* si
   auto peer = std::make_shared<v1::Peer>(*session->peer());
   peer->set_bound_host(host);
   session->set_peer(std::move(peer));
-  session->set_on_end([sink, host, link] { sink->UnbindAgent(host, link.get()); });
+  session->set_on_end([binder, host, link] { binder->UnbindAgent(host, link.get()); });
   session->StartReading();
 }
 

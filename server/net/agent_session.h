@@ -2,9 +2,9 @@
 // authenticated TLS connection. Internal to server/net.
 //
 // The connection is bound to the host its certificate names through
-// IngestSink::BindAgent (one live connection per host: a newer one closes
+// AgentBinder::BindAgent (one live connection per host: a newer one closes
 // this one with a Goodbye); the collector's Resume, Acks and Goodbye go out
-// as octet-counted CollectorFrames, through the AgentLink the sink holds. A
+// as octet-counted CollectorFrames, through the AgentLink the binder holds. A
 // refused binding is answered with a Goodbye naming the reason, then the
 // connection closes. The agent's frames are read like any framed session's,
 // each carrying the bound host.
@@ -16,7 +16,7 @@
 
 namespace trailkeep {
 
-void StartAgentSession(std::shared_ptr<FramedTlsSession> session, IngestSink* sink,
+void StartAgentSession(std::shared_ptr<FramedTlsSession> session, AgentBinder* binder,
                        std::shared_ptr<TlsSyslogCounters> counters);
 
 }  // namespace trailkeep

@@ -20,10 +20,10 @@ using tcp = net::ip::tcp;
 using boost::system::error_code;
 
 struct AuditRemoteListener::Impl {
-  Impl(net::io_context& io_in, const AuditRemoteOptions& o, IngestSink* s, TlsSyslogListener* a)
+  Impl(net::io_context& io_in, const AuditRemoteOptions& o, IngestPorts p, TlsSyslogListener* a)
       : io(io_in),
         options(std::make_shared<const AuditRemoteOptions>(o)),
-        sink(s),
+        ports(p),
         agents(a),
         counters(std::make_shared<AuditRemoteCounters>()) {}
 
@@ -40,14 +40,14 @@ struct AuditRemoteListener::Impl {
     if (counters->connections.load() >= options->max_connections) {
       v1::Peer peer;
       peer.set_address(identity.address);
-      sink->ReportConnectionEvent(
+      ports.reports->ReportConnectionEvent(
           ConnectionEventKind::kConnectionLimit, peer,
           "port 60: connection limit of " + std::to_string(options->max_connections) + " reached");
       stream->Close();
       return;
     }
     auto handle = StartAuditRemoteSession(std::move(stream), identity, ProtocolsFor(identity),
-                                          options, sink, agents, counters);
+                                          options, ports.ingest, ports.reports, agents, counters);
     std::lock_guard lock(mu);
     std::erase_if(sessions, [](const auto& w) { return w.expired(); });
     sessions.push_back(handle);
@@ -65,7 +65,7 @@ struct AuditRemoteListener::Impl {
 
   net::io_context& io;
   std::shared_ptr<const AuditRemoteOptions> options;
-  IngestSink* sink;
+  const IngestPorts ports;
   TlsSyslogListener* agents;
   std::shared_ptr<AuditRemoteCounters> counters;
   Acceptors acceptors;
@@ -74,9 +74,9 @@ struct AuditRemoteListener::Impl {
 };
 
 AuditRemoteListener::AuditRemoteListener(net::io_context& io, const AuditRemoteOptions& options,
-                                         IngestSink* sink, TlsSyslogListener* agents,
+                                         IngestPorts ports, TlsSyslogListener* agents,
                                          CounterRegistry& metrics)
-    : impl_(std::make_shared<Impl>(io, options, sink, agents)) {
+    : impl_(std::make_shared<Impl>(io, options, ports, agents)) {
   const AuditRemoteCounters& c = *impl_->counters;
   metrics_ = metrics.Register({
       GaugeOf("audit_remote_connections", "open port-60 (auditd remote logging) connections",

@@ -20,7 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "common/base/clock.h"
 #include "common/metrics/counter_registry.h"
+#include "server/net/ingest.h"
 
 namespace boost::asio {
 class io_context;
@@ -29,7 +31,6 @@ class io_context;
 namespace trailkeep {
 
 class ByteStream;
-class IngestSink;
 struct ChannelIdentity;
 class TlsSyslogListener;
 
@@ -47,6 +48,8 @@ struct AuditRemoteOptions {
   // Raised while the store's disk is below its warning level (SpaceWatch):
   // stored records are then answered DISKLOW instead of ACK. May be null.
   std::shared_ptr<const std::atomic<bool>> disk_low;
+  // The records' receive times (the replies' deadlines run on Asio's timers).
+  ClockPtr clock = MakeSystemClock();
 };
 
 struct AuditRemoteCounters {
@@ -67,7 +70,7 @@ class AuditRemoteListener {
   // session; null refuses them. The counters are registered in `metrics`
   // (audit_remote_*), which must outlive the listener.
   AuditRemoteListener(boost::asio::io_context& io, const AuditRemoteOptions& options,
-                      IngestSink* sink, TlsSyslogListener* agents, CounterRegistry& metrics);
+                      IngestPorts ports, TlsSyslogListener* agents, CounterRegistry& metrics);
   ~AuditRemoteListener();
   AuditRemoteListener(const AuditRemoteListener&) = delete;
   AuditRemoteListener& operator=(const AuditRemoteListener&) = delete;

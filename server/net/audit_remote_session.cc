@@ -24,12 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kRetryInterval = std::chrono::milliseconds(20);
 
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // One reply owed to the client, in request order.
 struct Reply {
   uint32_t seq = 0;
@@ -43,11 +37,12 @@ class Session final : public AuditRemoteSessionHandle,
                       public std::enable_shared_from_this<Session> {
  public:
   Session(std::unique_ptr<ByteStream> stream, std::shared_ptr<const AuditRemoteOptions> options,
-          IngestSink* sink, TlsSyslogListener* agents,
+          IngestSink* ingest, ConnectionReporter* reports, TlsSyslogListener* agents,
           std::shared_ptr<AuditRemoteCounters> counters)
       : stream_(std::move(stream)),
         options_(std::move(options)),
-        sink_(sink),
+        ingest_(ingest),
+        reports_(reports),
         agents_(agents),
         counters_(std::move(counters)),
         decoder_(options_->max_payload_bytes),
@@ -97,10 +92,10 @@ class Session final : public AuditRemoteSessionHandle,
     if (closed_) return;
     if (ec) {
       if (decoder_.buffered() > 0 && ec == net::error::eof) {
-        sink_->ReportConnectionEvent(ConnectionEventKind::kTruncatedFrame, *peer_,
-                                     "port 60: connection closed inside a frame (" +
-                                         std::to_string(decoder_.buffered()) +
-                                         " bytes not stored)");
+        reports_->ReportConnectionEvent(ConnectionEventKind::kTruncatedFrame, *peer_,
+                                        "port 60: connection closed inside a frame (" +
+                                            std::to_string(decoder_.buffered()) +
+                                            " bytes not stored)");
       }
       Close();
       return;
@@ -187,13 +182,13 @@ class Session final : public AuditRemoteSessionHandle,
   }
 
   // A record the store has not taken yet: nothing else is read meanwhile.
-  bool Blocked() const { return !blocked_frames_.empty(); }
+  bool Blocked() const { return !blocked_.frames.empty(); }
 
   // Offers one record; `reply` (null for ASCII lines) becomes ready once the
   // record is durable.
   void Submit(std::string payload, std::shared_ptr<Reply> reply) {
-    blocked_frames_.clear();
-    blocked_frames_.push_back(RawFrame{std::move(payload), NowMicros(), peer_});
+    blocked_.frames.clear();
+    blocked_.frames.push_back(RawFrame{std::move(payload), options_->clock->NowMicros(), peer_});
     blocked_reply_ = std::move(reply);
     TryOffer();  // the caller's loop goes on once nothing is blocked
   }
@@ -211,8 +206,8 @@ class Session final : public AuditRemoteSessionHandle,
         if (auto self = weak.lock()) self->Flush();
       });
     };
-    if (sink_->OfferAuditRecords(&blocked_frames_, std::move(on_durable))) {
-      blocked_reply_.reset();  // the sink took (and cleared) blocked_frames_
+    if (ingest_->Offer(&blocked_, std::move(on_durable))) {
+      blocked_reply_.reset();  // the sink took (and cleared) blocked_.frames
       return true;
     }
     retry_.expires_after(kRetryInterval);
@@ -259,7 +254,7 @@ class Session final : public AuditRemoteSessionHandle,
   void Refuse(const std::string& why) {
     failed_ = true;
     ++counters_->framing_errors;
-    sink_->ReportConnectionEvent(ConnectionEventKind::kFramingError, *peer_, "port 60: " + why);
+    reports_->ReportConnectionEvent(ConnectionEventKind::kFramingError, *peer_, "port 60: " + why);
     auto reply = std::make_shared<Reply>();
     reply->type = ar::kGenericError;
     reply->text = why.substr(0, 256);
@@ -320,7 +315,8 @@ class Session final : public AuditRemoteSessionHandle,
   std::unique_ptr<ByteStream> stream_;
   ChannelIdentity identity_;
   std::shared_ptr<const AuditRemoteOptions> options_;
-  IngestSink* sink_;
+  IngestSink* ingest_;
+  ConnectionReporter* reports_;
   TlsSyslogListener* agents_;
   Port60Protocols admitted_{{}, {}};
   std::shared_ptr<AuditRemoteCounters> counters_;
@@ -329,7 +325,7 @@ class Session final : public AuditRemoteSessionHandle,
   std::array<char, 16 * 1024> buf_{};
   std::deque<std::shared_ptr<Reply>> replies_;
   std::string out_;
-  std::vector<RawFrame> blocked_frames_;
+  IngestBatch blocked_{FrameFormat::kAuditRecord, {}};
   std::shared_ptr<Reply> blocked_reply_;
   Clock::time_point last_input_ = Clock::now();
   net::steady_timer retry_;
@@ -349,10 +345,11 @@ class Session final : public AuditRemoteSessionHandle,
 
 std::shared_ptr<AuditRemoteSessionHandle> StartAuditRemoteSession(
     std::unique_ptr<ByteStream> stream, const ChannelIdentity& identity, Port60Protocols admitted,
-    std::shared_ptr<const AuditRemoteOptions> options, IngestSink* sink, TlsSyslogListener* agents,
+    std::shared_ptr<const AuditRemoteOptions> options, IngestSink* ingest,
+    ConnectionReporter* reports, TlsSyslogListener* agents,
     std::shared_ptr<AuditRemoteCounters> counters) {
-  auto session = std::make_shared<Session>(std::move(stream), std::move(options), sink, agents,
-                                           std::move(counters));
+  auto session = std::make_shared<Session>(std::move(stream), std::move(options), ingest, reports,
+                                           agents, std::move(counters));
   session->Start(identity, admitted);
   return session;
 }

@@ -48,7 +48,8 @@ struct Port60Protocols {
 // tunnel's node, else its address.
 std::shared_ptr<AuditRemoteSessionHandle> StartAuditRemoteSession(
     std::unique_ptr<ByteStream> stream, const ChannelIdentity& identity, Port60Protocols admitted,
-    std::shared_ptr<const AuditRemoteOptions> options, IngestSink* sink, TlsSyslogListener* agents,
+    std::shared_ptr<const AuditRemoteOptions> options, IngestSink* ingest,
+    ConnectionReporter* reports, TlsSyslogListener* agents,
     std::shared_ptr<AuditRemoteCounters> counters);
 
 }  // namespace trailkeep

@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include "common/base/time_format.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -22,18 +21,21 @@ constexpr auto kShutdownTimeout = std::chrono::seconds(2);
 FramedTlsSession::FramedTlsSession(std::unique_ptr<TlsByteStream> stream,
                                    std::shared_ptr<const v1::Peer> peer,
                                    std::shared_ptr<const TlsSyslogOptions> options,
-                                   IngestSink* sink, std::shared_ptr<TlsSyslogCounters> counters,
+                                   IngestSink* ingest, ConnectionReporter* reports,
+                                   std::shared_ptr<TlsSyslogCounters> counters,
                                    std::shared_ptr<void> held)
     : stream_(std::move(stream)),
       timer_(stream_->executor()),
       peer_(std::move(peer)),
       options_(std::move(options)),
-      sink_(sink),
+      ingest_(ingest),
+      reports_(reports),
       counters_(std::move(counters)),
       held_(std::move(held)),
       framer_(options_->max_frame_bytes) {}
 
 FramedTlsSession::~FramedTlsSession() {
+  counters_->outbox_bytes -= outbox_bytes_;
   if (on_end_) on_end_();
 }
 
@@ -41,14 +43,54 @@ void FramedTlsSession::StartReading() { ReadSome(); }
 
 void FramedTlsSession::Send(std::string payload, bool then_close) {
   if (closed_ || last_sent_) return;
-  outbox_.push_back(OctetCounted(payload));
+  Queue(OctetCounted(payload), false);
+  if (closed_) return;
   if (then_close) {
     last_sent_ = true;
     closing_ = true;
-    counters_->frames_held -= pending_.size();
-    pending_.clear();
+    counters_->frames_held -= pending_.frames.size();
+    pending_.frames.clear();
   }
   if (!writing_) WriteNext();
+}
+
+void FramedTlsSession::SendLatest(std::string payload) {
+  if (closed_ || last_sent_) return;
+  Queue(OctetCounted(payload), true);
+  if (!closed_ && !writing_) WriteNext();
+}
+
+// The front frame is being written while writing_: only a frame behind it is
+// replaced.
+void FramedTlsSession::Queue(std::string framed, bool supersedes_last) {
+  if (supersedes_last && last_supersedable_ && outbox_.size() > (writing_ ? 1u : 0u)) {
+    outbox_bytes_ -= outbox_.back().size();
+    counters_->outbox_bytes -= outbox_.back().size();
+    outbox_.pop_back();
+  }
+  if (outbox_bytes_ + framed.size() > kMaxOutboxBytes) {
+    ++counters_->outbox_overflows;
+    reports_->ReportConnectionEvent(ConnectionEventKind::kConnectionLimit, *peer_,
+                                    "the peer does not read: " + std::to_string(outbox_bytes_) +
+                                        " bytes in " + std::to_string(outbox_.size()) +
+                                        " frames unwritten; connection closed");
+    counters_->frames_held -= pending_.frames.size();
+    pending_.frames.clear();
+    closing_ = true;
+    Close();
+    return;
+  }
+  outbox_bytes_ += framed.size();
+  counters_->outbox_bytes += framed.size();
+  outbox_.push_back(std::move(framed));
+  last_supersedable_ = supersedes_last;
+}
+
+void FramedTlsSession::PopWritten() {
+  outbox_bytes_ -= outbox_.front().size();
+  counters_->outbox_bytes -= outbox_.front().size();
+  outbox_.pop_front();
+  if (outbox_.empty()) last_supersedable_ = false;
 }
 
 void FramedTlsSession::Arm(std::chrono::milliseconds after, const char* why) {
@@ -73,7 +115,7 @@ void FramedTlsSession::WriteNext() {
   writing_ = true;
   stream_->AsyncWrite(net::buffer(outbox_.front()),
                       [self = shared_from_this()](const error_code& ec, size_t) {
-                        self->outbox_.pop_front();
+                        self->PopWritten();
                         if (ec) {
                           self->writing_ = false;
                           self->Close();
@@ -116,25 +158,25 @@ void FramedTlsSession::OnRead(error_code ec, size_t n) {
     counters_->bytes += n;
     framer_.Feed(std::string_view(buf_.data(), n));
     if (!ec) DrainReady(&ec);
-    const int64_t now = NowMicros();
+    const int64_t now = options_->clock->NowMicros();
     std::string_view frame;
     OctetFramer::Kind kind;
     OctetFramer::Result r;
     while ((r = framer_.Next(&frame, &kind)) == OctetFramer::Result::kFrame) {
-      pending_.push_back(RawFrame{std::string(frame), now, peer_});
+      pending_.frames.push_back(RawFrame{std::string(frame), now, peer_});
     }
-    counters_->frames += pending_.size();
-    counters_->frames_held += pending_.size();
+    counters_->frames += pending_.frames.size();
+    counters_->frames_held += pending_.frames.size();
     if (r == OctetFramer::Result::kError) {
       ++counters_->framing_errors;
-      sink_->ReportConnectionEvent(ConnectionEventKind::kFramingError, *peer_,
-                                   framer_.error() + "; connection closed");
+      reports_->ReportConnectionEvent(ConnectionEventKind::kFramingError, *peer_,
+                                      framer_.error() + "; connection closed");
       closing_ = true;
     }
   }
   if (ec) {
     if (!framer_.Pending().empty() && !closing_) {
-      sink_->ReportConnectionEvent(
+      reports_->ReportConnectionEvent(
           ConnectionEventKind::kTruncatedFrame, *peer_,
           "connection ended (" + (timeout_reason_.empty() ? ec.message() : timeout_reason_) +
               ") inside a frame; " + std::to_string(framer_.Pending().size()) +
@@ -149,8 +191,8 @@ void FramedTlsSession::OnRead(error_code ec, size_t n) {
 // Hands pending frames to the sink; while it is full, waits and retries
 // without reading (back-pressure reaches the sender through TCP).
 void FramedTlsSession::Deliver() {
-  const size_t held = pending_.size();
-  if (held > 0 && !sink_->Offer(&pending_)) {
+  const size_t held = pending_.frames.size();
+  if (held > 0 && !ingest_->Offer(&pending_, nullptr)) {
     timer_.expires_after(kRetryDelay);
     timer_.async_wait([self = shared_from_this()](error_code ec) {
       if (ec != net::error::operation_aborted) self->Deliver();

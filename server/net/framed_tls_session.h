@@ -9,7 +9,11 @@
 // half-sent frame is reported. Writing (Send): octet-counted frames go out one
 // write at a time beside the pending read; a frame sent with then_close is
 // the last one, and frames read but not yet offered are dropped (an agent
-// sends what was not acknowledged again).
+// sends what was not acknowledged again). A peer that does not read stalls
+// the write, not the reads: frames sent meanwhile queue, a SendLatest frame
+// (a cumulative Ack) replaces the queued one before it, and a queue that
+// still exceeds kMaxOutboxBytes closes the connection, recorded as a
+// connection-limit event (the agent resends what was not acknowledged).
 //
 // Concurrency: every method on executor() (the stream's strand).
 #pragma once
@@ -35,8 +39,9 @@ class FramedTlsSession : public std::enable_shared_from_this<FramedTlsSession> {
  public:
   // `held` stays alive as long as the session (the listener's connection count).
   FramedTlsSession(std::unique_ptr<TlsByteStream> stream, std::shared_ptr<const v1::Peer> peer,
-                   std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
-                   std::shared_ptr<TlsSyslogCounters> counters, std::shared_ptr<void> held);
+                   std::shared_ptr<const TlsSyslogOptions> options, IngestSink* ingest,
+                   ConnectionReporter* reports, std::shared_ptr<TlsSyslogCounters> counters,
+                   std::shared_ptr<void> held);
   ~FramedTlsSession();
   FramedTlsSession(const FramedTlsSession&) = delete;
   FramedTlsSession& operator=(const FramedTlsSession&) = delete;
@@ -49,36 +54,52 @@ class FramedTlsSession : public std::enable_shared_from_this<FramedTlsSession> {
   void set_on_end(std::function<void()> on_end) { on_end_ = std::move(on_end); }
 
   void StartReading();
+  // Bytes of frames queued to write, the one being written included.
+  static constexpr size_t kMaxOutboxBytes = 64 * 1024;
+
   // Queues one frame (its octet count is added here).
   void Send(std::string payload, bool then_close);
+  // Queues a frame that supersedes the previous SendLatest frame while that
+  // one waits behind a stalled write: a cumulative Ack.
+  void SendLatest(std::string payload);
   // A close_notify exchange, bounded in time, then closes.
   void Shutdown();
+  // Closes at once (a peer whose certificate is no longer trusted).
+  void Close();
+  // Keeps `held` as long as the session (ServerTls's tracking handle).
+  void Keep(std::shared_ptr<void> held) { tracked_ = std::move(held); }
+  SSL* native_handle() { return stream_->native_handle(); }
 
  private:
+  void Queue(std::string framed, bool supersedes_last);
+  void PopWritten();
   void Arm(std::chrono::milliseconds after, const char* why);
   void WriteNext();
   void ReadSome();
   void DrainReady(boost::system::error_code* ec);
   void OnRead(boost::system::error_code ec, size_t n);
   void Deliver();
-  void Close();
 
   std::unique_ptr<TlsByteStream> stream_;
   boost::asio::steady_timer timer_;
   std::shared_ptr<const v1::Peer> peer_;
   std::shared_ptr<const TlsSyslogOptions> options_;
-  IngestSink* sink_;
+  IngestSink* ingest_;
+  ConnectionReporter* reports_;
   std::shared_ptr<TlsSyslogCounters> counters_;
   std::shared_ptr<void> held_;
+  std::shared_ptr<void> tracked_;
   std::function<void()> on_end_;
   OctetFramer framer_;
   std::array<char, 16 * 1024> buf_;
-  std::vector<RawFrame> pending_;
+  IngestBatch pending_;  // syslog frames read, not yet taken
   std::string timeout_reason_;
   bool closing_ = false;
   bool eof_ = false;
   bool closed_ = false;
   std::deque<std::string> outbox_;
+  size_t outbox_bytes_ = 0;
+  bool last_supersedable_ = false;  // outbox_.back() came from SendLatest
   bool writing_ = false;
   bool last_sent_ = false;  // a then_close frame is queued
   bool shutdown_after_write_ = false;

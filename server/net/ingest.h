@@ -1,15 +1,19 @@
-// IngestSink: all that server/net knows of the collector's core.
+// All that server/net knows of the collector's core: three small interfaces,
+// each session holding only those it uses (IngestPorts bundles them for the
+// listeners, which hand them on).
 //
-// A source turns bytes into RawFrames (bytes + peer identity + receive time)
-// and offers them; the sink parses and queues them for commit. When the sink
-// is full, Offer() returns false and the source keeps its frames, stops
-// reading its socket and retries later: back-pressure, never a drop.
-// Connection-level events (refused handshakes, framing errors) go to
-// ReportConnectionEvent so the collector can audit them.
+// IngestSink: a source turns bytes into RawFrames (bytes + peer identity +
+// receive time) and offers them as one batch, through the one entry point
+// Offer(); the sink parses and queues them for commit. When the sink is
+// full, Offer() returns false and the source keeps its frames, stops reading
+// its socket and retries later: back-pressure, never a drop.
 //
-// Agent connections (TLS with ALPN trailkeep/1, docs/formats/agent_wire.md)
-// also bind to a host with BindAgent and get their Resume and Acks through
-// the AgentLink they hand over.
+// ConnectionReporter: connection-level events (refused handshakes, framing
+// errors, limits) are reported so the collector can audit them.
+//
+// AgentBinder: agent connections (TLS with ALPN trailkeep/1, docs/formats/
+// agent_wire.md) bind to a host and get their Resume and Acks through the
+// AgentLink they hand over.
 //
 // Concurrency: every method may be called from any I/O thread at once.
 #pragma once
@@ -27,10 +31,22 @@ class Peer;
 
 namespace trailkeep {
 
+// What the frames of one batch carry; a connection's frames share one.
+enum class FrameFormat : uint8_t {
+  kSyslog,       // RFC 5424 / RFC 3164 messages (TLS syslog, trailkeep/1)
+  kAuditRecord,  // auditd records over its remote protocol, one per frame (port 60)
+};
+
 struct RawFrame {
   std::string bytes;
   int64_t receive_time_us = 0;
   std::shared_ptr<const v1::Peer> peer;  // shared by every frame of a connection
+};
+
+// Frames of one connection, all in one format, offered together.
+struct IngestBatch {
+  FrameFormat format = FrameFormat::kSyslog;
+  std::vector<RawFrame> frames;
 };
 
 enum class ConnectionEventKind {
@@ -56,17 +72,26 @@ class AgentLink {
 class IngestSink {
  public:
   virtual ~IngestSink() = default;
-  // On true, the frames were taken and `frames` is empty.
-  virtual bool Offer(std::vector<RawFrame>* frames) = 0;
-  // auditd records from the port-60 listener, one record per frame (the
-  // peer's bound_host names the tunnel's node, if any). All or nothing, as
-  // Offer(); once taken, `on_durable` runs (on the committer thread) when
-  // they are durably stored, so the session can acknowledge them.
-  virtual bool OfferAuditRecords(std::vector<RawFrame>* frames,
-                                 std::function<void()> on_durable) = 0;
+  // On true, the frames were taken (batch->frames is empty), and
+  // `on_durable`, unless empty, runs on the committer thread once they are
+  // durably stored, so the session can acknowledge them (port 60). On false
+  // (full) nothing was taken: the same frames may be offered again. A bound
+  // agent's frame naming another host refuses its connection: that frame and
+  // those after it are dropped. For port-60 records, the peer's bound_host
+  // names the tunnel's node, if any.
+  virtual bool Offer(IngestBatch* batch, std::function<void()> on_durable) = 0;
+};
+
+class ConnectionReporter {
+ public:
+  virtual ~ConnectionReporter() = default;
   virtual void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer& peer,
                                      const std::string& reason) = 0;
+};
 
+class AgentBinder {
+ public:
+  virtual ~AgentBinder() = default;
   // An authenticated agent connected: returns the host it is bound to (from
   // its certificate), or "" with *why set when it is refused. Once bound, a
   // newer connection of the host closes this one, and `link` gets a Resume
@@ -75,6 +100,13 @@ class IngestSink {
                                 std::string* why) = 0;
   // The connection of `link` ended.
   virtual void UnbindAgent(const std::string& host, const AgentLink* link) = 0;
+};
+
+// What a listener is given and hands on to its sessions; all must outlive it.
+struct IngestPorts {
+  IngestSink* ingest = nullptr;
+  ConnectionReporter* reports = nullptr;
+  AgentBinder* agents = nullptr;
 };
 
 }  // namespace trailkeep

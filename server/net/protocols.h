@@ -8,8 +8,11 @@
 //                               followed by TLS, where RFC 5425 or trailkeep/1
 //                               is admitted (trailkeep/1 only through a tunnel:
 //                               plain syslog could name any HOSTNAME)
+//   [[listen.udp]]:             RFC 5426 datagrams (opt-in, plaintext)
+//   [[listen.tcp]]:             RFC 6587 frames (opt-in, plaintext)
 //
-// Plaintext syslog is admitted nowhere: a TLS port starts with a handshake.
+// Plaintext syslog is admitted on those two opt-in listeners only: a TLS
+// port starts with a handshake, and port 60 hands plain syslog nowhere.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +25,8 @@ enum class Protocol : uint8_t {
   kAgentHello = 1 << 1,   // an agent's hello on port 60, then TLS (common/wire/port60_hello.h)
   kRfc5425 = 1 << 2,      // syslog over TLS, octet-counted frames
   kTrailkeep1 = 1 << 3,   // the agent protocol over TLS (docs/formats/agent_wire.md)
+  kRfc5426 = 1 << 4,      // plaintext syslog over UDP, one message per datagram
+  kRfc6587 = 1 << 5,      // plaintext syslog over TCP, octet-counted or LF frames
 };
 
 class Protocols {
@@ -37,5 +42,8 @@ class Protocols {
 
 // What the TLS syslog port admits after its handshake.
 inline constexpr Protocols kTlsSyslogProtocols{Protocol::kRfc5425, Protocol::kTrailkeep1};
+// What the plaintext listeners admit (plain_syslog_listener.h).
+inline constexpr Protocols kUdpSyslogProtocols{Protocol::kRfc5426};
+inline constexpr Protocols kTcpSyslogProtocols{Protocol::kRfc6587};
 
 }  // namespace trailkeep

@@ -17,17 +17,14 @@
 namespace trailkeep {
 namespace {
 
-[[noreturn]] void Throw(const std::string& what) {
-  throw std::runtime_error(OpenSslError(what).message());
-}
-
-void LoadCrls(SSL_CTX* ctx, const std::string& file) {
+Status LoadCrls(SSL_CTX* ctx, const std::string& file) {
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
   if (lookup == nullptr || X509_load_crl_file(lookup, file.c_str(), X509_FILETYPE_PEM) <= 0) {
-    Throw("cannot load CRLs from " + file);
+    return OpenSslError("cannot load CRLs from " + file);
   }
   X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+  return Status::Ok();
 }
 
 std::string Lower(std::string s) {
@@ -76,34 +73,37 @@ bool AgentAlpnSelected(SSL* ssl) {
   return len == sizeof(kAgentAlpn) - 1 && std::memcmp(proto, kAgentAlpn, len) == 0;
 }
 
-std::shared_ptr<boost::asio::ssl::context> MakeServerTlsContext(const TlsOptions& o) {
+Result<std::shared_ptr<boost::asio::ssl::context>> BuildServerTlsContext(const TlsOptions& o) {
   namespace ssl = boost::asio::ssl;
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
-  if (Status s = ApplyTlsProfile(native, o.profile); !s.ok()) {
-    throw std::runtime_error(s.message());
-  }
+  if (Status s = ApplyTlsProfile(native, o.profile); !s.ok()) return s;
   if (!o.session_tickets) {
     SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
     SSL_CTX_set_num_tickets(native, 0);
   }
   SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+  // Idle connections (tail subscribers, quiet agents) give their read and
+  // write buffers back between records: about 80 KiB each.
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
 
   if (SSL_CTX_use_certificate_chain_file(native, o.cert_file.c_str()) != 1) {
-    Throw("cannot load the server certificate " + o.cert_file);
+    return OpenSslError("cannot load the server certificate " + o.cert_file);
   }
   if (SSL_CTX_use_PrivateKey_file(native, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-    Throw("cannot load the server key " + o.key_file);
+    return OpenSslError("cannot load the server key " + o.key_file);
   }
   if (SSL_CTX_check_private_key(native) != 1) {
-    Throw("the server key " + o.key_file + " does not match " + o.cert_file);
+    return OpenSslError("the server key " + o.key_file + " does not match " + o.cert_file);
   }
   if (o.client_auth != ClientAuth::kNone) {
-    if (o.ca_file.empty()) throw std::runtime_error("client_auth needs tls.ca_file");
+    if (o.ca_file.empty()) return Status::InvalidArgument("client_auth needs tls.ca_file");
     if (SSL_CTX_load_verify_locations(native, o.ca_file.c_str(), nullptr) != 1) {
-      Throw("cannot load the client CA " + o.ca_file);
+      return OpenSslError("cannot load the client CA " + o.ca_file);
     }
-    if (!o.crl_file.empty()) LoadCrls(native, o.crl_file);
+    if (!o.crl_file.empty()) {
+      if (Status s = LoadCrls(native, o.crl_file); !s.ok()) return s;
+    }
     int mode = SSL_VERIFY_PEER;
     if (o.client_auth == ClientAuth::kRequire) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(native, mode, nullptr);
@@ -116,6 +116,19 @@ std::shared_ptr<boost::asio::ssl::context> MakeServerTlsContext(const TlsOptions
   return ctx;
 }
 
+std::shared_ptr<boost::asio::ssl::context> MakeServerTlsContext(const TlsOptions& o) {
+  auto built = BuildServerTlsContext(o);
+  if (!built.ok()) throw std::runtime_error(built.status().message());
+  return std::move(built).value();
+}
+
+std::string CertificateSha256(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  if (cert == nullptr || X509_digest(cert, EVP_sha256(), md, &md_len) != 1) return "";
+  return "sha-256:" + HexColon(std::string_view(reinterpret_cast<char*>(md), md_len));
+}
+
 void FillPeerFromTls(SSL* ssl, v1::Peer* peer) {
   X509* cert = SSL_get1_peer_certificate(ssl);
   if (cert == nullptr) return;
@@ -124,12 +137,7 @@ void FillPeerFromTls(SSL* ssl, v1::Peer* peer) {
   peer->set_cert_subject(SubjectRfc2253(subject));
   auto cn = SubjectCommonName(subject);
   if (cn.ok()) peer->set_cert_common_name(cn.value());
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  if (X509_digest(cert, EVP_sha256(), md, &md_len) == 1) {
-    peer->set_cert_sha256("sha-256:" +
-                          HexColon(std::string_view(reinterpret_cast<char*>(md), md_len)));
-  }
+  if (auto sha256 = CertificateSha256(cert); !sha256.empty()) peer->set_cert_sha256(sha256);
   auto* sans =
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (sans != nullptr) {

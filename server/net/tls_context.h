@@ -8,14 +8,18 @@
 // docs/performance.md), and client-certificate verification per ClientAuth
 // with CRL checks when a CRL file is configured. Throws std::runtime_error
 // with the file and OpenSSL's reason: it runs at start-up only.
+// BuildServerTlsContext does the same and returns the error instead (a
+// reload on SIGHUP, which keeps the old context when the files are broken).
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "common/base/status.h"
 #include "server/net/tls_options.h"
 
 typedef struct ssl_st SSL;
+typedef struct x509_st X509;
 
 namespace boost::asio::ssl {
 class context;
@@ -28,6 +32,10 @@ class Peer;
 namespace trailkeep {
 
 std::shared_ptr<boost::asio::ssl::context> MakeServerTlsContext(const TlsOptions& options);
+Result<std::shared_ptr<boost::asio::ssl::context>> BuildServerTlsContext(const TlsOptions& options);
+
+// "sha-256:AB:CD:..." (v1::Peer.cert_sha256's form); "" for null.
+std::string CertificateSha256(X509* cert);
 
 // The ALPN protocol of agent connections (docs/formats/agent_wire.md).
 inline constexpr char kAgentAlpn[] = "trailkeep/1";

@@ -11,6 +11,7 @@
 #include "server/net/adopted_connection.h"
 #include "server/net/connection_gate.h"
 #include "server/net/ingest.h"
+#include "server/net/server_tls.h"
 #include "server/net/tcp_byte_stream.h"
 #include "server/net/tls_context.h"
 #include "server/net/tls_syslog_session.h"
@@ -22,17 +23,21 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
+namespace {
+constexpr int kSendBufferBytes = 16 * 1024;  // the kernel doubles it
+}  // namespace
+
 struct TlsSyslogListener::Impl {
-  Impl(net::io_context& io_in, const TlsSyslogOptions& o, IngestSink* s)
+  Impl(net::io_context& io_in, const TlsSyslogOptions& o, IngestPorts p)
       : io(io_in),
         options(std::make_shared<const TlsSyslogOptions>(o)),
-        sink(s),
-        ctx(MakeServerTlsContext(o.tls)),
+        ports(p),
+        tls(ServerTls::Create("syslog", MakeServerTlsContext(o.tls))),
         counters(std::make_shared<TlsSyslogCounters>()),
         // Only the per-peer handshake limit: the totals are checked in Admit,
         // and a syslog sender without a certificate is no less legitimate.
         gate(ConnectionLimits{SIZE_MAX, 0, 0, o.max_handshakes_per_peer}) {
-    EnableAgentAlpn(ctx.get());
+    EnableAgentAlpn(tls->context().get());
   }
 
   void Admit(tcp::socket sock, const std::string& listener) {
@@ -47,7 +52,7 @@ struct TlsSyslogListener::Impl {
       ++counters->refused;
       v1::Peer peer;
       peer.set_address(FormatEndpoint(ep.address().to_string(), ep.address().is_v6(), ep.port()));
-      sink->ReportConnectionEvent(
+      ports.reports->ReportConnectionEvent(
           ConnectionEventKind::kConnectionLimit, peer,
           too_many ? "connection limit of " + std::to_string(options->max_connections) + " reached"
           : too_busy ? "handshake limit of " + std::to_string(options->max_handshakes) + " reached"
@@ -56,24 +61,28 @@ struct TlsSyslogListener::Impl {
       return;
     }
     sock.set_option(tcp::no_delay(true), ec);
+    // We send only small frames (agents' Resume, Acks, Goodbye): a small send
+    // buffer makes a peer that does not read stall our writes after kilobytes,
+    // not after the megabytes of kernel memory autotuning would grant it.
+    sock.set_option(net::socket_base::send_buffer_size(kSendBufferBytes), ec);
     ChannelIdentity identity = TcpIdentity(sock, listener);
-    StartTlsSyslogSession(std::make_unique<TcpByteStream>(std::move(sock)), ctx, options, sink,
+    StartTlsSyslogSession(std::make_unique<TcpByteStream>(std::move(sock)), tls, options, ports,
                           counters, std::move(identity), kTlsSyslogProtocols,
                           std::move(admission.slot));
   }
 
   net::io_context& io;
   std::shared_ptr<const TlsSyslogOptions> options;
-  IngestSink* sink;
-  std::shared_ptr<net::ssl::context> ctx;
+  const IngestPorts ports;
+  std::shared_ptr<ServerTls> tls;
   std::shared_ptr<TlsSyslogCounters> counters;
   ConnectionGate gate;
   Acceptors acceptors;
 };
 
 TlsSyslogListener::TlsSyslogListener(net::io_context& io, const TlsSyslogOptions& options,
-                                     IngestSink* sink, CounterRegistry& metrics)
-    : impl_(std::make_shared<Impl>(io, options, sink)) {
+                                     IngestPorts ports, CounterRegistry& metrics)
+    : impl_(std::make_shared<Impl>(io, options, ports)) {
   const TlsSyslogCounters& c = *impl_->counters;
   metrics_ = metrics.Register({
       GaugeOf("syslog_connections", "open RFC 5425 connections", c.connections),
@@ -85,6 +94,10 @@ TlsSyslogListener::TlsSyslogListener(net::io_context& io, const TlsSyslogOptions
       CounterOf("syslog_bytes_total", "syslog bytes received", c.bytes),
       CounterOf("syslog_framing_errors_total", "framing errors (connection closed)",
                 c.framing_errors),
+      GaugeOf("syslog_outbox_bytes", "frames queued to agents that do not read", c.outbox_bytes),
+      CounterOf("syslog_outbox_overflows_total",
+                "agent connections closed because their queue of frames to write was full",
+                c.outbox_overflows),
   });
   impl_->acceptors = BindAcceptors(impl_->io, options.addresses, "[[listen.syslog]]");
   AcceptEach(io, impl_->acceptors, [impl = impl_](tcp::socket sock, const std::string& listener) {
@@ -99,8 +112,15 @@ std::vector<std::string> TlsSyslogListener::BoundAddresses() const {
 }
 
 void TlsSyslogListener::Adopt(AdoptedConnection&& connection) {
-  StartTlsSyslogSession(std::move(connection.stream), impl_->ctx, impl_->options, impl_->sink,
+  StartTlsSyslogSession(std::move(connection.stream), impl_->tls, impl_->options, impl_->ports,
                         impl_->counters, std::move(connection.identity), connection.admitted);
+}
+
+Result<std::vector<WithdrawnPeer>> TlsSyslogListener::ReloadTls() {
+  auto built = BuildServerTlsContext(impl_->options->tls);
+  if (!built.ok()) return built.status();
+  EnableAgentAlpn(built.value().get());
+  return impl_->tls->Replace(std::move(built).value());
 }
 
 void TlsSyslogListener::Stop() {

@@ -5,7 +5,7 @@
 // most max_handshakes of them still handshaking, of which at most
 // max_handshakes_per_peer from one IP address (so one peer's idle sockets
 // cannot hold every handshake slot); connections beyond any are closed at
-// once and reported (the sink rate-limits those reports).
+// once and reported (the self-audit rate-limits those reports).
 //
 // Concurrency: Start/Stop from the composition root; everything else runs on
 // the io_context's threads.
@@ -17,7 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "common/base/clock.h"
+#include "common/base/status.h"
 #include "common/metrics/counter_registry.h"
+#include "server/net/ingest.h"
+#include "server/net/server_tls.h"
 #include "server/net/tls_options.h"
 
 namespace boost::asio {
@@ -26,7 +30,6 @@ class io_context;
 
 namespace trailkeep {
 
-class IngestSink;
 struct AdoptedConnection;
 
 struct TlsSyslogOptions {
@@ -38,6 +41,8 @@ struct TlsSyslogOptions {
   size_t max_connections = 10'000;
   size_t max_handshakes = 1'000;
   size_t max_handshakes_per_peer = 64;
+  // The frames' receive times (deadlines run on Asio's timers).
+  ClockPtr clock = MakeSystemClock();
 };
 
 // Counters shared by the listener and its sessions.
@@ -52,6 +57,10 @@ struct TlsSyslogCounters {
   std::atomic<uint64_t> frames_held{0};
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> framing_errors{0};
+  // Frames queued to agents behind a stalled write (Resume, Ack, Goodbye),
+  // and connections closed because that queue passed its bound.
+  std::atomic<uint64_t> outbox_bytes{0};
+  std::atomic<uint64_t> outbox_overflows{0};
 };
 
 class TlsSyslogListener {
@@ -60,7 +69,7 @@ class TlsSyslogListener {
   // bad address, a port in use or an unusable certificate (start-up only).
   // The counters are registered in `metrics` (syslog_*), which must outlive
   // the listener.
-  TlsSyslogListener(boost::asio::io_context& io, const TlsSyslogOptions& options, IngestSink* sink,
+  TlsSyslogListener(boost::asio::io_context& io, const TlsSyslogOptions& options, IngestPorts ports,
                     CounterRegistry& metrics);
   ~TlsSyslogListener();
   TlsSyslogListener(const TlsSyslogListener&) = delete;
@@ -71,6 +80,12 @@ class TlsSyslogListener {
   // Runs a session, as if accepted here, on a connection another listener
   // accepted (a trailkeep agent on port 60, after its hello).
   void Adopt(AdoptedConnection&& connection);
+  // Reads the certificate, key, CA bundle and CRL files again (SIGHUP): new
+  // handshakes, here and on adopted port-60 connections, use them, and every
+  // open connection's client certificate is checked against the new CA and
+  // CRL; the ones refused are closed and returned (the caller records them).
+  // A file that cannot be used is returned as the error and changes nothing.
+  Result<std::vector<WithdrawnPeer>> ReloadTls();
   // Stops accepting. Open sessions end when the io_context stops; frames
   // they already handed to the sink are kept.
   void Stop();

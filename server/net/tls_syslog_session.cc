@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "server/net/agent_session.h"
@@ -22,16 +23,17 @@ using boost::system::error_code;
 // session the ALPN choice names.
 class Handshake : public std::enable_shared_from_this<Handshake> {
  public:
-  Handshake(std::unique_ptr<ByteStream> stream, std::shared_ptr<ssl::context> ctx,
-            std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
+  Handshake(std::unique_ptr<ByteStream> stream, std::shared_ptr<ServerTls> tls,
+            std::shared_ptr<const TlsSyslogOptions> options, IngestPorts ports,
             std::shared_ptr<TlsSyslogCounters> counters, const ChannelIdentity& identity,
             Protocols admitted, std::unique_ptr<ConnectionGate::Slot> slot)
       : admitted_(admitted),
         slot_(std::move(slot)),
-        stream_(std::make_unique<TlsByteStream>(std::move(stream), std::move(ctx))),
+        stream_(std::make_unique<TlsByteStream>(std::move(stream), tls->context())),
+        tls_(std::move(tls)),
         timer_(stream_->executor()),
         options_(std::move(options)),
-        sink_(sink),
+        ports_(ports),
         counters_(std::move(counters)),
         // The connection counts until its session, whichever it is, ends.
         held_(nullptr, [c = counters_](void*) { --c->connections; }) {
@@ -71,7 +73,8 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
                                ? "certificate refused: " + stream_->verify_error()
                                : ec.message();
       ++counters_->refused;
-      sink_->ReportConnectionEvent(ConnectionEventKind::kTlsHandshakeFailed, *peer_, reason);
+      ports_.reports->ReportConnectionEvent(ConnectionEventKind::kTlsHandshakeFailed, *peer_,
+                                            reason);
       stream_->Close();
       return;
     }
@@ -79,24 +82,33 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
     FillPeerFromTls(stream_->native_handle(), peer.get());
     const Protocol chosen =
         AgentAlpnSelected(stream_->native_handle()) ? Protocol::kTrailkeep1 : Protocol::kRfc5425;
-    auto session = std::make_shared<FramedTlsSession>(std::move(stream_), std::move(peer), options_,
-                                                      sink_, counters_, held_);
+    auto session =
+        std::make_shared<FramedTlsSession>(std::move(stream_), std::move(peer), options_,
+                                           ports_.ingest, ports_.reports, counters_, held_);
     std::string why;
     if (!PeerPermitted(options_->tls, *session->peer(), &why)) {
       ++counters_->refused;
-      sink_->ReportConnectionEvent(ConnectionEventKind::kPeerNotPermitted, *session->peer(), why);
+      ports_.reports->ReportConnectionEvent(ConnectionEventKind::kPeerNotPermitted,
+                                            *session->peer(), why);
       return session->Shutdown();
     }
     ++counters_->accepted;
+    session->Keep(
+        tls_->Track(session->native_handle(), session->peer()->address(),
+                    [weak = std::weak_ptr<FramedTlsSession>(session), exec = session->executor()] {
+                      net::post(exec, [weak] {
+                        if (auto s = weak.lock()) s->Close();
+                      });
+                    }));
     if (!admitted_.Admits(chosen)) {
       // Recorded like any refused agent.
       ++counters_->refused;
-      sink_->ReportConnectionEvent(ConnectionEventKind::kAgentRefused, *session->peer(),
-                                   NotAdmitted(chosen, *session->peer()));
+      ports_.reports->ReportConnectionEvent(ConnectionEventKind::kAgentRefused, *session->peer(),
+                                            NotAdmitted(chosen, *session->peer()));
       return session->Shutdown();
     }
     if (chosen == Protocol::kTrailkeep1) {
-      return StartAgentSession(std::move(session), sink_, counters_);
+      return StartAgentSession(std::move(session), ports_.agents, counters_);
     }
     session->StartReading();  // RFC 5425: frames in, nothing out
   }
@@ -112,9 +124,10 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
   const Protocols admitted_;
   std::unique_ptr<ConnectionGate::Slot> slot_;  // null for adopted connections
   std::unique_ptr<TlsByteStream> stream_;
+  std::shared_ptr<ServerTls> tls_;
   net::steady_timer timer_;
   std::shared_ptr<const TlsSyslogOptions> options_;
-  IngestSink* sink_;
+  const IngestPorts ports_;
   std::shared_ptr<TlsSyslogCounters> counters_;
   std::shared_ptr<void> held_;
   std::shared_ptr<const v1::Peer> peer_;
@@ -124,11 +137,11 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
 
 }  // namespace
 
-void StartTlsSyslogSession(std::unique_ptr<ByteStream> stream, std::shared_ptr<ssl::context> ctx,
-                           std::shared_ptr<const TlsSyslogOptions> options, IngestSink* sink,
+void StartTlsSyslogSession(std::unique_ptr<ByteStream> stream, std::shared_ptr<ServerTls> tls,
+                           std::shared_ptr<const TlsSyslogOptions> options, IngestPorts ports,
                            std::shared_ptr<TlsSyslogCounters> counters, ChannelIdentity identity,
                            Protocols admitted, std::unique_ptr<ConnectionGate::Slot> slot) {
-  std::make_shared<Handshake>(std::move(stream), std::move(ctx), std::move(options), sink,
+  std::make_shared<Handshake>(std::move(stream), std::move(tls), std::move(options), ports,
                               std::move(counters), identity, admitted, std::move(slot))
       ->Start();
 }

@@ -5,7 +5,7 @@
 #include "common/audit/identity_map.h"
 #include "common/base/utf8.h"
 #include "server/pipeline/audit_grouping.h"
-#include "server/pipeline/rules_holder.h"
+#include "server/pipeline/classify_stage.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -21,9 +21,9 @@ void AuditGroupingStage::Prepare(std::vector<v1::Event>* events, CommitExtras* e
     }
   }
   std::vector<v1::Event> grouped;
-  grouping_->OnCommitted(*events, clock_(), &grouped);
+  grouping_->OnCommitted(*events, clock_->NowMicros(), &grouped);
   if (grouped.empty()) return;
-  if (rules_ != nullptr) rules_->Classify(&grouped);
+  if (classify_ != nullptr) classify_->Classify(&grouped);
   extras->events_added += grouped.size();
   events->insert(events->end(), std::make_move_iterator(grouped.begin()),
                  std::make_move_iterator(grouped.end()));

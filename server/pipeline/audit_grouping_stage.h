@@ -2,7 +2,7 @@
 // (audit_grouping.h). It sees each batch after the stages that drop events
 // (the chain verifier, the record deduper), so a resent record is never
 // grouped twice, takes its members and inventories, and appends each group
-// they close as one more event, classified, to the same batch: the grouped
+// they close as one more event, classified (the one ClassifyStage), to the same batch: the grouped
 // event is stored in the same WriteBatch as the record that closed it, after
 // it in ingest order. The committer never offers to itself.
 //
@@ -14,22 +14,23 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <vector>
 
+#include "common/base/clock.h"
 #include "server/store/committer.h"
 
 namespace trailkeep {
 
 class AuditGrouping;
-class RulesHolder;
+class ClassifyStage;
 
 class AuditGroupingStage final : public CommitStage {
  public:
-  using Clock = std::function<int64_t()>;  // microseconds since the epoch
-  // `grouping` and `rules` (may be null: no classification) must outlive this.
-  AuditGroupingStage(AuditGrouping* grouping, const RulesHolder* rules, Clock clock)
-      : grouping_(grouping), rules_(rules), clock_(std::move(clock)) {}
+  // `grouping` and `classify` (may be null: no classification) must outlive
+  // this. `clock` times the groups' members.
+  AuditGroupingStage(AuditGrouping* grouping, const ClassifyStage* classify,
+                     ClockPtr clock = MakeSystemClock())
+      : grouping_(grouping), classify_(classify), clock_(std::move(clock)) {}
 
   void Prepare(std::vector<v1::Event>* events, CommitExtras* extras) override;
   // A record grouped in a batch that is then abandoned (shutdown with a
@@ -39,8 +40,8 @@ class AuditGroupingStage final : public CommitStage {
 
  private:
   AuditGrouping* const grouping_;
-  const RulesHolder* const rules_;
-  const Clock clock_;
+  const ClassifyStage* const classify_;
+  const ClockPtr clock_;
 };
 
 }  // namespace trailkeep

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <string_view>
 
-#include "common/base/endpoint.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -40,7 +39,6 @@ void MakeAuditRemoteEvent(std::string payload, int64_t receive_time_us, const v1
   e->set_app_name("auditd");
   e->set_format(v1::FORMAT_UNPARSED);  // not syslog: the record text is the message
   *e->mutable_peer() = peer;
-  e->set_host(peer.bound_host().empty() ? AddressOfEndpoint(peer.address()) : peer.bound_host());
   std::string msg = payload;
   if (!msg.empty() && msg.back() == '\n') msg.pop_back();
   int64_t time_us = 0;

@@ -2,8 +2,8 @@
 // protocol (server/net/audit_remote_session.h) becomes one stored Event.
 //
 // The record is kept byte-exact (raw: the payload as received; msg: without
-// its trailing LF). The host comes from the channel (Peer.bound_host: the
-// tunnel's node, or the TCP peer's address), never from a node= in the text.
+// its trailing LF). The host is not set here: it comes from the channel
+// (host_binding_stage.h), never from a node= in the text.
 // The event time is the record's msg=audit(SECONDS.MILLIS:SERIAL); a payload
 // that is not a record (a fragment of an over-long line, text on an ASCII
 // connection) is stored with the receive time and a parse_error.

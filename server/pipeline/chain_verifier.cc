@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/wire/hmac_chain.h"
+
 namespace trailkeep {
 namespace {
 
@@ -21,6 +23,9 @@ ChainVerifier::HostChain* ChainVerifier::CommittedChain(const std::string& host)
   // and any false alarm names the range, which beats refusing the batch.
   if (stored.ok() && stored.value()) h.state = *stored.value();
   h.state.set_name(host);
+  std::vector<KeySwitch> switches;
+  for (const auto& k : h.state.key_schedule()) switches.push_back({k.epoch(), k.seq(), k.key_id()});
+  h.keys = KeySchedule(std::move(switches));
   return &committed_.emplace(host, std::move(h)).first->second;
 }
 
@@ -63,6 +68,24 @@ void ChainVerifier::Alarm(CommitExtras* extras, HostChain* h, const std::string&
   h->state.set_integrity_alarms(h->state.integrity_alarms() + 1);
 }
 
+namespace {
+
+// The agent's own report that journal entries were vacuumed before it read
+// them (agent/journal_loss.h): a loss at the source, raised like a gap. Only
+// when its MAC verified: a forged one is already a bad_mac alarm.
+bool IsAuthenticJournalLoss(const v1::Event& e) {
+  if (e.integrity() != v1::INTEGRITY_VERIFIED && e.integrity() != v1::INTEGRITY_AFTER_GAP) {
+    return false;
+  }
+  if (e.app_name() != "trailkeep" || e.msgid() != "JOURNAL_LOSS") return false;
+  for (const auto& sd : e.structured_data()) {
+    if (sd.id().rfind("tkloss@", 0) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void ChainVerifier::Prepare(std::vector<v1::Event>* events, CommitExtras* extras) {
   staged_.clear();
   batch_macs_.clear();
@@ -74,6 +97,10 @@ void ChainVerifier::Prepare(std::vector<v1::Event>* events, CommitExtras* extras
       continue;
     }
     if (e.chain_epoch() == 0 || JudgeEvent(&e, Staged(e.host()), extras)) {
+      if (IsAuthenticJournalLoss(e)) {
+        Alarm(extras, Staged(e.host()), "journal_loss", e.chain_epoch(), e.chain_seq(),
+              e.chain_seq(), e.receive_time_us(), e.msg());
+      }
       kept.push_back(std::move(e));
     }
   }
@@ -124,9 +151,42 @@ void StartEpoch(v1::HostState* st, uint64_t epoch) {
 
 }  // namespace
 
-std::string ChainVerifier::KeyProblem(const std::string& host) const {
+std::string ChainVerifier::KeyProblem(const std::string& host, const std::string& key_id) const {
+  if (!key_id.empty()) {
+    return "unknown key id " + key_id + ": the event names a key keys_dir does not hold for " +
+           host + " (neither " + host + ".key nor " + host + ".retired/" + key_id + ".key)";
+  }
   std::string why = key_problem_ ? key_problem_(host) : "";
   return why.empty() ? "no HMAC key for the host in keys_dir" : why;
+}
+
+namespace {
+
+// Whether the event carries the tkkey element (it announces its key).
+bool NamesKey(const v1::Event& e) {
+  const std::string id = KeySdId(e.enterprise_number());
+  return std::any_of(e.structured_data().begin(), e.structured_data().end(),
+                     [&](const v1::SdElement& el) { return el.id() == id; });
+}
+
+}  // namespace
+
+std::string ChainVerifier::JudgeKey(v1::Event* e, HostChain* h) {
+  const std::string& id = e->chain_key_id();
+  const uint64_t epoch = e->chain_epoch(), seq = e->chain_seq();
+  if (id.empty()) return "";
+  // The common case first: the key in force, no element to look for.
+  if (h->keys.Judge(epoch, seq, id, false) == KeyVerdict::kInForce) return "";
+  const KeyVerdict v = h->keys.Apply(epoch, seq, id, NamesKey(*e));
+  if (v == KeyVerdict::kFirst || v == KeyVerdict::kSwitch) {
+    v1::KeySwitch* k = h->state.add_key_schedule();
+    k->set_epoch(epoch);
+    k->set_seq(seq);
+    k->set_key_id(id);
+  }
+  if (KeyAccepted(v)) return "";
+  e->set_integrity(v1::INTEGRITY_BAD_MAC);
+  return h->keys.Explain(v, epoch, seq, id);
 }
 
 bool ChainVerifier::JudgeEvent(v1::Event* e, HostChain* h, CommitExtras* extras) {
@@ -136,10 +196,13 @@ bool ChainVerifier::JudgeEvent(v1::Event* e, HostChain* h, CommitExtras* extras)
   const int64_t t = e->receive_time_us();
   const std::string& mac = e->chain_mac();
 
+  std::string key_rejected;
+  if (e->integrity() == v1::INTEGRITY_VERIFIED) key_rejected = JudgeKey(e, h);
   if (e->integrity() == v1::INTEGRITY_BAD_MAC) {
     // Not authentic: evidence, stored and flagged, but it says nothing about
     // the chain. Remembered so an authentic event at its seq is a conflict.
-    Alarm(extras, h, "bad_mac", epoch, seq, seq, t, "MAC does not verify under the host's key");
+    Alarm(extras, h, "bad_mac", epoch, seq, seq, t,
+          key_rejected.empty() ? "MAC does not verify under any of the host's keys" : key_rejected);
     if (epoch > st.chain_epoch() || (epoch == st.chain_epoch() && seq > st.contiguous_seq())) {
       auto* ahead = st.mutable_unauthentic_ahead();
       if (ahead->size() >= kMaxUnauthenticAhead) ahead->erase(ahead->begin());
@@ -150,9 +213,10 @@ bool ChainVerifier::JudgeEvent(v1::Event* e, HostChain* h, CommitExtras* extras)
     }
     return true;
   }
-  if (e->integrity() == v1::INTEGRITY_NO_KEY && h->unknown_key_epochs.insert(epoch).second) {
+  if (e->integrity() == v1::INTEGRITY_NO_KEY &&
+      h->unknown_key_epochs.insert({epoch, e->chain_key_id()}).second) {
     Alarm(extras, h, "unknown_key", epoch, seq, seq, t,
-          KeyProblem(st.name()) + ": its chained events are stored unverified");
+          KeyProblem(st.name(), e->chain_key_id()) + ": its chained events are stored unverified");
   }
   if (epoch > st.chain_epoch()) {
     if (st.chain_epoch() != 0) {
@@ -246,11 +310,20 @@ void ChainVerifier::JudgeHeartbeat(const v1::Event& e, HostChain* h, CommitExtra
     return;
   }
   if (e.integrity() == v1::INTEGRITY_NO_KEY) {
-    if (h->unknown_key_epochs.insert(epoch).second) {
+    if (h->unknown_key_epochs.insert({epoch, e.chain_key_id()}).second) {
       Alarm(extras, h, "unknown_key", epoch, head, head, t,
-            KeyProblem(st.name()) + ": its heartbeats cannot be checked");
+            KeyProblem(st.name(), e.chain_key_id()) + ": its heartbeats cannot be checked");
     }
     return;
+  }
+  if (!e.chain_key_id().empty()) {
+    // Signed with the key of the head it names; never a switch.
+    const KeyVerdict v = h->keys.Judge(epoch, head, e.chain_key_id(), false);
+    if (!KeyAccepted(v)) {
+      Alarm(extras, h, "bad_mac", epoch, head, head, t,
+            "heartbeat: " + h->keys.Explain(v, epoch, head, e.chain_key_id()));
+      return;
+    }
   }
   if (epoch < st.chain_epoch() || (epoch > st.chain_epoch() && head == 0)) return;  // stale
   if (epoch > st.chain_epoch()) {

@@ -5,12 +5,18 @@
 // so one host's events are judged in arrival order against the state of
 // everything committed before. The MAC itself was checked by the pipeline on
 // the I/O threads: a chained event arrives with integrity VERIFIED (MAC good),
-// BAD_MAC or NO_KEY. Prepare() then
+// BAD_MAC or NO_KEY, with the id of the key it verified under
+// (chain_key_id). Prepare() then
+//   - checks that key is in force at the event's seq (the host's
+//     KeySchedule, common/chain/key_schedule.h, persisted in HostState):
+//     an event naming a new key switches to it; one under a retired key is
+//     turned into BAD_MAC ("retired_key: ..."),
 //   - drops resent events already stored with the same MAC (counted),
 //   - keeps and flags everything else, setting AFTER_GAP / REPLAY,
 //   - consumes heartbeats (chain heads), which are never stored,
 //   - produces integrity events (gap, bad_mac, conflict, replay,
-//     chain_restart, unknown_key, truncated_tail, broken_link) and the new
+//     chain_restart, unknown_key, truncated_tail, broken_link, and
+//     journal_loss for an agent's authentic JOURNAL_LOSS event) and the new
 //     chain state of each touched host, for the same WriteBatch.
 // State changes stay staged until Committed(); Failed() forgets them, so a
 // retried commit is judged against the same state.
@@ -26,6 +32,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/chain/key_schedule.h"
 #include "server/store/committer.h"
 #include "server/store/store.h"
 #include "trailkeep/v1/record.pb.h"
@@ -62,20 +69,25 @@ class ChainVerifier final : public CommitStage {
  private:
   struct HostChain {
     v1::HostState state;  // name + chain fields
-    std::set<uint64_t> unknown_key_epochs;
+    KeySchedule keys;     // state.key_schedule, ready to judge
+    std::set<std::pair<uint64_t, std::string>> unknown_key_epochs;  // (epoch, key id named)
     uint64_t tail_reported_upto = 0;
   };
   HostChain* Staged(const std::string& host);
   HostChain* CommittedChain(const std::string& host);
   // Stored MAC of (epoch, seq): this batch first, then the store.
   std::optional<std::string> StoredMac(const std::string& host, uint64_t epoch, uint64_t seq);
+  // Whether the key a VERIFIED event's MAC verifies under is in force at its
+  // seq (recording a switch); "" when it is, else why not (the event is then
+  // BAD_MAC).
+  std::string JudgeKey(v1::Event* e, HostChain* h);
   // Returns false when the event is to be dropped.
   bool JudgeEvent(v1::Event* e, HostChain* h, CommitExtras* extras);
   void JudgeHeartbeat(const v1::Event& e, HostChain* h, CommitExtras* extras);
   void Alarm(CommitExtras* extras, HostChain* h, const std::string& kind, uint64_t epoch,
              uint64_t first, uint64_t last, int64_t time_us, std::string detail);
 
-  std::string KeyProblem(const std::string& host) const;
+  std::string KeyProblem(const std::string& host, const std::string& key_id) const;
 
   const Store* store_;
   std::function<std::string(const std::string&)> key_problem_;

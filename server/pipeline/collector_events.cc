@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "server/pipeline/rules_holder.h"
+#include "server/pipeline/classify_stage.h"
 #include "server/store/committer.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -23,7 +23,7 @@ void CollectorEvents::OfferGrouped(std::vector<v1::Event>* events) { Queue(event
 
 void CollectorEvents::Queue(std::vector<v1::Event>* events) {
   if (events->empty()) return;
-  if (rules_ != nullptr) rules_->Classify(events);
+  if (classify_ != nullptr) classify_->Classify(events);
   committer_->OfferUnbounded(events);
 }
 

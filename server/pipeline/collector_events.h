@@ -1,10 +1,10 @@
 // CollectorEvents: how events the collector makes itself reach the store:
 // the self-audit's events (RateLimitedSelfAudit's Emit; each is also a log
 // line at its severity) and the audit groups closed by time or at shutdown.
-// Both are classified and queued with Committer::OfferUnbounded, so a flood
+// Both are classified (the one ClassifyStage) and queued with Committer::OfferUnbounded, so a flood
 // of peer data never crowds them out (they are bounded at their source).
 //
-// Concurrency: thread-safe (the committer and the rules holder are).
+// Concurrency: thread-safe (the committer and the classify stage are).
 #pragma once
 
 #include <vector>
@@ -16,13 +16,13 @@ class Event;
 namespace trailkeep {
 
 class Committer;
-class RulesHolder;
+class ClassifyStage;
 
 class CollectorEvents {
  public:
-  // `rules` may be null (no classification); both must outlive this.
-  CollectorEvents(Committer* committer, const RulesHolder* rules)
-      : committer_(committer), rules_(rules) {}
+  // `classify` may be null (no classification); both must outlive this.
+  CollectorEvents(Committer* committer, const ClassifyStage* classify)
+      : committer_(committer), classify_(classify) {}
 
   // The self-audit's events: logged, classified, queued.
   void OfferSelfEvents(std::vector<v1::Event>* events);
@@ -33,7 +33,7 @@ class CollectorEvents {
   void Queue(std::vector<v1::Event>* events);  // classified, then OfferUnbounded
 
   Committer* const committer_;
-  const RulesHolder* const rules_;
+  const ClassifyStage* const classify_;
 };
 
 }  // namespace trailkeep

@@ -1,19 +1,17 @@
-// IngestPipeline: the IngestSink of the syslog sources. It parses each frame
-// into an Event (RFC 5424 / RFC 3164), decides the source host, keeps the raw
-// bytes and the peer, classifies it by NDcPP SFR reference, and offers the
-// batch to the committer. Parsing runs on
-// the calling I/O thread, so connections parse in parallel; the committer
-// alone orders and stores. Connection events become SelfAudit events.
-//
-// Source host (docs/design.md, 'Source host'): for legacy senders the
-// message's HOSTNAME; when the message has none, the authenticated
-// certificate's first DNS name, else the peer's address.
-//
-// Agent events (docs/design.md, 'The agent chain'): a chained event's MAC is
-// checked here, on the I/O thread, with the host's key (integrity VERIFIED,
-// BAD_MAC or NO_KEY); sequence and continuity are the ChainVerifier's, at
-// commit. On a trailkeep/1 connection the host is the certificate's identity
-// and a HOSTNAME that disagrees is refused and recorded.
+// IngestPipeline: the IngestSink of the syslog and port-60 sources. Each
+// batch runs the ingest stages in this order, each once, on the calling I/O
+// thread (so connections parse in parallel):
+//   1. ParseStage        frame -> Event (parse_stage.h)
+//   2. HostBindingStage  the host, from the channel and the claimed HOSTNAME;
+//                        a refusal closes the agent's connection
+//   3. MacCheckStage     an agent event's chain element and MAC (syslog only)
+//   4. ClassifyStage     NDcPP references, the whole batch at once
+// then offers the batch to the committer, which alone orders and stores
+// (its commit stages: server/store/committer.h). Connection events are
+// connection_audit.h's; agents bind to their hosts in agent_binding.h.
+// Plaintext (UDP/TCP) senders' events take their transport from the peer,
+// their host from plain_source_host.h, and never a chain (nothing
+// authenticates them).
 //
 // Concurrency: thread-safe; holds no locks of its own.
 #pragma once
@@ -26,75 +24,64 @@
 #include <vector>
 
 #include "server/net/ingest.h"
+#include "server/pipeline/host_binding_stage.h"
+#include "server/pipeline/mac_check_stage.h"
+#include "server/pipeline/parse_stage.h"
+#include "server/pipeline/plain_source_host.h"
 
 namespace trailkeep {
 
 class AgentRegistry;
 class HmacKeyring;
-class RulesHolder;
-class SelfAudit;
+class ClassifyStage;
 
 struct AgentIngestOptions {
-  HmacKeyring* keys = nullptr;        // must outlive the pipeline
-  AgentRegistry* registry = nullptr;  // must outlive the pipeline
-  // Queues the Resume answer for a newly bound connection (after the frames
-  // already offered).
-  std::function<void(const std::string& host, std::weak_ptr<AgentLink>)> request_resume;
-  std::vector<std::pair<std::string, std::string>> host_map;  // identity -> host
+  HmacKeyring* keys = nullptr;  // must outlive the pipeline
+  // A refused agent's connection is closed through it; must outlive the pipeline.
+  AgentRegistry* registry = nullptr;
   uint32_t enterprise_number = 32473;
 };
 
 class IngestPipeline final : public IngestSink {
  public:
-  // `offer` hands parsed events to the committer; false means full.
-  using OfferFn = std::function<bool(std::vector<v1::Event>*)>;
+  // `offer` hands parsed events to the committer with the batch's
+  // on_durable (may be empty); false means full.
+  using OfferFn = std::function<bool(std::vector<v1::Event>*, std::function<void()>)>;
   // Whether `offer` is likely to accept now; checked before parsing so a
   // full queue costs no parsing work on every retry.
   using HasRoomFn = std::function<bool()>;
 
-  // `rules` (may be null: no classification) must outlive the pipeline.
-  IngestPipeline(OfferFn offer, SelfAudit* self_audit, HasRoomFn has_room = nullptr,
-                 const RulesHolder* rules = nullptr);
+  // `reports` (where a refused agent is recorded) and `classify` (may be
+  // null: no classification) must outlive the pipeline.
+  IngestPipeline(OfferFn offer, ConnectionReporter* reports, HasRoomFn has_room = nullptr,
+                 const ClassifyStage* classify = nullptr);
   // Call before any connection is accepted.
   void EnableAgents(AgentIngestOptions options);
-  // Port-60 records go through `offer_durable` (the committer's Offer with a
-  // callback once durable). Call before the port-60 listener starts.
-  using OfferDurableFn = std::function<bool(std::vector<v1::Event>*, std::function<void()>)>;
-  void EnableAuditRemote(OfferDurableFn offer_durable) {
-    offer_durable_ = std::move(offer_durable);
-  }
 
-  bool Offer(std::vector<RawFrame>* frames) override;
-  bool OfferAuditRecords(std::vector<RawFrame>* frames, std::function<void()> on_durable) override;
-  void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer& peer,
-                             const std::string& reason) override;
-  std::string BindAgent(const v1::Peer& peer, std::shared_ptr<AgentLink> link,
-                        std::string* why) override;
-  void UnbindAgent(const std::string& host, const AgentLink* link) override;
+  // Events of the plaintext listeners (peer.transport UDP/TCP syslog) are
+  // filed under the host `hosts` decides; they never carry a chain (nothing
+  // authenticates them). Call before the plaintext listeners start.
+  void EnablePlainSyslog(PlainSourceHosts hosts) { plain_hosts_ = std::move(hosts); }
+
+  bool Offer(IngestBatch* batch, std::function<void()> on_durable) override;
 
   uint64_t events_parsed() const { return parsed_.load(std::memory_order_relaxed); }
   uint64_t parse_fallbacks() const { return fallbacks_.load(std::memory_order_relaxed); }
 
  private:
   OfferFn offer_;
-  SelfAudit* self_audit_;
+  ConnectionReporter* reports_;
   HasRoomFn has_room_;
-  const RulesHolder* rules_;
+  const ClassifyStage* classify_;
   AgentIngestOptions agents_;
-  OfferDurableFn offer_durable_;
-  // Checks the chain element of `e` (host already set) and fills its fields.
-  void CheckChain(v1::Event* e) const;
-  // False when a bound agent's event names another host (then refused).
-  bool HostBindingHolds(const v1::Event& e, const v1::Peer& peer);
+  const ParseStage parse_{};
+  const HostBindingStage binding_{};
+  MacCheckStage mac_check_;
+  // Records the refusal and closes the agent's connection.
+  void RefuseAgent(const v1::Peer& peer, const std::string& why);
+  PlainSourceHosts plain_hosts_;
   std::atomic<uint64_t> parsed_{0};
   std::atomic<uint64_t> fallbacks_{0};
 };
-
-// The host an event is filed under (see above). Exposed for tests.
-std::string SourceHostOf(const v1::Event& event, const v1::Peer& peer);
-// The host an agent's certificate names: a host_map entry for one of its DNS
-// names or its CN, else its first DNS name, else its CN; "" when none.
-std::string AgentHostOf(const v1::Peer& peer,
-                        const std::vector<std::pair<std::string, std::string>>& host_map);
 
 }  // namespace trailkeep

@@ -1,16 +1,15 @@
 // RulesHolder: the NDcPP rule set in force, swapped whole on SIGHUP.
 //
-// Readers take a shared_ptr copy once per batch, so a reload never waits for
-// classification in flight and never changes the rules under a batch.
+// Readers (ClassifyStage) take a shared_ptr copy once per batch,
+// so a reload never waits for classification in flight and never changes the
+// rules under a batch.
 // Concurrency: all methods are thread-safe.
 #pragma once
 
 #include <memory>
 #include <mutex>
-#include <vector>
 
 #include "common/ndcpp/rules.h"
-#include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
 
@@ -23,15 +22,6 @@ class RulesHolder {
   std::shared_ptr<const ndcpp::RuleSet> Get() const {
     std::lock_guard<std::mutex> lock(mu_);
     return rules_;
-  }
-  // Adds the NDcPP refs and description of every event but audit members
-  // (their grouped event is classified); no-op without rules.
-  void Classify(std::vector<v1::Event>* events) const {
-    const auto rules = Get();
-    if (!rules) return;
-    for (auto& e : *events) {
-      if (!e.audit_member()) rules->Classify(&e);
-    }
   }
 
  private:

@@ -23,9 +23,11 @@ int SeverityOf(SelfEventKind kind) {
     case SelfEventKind::kAgentConnected:
     case SelfEventKind::kTunnelInitiated:
     case SelfEventKind::kStorageRecovered:
+    case SelfEventKind::kConfigReloaded:
       return 5;  // notice
     case SelfEventKind::kIntegrityAlarm:
-    case SelfEventKind::kKeyFileRefused:  // events of the host go unverified
+    case SelfEventKind::kKeyFileRefused:   // events of the host go unverified
+    case SelfEventKind::kTlsReloadFailed:  // the old certificate may be about to expire
     // SSH_SESSION_FAILED includes a changed host key: err, like integrity alarms.
     case SelfEventKind::kSshSessionFailed:
       return 3;  // err
@@ -88,17 +90,25 @@ const char* SelfEventMsgId(SelfEventKind kind) {
       return "STORAGE_RECOVERED";
     case SelfEventKind::kKeyFileRefused:
       return "KEY_FILE_REFUSED";
+    case SelfEventKind::kConfigReloaded:
+      return "CONFIG_RELOADED";
+    case SelfEventKind::kTlsReloadFailed:
+      return "TLS_RELOAD_FAILED";
+    case SelfEventKind::kPeerRevoked:
+      return "PEER_REVOKED";
+    case SelfEventKind::kPlaintextListenerOpened:
+      return "PLAINTEXT_LISTENER_OPENED";
   }
   return "UNKNOWN";
 }
 
-RateLimitedSelfAudit::RateLimitedSelfAudit(SelfAuditOptions options, Emit emit, Clock clock)
+RateLimitedSelfAudit::RateLimitedSelfAudit(SelfAuditOptions options, Emit emit, ClockPtr clock)
     : options_(std::move(options)), emit_(std::move(emit)), clock_(std::move(clock)) {}
 
 void RateLimitedSelfAudit::Record(SelfEventKind kind, const std::string& peer,
                                   const std::string& message,
                                   const std::vector<std::pair<std::string, std::string>>& fields) {
-  const int64_t now = clock_();
+  const int64_t now = clock_->NowMicros();
   std::vector<v1::Event> out;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -139,7 +149,7 @@ void RateLimitedSelfAudit::Tick() { CloseWindows(/*only_ended=*/true); }
 void RateLimitedSelfAudit::Flush() { CloseWindows(/*only_ended=*/false); }
 
 void RateLimitedSelfAudit::CloseWindows(bool only_ended) {
-  const int64_t now = clock_();
+  const int64_t now = clock_->NowMicros();
   std::vector<v1::Event> out;
   {
     std::lock_guard<std::mutex> lock(mu_);

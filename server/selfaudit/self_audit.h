@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "common/base/clock.h"
+
 namespace trailkeep::v1 {
 class Event;
 }
@@ -54,6 +56,11 @@ enum class SelfEventKind {
   kStorageLow,             // the store's disk fell below its warning level (FAU_STG.3/LocSpace)
   kStorageRecovered,       // ... and has room again
   kKeyFileRefused,         // SIGHUP: a private key with a loose mode, wrong owner or unreadable
+  kConfigReloaded,         // SIGHUP: one per reload, what changed (TLS fingerprints, files)
+  kTlsReloadFailed,        // SIGHUP: TLS files refused (broken, key mismatch): the old stay
+  kPeerRevoked,            // SIGHUP: a live peer the reloaded CA or CRL refuses, disconnected
+  // An opt-in UDP/TCP syslog listener opened: unauthenticated input is on.
+  kPlaintextListenerOpened,
 };
 
 // The MSGID under which a kind is stored ("TLS_HANDSHAKE_FAILED", ...).
@@ -78,9 +85,9 @@ struct SelfAuditOptions {
 class RateLimitedSelfAudit final : public SelfAudit {
  public:
   using Emit = std::function<void(std::vector<v1::Event>*)>;
-  using Clock = std::function<int64_t()>;  // microseconds since the epoch
 
-  RateLimitedSelfAudit(SelfAuditOptions options, Emit emit, Clock clock);
+  // Windows and the events' times are read from `clock`.
+  RateLimitedSelfAudit(SelfAuditOptions options, Emit emit, ClockPtr clock = MakeSystemClock());
   void Record(SelfEventKind kind, const std::string& peer, const std::string& message,
               const std::vector<std::pair<std::string, std::string>>& fields = {}) override;
   // Closes windows that have ended, emitting their summaries. Call about once a second.
@@ -110,7 +117,7 @@ class RateLimitedSelfAudit final : public SelfAudit {
 
   const SelfAuditOptions options_;
   const Emit emit_;
-  const Clock clock_;
+  const ClockPtr clock_;
   mutable std::mutex mu_;
   std::map<SelfEventKind, Window> windows_;  // GUARDED_BY(mu_)
   uint64_t suppressed_total_ = 0;            // GUARDED_BY(mu_)

@@ -37,7 +37,7 @@ void ServeBackup(ApiSession& session) {
   session.AnswerFromReadPool(
       [server = session.server_ptr(), dir]() -> Result<std::string> {
         const uint64_t last_seq = server->store->LastSeq();
-        const int64_t now_us = NowMicros();
+        const int64_t now_us = server->options.clock->NowMicros();
         const std::string folder = (std::filesystem::path(dir) / ("backup-" + CompactUtc(now_us) +
                                                                   "-" + std::to_string(last_seq)))
                                        .string();

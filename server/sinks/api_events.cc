@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "common/base/time_format.h"
 #include "server/sinks/api_session.h"
 #include "server/sinks/export_format.h"
 #include "server/store/event_query.h"
@@ -35,8 +34,8 @@ EventsResponse::~EventsResponse() {
 
 void EventsResponse::Start(const QueryParams& params) {
   auto& server = s_.server();
-  auto parsed = ParseEventsRequest(params, NowMicros(), server.options.default_limit,
-                                   server.options.max_limit);
+  auto parsed = ParseEventsRequest(params, server.options.clock->NowMicros(),
+                                   server.options.default_limit, server.options.max_limit);
   if (!parsed.ok()) return s_.SendError(http_status::bad_request, parsed.status().message());
   req_ = std::move(parsed).value();
   if (!req_.filter.host.empty() && !s_.principal().HostPatternAllowed(req_.filter.host)) {

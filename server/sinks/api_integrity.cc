@@ -1,4 +1,3 @@
-#include "common/base/time_format.h"
 #include "server/sinks/api_endpoints.h"
 #include "server/sinks/api_session.h"
 #include "server/sinks/integrity_listing.h"
@@ -7,8 +6,8 @@ namespace trailkeep {
 
 void ServeIntegrity(ApiSession& session, const QueryParams& params) {
   const auto& options = session.server().options;
-  auto parsed =
-      ParseIntegrityRequest(params, NowMicros(), options.default_limit, options.max_limit);
+  auto parsed = ParseIntegrityRequest(params, options.clock->NowMicros(), options.default_limit,
+                                      options.max_limit);
   if (!parsed.ok()) {
     return session.SendError(boost::beast::http::status::bad_request, parsed.status().message());
   }

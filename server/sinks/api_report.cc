@@ -1,4 +1,3 @@
-#include "common/base/time_format.h"
 #include "server/report/report_format.h"
 #include "server/sinks/api_endpoints.h"
 #include "server/sinks/api_session.h"
@@ -8,7 +7,8 @@ namespace trailkeep {
 // The same Report as `trailkeepd report`, built on the read pool.
 void ServeReport(ApiSession& session, const std::string& name, const QueryParams& params) {
   using http_status = boost::beast::http::status;
-  auto parsed = ParseReportRequest(name, params, NowMicros(), session.server().options.max_limit);
+  auto parsed = ParseReportRequest(name, params, session.server().options.clock->NowMicros(),
+                                   session.server().options.max_limit);
   if (!parsed.ok()) {
     return session.SendError(parsed.status().code() == Status::Code::kNotFound
                                  ? http_status::not_found

@@ -21,6 +21,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "server/net/connection_gate.h"
+#include "server/net/server_tls.h"
 #include "server/sinks/export_https_server.h"
 
 namespace trailkeep {
@@ -45,7 +46,6 @@ struct ExportHttpsServer::Impl : std::enable_shared_from_this<Impl> {
   Impl(boost::asio::io_context& io_in, const ExportServerOptions& o, const Store* s, SelfAudit* a,
        CounterRegistry* m, LiveTailHub* h, ChainKeyLookup k);
 
-  void Accept(boost::asio::ip::tcp::acceptor* acc);
   void Admit(boost::asio::ip::tcp::socket sock);
 
   // The options' tokens plus the token file's, and the client rules.
@@ -64,7 +64,7 @@ struct ExportHttpsServer::Impl : std::enable_shared_from_this<Impl> {
   CounterRegistry* const metrics;  // everything GET /metrics serves
   LiveTailHub* const hub;
   const ChainKeyLookup chain_keys;
-  std::shared_ptr<boost::asio::ssl::context> ctx;
+  std::shared_ptr<ServerTls> tls;  // its context replaced on SIGHUP
   mutable std::mutex auth_mu;
   std::shared_ptr<const ApiAuthenticator> auth;  // GUARDED_BY(auth_mu); replaced on SIGHUP
   boost::asio::thread_pool pool;                 // store reads

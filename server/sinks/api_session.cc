@@ -58,7 +58,8 @@ std::string ApiErrorBody(unsigned status, const std::string& message) {
 
 ApiSession::ApiSession(tcp::socket&& socket, std::shared_ptr<ExportHttpsServer::Impl> server,
                        std::unique_ptr<ConnectionGate::Slot> slot, std::string peer_address)
-    : stream_(std::move(socket), *server->ctx),
+    : ctx_(server->tls->context()),
+      stream_(std::move(socket), *ctx_),
       server_(std::move(server)),
       slot_(std::move(slot)),
       peer_address_(std::move(peer_address)),
@@ -118,6 +119,13 @@ void ApiSession::OnHandshake(error_code ec) {
   // A verified client certificate is an identity: the reserve is open to it.
   if (peer_.authenticated()) {
     slot_->Authenticated();
+    tracked_ = server_->tls->Track(stream_.native_handle(), peer_address_,
+                                   [weak = weak_from_this(), exec = stream_.get_executor()] {
+                                     net::post(exec, [weak] {
+                                       if (auto self = weak.lock())
+                                         beast::get_lowest_layer(self->stream_).close();
+                                     });
+                                   });
   } else {
     slot_->HandshakeDone();
   }

@@ -115,8 +115,10 @@ class ApiSession : public std::enable_shared_from_this<ApiSession> {
   TailStream& tail();
   VerifyStream& verify();
 
+  std::shared_ptr<boost::asio::ssl::context> ctx_;  // the one stream_ was made with
   Stream stream_;
   std::shared_ptr<ExportHttpsServer::Impl> server_;
+  std::shared_ptr<void> tracked_;  // by server_->tls while the certificate is trusted
   std::unique_ptr<ConnectionGate::Slot> slot_;
   std::string peer_address_;
   ChunkedWriter writer_;

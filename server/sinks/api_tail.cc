@@ -204,8 +204,8 @@ void TailStream::Overflowed(uint64_t missed) {
 }
 
 std::string TailStream::HeartbeatLine() const {
-  return "{\"heartbeat\": \"" + FormatRfc3339Micros(NowMicros()) + "\", \"cursor\": \"" +
-         std::to_string(pos_) + "\"}\n";
+  return "{\"heartbeat\": \"" + FormatRfc3339Micros(s_.server().options.clock->NowMicros()) +
+         "\", \"cursor\": \"" + std::to_string(pos_) + "\"}\n";
 }
 
 void TailStream::ArmHeartbeat() {

@@ -56,7 +56,9 @@ void VerifyStream::Run(std::shared_ptr<ApiSession> session, VerifyStream* stream
   std::string why;
   auto key = server.chain_keys(host, &why);
   StoredChainAudit audit;
-  audit.key = key ? *key : std::string();
+  for (size_t i = 0; key && i < key->keys.size(); ++i) {
+    (i == 0 ? audit.key : audit.retired_keys.emplace_back()) = key->keys[i].key;
+  }
   audit.enterprise_number = server.options.enterprise_number;
   audit.progress_every = kVerifyProgressEvery;
   audit.progress = [&](uint64_t n) {

@@ -20,6 +20,7 @@ std::string Line(const json& j) {
 Result<ChainAuditResult> AuditStoredChain(const Store& store, const std::string& host,
                                           const StoredChainAudit& o) {
   ChainAuditor auditor(o.key, o.enterprise_number);
+  for (const auto& k : o.retired_keys) auditor.AddKey(k);
   if (o.progress_every > 0 && o.progress) auditor.SetProgress(o.progress_every, o.progress);
   bool cancelled = false;
   Status s = ScanHostEvents(store, host, [&](const v1::Event& e) {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/base/status.h"
 #include "common/chain/chain_audit.h"
@@ -24,7 +25,8 @@ namespace trailkeep {
 class Store;
 
 struct StoredChainAudit {
-  std::string key;  // the host's raw HMAC key
+  std::string key;                        // the host's raw HMAC key
+  std::vector<std::string> retired_keys;  // its retired keys (key rotation)
   uint32_t enterprise_number = kDefaultEnterpriseNumber;
   uint64_t progress_every = 0;                // 0 = no progress callbacks
   std::function<void(uint64_t)> progress;     // events checked so far

@@ -4,8 +4,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "common/base/endpoint.h"
 #include "server/net/acceptor.h"
@@ -21,6 +19,19 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
+namespace {
+
+// The API's view of [tls]: client certificates optional, verified against
+// ca_file when presented; permitted_peers do not apply ([[export.client]] does).
+TlsOptions ApiTlsOptions(TlsOptions tls) {
+  tls.client_auth = tls.ca_file.empty() ? ClientAuth::kNone : ClientAuth::kOptional;
+  tls.permitted_peers.clear();
+  tls.permitted_fingerprints.clear();
+  return tls;
+}
+
+}  // namespace
+
 ExportHttpsServer::Impl::Impl(net::io_context& io_in, const ExportServerOptions& o, const Store* s,
                               SelfAudit* a, CounterRegistry* m, LiveTailHub* h, ChainKeyLookup k)
     : io(io_in),
@@ -34,11 +45,7 @@ ExportHttpsServer::Impl::Impl(net::io_context& io_in, const ExportServerOptions&
       verify_pool(1),
       gate(ConnectionLimits{o.max_connections, o.reserved_connections, o.max_connections_per_peer,
                             o.max_handshakes_per_peer}) {
-  TlsOptions tls = o.tls;
-  tls.client_auth = tls.ca_file.empty() ? ClientAuth::kNone : ClientAuth::kOptional;
-  tls.permitted_peers.clear();
-  tls.permitted_fingerprints.clear();
-  ctx = MakeServerTlsContext(tls);
+  tls = ServerTls::Create("export", MakeServerTlsContext(ApiTlsOptions(o.tls)));
   auto loaded = LoadAuthenticator();
   if (!loaded.ok()) throw std::runtime_error(loaded.status().message());
   auth = std::move(loaded).value();
@@ -53,15 +60,6 @@ Result<std::shared_ptr<const ApiAuthenticator>> ExportHttpsServer::Impl::LoadAut
   }
   return std::shared_ptr<const ApiAuthenticator>(
       std::make_shared<ApiAuthenticator>(std::move(tokens), options.clients));
-}
-
-void ExportHttpsServer::Impl::Accept(tcp::acceptor* acc) {
-  acc->async_accept(net::make_strand(io),
-                    [self = shared_from_this(), acc](error_code ec, tcp::socket sock) {
-                      if (ec == net::error::operation_aborted || !acc->is_open()) return;
-                      if (!ec) self->Admit(std::move(sock));
-                      self->Accept(acc);
-                    });
 }
 
 // Before any TLS: the gate decides by the peer's address (connection_gate.h).
@@ -99,16 +97,24 @@ ExportHttpsServer::ExportHttpsServer(net::io_context& io, const ExportServerOpti
                                      LiveTailHub* tail_hub, ChainKeyLookup chain_keys)
     : impl_(std::make_shared<Impl>(io, options, store, audit, metrics, tail_hub,
                                    std::move(chain_keys))) {
-  if (options.addresses.empty()) throw std::runtime_error("no [[listen.export]] address");
   metrics_ = RegisterApiMetrics(*impl_);
-  for (const auto& a : options.addresses) impl_->acceptors.push_back(BindAcceptor(impl_->io, a));
-  for (auto& acc : impl_->acceptors) impl_->Accept(acc.get());
+  impl_->acceptors = BindAcceptors(impl_->io, options.addresses, "[[listen.export]]");
+  // The accept loop of every listener (acceptor.h); it keeps impl_ alive.
+  AcceptEach(impl_->io, impl_->acceptors, [self = impl_](tcp::socket sock, const std::string&) {
+    self->Admit(std::move(sock));
+  });
 }
 
 ExportHttpsServer::~ExportHttpsServer() {
   // Page reads in flight finish (they are bounded); nothing new starts.
   impl_->pool.join();
   impl_->verify_pool.join();
+}
+
+Result<std::vector<WithdrawnPeer>> ExportHttpsServer::ReloadTls() {
+  auto built = BuildServerTlsContext(ApiTlsOptions(impl_->options.tls));
+  if (!built.ok()) return built.status();
+  return impl_->tls->Replace(std::move(built).value());
 }
 
 Status ExportHttpsServer::ReloadTokens() {

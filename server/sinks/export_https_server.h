@@ -30,7 +30,10 @@
 #include <string>
 #include <vector>
 
+#include "common/base/clock.h"
 #include "common/metrics/counter_registry.h"
+#include "common/wire/key_folder.h"
+#include "server/net/server_tls.h"
 #include "server/net/tls_options.h"
 #include "server/sinks/export_auth.h"
 
@@ -68,12 +71,15 @@ struct ExportServerOptions {
   int tail_heartbeat_ms = 10'000;         // /v1/tail: a heartbeat line after this much silence
   uint32_t enterprise_number = 32473;     // of the chain element (GET /v1/verify)
   size_t max_verifies = 2;                // concurrent GET /v1/verify runs (more get 503)
+  // "now" of relative times ("since=15m"), backup names and tail heartbeats.
+  ClockPtr clock = MakeSystemClock();
 };
 
-// The HMAC key of a host for GET /v1/verify: null, with *why set, when the
-// host has none. Called from a worker thread.
+// The HMAC keys of a host for GET /v1/verify (the current one first, then
+// the retired ones): null, with *why set, when the host has none. Called
+// from a worker thread.
 using ChainKeyLookup =
-    std::function<std::shared_ptr<const std::string>(const std::string& host, std::string* why)>;
+    std::function<std::shared_ptr<const HostKeys>(const std::string& host, std::string* why)>;
 
 class ExportHttpsServer {
  public:
@@ -99,6 +105,10 @@ class ExportHttpsServer {
   // grants it the same way (tail scope, host patterns) is ended with a 401
   // line and recorded as API_DENIED. Thread-safe.
   Status ReloadTokens();
+  // Reads the certificate, key, CA bundle and CRL files again (SIGHUP); see
+  // TlsSyslogListener::ReloadTls. Open connections whose client certificate
+  // is refused now are closed and returned. Thread-safe.
+  Result<std::vector<WithdrawnPeer>> ReloadTls();
 
   struct Impl;  // the .cc's sessions share it; not for other files
 

@@ -289,6 +289,7 @@ void MergeChainState(const v1::HostState& from, v1::HostState* to) {
   to->set_last_heartbeat_us(from.last_heartbeat_us());
   *to->mutable_unauthentic_ahead() = from.unauthentic_ahead();
   to->set_highest_seq(from.highest_seq());
+  *to->mutable_key_schedule() = from.key_schedule();
 }
 
 // One chain CF entry per epoch run of the block's chained events.

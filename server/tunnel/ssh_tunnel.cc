@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 
 #include "common/base/endpoint.h"
-#include "common/base/time_format.h"
 #include "server/tunnel/channel_bridge.h"
 #include "server/tunnel/key_file.h"
 #include "server/tunnel/known_hosts.h"
@@ -22,7 +21,6 @@ namespace {
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-using Clock = std::chrono::steady_clock;
 
 // Channels sshd may queue before forward_accept takes them; beyond it libssh2
 // refuses new ones (the node's sender retries).
@@ -33,11 +31,11 @@ constexpr auto kStableUp = std::chrono::seconds(60);
 // long (it is logged every time): a node down for a week is not 10,000 events.
 constexpr auto kRepeatEventEvery = std::chrono::minutes(10);
 
-int64_t MicrosFromNow(std::chrono::milliseconds d) {
-  return NowMicros() + std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+int64_t MicrosFrom(int64_t now_us, std::chrono::milliseconds d) {
+  return now_us + std::chrono::duration_cast<std::chrono::microseconds>(d).count();
 }
 
-std::string FormatDuration(Clock::duration d) {
+std::string FormatDuration(std::chrono::steady_clock::duration d) {
   const auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
   if (s < 120) return std::to_string(s) + " s";
   if (s < 7200) return std::to_string(s / 60) + " min";
@@ -47,11 +45,12 @@ std::string FormatDuration(Clock::duration d) {
 }  // namespace
 
 SshTunnel::SshTunnel(net::io_context& io, TunnelConfig config, ChannelDelivery delivery,
-                     SelfAudit* audit)
+                     SelfAudit* audit, ClockPtr clock)
     : config_(std::move(config)),
       endpoint_(config_.user + "@" + config_.host + ":" + std::to_string(config_.port)),
       delivery_(std::move(delivery)),
       audit_(audit),
+      clock_(std::move(clock)),
       strand_(net::make_strand(io)),
       resolver_(strand_),
       socket_(strand_),
@@ -95,7 +94,7 @@ void SshTunnel::Stop() {
       self->Record(SelfEventKind::kTunnelTerminated,
                    "tunnel " + self->config_.name + " to " + self->endpoint_ +
                        " closed: collector stopping (up " +
-                       FormatDuration(Clock::now() - self->up_since_) + ")",
+                       FormatDuration(self->clock_->SteadyNow() - self->up_since_) + ")",
                    {{"state", "stopped"}});
     }
     self->Teardown();
@@ -156,7 +155,7 @@ void SshTunnel::OnConnected() {
   // want_reply = 1: OpenSSH answers every keepalive, so a live peer always
   // sends something within the interval and the liveness timer can tell.
   libssh2_keepalive_config(s, 1, static_cast<unsigned>(config_.keepalive_seconds));
-  last_inbound_ = Clock::now();
+  last_inbound_ = clock_->SteadyNow();
   phase_ = Phase::kHandshake;
   Pump();
 }
@@ -231,14 +230,14 @@ bool SshTunnel::Step() {
 void SshTunnel::OnUp(int bound_port) {
   deadline_.cancel();
   phase_ = Phase::kUp;
-  up_since_ = Clock::now();
+  up_since_ = clock_->SteadyNow();
   last_inbound_ = up_since_;
   failures_ = 0;
   last_recorded_reason_.clear();
   {
     std::lock_guard lock(status_mu_);
     status_.state = "up";
-    status_.up_since_us = NowMicros();
+    status_.up_since_us = clock_->NowMicros();
     status_.consecutive_failures = 0;
     status_.next_attempt_us = 0;
     ++status_.sessions;
@@ -322,7 +321,7 @@ void SshTunnel::ArmWait() {
     socket_.async_wait(tcp::socket::wait_read, Guard([this](const boost::system::error_code& ec) {
                          read_waiting_ = false;
                          if (ec) return;
-                         last_inbound_ = Clock::now();
+                         last_inbound_ = clock_->SteadyNow();
                          Pump();
                          AckInboundNow();
                        }));
@@ -354,14 +353,14 @@ void SshTunnel::Tick() {
   tick_.async_wait(Guard([this](const boost::system::error_code& ec) {
     if (ec || phase_ != Phase::kUp) return;
     const uint64_t bytes = counters_->bytes_from_node;
-    if (bytes != last_bytes_from_node_) last_inbound_ = Clock::now();
+    if (bytes != last_bytes_from_node_) last_inbound_ = clock_->SteadyNow();
     last_bytes_from_node_ = bytes;
     int next = 0;
     if (libssh2_keepalive_send(session_.get(), &next) != 0) {
       return Fail(Failure::kTransport,
                   "SSH keepalive to " + endpoint_ + " failed: " + LastSshError());
     }
-    const auto silent = Clock::now() - last_inbound_;
+    const auto silent = clock_->SteadyNow() - last_inbound_;
     if (silent > std::chrono::seconds(config_.liveness_seconds)) {
       return Fail(Failure::kTransport, "no data from " + endpoint_ + " for " +
                                            FormatDuration(silent) + " (keepalives unanswered)");
@@ -373,7 +372,7 @@ void SshTunnel::Tick() {
 
 void SshTunnel::Fail(Failure kind, const std::string& reason) {
   const bool was_up = phase_ == Phase::kUp;
-  const auto up_for = Clock::now() - up_since_;
+  const auto up_for = clock_->SteadyNow() - up_since_;
   Teardown();
   if (was_up && up_for >= kStableUp) failures_ = 0;
   ++failures_;
@@ -389,11 +388,11 @@ void SshTunnel::Fail(Failure kind, const std::string& reason) {
                ": " + reason,
            retry);
   } else if (reason != last_recorded_reason_ ||
-             Clock::now() - last_recorded_at_ >= kRepeatEventEvery) {
+             clock_->SteadyNow() - last_recorded_at_ >= kRepeatEventEvery) {
     Record(kind == Failure::kSsh ? SelfEventKind::kSshSessionFailed : SelfEventKind::kTunnelFailed,
            "tunnel " + config_.name + " to " + endpoint_ + " failed: " + reason, retry);
     last_recorded_reason_ = reason;
-    last_recorded_at_ = Clock::now();
+    last_recorded_at_ = clock_->SteadyNow();
   } else {
     spdlog::warn("tunnel {}: attempt {} failed again: {}", config_.name, failures_, reason);
   }
@@ -401,7 +400,7 @@ void SshTunnel::Fail(Failure kind, const std::string& reason) {
     std::lock_guard lock(status_mu_);
     status_.up_since_us = 0;
     status_.last_error = reason;
-    status_.last_error_us = NowMicros();
+    status_.last_error_us = clock_->NowMicros();
     status_.consecutive_failures = failures_;
   }
   ScheduleRetry(delay);
@@ -443,7 +442,7 @@ void SshTunnel::ScheduleRetry(std::chrono::milliseconds delay) {
   {
     std::lock_guard lock(status_mu_);
     status_.state = "retrying";
-    status_.next_attempt_us = MicrosFromNow(delay);
+    status_.next_attempt_us = MicrosFrom(clock_->NowMicros(), delay);
   }
   spdlog::info("tunnel {}: retrying in {} ms (attempt {})", config_.name, delay.count(),
                failures_ + 1);

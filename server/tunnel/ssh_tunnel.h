@@ -27,6 +27,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "common/base/clock.h"
 #include "server/net/byte_stream.h"
 #include "server/selfaudit/self_audit.h"
 #include "server/tunnel/libssh2_handles.h"
@@ -47,8 +48,10 @@ struct ChannelDelivery {
 
 class SshTunnel : public std::enable_shared_from_this<SshTunnel> {
  public:
+  // `clock` times liveness, backoff resets and repeated failures (the
+  // timers that wake the tunnel are Asio's), and the status' times.
   SshTunnel(boost::asio::io_context& io, TunnelConfig config, ChannelDelivery delivery,
-            SelfAudit* audit);
+            SelfAudit* audit, ClockPtr clock = MakeSystemClock());
   ~SshTunnel();
 
   void Start();
@@ -91,6 +94,7 @@ class SshTunnel : public std::enable_shared_from_this<SshTunnel> {
   uint16_t bind_port_ = 0;
   const ChannelDelivery delivery_;
   SelfAudit* audit_;
+  const ClockPtr clock_;
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   boost::asio::ip::tcp::resolver resolver_;
@@ -106,12 +110,12 @@ class SshTunnel : public std::enable_shared_from_this<SshTunnel> {
   uint64_t generation_ = 0;
   bool read_waiting_ = false;
   bool write_waiting_ = false;
-  std::chrono::steady_clock::time_point last_inbound_;
-  std::chrono::steady_clock::time_point up_since_;
+  Clock::SteadyTime last_inbound_;
+  Clock::SteadyTime up_since_;
   uint64_t last_bytes_from_node_ = 0;
   uint32_t failures_ = 0;
   std::string last_recorded_reason_;
-  std::chrono::steady_clock::time_point last_recorded_at_;
+  Clock::SteadyTime last_recorded_at_;
   std::mt19937 rng_;
   std::shared_ptr<TunnelCounters> counters_;
 

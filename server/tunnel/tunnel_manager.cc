@@ -64,10 +64,11 @@ std::string LoopbackForListener(const std::string& listen_address) {
 
 TunnelManager::TunnelManager(net::io_context& io, std::vector<TunnelConfig> tunnels,
                              const std::vector<std::string>& audit_listeners, ServeChannel serve,
-                             SelfAudit* audit) {
+                             SelfAudit* audit, ClockPtr clock) {
   for (auto& t : tunnels) {
     ChannelDelivery delivery = DeliveryOf(t, audit_listeners, serve);
-    tunnels_.push_back(std::make_shared<SshTunnel>(io, std::move(t), std::move(delivery), audit));
+    tunnels_.push_back(
+        std::make_shared<SshTunnel>(io, std::move(t), std::move(delivery), audit, clock));
   }
 }
 

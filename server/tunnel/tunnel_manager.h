@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base/clock.h"
 #include "server/tunnel/tunnel_config.h"
 
 namespace boost::asio {
@@ -68,7 +69,7 @@ class TunnelManager {
   // std::invalid_argument at start-up when a tunnel has nowhere to deliver.
   TunnelManager(boost::asio::io_context& io, std::vector<TunnelConfig> tunnels,
                 const std::vector<std::string>& audit_listeners, ServeChannel serve,
-                SelfAudit* audit);
+                SelfAudit* audit, ClockPtr clock = MakeSystemClock());
   ~TunnelManager();
   TunnelManager(const TunnelManager&) = delete;
   TunnelManager& operator=(const TunnelManager&) = delete;

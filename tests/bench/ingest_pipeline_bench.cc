@@ -19,6 +19,8 @@
 #include <time.h>
 
 #include "common/ndcpp/rules.h"
+#include "server/pipeline/classify_stage.h"
+#include "server/pipeline/connection_audit.h"
 #include "server/pipeline/ingest_pipeline.h"
 #include "server/pipeline/rules_holder.h"
 #include "server/selfaudit/self_audit.h"
@@ -44,7 +46,8 @@ double CpuSeconds() {
 double OfferAll(IngestPipeline* pipeline, const std::vector<std::string>& lines,
                 const std::shared_ptr<const v1::Peer>& peer) {
   constexpr size_t kBatch = 256;
-  std::vector<RawFrame> frames;
+  IngestBatch batch;
+  std::vector<RawFrame>& frames = batch.frames;
   frames.reserve(kBatch);
   const double start = CpuSeconds();
   for (size_t i = 0; i < lines.size(); i += kBatch) {
@@ -52,7 +55,7 @@ double OfferAll(IngestPipeline* pipeline, const std::vector<std::string>& lines,
     for (size_t j = i; j < std::min(lines.size(), i + kBatch); ++j) {
       frames.push_back(RawFrame{lines[j], 1'700'000'000'000'000, peer});
     }
-    if (!pipeline->Offer(&frames)) std::abort();  // the sink always takes
+    if (!pipeline->Offer(&batch, nullptr)) std::abort();  // the sink always takes
   }
   return CpuSeconds() - start;
 }
@@ -73,12 +76,14 @@ int Run(const std::string& rules_path, const std::string& lines_path, int rounds
   RulesHolder holder;
   holder.Set(std::move(rules).value());
   DroppingSelfAudit audit;
-  const auto drop = [](std::vector<v1::Event>* events) {
+  ConnectionAudit reports(&audit);
+  const auto drop = [](std::vector<v1::Event>* events, std::function<void()>) {
     events->clear();
     return true;
   };
-  IngestPipeline with_rules(drop, &audit, nullptr, &holder);
-  IngestPipeline without_rules(drop, &audit, nullptr, nullptr);
+  const ClassifyStage classifier(&holder);
+  IngestPipeline with_rules(drop, &reports, nullptr, &classifier);
+  IngestPipeline without_rules(drop, &reports, nullptr, nullptr);
   auto peer = std::make_shared<v1::Peer>();
   peer->set_address("192.0.2.10:50000");
   peer->set_listener("127.0.0.1:6514");

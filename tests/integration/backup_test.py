@@ -12,6 +12,9 @@
      delivered after the backup shows as a gap alarm, never as silence.
   3. Cursors past the restored store's end (the SIEM's next_cursor from before the restore) are
      refused with 400 naming the last ingest_seq, on /v1/events and on /v1/tail.
+  4. `trailkeepd backup --dev DIR` makes the same admin API call without being told the address,
+     CA or token (ports.json, the dev CA and admin.token): a second backup folder while events
+     arrive; with no collector running it says so, naming ports.json.
 """
 import os
 import shutil
@@ -112,5 +115,35 @@ def test_backup_during_ingest_restore_and_cursors():
         c.stop()
 
 
+def test_trailkeepd_backup_asks_the_running_collector():
+    c = Collector()
+    c.start()
+    try:
+        c.send_frames([b"<134>1 - bk2.test app - - - line %d" % i for i in range(50)])
+        c.wait_for_count(50)
+        dev = os.path.join(c.workdir, "dev")
+        folders = []
+        for _ in range(2):
+            r = subprocess.run([os.path.join(BIN, "trailkeepd"), "backup", "--dev", dev],
+                               capture_output=True, text=True, timeout=180)
+            assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+            assert r.stdout.startswith("backup ") and "up to ingest_seq " in r.stdout, r.stdout
+            folder = r.stdout.split()[1]
+            assert os.path.isdir(os.path.join(folder, "store")), r.stdout
+            assert folder.startswith(os.path.join(c.data_dir, "backups")), folder
+            folders.append(folder)
+            time.sleep(1.1)  # folders are named by the second
+        assert folders[0] != folders[1], folders
+        log("  trailkeepd backup: " + r.stdout.strip())
+        access = [e for e in c.self_events("API_ACCESS") if "backup" in e["msg"]]
+        assert len(access) == 2, [e["msg"] for e in c.self_events("API_ACCESS")]
+    finally:
+        c.stop()
+    r = subprocess.run([os.path.join(BIN, "trailkeepd"), "backup", "--dev", dev],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "ports.json does not exist" in r.stderr, (r.returncode, r.stderr)
+    log("  no collector: " + r.stderr.strip())
+
+
 if __name__ == "__main__":
-    main([test_backup_during_ingest_restore_and_cursors])
+    main([test_backup_during_ingest_restore_and_cursors, test_trailkeepd_backup_asks_the_running_collector])

@@ -4,7 +4,8 @@
   1. `trailkeepd enroll web01.test --dev D --out A` makes A (0700) with agent.key and hmac.key
      (0600), agent.pem (SAN DNS:web01.test, clientAuth, signed by the dev CA = A/ca.pem) and
      agent.toml naming those files relative to itself, and installs the HMAC key as D/keys/web01.test.key (0600, same bytes); a second
-     enroll without --force is refused (exit 2) and changes nothing; --force replaces the key.
+     enroll without --force is refused (exit 2) and changes nothing; --force renews the
+     certificate and keeps the HMAC key (the agent's chain goes on).
   2. A dev collector receives 50 chained messages signed by Python's hmac (an implementation
      independent of the C++ one, following docs/formats/hmac_chain.md) over mutual TLS with the
      enrolled certificate as RFC 5425 frames. `trailkeepd verify --db D/data --host web01.test`
@@ -93,7 +94,7 @@ def test_enroll_makes_agent_files():
     r = enroll(dev, os.path.join(work, "agent2"))
     assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
     err = r.stderr.decode()
-    assert "--force" in err and "new chain" in err, err
+    assert "--force" in err and "--rotate" in err, err
     assert len(err.strip().splitlines()) == 1, err
     assert read(installed, True) == before
     assert not os.path.exists(os.path.join(work, "agent2"))
@@ -106,11 +107,13 @@ def test_enroll_makes_agent_files():
     r = run(TRAILKEEPD, "enroll", HOST, "--out", os.path.join(work, "x"))
     assert r.returncode == 2 and b"--config" in r.stderr, r.stderr
 
-    # --force: a new key, installed in both places.
+    # --force: a new certificate, the same key (it used to start a new chain).
+    cert_before = read(os.path.join(out, "agent.pem"), True)
     r = enroll(dev, out, HOST, "--force")
     assert r.returncode == 0, r.stderr.decode()
-    assert read(installed, True) != before
+    assert read(installed, True) == before
     assert read(installed, True) == read(os.path.join(out, "hmac.key"), True)
+    assert read(os.path.join(out, "agent.pem"), True) != cert_before
     log("  enroll: files, modes, SAN, key install and refusal as specified")
 
 

@@ -142,6 +142,9 @@ class Collector(Process):
                     self.export_port = int(exports[0].rsplit(":", 1)[1]) if exports else None
                     audits = info.get("audit") or []
                     self.audit_port = int(audits[0].rsplit(":", 1)[1]) if audits else None
+                    udp, tcp = info.get("udp") or [], info.get("tcp") or []  # plaintext: opt-in
+                    self.udp_port = int(udp[0].rsplit(":", 1)[1]) if udp else None
+                    self.tcp_port = int(tcp[0].rsplit(":", 1)[1]) if tcp else None
                     return self
             except (FileNotFoundError, ValueError):
                 pass

@@ -9,7 +9,9 @@ nothing it acknowledged (real trailkeepd, real `trailkeep forward` agents, curl 
      answer, an audisp-style port-60 frame is acknowledged, the slow API connections are closed
      by first_request_timeout_ms, and the collector's RSS grows by less than 64 MiB.
   2. An agent that never reads its acknowledgements: everything it sent is stored (nothing was
-     acknowledged to it, so nothing it was promised is lost) while a legacy sender is served.
+     acknowledged to it, so nothing it was promised is lost) while a legacy sender is served;
+     sending small writes for a while, its queue of Acks stays at a frame or two (a newer Ack
+     replaces the queued one), RSS stays bounded and another real agent is served.
   3. Mid-frame: a TLS close_notify alert after half a frame keeps the frames before it and
      records TRUNCATED_FRAME; a renegotiation attempt (`openssl s_client -tls1_2`, `R`) is
      refused, the frames before it are kept and other senders are served.
@@ -221,6 +223,58 @@ def test_agent_that_never_reads_acks():
         assert grown < RSS_BUDGET_MIB, "RSS grew %.1f MiB" % grown
         log("  agent that never reads: %d events stored, another sender served, RSS +%.1f MiB"
             % (stored, grown))
+
+
+def test_deaf_agent_keeps_its_outbox_bounded():
+    """An agent that sends for a while and never reads: its TCP window fills, the collector's
+    writes stall and every commit owes it an Ack. Acks are cumulative, so the queued one is
+    replaced by the newer: the agents' outbox (trailkeep_syslog_outbox_bytes) stays at a frame
+    or two and RSS stays bounded, while another real agent keeps being served, and everything
+    the deaf agent sent is stored."""
+    count = harness.scaled(30000)
+    with Collector() as c:
+        bundle = enroll(c, "deaf2.test")
+        with open(os.path.join(bundle, "hmac.key")) as f:
+            key = bytes.fromhex(f.read().strip())
+        agent, writer = steady_agent(c, "served.test", harness.scaled(3000), 200, c.workdir)
+        base = rss_mib(c.proc.pid)
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+        raw.settimeout(30)
+        raw.connect(("127.0.0.1", c.port))
+        s = tls_client(c, bundle=bundle, alpn="trailkeep/1").wrap_socket(
+            raw, server_hostname="localhost")
+        frames = [frame(m) for m in signed_messages("deaf2.test", key, time.time_ns(), count)]
+
+        def send():  # small writes, spread out: many commits, so many Acks owed
+            for i in range(0, len(frames), 2):
+                s.sendall(b"".join(frames[i:i + 2]))
+                time.sleep(0.001)
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        outbox, rss, commits0 = [], [], metric(c, "trailkeep_commits_total")
+        while sender.is_alive() or len(outbox) < 10:
+            outbox.append(metric(c, "trailkeep_syslog_outbox_bytes"))
+            rss.append(rss_mib(c.proc.pid) - base)
+            time.sleep(0.5)
+        sender.join(300)
+        commits = metric(c, "trailkeep_commits_total") - commits0
+        writer.join(120)
+        wait_stored(c, "served.test", writer.written)
+        stored = c.wait_for(lambda: (lambda n: n if n >= count else None)(
+            len(c.peer_events("--host", "deaf2.test"))), 180, "the deaf agent's events")
+        overflows = metric(c, "trailkeep_syslog_outbox_overflows_total")
+        s.close()
+        agent.stop()
+        assert c.alive()
+        # A Resume, one Ack being written and one waiting: a few hundred bytes at most.
+        assert max(outbox) < 1024, "outbox grew to %d bytes (%d commits)" % (max(outbox), commits)
+        assert overflows == 0, overflows
+        assert max(rss) < RSS_BUDGET_MIB, "RSS grew %.1f MiB" % max(rss)
+        log("  deaf agent: %d events stored over %d commits, outbox at most %d bytes, another "
+            "agent's %d lines stored, RSS +%.1f MiB at most"
+            % (stored, commits, max(outbox), writer.written, max(rss)))
 
 
 def test_alert_and_renegotiation_mid_frame():
@@ -470,6 +524,7 @@ def tail_sessions(c, p, token):
 
 if __name__ == "__main__":
     main([test_slowloris_on_every_listener, test_agent_that_never_reads_acks,
+          test_deaf_agent_keeps_its_outbox_bounded,
           test_alert_and_renegotiation_mid_frame, test_flood_of_one_byte_frames,
           test_handshake_storm_while_agents_deliver, test_http_huge_headers_and_slow_body,
           test_many_tail_subscribers])

@@ -10,12 +10,14 @@ into the real trailkeepd.
      full, one with a binary MESSAGE);
   2. archived files deleted while the agent is down (as a vacuum would), with entries the
      agent never read: a JOURNAL_LOSS event on the agent's chain says so, every entry still
-     there is stored once, and a later restart reports nothing again.
+     there is stored once, the collector raises it as a journal_loss integrity alarm
+     (INTEGRITY_ALARM, GET /v1/integrity), and a later restart reports nothing again.
 
 Needs /lib/systemd/systemd-journal-remote (Debian package systemd-journal-remote, installed by
 deploy/install-build-deps.sh): without it the test fails under CI=true, else prints SKIP.
 """
 import base64
+import json
 import os
 import random
 import re
@@ -28,6 +30,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import RUN_DIR, Collector, log, main, scaled  # noqa: E402
 from agents import Agent, enroll, integrity_alarms, verify_db  # noqa: E402
+from export_test import Api  # noqa: E402
+from integrity_api_test import admin_token  # noqa: E402
 
 JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
 SEED = int(os.environ.get("TRAILKEEP_SEED") or int(time.time()))
@@ -232,12 +236,23 @@ def test_archived_files_deleted_while_down_are_reported():
         rc, out = verify_db(c, host)
         assert rc == 0, out
         log("  loss reported on the chain: %s" % loss["msg"])
+        # The collector raises it as an integrity alarm, at the loss event's seq.
+        seq = loss["chain"]["s"]
+        c.wait_for(lambda: ("journal_loss", seq, seq) in [(k, f, l) for k, _, f, l in
+                                                           integrity_alarms(c, host)],
+                   what="a journal_loss INTEGRITY_ALARM")
+        status, _, body = Api(c).get("/v1/integrity?since=1h&kind=journal_loss", token=admin_token(c))
+        listed = json.loads(body)["integrity"] if status == 200 else body
+        assert [(e["host"], e["first_seq"], e["detail"]) for e in listed] == \
+            [(host, seq, loss["msg"])], listed
+        log("  and the collector raised it: journal_loss at seq %d in /v1/integrity" % seq)
         # Reported once: a restart continues after the new file's entries.
         agent.stop()
         write_journal(os.path.join(jdir, "system.journal"), range(300, 310))
         agent.start()
         wait_entries(c, host, {n for n in range(300, 310) if matches(n)}, scaled(60))
         assert len(losses(c, host)) == 1, losses(c, host)
+        assert len([a for a in integrity_alarms(c, host) if a[0] == "journal_loss"]) == 1
         nums, _ = stored(c, host)
         assert len(nums) == len(set(nums)), "entries stored twice after the restart"
     finally:

@@ -8,10 +8,14 @@
   3. A rules file that cannot be read is named with the reason, without a line ":0:".
   4. Usage errors of `trailkeepd` and `trailkeep` exit 2 (CLI11's own codes are 105-109);
      --help exits 0.
+  5. `trailkeep --server` with a --cacert that cannot serve as trust anchors (the collector's own
+     certificate, garbage, a missing file) fails naming the file before it connects: the collector
+     records no TLS_HANDSHAKE_FAILED.
 """
 import os
 import subprocess
 import tempfile
+import time
 
 import harness
 from harness import Collector, log, main
@@ -100,6 +104,33 @@ def test_usage_errors_exit_2():
     log("  usage errors exit 2, --help exits 0")
 
 
+def test_cli_loads_cacert_before_connecting():
+    c = Collector()
+    c.start()
+    try:
+        garbage = os.path.join(c.workdir, "garbage.pem")
+        with open(garbage, "w") as f:
+            f.write("not a certificate\n")
+        token = os.path.join(c.workdir, "dev", "admin.token")
+        leaf = os.path.join(c.pki, "server.pem")  # a certificate, but not a CA
+        for cacert, reason in ((leaf, "is not a CA"), (garbage, "cannot load the CA file"),
+                               (os.path.join(c.workdir, "none.pem"), "No such file")):
+            rc, out, err = run("trailkeep", "hosts", "--server", "https://127.0.0.1:%d" % c.export_port,
+                               "--cacert", cacert, "--token-file", token)
+            assert rc != 0, (cacert, rc, out, err)
+            assert cacert in err and reason in err, (cacert, err)
+            log("  --cacert %s: %s" % (os.path.basename(cacert), err.strip()[-120:]))
+        # The good file works, so the refusals above were the file's doing.
+        rc, out, err = run("trailkeep", "hosts", "--server", "https://127.0.0.1:%d" % c.export_port,
+                           "--cacert", os.path.join(c.pki, "ca.pem"), "--token-file", token)
+        assert rc == 0, (rc, out, err)
+        time.sleep(1)
+        failed = c.self_events("TLS_HANDSHAKE_FAILED")
+        assert failed == [], "the CLI connected with a bad --cacert: %s" % [e["msg"] for e in failed]
+    finally:
+        c.stop()
+
+
 if __name__ == "__main__":
     main([test_check_config_finds_what_start_up_refuses, test_second_collector_on_the_same_store,
-          test_unreadable_rules_file, test_usage_errors_exit_2])
+          test_unreadable_rules_file, test_usage_errors_exit_2, test_cli_loads_cacert_before_connecting])

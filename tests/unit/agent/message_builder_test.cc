@@ -214,3 +214,34 @@ TEST(MessageBuilderTest, Inventory) {
 
 }  // namespace
 }  // namespace trailkeep::agent
+
+namespace trailkeep::agent {
+namespace {
+
+// The agent's own switching event is the one of docs/formats/hmac_chain.md,
+// 'Worked example of a rotation', byte for byte.
+TEST(MessageBuilderTest, KeyRotatedEventOfTheSpec) {
+  std::string new_key;
+  for (int i = 32; i < 64; ++i) new_key.push_back(static_cast<char>(i));
+  std::string old_key;
+  for (int i = 0; i < 32; ++i) old_key.push_back(static_cast<char>(i));
+  ChainPosition chain;
+  chain.epoch = 1795410517123456789ULL;
+  chain.seq = 3;
+  ParseLowerHex("f08abab33fcb66e2b7440ec838cbc4e14268e78be3946ad62a12f0412d7b9786",
+                &chain.prev_mac);
+  chain.key_id = KeyId(new_key);
+  const MessageParts parts = KeyRotatedParts(KeyId(new_key), KeyId(old_key), 1795410540000000);
+  std::string mac;
+  const std::string wire = SignEvent(new_key, parts, "web01.example.net", chain, &mac);
+  EXPECT_EQ(LowerHex(mac), "5f6db40818e6a5e206a9aa394127f51c4ac13f1845ef099c1d2f3e2bc5f7c955");
+  EXPECT_EQ(wire.size(), 389u);
+  // A log line cannot smuggle a key element in: it is renamed like ours.
+  const LineSource src{"in", InputKind::kSyslog, 1, 5};
+  const MessageParts line =
+      PartsFromLine(R"(<13>1 - h a - - [tkkey@32473 id="65934c5ee81d3812"] x)", src, 0);
+  EXPECT_EQ(line.extra_sd, R"([orig-tkkey@32473 id="65934c5ee81d3812"])");
+}
+
+}  // namespace
+}  // namespace trailkeep::agent

@@ -41,7 +41,7 @@ std::vector<std::string> AppendEvents(Spool* spool, int n, uint64_t* offset) {
   std::vector<SpoolEntry> entries;
   std::vector<std::string> macs;
   ChainPosition chain{kDefaultEnterpriseNumber, spool->epoch(), spool->next_seq(),
-                      spool->head_mac()};
+                      spool->head_mac(), ""};
   for (int i = 0; i < n; ++i) {
     MessageParts parts;
     parts.time_us = 1767225600000000;
@@ -85,7 +85,7 @@ std::unique_ptr<Spool> OpenSpool(const std::string& dir, uint64_t segment_bytes 
 void AppendJournalEvents(Spool* spool, int n) {
   std::vector<SpoolEntry> entries;
   ChainPosition chain{kDefaultEnterpriseNumber, spool->epoch(), spool->next_seq(),
-                      spool->head_mac()};
+                      spool->head_mac(), ""};
   std::string mac;
   for (int i = 0; i < n; ++i) {
     MessageParts parts;
@@ -499,6 +499,40 @@ TEST(SpoolTest, FullWhenOverTheBound) {
   EXPECT_EQ(spool->room_bytes(), 0u);
   ASSERT_TRUE(spool->Acknowledge(spool->last_seq()).ok());
   EXPECT_FALSE(spool->Full());
+}
+
+}  // namespace
+}  // namespace trailkeep::agent
+
+namespace trailkeep::agent {
+namespace {
+
+// Key rotation: each record and the checkpoint's head note the id of the key
+// the record was signed with, across a reopen and a roll-forward.
+TEST(SpoolTest, RecordsAndTheHeadKeepTheirKeyId) {
+  TempDir dir;
+  auto spool = OpenSpool(dir.path());
+  EXPECT_EQ(spool->head_key_id(), "");
+  std::vector<SpoolEntry> entries(2);
+  entries[0].seq = 1;
+  entries[0].message = "<13>1 - h - - - [tk@32473 e=\"1\" s=\"1\" p=\"" + std::string(64, '0') +
+                       "\" m=\"" + std::string(64, 'a') + "\"] one";
+  entries[0].key_id = "1111111111111111";
+  entries[1].seq = 2;
+  entries[1].message = "<13>1 - h - - - [tk@32473 e=\"1\" s=\"2\" p=\"" + std::string(64, 'a') +
+                       "\" m=\"" + std::string(64, 'b') + "\"] two";
+  entries[1].key_id = "2222222222222222";
+  ASSERT_TRUE(spool->Append(entries, std::string(32, '\xbb'), {}).ok());
+  EXPECT_EQ(spool->head_key_id(), "2222222222222222");
+  spool.reset();
+  spool = OpenSpool(dir.path());
+  EXPECT_EQ(spool->head_key_id(), "2222222222222222");
+  // The checkpoint lost: rolled forward from the records, the key id too.
+  spool.reset();
+  std::filesystem::remove(dir.path() + "/state");
+  spool = OpenSpool(dir.path());
+  EXPECT_EQ(spool->last_seq(), 2u);
+  EXPECT_EQ(spool->head_key_id(), "2222222222222222");
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "common/event/proto_utf8.h"
 #include "common/wire/hmac_chain.h"
 #include "server/pipeline/audit_grouping.h"
+#include "server/pipeline/connection_audit.h"
 #include "server/pipeline/ingest_pipeline.h"
 #include "server/selfaudit/self_audit.h"
 #include "tests/unit/agent/agent_test_util.h"
@@ -75,19 +76,20 @@ class ExportMaker {
     peer->set_bound_host(kHost);
     std::vector<v1::Event> stored;
     NullAudit audit;
+    ConnectionAudit reports(&audit);
     IngestPipeline pipeline(
-        [&](std::vector<v1::Event>* e) {
+        [&](std::vector<v1::Event>* e, std::function<void()>) {
           for (auto& x : *e) stored.push_back(std::move(x));
           e->clear();
           return true;
         },
-        &audit);
+        &reports);
     AgentIngestOptions agents;
     agents.enterprise_number = pen_;
     pipeline.EnableAgents(agents);
-    std::vector<RawFrame> frames;
-    for (const auto& f : frames_) frames.push_back({f, kReceiveUs, peer});
-    EXPECT_TRUE(pipeline.Offer(&frames));
+    IngestBatch batch;
+    for (const auto& f : frames_) batch.frames.push_back({f, kReceiveUs, peer});
+    EXPECT_TRUE(pipeline.Offer(&batch, nullptr));
     for (auto& e : stored) e.set_integrity(v1::INTEGRITY_VERIFIED);  // the chain verifier's
 
     AuditGrouping grouping(AuditGroupingOptions{});

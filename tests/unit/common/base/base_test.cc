@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/base/bytes.h"
+#include "common/base/clock.h"
 #include "common/base/endpoint.h"
 #include "common/base/glob.h"
 #include "common/base/status.h"
@@ -49,6 +50,23 @@ TEST(GlobTest, HostPatterns) {
   EXPECT_FALSE(GlobMatch("api-*", "db-1"));
   EXPECT_TRUE(IsLiteralPattern("db-1.example.com"));
   EXPECT_FALSE(IsLiteralPattern("db-*"));
+}
+
+// A ManualClock stands still until moved; Set moves the wall reading only
+// (a date change), Advance both; the system clock reads the real time.
+TEST(ClockTest, ManualClockMovesOnlyWhenTold) {
+  ManualClock clock(1'000'000);
+  const Clock::SteadyTime start = clock.SteadyNow();
+  EXPECT_EQ(clock.NowMicros(), 1'000'000);
+  clock.Advance(std::chrono::seconds(2));
+  EXPECT_EQ(clock.NowMicros(), 3'000'000);
+  EXPECT_EQ(clock.SteadyNow() - start, std::chrono::seconds(2));
+  clock.Set(500);
+  EXPECT_EQ(clock.NowMicros(), 500);
+  EXPECT_EQ(clock.SteadyNow() - start, std::chrono::seconds(2));
+
+  const ClockPtr system = MakeSystemClock();
+  EXPECT_LE(std::abs(system->NowMicros() - NowMicros()), 1'000'000);
 }
 
 TEST(TimeFormatTest, FormatsAndParses) {

@@ -19,14 +19,18 @@ constexpr uint64_t kEpoch = 1700000000000000000ULL;
 // Signs `count` chain members of `epoch` under `key`, the way the agent
 // does, and returns them parsed with their chain fields filled in, as the
 // collector stores them.
+// With `announce`, the first one names its key (a key switch).
 std::vector<v1::Event> SignedChain(const std::string& key, uint64_t epoch, uint64_t count,
-                                   uint64_t first_seq = 1, std::string prev = {}) {
+                                   uint64_t first_seq = 1, std::string prev = {},
+                                   bool announce = false) {
   if (prev.empty()) prev.assign(kMacBytes, '\0');
   std::vector<v1::Event> out;
   for (uint64_t s = first_seq; s < first_seq + count; ++s) {
+    const std::string named =
+        announce && s == first_seq ? FormatKeyElement(kDefaultEnterpriseNumber, KeyId(key)) : "";
     const std::string unsigned_msg = "<134>1 2026-01-02T03:04:05.000006Z web01.test app 42 - " +
                                      FormatChainElement(kDefaultEnterpriseNumber, epoch, s, prev) +
-                                     " event number " + std::to_string(s);
+                                     named + " event number " + std::to_string(s);
     std::string mac;
     const std::string raw = SignMessage(key, unsigned_msg, &mac);
     v1::Event e;
@@ -252,6 +256,44 @@ TEST(ChainAuditTest, ProgressCallback) {
   for (const auto& e : events) auditor.Add(e);
   EXPECT_EQ(calls, (std::vector<uint64_t>{10, 20}));
   EXPECT_TRUE(auditor.Finish().clean());
+}
+
+// Key rotation: 1-3 under the old key, 4-6 under the new one, the switch
+// named at 4 (docs/formats/hmac_chain.md, 'Key rotation').
+std::vector<v1::Event> RotatedChain() {
+  auto events = SignedChain(kKey, kEpoch, 3, 1, {}, true);
+  auto after = SignedChain(kOtherKey, kEpoch, 3, 4, events.back().chain_mac(), true);
+  events.insert(events.end(), after.begin(), after.end());
+  return events;
+}
+
+TEST(ChainAuditTest, VerifiesAcrossARotationGivenTheRetiredKey) {
+  ChainAuditor auditor(kOtherKey);
+  auditor.AddKey(kKey);
+  for (const auto& e : RotatedChain()) auditor.Add(e);
+  const ChainAuditResult r = auditor.Finish();
+  EXPECT_TRUE(r.clean()) << FormatChainSummary(r);
+  EXPECT_EQ(r.verified, 6u);
+  // Without it, the events before the switch do not verify (the first one
+  // names a key the auditor was not given).
+  EXPECT_EQ(Lines(Audit(RotatedChain(), kOtherKey)),
+            std::vector<std::string>{
+                "bad_mac " + E(" seqs 1-3: the event names a key id none of the given keys has")});
+}
+
+TEST(ChainAuditTest, AnEventUnderTheRetiredKeyAfterTheSwitchIsRetiredKey) {
+  auto events = RotatedChain();
+  // Forged with the old key at seq 7, linked to 6.
+  auto forged = SignedChain(kKey, kEpoch, 1, 7, events.back().chain_mac());
+  events.push_back(forged[0]);
+  ChainAuditor auditor(kOtherKey);
+  auditor.AddKey(kKey);
+  for (const auto& e : events) auditor.Add(e);
+  const ChainAuditResult r = auditor.Finish();
+  EXPECT_EQ(Lines(r), std::vector<std::string>{"bad_mac " + E(" seq 7: retired_key: the MAC "
+                                                              "verifies under a key retired "
+                                                              "before this seq")});
+  EXPECT_EQ(r.verified, 6u);
 }
 
 }  // namespace

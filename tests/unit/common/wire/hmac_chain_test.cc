@@ -52,6 +52,54 @@ TEST(HmacChainTest, WorkedExampleOfTheSpec) {
   EXPECT_EQ(LowerHex(hb_mac), "3b7869df5b433770b893e7580c2b4feda2dd16286374db8335c3cbae8959f76f");
 }
 
+// docs/formats/hmac_chain.md, 'Worked example of a rotation'.
+TEST(HmacChainTest, WorkedExampleOfARotation) {
+  std::string new_key;
+  for (int i = 32; i < 64; ++i) new_key.push_back(static_cast<char>(i));
+  EXPECT_EQ(KeyId(kKey), "23cf372f8e290f10");
+  EXPECT_EQ(KeyId(new_key), "65934c5ee81d3812");
+  std::string mac2;
+  ParseLowerHex("f08abab33fcb66e2b7440ec838cbc4e14268e78be3946ad62a12f0412d7b9786", &mac2);
+  const std::string unsigned3 =
+      "<45>1 2026-11-23T05:09:00.000000Z web01.example.net trailkeep - KEY_ROTATED " +
+      FormatChainElement(32473, kEpoch, 3, mac2) + FormatKeyElement(32473, KeyId(new_key)) +
+      " HMAC key 65934c5ee81d3812 signs the chain from this event on; the previous key was "
+      "23cf372f8e290f10";
+  std::string mac3;
+  const std::string wire3 = SignMessage(new_key, unsigned3, &mac3);
+  EXPECT_EQ(LowerHex(mac3), "5f6db40818e6a5e206a9aa394127f51c4ac13f1845ef099c1d2f3e2bc5f7c955");
+  EXPECT_EQ(wire3.size(), 389u);
+  v1::Event e;
+  ParseSyslog(wire3, 0, &e);
+  const ChainFields f = ExtractChain(e, 32473);
+  EXPECT_EQ(f.error, "");
+  EXPECT_EQ(f.key_id, "65934c5ee81d3812");
+  EXPECT_TRUE(VerifyMessageMac(new_key, wire3, f));
+
+  const std::string unsigned4 =
+      "<86>1 2026-11-23T05:09:02.500000Z web01.example.net sshd 1250 - " +
+      FormatChainElement(32473, kEpoch, 4, mac3) +
+      "[tkin@32473 name=\"secure\"] Accepted publickey for bob from 192.0.2.11 port 50600 ssh2";
+  std::string mac4, mac4_old;
+  SignMessage(new_key, unsigned4, &mac4);
+  SignMessage(kKey, unsigned4, &mac4_old);
+  EXPECT_EQ(LowerHex(mac4), "f87de414c658e062bbdea592e217e46bcb740d1f77dcd7ca05666d7baa4ea732");
+  EXPECT_EQ(LowerHex(mac4_old), "518e733bcd2b3b95bb709bf03c28d3e80f344d88c6579b73ab64fc707013d89a");
+}
+
+TEST(HmacChainTest, AMalformedKeyIdIsNamed) {
+  std::string mac;
+  const std::string wire =
+      SignMessage(kKey,
+                  "<86>1 2026-11-23T05:08:37Z h a - - " +
+                      FormatChainElement(32473, kEpoch, 1, std::string(32, '\0')) +
+                      "[tkkey@32473 id=\"NOT-HEX\"] x",
+                  &mac);
+  v1::Event e;
+  ParseSyslog(wire, 0, &e);
+  EXPECT_EQ(ExtractChain(e, 32473).error, "tkkey@32473 has a malformed key id");
+}
+
 TEST(HmacChainTest, ReceiverExtractsAndVerifies) {
   std::string mac;
   const std::string wire = SignMessage(kKey, Event1Unsigned(), &mac);

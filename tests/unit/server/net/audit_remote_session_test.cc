@@ -14,6 +14,7 @@
 #include <boost/asio/strand.hpp>
 #include <gtest/gtest.h>
 
+#include "common/base/clock.h"
 #include "common/metrics/counter_registry.h"
 #include "common/wire/audit_remote_frame.h"
 #include "server/net/audit_remote_listener.h"
@@ -78,35 +79,32 @@ class MemoryStream final : public ByteStream {
   std::shared_ptr<Shared> s_;
 };
 
-class RecordingSink final : public IngestSink {
+class RecordingSink final : public IngestSink, public ConnectionReporter {
  public:
-  bool Offer(std::vector<RawFrame>*) override { return false; }
-  bool OfferAuditRecords(std::vector<RawFrame>* frames, std::function<void()> on_durable) override {
-    for (auto& f : *frames) records.push_back(std::move(f));
-    frames->clear();
+  bool Offer(IngestBatch* batch, std::function<void()> on_durable) override {
+    if (batch->format != FrameFormat::kAuditRecord) return false;
+    for (auto& f : batch->frames) records.push_back(std::move(f));
+    batch->frames.clear();
     on_durable();
     return true;
   }
   void ReportConnectionEvent(ConnectionEventKind, const v1::Peer&, const std::string&) override {}
-  std::string BindAgent(const v1::Peer&, std::shared_ptr<AgentLink>, std::string* why) override {
-    *why = "no agents here";
-    return "";
-  }
-  void UnbindAgent(const std::string&, const AgentLink*) override {}
   std::vector<RawFrame> records;
 };
 
 // A port-60 listener whose sessions the test serves streams to.
 class AuditRemoteServeTest : public ::testing::Test {
  protected:
-  AuditRemoteServeTest() : listener_(io_, Options(), &sink_, nullptr, metrics_) {}
+  AuditRemoteServeTest()
+      : listener_(io_, Options(clock_), {&sink_, &sink_, nullptr}, nullptr, metrics_) {}
   ~AuditRemoteServeTest() override {
     listener_.Stop();
     io_.run_for(std::chrono::milliseconds(50));
   }
-  static AuditRemoteOptions Options() {
+  static AuditRemoteOptions Options(ClockPtr clock) {
     AuditRemoteOptions o;
     o.addresses = {"127.0.0.1:0"};
+    o.clock = std::move(clock);
     return o;
   }
   // Serves `input` as a channel of `identity`, on a strand as a tunnel does.
@@ -120,6 +118,7 @@ class AuditRemoteServeTest : public ::testing::Test {
 
   net::io_context io_;
   net::strand<net::io_context::executor_type> strand_ = net::make_strand(io_);
+  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
   RecordingSink sink_;
   CounterRegistry metrics_;  // outlives the listener that registers in it
   AuditRemoteListener listener_;
@@ -149,6 +148,20 @@ TEST_F(AuditRemoteServeTest, ATunnelChannelIsItsNodeAndGetsItsAcks) {
   });
   io_.run_for(std::chrono::milliseconds(100));
   EXPECT_TRUE(shared_->closed);
+}
+
+// A record is received when the listener's clock says, not the system's.
+TEST_F(AuditRemoteServeTest, RecordsAreStampedByTheListenersClock) {
+  clock_->Set(1'600'000'000'123'456);
+  Serve(auditremote::EncodeFrame(auditremote::kMessage, 1, "type=EOE msg=audit(1.0:1):"),
+        ChannelIdentity{"192.0.2.7:40000", "0.0.0.0:60", ""});
+  clock_->Advance(std::chrono::seconds(30));
+  shared_->input = auditremote::EncodeFrame(auditremote::kMessage, 2, "type=EOE msg=audit(1.0:2):");
+  net::post(strand_, [this] { MemoryStream::Deliver(strand_, shared_); });
+  io_.run_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(sink_.records.size(), 2u);
+  EXPECT_EQ(sink_.records[0].receive_time_us, 1'600'000'000'123'456);
+  EXPECT_EQ(sink_.records[1].receive_time_us, 1'600'000'030'123'456);
 }
 
 TEST_F(AuditRemoteServeTest, APlainTcpPeerIsNoNode) {

@@ -14,24 +14,14 @@
 #include "server/pipeline/record_deduper.h"
 #include "server/store/committer.h"
 #include "server/store/store.h"
+#include "tests/unit/server/pipeline/port60_record.h"
 #include "tests/unit/temp_dir.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
 namespace {
 
-v1::Event Port60Record(const std::string& text) {
-  v1::Event e;
-  e.set_host("db1");
-  e.set_app_name("auditd");
-  e.set_msg(text);
-  e.set_raw(text);
-  e.set_transport(v1::TRANSPORT_AUDIT_PORT60);
-  e.set_receive_time_us(1'700'000'000'000'000);
-  e.set_audit_member(true);
-  e.mutable_peer()->set_address("192.0.2.7:40000");
-  return e;
-}
+using testing::Port60Record;
 
 TEST(AuditGroupingStageTest, GroupIsStoredInTheCommitOfItsLastRecord) {
   trailkeep::testing::TempDir dir;
@@ -40,7 +30,8 @@ TEST(AuditGroupingStageTest, GroupIsStoredInTheCommitOfItsLastRecord) {
   Store* store = opened.value().get();
   AuditGrouping grouping(AuditGroupingOptions{});
   RecordDeduper deduper(store);
-  AuditGroupingStage stage(&grouping, nullptr, [] { return int64_t{1'700'000'000'500'000}; });
+  AuditGroupingStage stage(&grouping, nullptr,
+                           std::make_shared<ManualClock>(1'700'000'000'500'000));
   CommitStageChain stages({&deduper, &stage});
   Committer committer(store, {1 << 20, 64});
   committer.SetStage(&stages);

@@ -190,6 +190,28 @@ TEST_F(ChainVerifierTest, UnknownKeyIsRaisedOncePerEpochAndResendsStillDrop) {
   EXPECT_EQ(Alarms(), "unknown_key:1-1 ");
 }
 
+// The agent's JOURNAL_LOSS event (agent/journal_loss.h) is a loss at the
+// source: an alarm like a gap, but only when its MAC verified.
+TEST_F(ChainVerifierTest, AuthenticJournalLossIsAnAlarm) {
+  auto loss = [](uint64_t seq, v1::IntegrityStatus status) {
+    v1::Event e = Chained(7, seq, status);
+    e.set_app_name("trailkeep");
+    e.set_msgid("JOURNAL_LOSS");
+    e.set_msg("journal input 'journal': 12 journal entries ... were vacuumed");
+    e.add_structured_data()->set_id("tkloss@32473");
+    return e;
+  };
+  v1::Event not_the_agents = loss(3, v1::INTEGRITY_VERIFIED);
+  not_the_agents.set_app_name("cron");
+  auto stored = Commit({Chained(7, 1), loss(2, v1::INTEGRITY_VERIFIED), not_the_agents});
+  ASSERT_EQ(stored.size(), 3u);
+  EXPECT_EQ(Alarms(), "journal_loss:2-2 ");
+  EXPECT_EQ(alarms_[0].detail(), "journal input 'journal': 12 journal entries ... were vacuumed");
+  // A forged one is a bad MAC, not a loss; a resend of the real one is dropped, no second alarm.
+  Commit({loss(9, v1::INTEGRITY_BAD_MAC), loss(2, v1::INTEGRITY_VERIFIED)});
+  EXPECT_EQ(Alarms(), "journal_loss:2-2 bad_mac:9-9 ");
+}
+
 TEST_F(ChainVerifierTest, UnchainedEventsPassUntouched) {
   v1::Event plain;
   plain.set_host("legacy");
@@ -217,6 +239,129 @@ TEST_F(ChainVerifierTest, CommitterCountsHeartbeatsApartFromDuplicates) {
   EXPECT_EQ(stats.heartbeats_consumed, 3u);
   EXPECT_EQ(stats.events_dropped_as_duplicates, 1u);
   EXPECT_EQ(store_->GetHostState("web01").value()->duplicates_dropped(), 1u);
+}
+
+// Key rotation (docs/formats/hmac_chain.md, 'Key rotation'): the pipeline
+// says which key an event verifies under (chain_key_id), and whether the
+// event names it (the tkkey element); the verifier keeps the schedule.
+v1::Event Keyed(uint64_t epoch, uint64_t seq, const std::string& key_id, bool announces = false) {
+  v1::Event e = Chained(epoch, seq);
+  e.set_chain_key_id(key_id);
+  e.set_enterprise_number(32473);
+  if (announces) {
+    auto* el = e.add_structured_data();
+    el->set_id("tkkey@32473");
+    auto* p = el->add_params();
+    p->set_name("id");
+    p->set_value(key_id);
+  }
+  return e;
+}
+
+const std::string kOldKey = "1111111111111111";
+const std::string kNewKey = "2222222222222222";
+
+std::string Details(const std::vector<v1::IntegrityEvent>& alarms) {
+  std::string out;
+  for (const auto& a : alarms) out += a.detail() + "\n";
+  return out;
+}
+
+TEST_F(ChainVerifierTest, RotationSwitchesAtTheElementThatNamesTheNewKey) {
+  Commit({Keyed(7, 1, kOldKey, true), Keyed(7, 2, kOldKey), Keyed(7, 3, kOldKey)});
+  auto stored = Commit({Keyed(7, 4, kNewKey, true), Keyed(7, 5, kNewKey)});
+  ASSERT_EQ(stored.size(), 2u);
+  for (const auto& e : stored) EXPECT_EQ(e.integrity(), v1::INTEGRITY_VERIFIED);
+  EXPECT_EQ(Alarms(), "");
+  EXPECT_EQ(verifier_->Head("web01").contiguous_seq, 5u);
+  auto hs = store_->GetHostState("web01");
+  ASSERT_TRUE(hs.ok() && hs.value());
+  ASSERT_EQ(hs.value()->key_schedule_size(), 2);
+  EXPECT_EQ(hs.value()->key_schedule(1).seq(), 4u);
+  EXPECT_EQ(hs.value()->key_schedule(1).key_id(), kNewKey);
+}
+
+TEST_F(ChainVerifierTest, OldKeyResendsBeforeTheSwitchStayValid) {
+  Commit({Keyed(7, 1, kOldKey, true), Keyed(7, 2, kOldKey)});
+  Commit({Keyed(7, 3, kNewKey, true), Keyed(7, 4, kNewKey)});
+  // A reconnect resends 2..4 with their MACs unchanged: dropped, no alarm.
+  EXPECT_TRUE(
+      Commit({Keyed(7, 2, kOldKey), Keyed(7, 3, kNewKey, true), Keyed(7, 4, kNewKey)}).empty());
+  EXPECT_EQ(Alarms(), "");
+}
+
+TEST_F(ChainVerifierTest, OldKeyAfterTheSwitchIsBadMacRetiredKey) {
+  Commit({Keyed(7, 1, kOldKey, true), Keyed(7, 2, kOldKey)});
+  Commit({Keyed(7, 3, kNewKey, true)});
+  // Forged with the stolen old key after the switch, also naming it again.
+  auto stored = Commit({Keyed(7, 4, kOldKey), Keyed(7, 5, kOldKey, true)});
+  ASSERT_EQ(stored.size(), 2u);
+  for (const auto& e : stored) EXPECT_EQ(e.integrity(), v1::INTEGRITY_BAD_MAC);
+  EXPECT_EQ(Alarms(), "bad_mac:4-5 ");
+  EXPECT_EQ(alarms_[0].detail().rfind("retired_key: MAC verifies under key " + kOldKey, 0), 0u)
+      << alarms_[0].detail();
+  // The chain did not move; the authentic 4 still continues it.
+  EXPECT_EQ(verifier_->Head("web01").contiguous_seq, 3u);
+  stored = Commit({Keyed(7, 4, kNewKey)});
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].integrity(), v1::INTEGRITY_VERIFIED);
+}
+
+TEST_F(ChainVerifierTest, NewKeyWithoutItsElementBeforeTheSwitchIsNotInForce) {
+  Commit({Keyed(7, 1, kOldKey, true)});
+  auto stored = Commit({Keyed(7, 2, kNewKey)});
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].integrity(), v1::INTEGRITY_BAD_MAC);
+  EXPECT_NE(Details(alarms_).find("key_not_in_force"), std::string::npos) << Details(alarms_);
+}
+
+TEST_F(ChainVerifierTest, TheSwitchPointSurvivesARestart) {
+  Commit({Keyed(7, 1, kOldKey, true), Keyed(7, 2, kOldKey)});
+  Commit({Keyed(7, 3, kNewKey, true)});
+  Reopen();
+  v1::Event forged = Keyed(7, 4, kOldKey);
+  forged.set_chain_mac(Mac(7, 4, 'z'));
+  auto stored = Commit({forged, Keyed(7, 4, kNewKey), Keyed(7, 5, kNewKey)});
+  ASSERT_EQ(stored.size(), 3u);
+  EXPECT_EQ(stored[0].integrity(), v1::INTEGRITY_BAD_MAC);
+  EXPECT_EQ(stored[1].integrity(), v1::INTEGRITY_VERIFIED);
+  EXPECT_EQ(stored[2].integrity(), v1::INTEGRITY_VERIFIED);
+  // The forged one stays stored and flagged; the authentic one is a conflict.
+  EXPECT_EQ(Alarms(), "bad_mac:4-4 conflict:4-4 ");
+  EXPECT_EQ(alarms_[0].detail().rfind("retired_key", 0), 0u) << alarms_[0].detail();
+}
+
+TEST_F(ChainVerifierTest, TheNewKeyGoesOnInTheNextEpoch) {
+  Commit({Keyed(7, 1, kOldKey, true), Keyed(7, 2, kNewKey, true)});
+  auto stored = Commit({Keyed(8, 1, kNewKey, true), Keyed(8, 2, kOldKey)});
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[0].integrity(), v1::INTEGRITY_VERIFIED);
+  EXPECT_EQ(stored[1].integrity(), v1::INTEGRITY_BAD_MAC);
+  EXPECT_EQ(Alarms(), "chain_restart:1-1 bad_mac:2-2 ");
+}
+
+TEST_F(ChainVerifierTest, AnUnknownKeyIdIsNoKeyWithAClearReason) {
+  Commit({Keyed(7, 1, kOldKey, true)});
+  v1::Event e = Keyed(7, 2, "3333333333333333", true);
+  e.set_integrity(v1::INTEGRITY_NO_KEY);
+  auto stored = Commit({e});
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].integrity(), v1::INTEGRITY_NO_KEY);
+  EXPECT_EQ(Alarms(), "unknown_key:2-2 ");
+  EXPECT_EQ(alarms_[0].detail().rfind("unknown key id 3333333333333333", 0), 0u)
+      << alarms_[0].detail();
+}
+
+TEST_F(ChainVerifierTest, AHeartbeatUnderTheRetiredKeyIsBadMac) {
+  Commit({Keyed(7, 1, kOldKey, true), Keyed(7, 2, kNewKey, true)});
+  v1::Event hb = Heartbeat(7, 2);
+  hb.set_chain_key_id(kOldKey);
+  EXPECT_TRUE(Commit({hb}).empty());
+  EXPECT_EQ(Alarms(), "bad_mac:2-2 ");
+  hb.set_chain_key_id(kNewKey);
+  alarms_.clear();
+  EXPECT_TRUE(Commit({hb}).empty());
+  EXPECT_EQ(Alarms(), "");
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ namespace {
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
-// Collector events exactly as SshTunnel records them, at time `now_us`.
+// Collector events exactly as SshTunnel records them, at the time of `clock`.
 class TunnelEvents {
  public:
   TunnelEvents()
@@ -30,7 +30,7 @@ class TunnelEvents {
             [this](std::vector<v1::Event>* out) {
               for (auto& e : *out) events_.push_back(e);
             },
-            [this] { return now_us; }) {}
+            clock) {}
 
   v1::Event Make(SelfEventKind kind, const std::string& tunnel, const Fields& extra) {
     Fields fields = {{"tunnel", tunnel},
@@ -41,7 +41,7 @@ class TunnelEvents {
     return events_.back();
   }
 
-  int64_t now_us = 1'700'000'000'000'000;
+  const std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
 
  private:
   std::vector<v1::Event> events_;
@@ -72,7 +72,7 @@ TEST(TunnelStateTest, OnlyTunnelEventsWithATunnelNameMoveAState) {
 TEST(TunnelStateTest, UpThenLostThenFailingThenUpAgain) {
   TunnelEvents ev;
   v1::TunnelState t;
-  const int64_t t0 = ev.now_us;
+  const int64_t t0 = ev.clock->NowMicros();
   ApplyTunnelEvent(ev.Make(SelfEventKind::kTunnelInitiated, "db1", {{"state", "up"}}), &t);
   EXPECT_EQ(t.state(), v1::TunnelState::STATE_UP);
   EXPECT_EQ(t.since_us(), t0);
@@ -80,7 +80,7 @@ TEST(TunnelStateTest, UpThenLostThenFailingThenUpAgain) {
   EXPECT_EQ(t.endpoint(), "root@db1:22");
   EXPECT_EQ(t.remote_bind(), "127.0.0.1:60");
 
-  ev.now_us += 5'000'000;
+  ev.clock->Advance(std::chrono::microseconds(5'000'000));
   ApplyTunnelEvent(ev.Make(SelfEventKind::kTunnelTerminated, "db1",
                            {{"state", "retrying"},
                             {"reason", "SSH session lost"},
@@ -95,7 +95,7 @@ TEST(TunnelStateTest, UpThenLostThenFailingThenUpAgain) {
   EXPECT_EQ(t.consecutive_failures(), 1u);
 
   // Down since the loss, not since the latest failure.
-  ev.now_us += 1'000'000;
+  ev.clock->Advance(std::chrono::microseconds(1'000'000));
   ApplyTunnelEvent(ev.Make(SelfEventKind::kTunnelFailed, "db1",
                            {{"state", "retrying"},
                             {"reason", "cannot connect: Connection refused"},
@@ -107,7 +107,7 @@ TEST(TunnelStateTest, UpThenLostThenFailingThenUpAgain) {
   EXPECT_EQ(t.failures(), 2u);
   EXPECT_EQ(t.consecutive_failures(), 2u);
 
-  ev.now_us += 1'000'000;
+  ev.clock->Advance(std::chrono::microseconds(1'000'000));
   ApplyTunnelEvent(ev.Make(SelfEventKind::kTunnelInitiated, "db1", {{"state", "up"}}), &t);
   EXPECT_EQ(t.state(), v1::TunnelState::STATE_UP);
   EXPECT_EQ(t.since_us(), t0 + 7'000'000);
@@ -130,7 +130,7 @@ TEST(TunnelStateTest, TunnelEventsAreNeverFoldedIntoSummaries) {
       [&out](std::vector<v1::Event>* events) {
         for (auto& e : *events) out.push_back(e);
       },
-      [] { return int64_t{1'700'000'000'000'000}; });
+      std::make_shared<ManualClock>());
   for (int i = 0; i < 30; ++i) {
     audit.Record(SelfEventKind::kTunnelInitiated, "", "up", {{"tunnel", "n" + std::to_string(i)}});
   }

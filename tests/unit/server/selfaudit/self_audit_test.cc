@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "common/base/clock.h"
 #include "common/base/time_format.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -10,13 +11,13 @@ namespace trailkeep {
 namespace {
 
 struct Harness {
-  int64_t now = 1'700'000'000'000'000;
+  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
   std::vector<v1::Event> emitted;
   RateLimitedSelfAudit audit{SelfAuditOptions{"collector-1", 10, 3, 32473},
                              [this](std::vector<v1::Event>* e) {
                                for (auto& x : *e) emitted.push_back(x);
                              },
-                             [this] { return now; }};
+                             clock};
 };
 
 TEST(SelfAuditTest, RecordsAnEventWithStructuredDataAndRawRfc5424) {
@@ -44,7 +45,7 @@ TEST(SelfAuditTest, FloodIsSummarisedPerWindow) {
   EXPECT_EQ(h.emitted.size(), 3u);  // the peer's burst, whatever its source ports
   h.audit.Tick();                   // window not over yet
   EXPECT_EQ(h.emitted.size(), 3u);
-  h.now += 10'000'001;
+  h.clock->Advance(std::chrono::microseconds(10'000'001));
   h.audit.Tick();
   ASSERT_EQ(h.emitted.size(), 4u);
   const v1::Event& summary = h.emitted.back();
@@ -77,7 +78,7 @@ TEST(SelfAuditTest, ManyPeersAreSummarisedPastTheKindCap) {
                    "garbage");
   }
   EXPECT_EQ(h.emitted.size(), static_cast<size_t>(cap));
-  h.now += 10'000'001;
+  h.clock->Advance(std::chrono::microseconds(10'000'001));
   h.audit.Tick();
   ASSERT_EQ(h.emitted.size(), static_cast<size_t>(cap) + 1);
   EXPECT_NE(h.emitted.back().msg().find(std::to_string(1000 - cap) + " more"), std::string::npos);
@@ -121,8 +122,8 @@ TEST(SelfAuditTest, RawBytes) {
   h.audit.Record(SelfEventKind::kFramingError, "192.0.2.7:1", "bad frame", {{"reason", "a]b"}});
   h.audit.Record(SelfEventKind::kShutdown, "", "");
   ASSERT_EQ(h.emitted.size(), 2u);
-  const std::string head = "1 " + FormatRfc3339Micros(h.now) + " collector-1 trailkeepd " +
-                           std::to_string(getpid()) + " ";
+  const std::string head = "1 " + FormatRfc3339Micros(h.clock->NowMicros()) +
+                           " collector-1 trailkeepd " + std::to_string(getpid()) + " ";
   EXPECT_EQ(h.emitted[0].raw(),
             "<108>" + head + R"(FRAMING_ERROR [trailkeep@32473 peer="192.0.2.7:1" reason="a\]b"])" +
                 " bad frame");

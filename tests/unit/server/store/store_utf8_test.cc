@@ -68,7 +68,7 @@ TEST(StoreUtf8Test, EverySelfAuditKindWithRandomBytesIsStoredAndReadBack) {
       [&](std::vector<v1::Event>* events) {
         for (auto& e : *events) emitted.push_back(std::move(e));
       },
-      [] { return int64_t{1'790'000'000'000'000}; });
+      std::make_shared<ManualClock>(1'790'000'000'000'000));
 
   int kinds = 0;
   for (int k = 0; std::string(SelfEventMsgId(static_cast<SelfEventKind>(k))) != "UNKNOWN"; ++k) {

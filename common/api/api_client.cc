@@ -1,4 +1,4 @@
-#include "agent/api_client.h"
+#include "common/api/api_client.h"
 
 #include <cstdlib>
 #include <filesystem>

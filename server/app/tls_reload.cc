@@ -1,0 +1,126 @@
+#include "server/app/tls_reload.h"
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "server/app/reload_report.h"
+#include "server/net/tls_context.h"
+#include "server/net/tls_syslog_listener.h"
+#include "server/selfaudit/self_audit.h"
+#include "server/sinks/export_https_server.h"
+
+namespace trailkeep {
+namespace {
+
+// SHA-256 of a file's bytes, hex; "" when it cannot be read (reported by the
+// loading that follows, not here).
+std::string FileSha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  const std::string data = bytes.str();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return "";
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) {
+    hex.push_back(kHex[md[i] >> 4]);
+    hex.push_back(kHex[md[i] & 15]);
+  }
+  return hex;
+}
+
+// The SHA-256 fingerprints of the certificates in a PEM file, in file order
+// (the first one only when `first_only`: a server chain's leaf).
+std::string PemFingerprints(const std::string& path, bool first_only) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), BIO_free);
+  if (!bio) return "";
+  std::string out;
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    out += (out.empty() ? "" : ",") + CertificateSha256(cert);
+    X509_free(cert);
+    if (first_only) break;
+  }
+  ERR_clear_error();  // the end of the file reads as an error
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Files(const TlsOptions& tls) {
+  std::vector<std::pair<std::string, std::string>> files = {{"tls.cert_file", tls.cert_file},
+                                                            {"tls.key_file", tls.key_file}};
+  if (!tls.ca_file.empty()) files.emplace_back("tls.ca_file", tls.ca_file);
+  if (!tls.crl_file.empty()) files.emplace_back("tls.crl_file", tls.crl_file);
+  return files;
+}
+
+}  // namespace
+
+TlsReload::TlsReload(Targets targets) : targets_(std::move(targets)), in_force_(DigestFiles()) {}
+
+TlsReload::Digests TlsReload::DigestFiles() const {
+  Digests d;
+  for (const auto& [setting, path] : Files(targets_.tls)) d[setting] = FileSha256(path);
+  return d;
+}
+
+void TlsReload::Refuse(const std::string& why, ReloadReport* report) {
+  targets_.audit->Record(SelfEventKind::kTlsReloadFailed, "",
+                         "TLS reload refused, the previous certificate, key, CA and CRL stay in "
+                         "force: " +
+                             why,
+                         {{"reason", why}});
+  report->refused.push_back("tls");
+}
+
+void TlsReload::Reload(ReloadReport* report) {
+  const TlsOptions& tls = targets_.tls;
+  const Digests now = DigestFiles();
+  if (Status s = CheckPrivateKey(tls.key_file, targets_.owner); !s.ok()) {
+    return Refuse("tls.key_file: " + s.message(), report);
+  }
+  // The syslog port first: its context checks every file; the API's differs
+  // only in asking for client certificates optionally.
+  auto syslog = targets_.listener->ReloadTls();
+  if (!syslog.ok()) return Refuse(syslog.status().message(), report);
+  std::vector<WithdrawnPeer> withdrawn = std::move(syslog).value();
+  if (targets_.export_api != nullptr) {
+    auto api = targets_.export_api->ReloadTls();
+    if (!api.ok()) {
+      Refuse("export API: " + api.status().message(), report);
+    } else {
+      for (auto& w : api.value()) withdrawn.push_back(std::move(w));
+    }
+  }
+  for (const auto& w : withdrawn) {
+    targets_.audit->Record(
+        SelfEventKind::kPeerRevoked, w.address,
+        w.listener + ": connection from " + w.address + " (" + w.cert_subject +
+            ") closed: its certificate is refused after the TLS reload: " + w.reason,
+        {{"listener", w.listener},
+         {"cert_subject", w.cert_subject},
+         {"cert_sha256", w.cert_sha256},
+         {"reason", w.reason}});
+  }
+  for (const auto& [setting, digest] : now) {
+    auto it = in_force_.find(setting);
+    if (it == in_force_.end() || it->second != digest) report->changed.push_back(setting);
+  }
+  in_force_ = now;
+  report->fields.emplace_back("cert_sha256", PemFingerprints(tls.cert_file, true));
+  if (!tls.ca_file.empty()) {
+    report->fields.emplace_back("ca_sha256", PemFingerprints(tls.ca_file, false));
+  }
+  report->fields.emplace_back("peers_closed", std::to_string(withdrawn.size()));
+}
+
+}  // namespace trailkeep
