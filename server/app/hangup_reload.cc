@@ -1,5 +1,6 @@
 #include "server/app/hangup_reload.h"
 
+#include "server/app/config_trail.h"
 #include "server/app/reload_report.h"
 #include "server/app/rules_file.h"
 #include "server/app/tls_reload.h"
@@ -19,14 +20,15 @@ void HangupReload::Start() {
 
 void HangupReload::Reload() {
   const Targets& t = targets_;
-  ReloadRules(t.rules_path, t.rules, t.audit);
+  ReloadReport report;
+  ReloadRules(t.rules_path, t.rules, t.audit, &report, &rules_sha256_);
   t.keyring->Forget();  // each HMAC key is read and checked again on its next use
   for (const auto& problem : CheckPrivateKeys(*t.config, t.owner)) {
     t.audit->Record(SelfEventKind::kKeyFileRefused, "", problem);
   }
   t.export_api->ReloadTokens().IgnoreError();  // recorded as a collector event
-  ReloadReport report;
   t.tls->Reload(&report);
+  t.trail->Reload(&report);  // after the TLS part: the anchors it took in or refused
   report.Record(t.audit);
 }
 

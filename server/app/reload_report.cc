@@ -3,15 +3,11 @@
 #include "server/selfaudit/self_audit.h"
 
 namespace trailkeep {
-namespace {
-
 std::string Joined(const std::vector<std::string>& items, const char* sep) {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
   return out;
 }
-
-}  // namespace
 
 void ReloadReport::Record(SelfAudit* audit) const {
   std::string message = changed.empty()

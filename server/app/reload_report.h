@@ -25,4 +25,7 @@ struct ReloadReport {
   void Record(SelfAudit* audit) const;
 };
 
+// "a<sep>b<sep>c": how the report's lists are written into its fields.
+std::string Joined(const std::vector<std::string>& items, const char* sep);
+
 }  // namespace trailkeep

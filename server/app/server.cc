@@ -17,6 +17,7 @@
 #include "common/base/clock.h"
 #include "common/metrics/counter_registry.h"
 #include "server/app/audit_group_timer.h"
+#include "server/app/config_trail.h"
 #include "server/app/file_access.h"
 #include "server/app/hangup_reload.h"
 #include "server/app/privileges.h"
@@ -264,10 +265,14 @@ int RunServer(const ServerConfig& config) {
   std::unique_ptr<Store> store = std::move(opened).value();
   RulesHolder rules;
   const std::string rules_path = RulesPath(config);
-  if (Status loaded = LoadRules(rules_path, &rules); !loaded.ok()) {
+  std::string rules_sha256;
+  if (Status loaded = LoadRules(rules_path, &rules, &rules_sha256); !loaded.ok()) {
     spdlog::critical("invalid NDcPP rules:\n{}", loaded.message());
     return 1;
   }
+  // The configuration file's digest and the trust anchors COLLECTOR_START
+  // records, read as the service user (as every reload reads them).
+  ConfigTrail config_trail(config);
   auto plain_hosts = PlainSourceHosts::Make(config.plain_sources);
   if (!plain_hosts.ok()) {
     spdlog::critical("[plain_syslog]: {}", plain_hosts.status().message());
@@ -435,11 +440,15 @@ int RunServer(const ServerConfig& config) {
   for (const auto& a : export_api->BoundAddresses()) {
     api_addrs += (api_addrs.empty() ? "" : " ") + a;
   }
+  std::vector<std::pair<std::string, std::string>> start_fields = {
+      {"config", config.source},
+      {"dev_mode", config.dev_mode ? "1" : "0"},
+      {"api", api_addrs},
+      {"user", owner.name}};
+  for (auto& f : config_trail.StartFields()) start_fields.push_back(std::move(f));
+  start_fields.emplace_back("rules_sha256", rules_sha256);
   self_audit.Record(SelfEventKind::kStartup, "", "trailkeepd started; syslog over TLS on " + addrs,
-                    {{"config", config.source},
-                     {"dev_mode", config.dev_mode ? "1" : "0"},
-                     {"api", api_addrs},
-                     {"user", owner.name}});
+                    start_fields);
   spdlog::info("trailkeepd listening for RFC 5425 syslog on {}, HTTPS API on {} (data in {})",
                addrs, api_addrs, config.data_dir);
   if (::geteuid() != 0) {
@@ -468,7 +477,7 @@ int RunServer(const ServerConfig& config) {
   audit_timer.Start();
   TlsReload tls_reload({config.syslog.tls, owner, listener.get(), export_api.get(), &self_audit});
   HangupReload reload(main_strand, {&config, owner, rules_path, &rules, &keyring, export_api.get(),
-                                    &self_audit, &tls_reload});
+                                    &self_audit, &tls_reload, &config_trail, rules_sha256});
   reload.Start();
   net::signal_set signals(main_strand, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {

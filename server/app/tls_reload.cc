@@ -1,59 +1,17 @@
 #include "server/app/tls_reload.h"
 
-#include <fstream>
-#include <memory>
-#include <sstream>
 #include <utility>
 #include <vector>
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
+#include "common/base/sha256.h"
 #include "server/app/reload_report.h"
-#include "server/net/tls_context.h"
+#include "server/app/trust_anchors.h"
 #include "server/net/tls_syslog_listener.h"
 #include "server/selfaudit/self_audit.h"
 #include "server/sinks/export_https_server.h"
 
 namespace trailkeep {
 namespace {
-
-// SHA-256 of a file's bytes, hex; "" when it cannot be read (reported by the
-// loading that follows, not here).
-std::string FileSha256(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  const std::string data = bytes.str();
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return "";
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned i = 0; i < len; ++i) {
-    hex.push_back(kHex[md[i] >> 4]);
-    hex.push_back(kHex[md[i] & 15]);
-  }
-  return hex;
-}
-
-// The SHA-256 fingerprints of the certificates in a PEM file, in file order
-// (the first one only when `first_only`: a server chain's leaf).
-std::string PemFingerprints(const std::string& path, bool first_only) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), BIO_free);
-  if (!bio) return "";
-  std::string out;
-  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    out += (out.empty() ? "" : ",") + CertificateSha256(cert);
-    X509_free(cert);
-    if (first_only) break;
-  }
-  ERR_clear_error();  // the end of the file reads as an error
-  return out;
-}
 
 std::vector<std::pair<std::string, std::string>> Files(const TlsOptions& tls) {
   std::vector<std::pair<std::string, std::string>> files = {{"tls.cert_file", tls.cert_file},
@@ -69,7 +27,7 @@ TlsReload::TlsReload(Targets targets) : targets_(std::move(targets)), in_force_(
 
 TlsReload::Digests TlsReload::DigestFiles() const {
   Digests d;
-  for (const auto& [setting, path] : Files(targets_.tls)) d[setting] = FileSha256(path);
+  for (const auto& [setting, path] : Files(targets_.tls)) d[setting] = FileSha256Hex(path);
   return d;
 }
 
@@ -116,10 +74,7 @@ void TlsReload::Reload(ReloadReport* report) {
     if (it == in_force_.end() || it->second != digest) report->changed.push_back(setting);
   }
   in_force_ = now;
-  report->fields.emplace_back("cert_sha256", PemFingerprints(tls.cert_file, true));
-  if (!tls.ca_file.empty()) {
-    report->fields.emplace_back("ca_sha256", PemFingerprints(tls.ca_file, false));
-  }
+  report->fields.emplace_back("cert_sha256", PemCertificateFingerprints(tls.cert_file, true));
   report->fields.emplace_back("peers_closed", std::to_string(withdrawn.size()));
 }
 

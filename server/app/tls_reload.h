@@ -9,8 +9,9 @@
 // material at once, each live peer is re-checked against the new CA and CRL
 // and the ones refused are closed, each recorded as PEER_REVOKED. Into the
 // ReloadReport go the settings whose files changed (by content, since the
-// last material taken in), the server certificate's and the CA bundle's
-// SHA-256 fingerprints and the number of peers closed.
+// last material taken in), the server certificate's SHA-256 fingerprint and
+// the number of peers closed; the CA's and CRL's fingerprints are the trust
+// anchors' part (config_trail.h).
 //
 // Concurrency: Reload on the strand that handles SIGHUP.
 #pragma once

@@ -4,6 +4,7 @@
 
 #include "common/base/endpoint.h"
 #include "common/base/time_format.h"
+#include "common/base/utf8.h"
 #include "common/syslog/rfc5424_writer.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -138,7 +139,10 @@ void RateLimitedSelfAudit::Record(SelfEventKind kind, const std::string& peer,
       ++w.suppressed;
       ++suppressed_total_;
       if (w.peers.size() < kMaxTrackedPeers && !peer.empty()) w.peers.insert(address);
-      w.last_reason = message;
+      // Messages may quote a peer's bytes: cut, then escaped (a cut
+      // multi-byte character becomes \xHH, never invalid UTF-8).
+      w.last = {now, peer, EscapeInvalidUtf8(std::string_view(message).substr(0, kExcerptBytes))};
+      if (w.suppressed == 1) w.first = w.last;
     }
   }
   if (!out.empty()) emit_(&out);
@@ -180,12 +184,18 @@ v1::Event RateLimitedSelfAudit::Summary(SelfEventKind kind, const Window& w, int
   std::string msg =
       std::to_string(w.suppressed) + " more " + SelfEventMsgId(kind) + " events in " +
       std::to_string((now - w.start_us) / 1'000'000) + " s from " + std::to_string(w.peers.size()) +
-      (w.peers.size() >= kMaxTrackedPeers ? "+" : "") + " peers; last: " + w.last_reason;
+      (w.peers.size() >= kMaxTrackedPeers ? "+" : "") + " peers; last: " + w.last.excerpt;
   return Build(kind, "", msg,
                {{"summary", "1"},
                 {"suppressed", std::to_string(w.suppressed)},
                 {"distinct_peers", std::to_string(w.peers.size())},
-                {"example_peers", examples}},
+                {"example_peers", examples},
+                {"first_time", FormatRfc3339Micros(w.first.time_us)},
+                {"first_peer", w.first.peer},
+                {"first_msg", w.first.excerpt},
+                {"last_time", FormatRfc3339Micros(w.last.time_us)},
+                {"last_peer", w.last.peer},
+                {"last_msg", w.last.excerpt}},
                now);
 }
 

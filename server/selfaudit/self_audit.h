@@ -6,8 +6,9 @@
 // Floods are summarised: per kind and peer address, the first `burst` events
 // of each window are recorded one by one, and at most kPeersPerWindow * burst
 // per kind in all; the rest are counted and recorded as one summary event per
-// kind (count, distinct peers, examples, last reason) when the window ends
-// (Tick()). A handshake storm therefore costs a bounded number of writes, and
+// kind (count, distinct peers, examples, and the first and last suppressed
+// event: time, peer and an excerpt of the message, escaped to valid UTF-8)
+// when the window ends (Tick()). A handshake storm therefore costs a bounded number of writes, and
 // one noisy peer cannot hide another peer's refusal behind its own.
 // Tunnel events (TUNNEL_*, SSH_SESSION_FAILED) are never summarised:
 // SshTunnel bounds them, and each one moves its node's HostState.tunnel.
@@ -99,15 +100,24 @@ class RateLimitedSelfAudit final : public SelfAudit {
   // Per kind and window, events are recorded one by one for this many peers'
   // bursts at most (a flood from many addresses is summarised too).
   static constexpr int kPeersPerWindow = 20;
+  // How much of a suppressed event's message its window's summary keeps.
+  static constexpr size_t kExcerptBytes = 256;
 
  private:
+  // One suppressed event, as the window's summary shows it.
+  struct Sample {
+    int64_t time_us = 0;
+    std::string peer;
+    std::string excerpt;  // the message's first kExcerptBytes, escaped
+  };
   struct Window {
     int64_t start_us = 0;
     int recorded = 0;                          // every peer
     std::map<std::string, int> recorded_from;  // per peer address (<= kPeersPerWindow * burst)
     uint64_t suppressed = 0;
     std::set<std::string> peers;  // bounded: at most kMaxTrackedPeers
-    std::string last_reason;
+    Sample first;                 // of the suppressed events
+    Sample last;
   };
   v1::Event Build(SelfEventKind kind, const std::string& peer, const std::string& message,
                   const std::vector<std::pair<std::string, std::string>>& fields, int64_t now);

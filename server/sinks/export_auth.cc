@@ -84,16 +84,6 @@ std::string ScopeNames(unsigned scopes) {
   return out;
 }
 
-std::string Sha256Hex(std::string_view data) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : Sha256Raw(data)) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
 bool ApiPrincipal::HostPatternAllowed(const std::string& requested) const {
   return HostMatchesAny(hosts, requested);
 }

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base/sha256.h"  // Sha256Hex: token hashes
 #include "common/base/status.h"
 
 namespace trailkeep {
@@ -34,9 +35,6 @@ enum ApiScope : unsigned {
 // "export,tail" -> bits; InvalidArgument naming an unknown scope.
 Result<unsigned> ParseScopes(std::string_view comma_list);
 std::string ScopeNames(unsigned scopes);  // "export,tail,admin"
-
-// Lower-case hex SHA-256 of `data`.
-std::string Sha256Hex(std::string_view data);
 
 struct ApiPrincipal {
   std::string name;    // token name, or the certificate name of the matching rule

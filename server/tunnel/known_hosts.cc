@@ -1,5 +1,8 @@
 #include "server/tunnel/known_hosts.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <openssl/evp.h>
 
 #include "server/tunnel/libssh2_handles.h"
@@ -31,19 +34,6 @@ KeyKind KindOf(int hostkey_type) {
   }
 }
 
-// "SHA256:<unpadded base64>", the form ssh-keygen -l and sshd logs print.
-std::string Fingerprint(const char* key, size_t len) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  if (EVP_Digest(key, len, md, &md_len, EVP_sha256(), nullptr) != 1) return "";
-  std::string b64(4 * ((md_len + 2) / 3) + 1, '\0');
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), md, static_cast<int>(md_len));
-  b64.resize(static_cast<size_t>(n));
-  while (!b64.empty() && b64.back() == '=') b64.pop_back();
-  return "SHA256:" + b64;
-}
-
 }  // namespace
 
 HostKeyCheck CheckHostKey(LIBSSH2_SESSION* session, const std::string& known_hosts_file,
@@ -58,7 +48,7 @@ HostKeyCheck CheckHostKey(LIBSSH2_SESSION* session, const std::string& known_hos
   }
   const KeyKind kind = KindOf(type);
   out.key_type = kind.name;
-  out.fingerprint = Fingerprint(key, len);
+  out.fingerprint = SshKeyFingerprint(std::string_view(key, len));
   if (kind.knownhost_bits == 0) {
     out.message = "unsupported host key type " + std::to_string(type);
     return out;
@@ -106,6 +96,46 @@ HostKeyCheck CheckHostKey(LIBSSH2_SESSION* session, const std::string& known_hos
       out.verdict = HostKeyVerdict::kFailure;
       out.message = "host key check of " + who + " failed";
       break;
+  }
+  return out;
+}
+
+std::string SshKeyFingerprint(std::string_view key_blob) {
+  const char* key = key_blob.data();
+  const size_t len = key_blob.size();
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  if (EVP_Digest(key, len, md, &md_len, EVP_sha256(), nullptr) != 1) return "";
+  std::string b64(4 * ((md_len + 2) / 3) + 1, '\0');
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), md, static_cast<int>(md_len));
+  b64.resize(static_cast<size_t>(n));
+  while (!b64.empty() && b64.back() == '=') b64.pop_back();
+  return "SHA256:" + b64;
+}
+
+std::string KnownHostsFingerprints(const std::string& known_hosts_file) {
+  std::ifstream in(known_hosts_file);
+  if (!in) return "";
+  std::string out, line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string first, hosts, type, b64;
+    if (!(words >> first) || first[0] == '#') continue;
+    if (first[0] == '@') {  // @cert-authority, @revoked: the marker, then the hosts
+      if (!(words >> hosts)) continue;
+    }
+    if (!(words >> type >> b64)) continue;
+    std::string blob(3 * (b64.size() / 4) + 3, '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(blob.data()),
+                                  reinterpret_cast<const unsigned char*>(b64.data()),
+                                  static_cast<int>(b64.size()));
+    if (n < 0) continue;
+    // EVP_DecodeBlock counts the padding's zero bytes: take them off again.
+    size_t len = static_cast<size_t>(n);
+    for (size_t i = b64.size(); i > 0 && b64[i - 1] == '='; --i) --len;
+    blob.resize(len);
+    out += (out.empty() ? "" : ",") + SshKeyFingerprint(blob);
   }
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <libssh2.h>
 
@@ -24,5 +25,14 @@ struct HostKeyCheck {
 // libssh2_session_handshake succeeded). Never blocks.
 HostKeyCheck CheckHostKey(LIBSSH2_SESSION* session, const std::string& known_hosts_file,
                           const std::string& host, uint16_t port);
+
+// "SHA256:<unpadded base64>" of an SSH public key blob, the form
+// ssh-keygen -l and sshd logs print.
+std::string SshKeyFingerprint(std::string_view key_blob);
+
+// The fingerprints of every key in a known_hosts file, in file order and
+// comma-separated (what start-up and SIGHUP record of each tunnel's trust
+// anchor); "" when the file cannot be read or holds no key.
+std::string KnownHostsFingerprints(const std::string& known_hosts_file);
 
 }  // namespace trailkeep

@@ -54,6 +54,53 @@ TEST(SelfAuditTest, FloodIsSummarisedPerWindow) {
   EXPECT_EQ(h.audit.suppressed_total(), 997u);
 }
 
+std::string Param(const v1::Event& e, const std::string& name) {
+  for (const auto& sd : e.structured_data()) {
+    for (const auto& p : sd.params()) {
+      if (p.name() == name) return p.value();
+    }
+  }
+  return "<absent>";
+}
+
+// The summary keeps the window's first and last suppressed event: their
+// time, peer and message, the message cut and escaped to valid UTF-8.
+TEST(SelfAuditTest, SummaryKeepsTheFirstAndLastSuppressedEvent) {
+  Harness h;
+  const int64_t t0 = h.clock->NowMicros();
+  for (int i = 0; i < 3; ++i) h.audit.Record(SelfEventKind::kFramingError, "10.0.0.1:1", "burst");
+  h.clock->Advance(std::chrono::microseconds(1'000'000));
+  h.audit.Record(SelfEventKind::kFramingError, "10.0.0.1:2", "first \xff<bad>");
+  h.clock->Advance(std::chrono::microseconds(1'000'000));
+  h.audit.Record(SelfEventKind::kFramingError, "10.0.0.1:3", "middle");
+  h.clock->Advance(std::chrono::microseconds(1'000'000));
+  h.audit.Record(SelfEventKind::kFramingError, "10.0.0.1:4", std::string(1000, 'z') + "tail");
+  h.clock->Advance(std::chrono::microseconds(10'000'000));
+  h.audit.Tick();
+  ASSERT_EQ(h.emitted.size(), 4u);
+  const v1::Event& summary = h.emitted.back();
+  EXPECT_EQ(Param(summary, "suppressed"), "3");
+  EXPECT_EQ(Param(summary, "first_time"), FormatRfc3339Micros(t0 + 1'000'000));
+  EXPECT_EQ(Param(summary, "first_peer"), "10.0.0.1:2");
+  EXPECT_EQ(Param(summary, "first_msg"), "first \\xFF<bad>");
+  EXPECT_EQ(Param(summary, "last_time"), FormatRfc3339Micros(t0 + 3'000'000));
+  EXPECT_EQ(Param(summary, "last_peer"), "10.0.0.1:4");
+  EXPECT_EQ(Param(summary, "last_msg"),
+            std::string(RateLimitedSelfAudit::kExcerptBytes, 'z'));  // cut, "tail" left out
+}
+
+// A cut through a multi-byte character leaves escapes, never invalid UTF-8.
+TEST(SelfAuditTest, SummaryExcerptCutStaysValidUtf8) {
+  Harness h;
+  for (int i = 0; i < 3; ++i) h.audit.Record(SelfEventKind::kFramingError, "a:1", "burst");
+  const std::string msg = std::string(RateLimitedSelfAudit::kExcerptBytes - 1, 'a') + "\xc3\xa9";
+  h.audit.Record(SelfEventKind::kFramingError, "a:1", msg);
+  h.audit.Flush();
+  ASSERT_EQ(h.emitted.size(), 4u);
+  EXPECT_EQ(Param(h.emitted.back(), "last_msg"),
+            std::string(RateLimitedSelfAudit::kExcerptBytes - 1, 'a') + "\\xC3");
+}
+
 // A noisy peer spends its own burst only: another peer's refusal in the same
 // window is still recorded one by one.
 TEST(SelfAuditTest, OneNoisyPeerDoesNotHideAnother) {
