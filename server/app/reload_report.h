@@ -2,8 +2,9 @@
 // CONFIG_RELOADED collector event (docs/configuration.md, "Reloading").
 // Each part of the reload adds the settings whose files it took in
 // (`changed`), the ones it refused (`refused`, the old material kept) and
-// detail fields of its own (certificate fingerprints, ...): a part added
-// later (a configuration digest) adds its fields the same way.
+// detail fields of its own: the rules (rules_file.h), the TLS material
+// (tls_reload.h), the configuration file's digest and the trust anchors
+// (config_trail.h), in that order.
 #pragma once
 
 #include <string>

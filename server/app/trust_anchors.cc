@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <string_view>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -18,8 +19,8 @@ namespace {
 constexpr const char* kCa = "tls.ca_file";
 constexpr const char* kCrl = "tls.crl_file";
 constexpr const char* kPinned = "tls.permitted_fingerprints";
-constexpr const char* kTunnelPrefix = "tunnel.";
-constexpr const char* kKnownHostsSuffix = ".known_hosts_file";
+constexpr std::string_view kTunnelPrefix = "tunnel.";
+constexpr std::string_view kKnownHostsSuffix = ".known_hosts_file";
 
 }  // namespace
 
@@ -52,7 +53,7 @@ TrustAnchors ReadTrustAnchors(const ServerConfig& config) {
     anchors[kPinned] = joined;
   }
   for (const auto& t : config.tunnels) {
-    anchors[kTunnelPrefix + t.name + kKnownHostsSuffix] =
+    anchors[std::string(kTunnelPrefix) + t.name + std::string(kKnownHostsSuffix)] =
         KnownHostsFingerprints(t.known_hosts_file);
   }
   return anchors;
@@ -70,10 +71,8 @@ std::vector<std::pair<std::string, std::string>> TrustAnchorFields(const TrustAn
     } else if (anchor == kPinned) {
       fields.emplace_back("pinned_fingerprints", fingerprints);
     } else if (anchor.rfind(kTunnelPrefix, 0) == 0) {
-      const std::string name =
-          anchor.substr(std::char_traits<char>::length(kTunnelPrefix),
-                        anchor.size() - std::char_traits<char>::length(kTunnelPrefix) -
-                            std::char_traits<char>::length(kKnownHostsSuffix));
+      const std::string name = anchor.substr(
+          kTunnelPrefix.size(), anchor.size() - kTunnelPrefix.size() - kKnownHostsSuffix.size());
       known_hosts += (tunnels ? " " : "") + name + "=" + fingerprints;
       tunnels = true;
     }

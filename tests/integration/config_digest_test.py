@@ -14,7 +14,8 @@ never reached: only the anchor is recorded).
      same config digest, another file digest, still nothing changed.
   3. A setting edited: another digest, the key named (config_changed and
      `changed`), config_restart_pending = 1.
-  4. The rules edited: rules_sha256 follows the file, ndcpp.rules_file named.
+  4. The rules edited: rules_sha256 follows the file, ndcpp.rules_file named;
+     an invalid rules file is refused (`ndcpp`) and the digest stays.
   5. A second CA appended to the bundle, a new CRL, a new host key: their
      fingerprints recorded, each anchor named in anchors_changed.
 """
@@ -138,6 +139,14 @@ def test_config_digest_and_anchors_on_start_and_sighup():
         assert sd_param(rules, "rules_sha256") == sha256_file(site.rules), rules
         assert sd_param(rules, "rules_sha256") != sd_param(start, "rules_sha256"), rules
         assert changed(rules) == ["ndcpp.rules_file"], rules
+        # An invalid rules file is refused: the digest in force stays.
+        with open(site.rules, "a") as f:
+            f.write('\n[[rule]]\nname = "bad"\nmsg = "("\nrefs = ["NOPE_X.1"]\ndescription = "x"\n')
+        bad = site.hangup()
+        assert sd_param(bad, "refused") == "ndcpp" and changed(bad) == [], bad
+        assert sd_param(bad, "rules_sha256") == sd_param(rules, "rules_sha256"), bad
+        with open(site.rules, "w") as f:
+            f.write(RULE % ("second", "two"))
 
         # 5. Trust anchors replaced: a second CA in the bundle, a new CRL, a new host key.
         ca2 = site.pki.make_ca("ca2", "trailkeep digest second CA")
