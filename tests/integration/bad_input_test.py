@@ -306,6 +306,12 @@ def test_handshake_flood():
             prm = params(e)
             assert int(prm["suppressed"]) > 0 and int(prm["distinct_peers"]) >= 1, prm
             assert "peer" not in prm, prm
+            # The window's first and last suppressed events: when, from whom, what.
+            assert prm["first_time"] <= prm["last_time"] <= e["timestamp"], prm
+            if e["msgid"] == "TLS_HANDSHAKE_FAILED":
+                assert prm["first_peer"].startswith("127.0.0.1:"), prm
+                assert prm["last_peer"].startswith("127.0.0.1:"), prm
+            assert prm["first_msg"] and prm["last_msg"], prm
         # Bounded by the rate limit: at most `burst` individual events per window per kind.
         elapsed = time.time() - t0
         windows = int(elapsed / window) + 2
