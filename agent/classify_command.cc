@@ -9,7 +9,7 @@
 #include "common/audit/audit_grouper.h"
 #include "common/audit/audit_record.h"
 #include "common/audit/identity_map.h"
-#include "common/base/time_format.h"
+#include "common/base/clock.h"
 #include "common/event/event_format.h"
 #include "common/ndcpp/rules.h"
 #include "common/syslog/syslog_parser.h"
@@ -27,11 +27,12 @@ bool IsAuditApp(std::string_view app) {
 // Prints events as they are completed, classifying each.
 class Printer {
  public:
-  Printer(const ndcpp::RuleSet* rules, std::string format, const audit::IdentityMap* ids)
-      : rules_(rules), format_(std::move(format)), ids_(ids) {}
+  Printer(const ndcpp::RuleSet* rules, std::string format, const audit::IdentityMap* ids,
+          const Clock& clock)
+      : rules_(rules), format_(std::move(format)), ids_(ids), clock_(clock) {}
 
   void Line(std::string_view line) {
-    const int64_t now = NowMicros();
+    const int64_t now = clock_.NowMicros();
     v1::Event e;
     ParseSyslog(line, now, &e);
     audit::AuditRecord r;
@@ -73,7 +74,7 @@ class Printer {
     for (const auto& g : groups) {
       v1::Event e;
       audit::BuildAuditEvent(g, ids_, "", &e);
-      e.set_receive_time_us(NowMicros());
+      e.set_receive_time_us(clock_.NowMicros());
       e.set_integrity(v1::INTEGRITY_UNSIGNED);
       e.set_format(v1::FORMAT_UNPARSED);
       Print(&e);
@@ -88,6 +89,7 @@ class Printer {
   const ndcpp::RuleSet* rules_;
   std::string format_;
   const audit::IdentityMap* ids_;
+  const Clock& clock_;
   audit::AuditGrouper grouper_;
   std::optional<std::string> open_key_;
 };
@@ -124,7 +126,7 @@ int RunClassify(const ClassifyOptions& o) {
     }
     in = &f;
   }
-  Printer printer(rules.value().get(), o.format, ids ? &*ids : nullptr);
+  Printer printer(rules.value().get(), o.format, ids ? &*ids : nullptr, *o.clock);
   std::string line;
   while (std::getline(*in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "common/base/clock.h"
+
 namespace trailkeep::agent {
 
 struct ClassifyOptions {
@@ -16,6 +18,7 @@ struct ClassifyOptions {
   // Inventory JSON ({"users":{...},"groups":{...}}, what agents send) used
   // to name ids in audit records; "": ids stay numbers, marked unresolved.
   std::string identity_file;
+  ClockPtr clock = MakeSystemClock();  // the events' receive times
 };
 
 // Exit code: 0, 1 when the input cannot be read, 2 for bad rules or identity.

@@ -20,7 +20,6 @@
 
 #include "agent/message_builder.h"
 #include "agent/spool.h"
-#include "common/base/time_format.h"
 #include "common/tls/tls_client.h"
 #include "common/wire/hmac_chain.h"
 #include "common/wire/octet_framer.h"
@@ -465,7 +464,7 @@ awaitable<void> CollectorLink::Impl::Writer(std::shared_ptr<Connection> c) {
       } else {
         const std::string hb =
             SignHeartbeat(options.hmac_key, options.host, options.enterprise_number, spool->epoch(),
-                          cut, spool->truncated_head_mac(), NowMicros());
+                          cut, spool->truncated_head_mac(), options.clock->NowMicros());
         AppendOctetCounted(hb, &out);  // out is empty here
         truncation_announced = true;
       }
@@ -475,7 +474,7 @@ awaitable<void> CollectorLink::Impl::Writer(std::shared_ptr<Connection> c) {
       if (!heartbeat_sent || now - last_heartbeat >= interval) {
         const std::string hb =
             SignHeartbeat(options.hmac_key, options.host, options.enterprise_number, spool->epoch(),
-                          spool->last_seq(), spool->head_mac(), NowMicros());
+                          spool->last_seq(), spool->head_mac(), options.clock->NowMicros());
         AppendOctetCounted(hb, &out);  // out is empty here
         last_heartbeat = now;
         heartbeat_sent = true;

@@ -31,6 +31,7 @@
 #include <string>
 
 #include "agent/agent_config.h"
+#include "common/base/clock.h"
 #include "common/base/status.h"
 
 namespace boost::asio {
@@ -48,7 +49,8 @@ struct LinkOptions {
   std::string host;  // our HOSTNAME
   uint32_t enterprise_number = 32473;
   int heartbeat_interval_ms = 10000;
-  std::string hmac_key;  // raw key bytes, of the spool's head (SetHeartbeatKey)
+  std::string hmac_key;                // raw key bytes, of the spool's head (SetHeartbeatKey)
+  ClockPtr clock = MakeSystemClock();  // heartbeats' timestamps
 };
 
 class CollectorLink {

@@ -42,6 +42,7 @@
 #include "agent/agent_config.h"
 #include "agent/file_position.h"
 #include "agent/unique_fd.h"
+#include "common/base/clock.h"
 
 namespace trailkeep::agent {
 
@@ -54,8 +55,11 @@ struct TailedLine {
 
 class FileTailer {
  public:
-  // `saved`: this input's positions from the spool's checkpoint.
-  FileTailer(InputConfig config, std::vector<FilePosition> saved, bool first_start);
+  // `saved`: this input's positions from the spool's checkpoint. `clock`
+  // dates the first scan, compared with the files' ctimes: it must be the
+  // wall clock the file system stamps them with (tests keep the default).
+  FileTailer(InputConfig config, std::vector<FilePosition> saved, bool first_start,
+             ClockPtr clock = MakeSystemClock());
   ~FileTailer();
 
   // Appends lines to *lines until they cost `max_bytes`, each line costing
@@ -101,6 +105,7 @@ class FileTailer {
 
   InputConfig config_;
   std::vector<FilePosition> saved_;
+  ClockPtr clock_;
   bool first_start_;
   bool first_poll_ = true;
   std::vector<std::unique_ptr<Tracked>> files_;

@@ -18,7 +18,6 @@
 #include "agent/journal_reader.h"
 #include "agent/message_builder.h"
 #include "agent/spool.h"
-#include "common/base/time_format.h"
 #include "common/wire/hmac_chain.h"
 
 namespace trailkeep::agent {
@@ -69,6 +68,7 @@ struct Forwarder::Impl {
   };
 
   AgentConfig config;
+  ClockPtr clock;
   std::string key;
   std::string key_id;         // KeyId(key)
   bool announce_key = false;  // the next spooled event names key_id
@@ -103,7 +103,7 @@ struct Forwarder::Impl {
 
 Forwarder::Impl::Batch Forwarder::Impl::Collect() {
   Batch b;
-  const int64_t now = NowMicros();
+  const int64_t now = clock->NowMicros();
   const size_t budget =
       static_cast<size_t>(std::min<uint64_t>(spool->room_bytes(), kMaxBatchBytes));
   for (auto& item : queued) {
@@ -306,8 +306,8 @@ void Forwarder::Impl::SwitchKey(std::string new_key, const std::string& why) {
   const std::string new_id = KeyId(new_key);
   spdlog::info("HMAC key {} ({}): it signs from the next event on (seq {}); previous key {}",
                new_id, why, spool->next_seq(), key_id.empty() ? "none" : key_id);
-  queued.push_back(
-      {KeyRotatedParts(new_id, spool->head_key_id(), NowMicros()), "", 0, 0, 0, false, 0, ""});
+  queued.push_back({KeyRotatedParts(new_id, spool->head_key_id(), clock->NowMicros()), "", 0, 0, 0,
+                    false, 0, ""});
   key = std::move(new_key);
   key_id = new_id;
   announce_key = true;
@@ -345,20 +345,17 @@ void Forwarder::Impl::Shutdown(int signal) {
 Forwarder::Forwarder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Forwarder::~Forwarder() = default;
 
-Result<std::unique_ptr<Forwarder>> Forwarder::Create(AgentConfig config) {
+Result<std::unique_ptr<Forwarder>> Forwarder::Create(AgentConfig config, ClockPtr clock) {
   auto impl = std::make_unique<Impl>();
   impl->config = std::move(config);
+  impl->clock = std::move(clock);
   const AgentConfig& c = impl->config;
 
   auto key = LoadHmacKey(c.hmac_key_file);
   if (!key.ok()) return key.status();
   std::string loaded = std::move(key).value();
 
-  const uint64_t now_ns =
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count());
-  auto spool = Spool::Open({c.spool_dir, c.spool_max_bytes, c.segment_bytes}, now_ns);
+  auto spool = Spool::Open({c.spool_dir, c.spool_max_bytes, c.segment_bytes}, *impl->clock);
   if (!spool.ok()) return spool.status();
   impl->spool = std::move(spool).value();
   // A spool whose head another key signed (the key file was replaced while
@@ -379,7 +376,8 @@ Result<std::unique_ptr<Forwarder>> Forwarder::Create(AgentConfig config) {
       for (const auto& p : impl->spool->positions()) {
         if (p.input == in.name && p.dev == 0 && p.ino == 0) saved = p;
       }
-      auto reader = JournalReader::Open(in, std::move(saved), c.enterprise_number, NowMicros());
+      auto reader =
+          JournalReader::Open(in, std::move(saved), c.enterprise_number, impl->clock->NowMicros());
       if (!reader.ok()) return reader.status();
       impl->journals.push_back(std::move(reader).value());
       continue;
@@ -389,7 +387,7 @@ Result<std::unique_ptr<Forwarder>> Forwarder::Create(AgentConfig config) {
       if (p.input == in.name) saved.push_back(p);
     }
     impl->tailers.push_back(
-        std::make_unique<FileTailer>(in, std::move(saved), impl->spool->created()));
+        std::make_unique<FileTailer>(in, std::move(saved), impl->spool->created(), impl->clock));
   }
   impl->inventory = std::make_unique<InventoryWatcher>(c.identity_files);
 
@@ -399,6 +397,7 @@ Result<std::unique_ptr<Forwarder>> Forwarder::Create(AgentConfig config) {
   lo.enterprise_number = c.enterprise_number;
   lo.heartbeat_interval_ms = c.heartbeat_interval_ms;
   lo.hmac_key = impl->key;
+  lo.clock = impl->clock;
   auto link = CollectorLink::Create(impl->io, std::move(lo), impl->spool.get());
   if (!link.ok()) return link.status();
   impl->link = std::move(link).value();

@@ -33,6 +33,7 @@
 #include <memory>
 
 #include "agent/agent_config.h"
+#include "common/base/clock.h"
 #include "common/base/status.h"
 
 namespace trailkeep::agent {
@@ -40,8 +41,10 @@ namespace trailkeep::agent {
 class Forwarder {
  public:
   // Loads the HMAC key (mode 0600 required), opens the spool and the TLS
-  // material; any failure is a start-up error.
-  static Result<std::unique_ptr<Forwarder>> Create(AgentConfig config);
+  // material; any failure is a start-up error. Every time the agent reads
+  // (receive times, heartbeats, a new spool's epoch) is `clock`'s.
+  static Result<std::unique_ptr<Forwarder>> Create(AgentConfig config,
+                                                   ClockPtr clock = MakeSystemClock());
   ~Forwarder();
 
   // Runs until SIGTERM/SIGINT; returns the process exit code.

@@ -61,7 +61,7 @@
 #include "agent/cli_report.h"
 #include "agent/forwarder.h"
 #include "agent/verify_export.h"
-#include "common/base/time_format.h"
+#include "common/base/clock.h"
 #include "common/event/event_format.h"
 #include "common/ndcpp/rules.h"
 #include "common/syslog/syslog_parser.h"
@@ -72,7 +72,8 @@ namespace {
 
 constexpr char kVersion[] = "0.1.0";
 
-int RunParse(const std::string& file, const std::string& format, size_t max_frame) {
+int RunParse(const std::string& file, const std::string& format, size_t max_frame,
+             const trailkeep::Clock& clock) {
   std::istream* in = &std::cin;
   std::ifstream f;
   if (!file.empty() && file != "-") {
@@ -89,7 +90,7 @@ int RunParse(const std::string& file, const std::string& format, size_t max_fram
   trailkeep::OctetFramer::Kind kind;
   auto emit = [&](std::string_view bytes) {
     trailkeep::v1::Event e;
-    const int64_t now = trailkeep::NowMicros();
+    const int64_t now = clock.NowMicros();
     trailkeep::ParseSyslog(bytes, now, &e);
     e.set_receive_time_us(now);
     e.set_host(e.hostname());
@@ -291,7 +292,7 @@ int main(int argc, char** argv) {
   }
   if (*forward) return RunForward(forward_config);
   if (*audisp) return RunAudisp(audisp_socket);
-  if (*parse) return RunParse(file, format, max_frame);
+  if (*parse) return RunParse(file, format, max_frame, trailkeep::SystemClock());
   if (*classify) return trailkeep::agent::RunClassify(classify_options);
   if (*tail || *query || *hosts || *verify || *integrity || *report || *backup) {
     auto loaded = trailkeep::LoadClientConfig(client_config, &client);

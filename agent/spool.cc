@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "agent/crc32.h"
-#include "common/base/time_format.h"
 #include "common/syslog/syslog_parser.h"
 #include "common/wire/hmac_chain.h"
 #include "trailkeep/v1/record.pb.h"
@@ -134,9 +133,9 @@ const char* Describe(RecordState s) {
 }
 
 // Chain element of a signed message: epoch and own MAC.
-bool ChainOfMessage(std::string_view message, uint32_t* pen_out, ChainLink* link) {
+bool ChainOfMessage(std::string_view message, int64_t now_us, uint32_t* pen_out, ChainLink* link) {
   v1::Event e;
-  ParseSyslog(message, NowMicros(), &e);
+  ParseSyslog(message, now_us, &e);
   for (const auto& el : e.structured_data()) {
     const std::string& id = el.id();
     if (id.rfind("tk@", 0) != 0) continue;
@@ -203,13 +202,14 @@ uint64_t Spool::first_seq() const {
   return next_seq();
 }
 
-Result<std::unique_ptr<Spool>> Spool::Open(const SpoolOptions& options, uint64_t now_ns) {
+Result<std::unique_ptr<Spool>> Spool::Open(const SpoolOptions& options, const Clock& clock) {
   if (options.dir.empty()) return Status::InvalidArgument("spool_dir is empty");
   if (::mkdir(options.dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Status::IoError(Errno("cannot create spool directory " + options.dir));
   }
   std::unique_ptr<Spool> spool(new Spool(options));
-  Status s = spool->Recover(now_ns);
+  const int64_t now_us = clock.NowMicros();
+  Status s = spool->Recover(now_us, static_cast<uint64_t>(now_us) * 1000);
   if (!s.ok()) return s;
   return spool;
 }
@@ -270,7 +270,7 @@ Status Spool::ScanSegment(Segment* seg, bool is_last, std::vector<SpoolEntry>* a
   return Status::Ok();
 }
 
-Status Spool::Recover(uint64_t now_ns) {
+Status Spool::Recover(int64_t now_us, uint64_t now_ns) {
   // 1. The checkpoint.
   bool have_state = false;
   v1::SpoolState state;
@@ -352,7 +352,7 @@ Status Spool::Recover(uint64_t now_ns) {
   for (const auto& e : after) {
     uint32_t pen = 0;
     ChainLink link;
-    if (!ChainOfMessage(e.message, &pen, &link)) {
+    if (!ChainOfMessage(e.message, now_us, &pen, &link)) {
       Warn("record " + std::to_string(e.seq) + " carries no readable chain element");
       continue;
     }

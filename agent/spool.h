@@ -30,7 +30,7 @@
 // whose newest records were deleted go back to their last surviving record,
 // so those lines are read again and sent as new events. A directory with neither
 // checkpoint nor segments is a new spool with a new epoch (creation time in
-// ns since the Unix epoch).
+// ns since the Unix epoch, as the clock given to Open() reads it).
 //
 // Space: size_bytes() counts segment bytes; Full() says when the owner must
 // stop reading its inputs (nothing is ever dropped). Acknowledge() deletes
@@ -50,6 +50,7 @@
 
 #include "agent/file_position.h"
 #include "agent/unique_fd.h"
+#include "common/base/clock.h"
 #include "common/base/status.h"
 
 namespace trailkeep::agent {
@@ -84,8 +85,9 @@ void AppendFramedRecord(std::string_view payload, std::string* out);
 class Spool {
  public:
   // Opens or creates the spool in options.dir (created with mode 0700 if
-  // missing). `now_ns` becomes the epoch of a new spool.
-  static Result<std::unique_ptr<Spool>> Open(const SpoolOptions& options, uint64_t now_ns);
+  // missing). `clock`'s time (in ns) becomes the epoch of a new spool; it is
+  // read during Open() only.
+  static Result<std::unique_ptr<Spool>> Open(const SpoolOptions& options, const Clock& clock);
   ~Spool();
 
   bool created() const { return created_; }  // a new spool (new epoch) was made by Open()
@@ -137,7 +139,7 @@ class Spool {
   struct ScanResult;
 
   explicit Spool(SpoolOptions options);
-  Status Recover(uint64_t now_ns);
+  Status Recover(int64_t now_us, uint64_t now_ns);
   struct LastRecord {
     uint64_t seq = 0, offset_end = 0;
     std::string cursor;  // journal records

@@ -1,10 +1,13 @@
 #include "common/base/clock.h"
 
-#include "common/base/time_format.h"
-
 namespace trailkeep {
 
-int64_t SystemClock::NowMicros() const { return trailkeep::NowMicros(); }
+// The one place the product reads the wall clock.
+int64_t SystemClock::NowMicros() const {
+  using std::chrono::duration_cast;
+  using std::chrono::microseconds;
+  return duration_cast<microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 ClockPtr MakeSystemClock() { return std::make_shared<const SystemClock>(); }
 

@@ -79,12 +79,6 @@ int DaysInMonth(int year, int month) {
   return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
 }
 
-int64_t NowMicros() {
-  using std::chrono::duration_cast;
-  using std::chrono::microseconds;
-  return duration_cast<microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 std::string FormatRfc3339Micros(int64_t utc_us) {
   int64_t secs = utc_us / 1000000;
   int64_t frac = utc_us % 1000000;

@@ -1,4 +1,6 @@
-// Time in the collector is microseconds since the Unix epoch (UTC).
+// Time in the collector is microseconds since the Unix epoch (UTC). Reading
+// the current time is the Clock's (common/base/clock.h), so that tests can
+// drive it: nothing here reads it.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +10,6 @@
 
 namespace trailkeep {
 
-int64_t NowMicros();
 // "2026-11-23T05:08:34.858884Z".
 std::string FormatRfc3339Micros(int64_t utc_us);
 // Proleptic Gregorian calendar; `month` is 1..12.

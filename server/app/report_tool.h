@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "common/base/clock.h"
+
 namespace trailkeep {
 
 struct ReportToolOptions {
@@ -13,6 +15,7 @@ struct ReportToolOptions {
   std::string host;          // glob
   bool failed = false;       // auth --failed
   std::string format = "text";
+  ClockPtr clock = MakeSystemClock();  // "now" of relative times
 };
 
 // Exit code: 0, 1 store error, 2 bad arguments.

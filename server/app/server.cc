@@ -396,7 +396,8 @@ int RunServer(const ServerConfig& config) {
                                                              listener.get(), metrics);
       SetListenerNamings(config, audit_listener->BoundAddresses(), &audit_grouping);
     }
-    const PlainSyslogOptions& p = config.plain_syslog;
+    PlainSyslogOptions p = config.plain_syslog;
+    p.clock = clock;
     if (!p.udp_addresses.empty() || !p.tcp_addresses.empty()) {
       plain = std::make_unique<PlainSyslogListener>(io, p, ingest_ports, metrics);
     }

@@ -80,7 +80,7 @@ std::unique_ptr<Store> OpenStoreForReading(const std::string& db) { return OpenF
 
 int RunQuery(const QueryOptions& o) {
   EventFilter f;
-  const int64_t now = NowMicros();
+  const int64_t now = o.clock->NowMicros();
   if (!o.since.empty()) {
     auto t = ParseTimeArg(o.since, now);
     if (!t) {

@@ -9,16 +9,19 @@
 #include <optional>
 #include <string>
 
+#include "common/base/clock.h"
+
 namespace trailkeep {
 
 struct QueryOptions {
-  std::string db;               // data folder (holding store/) or the store folder itself
-  std::string host;             // glob, "" = all
-  std::string ref;              // NDcPP ref, "" = all
-  std::string text;             // case-insensitive substring of msg, "" = all
-  std::string since, until;     // RFC 3339 or relative ("15m"); on receive time
-  uint64_t limit = 0;           // 0 = no limit
-  std::string format = "text";  // text | json
+  std::string db;                      // data folder (holding store/) or the store folder itself
+  std::string host;                    // glob, "" = all
+  std::string ref;                     // NDcPP ref, "" = all
+  std::string text;                    // case-insensitive substring of msg, "" = all
+  std::string since, until;            // RFC 3339 or relative ("15m"); on receive time
+  uint64_t limit = 0;                  // 0 = no limit
+  std::string format = "text";         // text | json
+  ClockPtr clock = MakeSystemClock();  // "now" of relative times
 };
 
 int RunQuery(const QueryOptions& options);

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base/clock.h"
 #include "common/metrics/counter_registry.h"
 
 namespace boost::asio {
@@ -44,6 +45,7 @@ struct PlainSyslogOptions {
   int receive_buffer_bytes = 0;            // SO_RCVBUF of each socket; 0: the system's
   double rate_per_source = 0;              // messages/s per sender address; 0: unlimited
   double burst_per_source = 0;             // bucket size; 0: one second's worth
+  ClockPtr clock = MakeSystemClock();      // receive times and the rate limit's refill
 };
 
 struct PlainSyslogCounters {

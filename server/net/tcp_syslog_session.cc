@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "common/base/endpoint.h"
-#include "common/base/time_format.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -50,7 +49,7 @@ void TcpSyslogSession::OnRead(error_code ec, size_t n) {
   if (n > 0) {
     c.bytes += n;
     framer_.Feed(std::string_view(buf_.data(), n));
-    const int64_t now = NowMicros();
+    const int64_t now = ctx_->options.clock->NowMicros();
     std::string_view frame;
     OctetFramer::Kind kind;
     OctetFramer::Result r;
@@ -85,7 +84,7 @@ void TcpSyslogSession::OnRead(error_code ec, size_t n) {
 // Admits what the sender's rate allows, hands it to the sink, and reads on
 // only once everything read is handed over.
 void TcpSyslogSession::Deliver() {
-  const int64_t now = NowMicros();
+  const int64_t now = ctx_->options.clock->NowMicros();
   while (!waiting_.empty() && ctx_->limiter.Admit(sender_ip_, now)) {
     ready_.frames.push_back(std::move(waiting_.front()));
     waiting_.pop_front();

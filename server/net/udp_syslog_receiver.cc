@@ -8,7 +8,6 @@
 #include <sys/socket.h>
 
 #include "common/base/endpoint.h"
-#include "common/base/time_format.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -87,7 +86,7 @@ void UdpSyslogReceiver::ReceiveNext() {
 
 void UdpSyslogReceiver::OnReceive(error_code ec, size_t n) {
   if (ec == net::error::operation_aborted || !socket_.is_open()) return;
-  const int64_t now = NowMicros();
+  const int64_t now = ctx_->options.clock->NowMicros();
   if (!ec) Take(n, now);
   // What else is queued already goes in the same batch.
   for (int i = 0; i < kMaxDatagramsPerWakeup; ++i) {

@@ -32,7 +32,8 @@ using trailkeep::agent::Spool;
 using trailkeep::agent::SpooledMessage;
 using trailkeep::agent::SpoolEntry;
 
-constexpr uint64_t kNowNs = 1795410000000000000ULL;
+const trailkeep::ManualClock kClock(1795410000000000);
+const trailkeep::ManualClock kLater(1795410000000001);
 
 std::string FuzzedFile(FuzzedDataProvider* in) {
   std::string bytes;
@@ -100,7 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const uint64_t ack = in.ConsumeIntegralInRange<uint64_t>(0, 50);
 
-  auto opened = Spool::Open({Dir().string(), 1 << 20, 4096}, kNowNs);
+  auto opened = Spool::Open({Dir().string(), 1 << 20, 4096}, kClock);
   if (!opened.ok()) return 0;
   std::unique_ptr<Spool> spool = std::move(opened.value());
   FUZZ_CHECK(spool->head_mac().size() == 32);
@@ -122,7 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(spool->last_seq() == seq);
   spool.reset();
 
-  auto again = Spool::Open({Dir().string(), 1 << 20, 4096}, kNowNs + 1);
+  auto again = Spool::Open({Dir().string(), 1 << 20, 4096}, kLater);
   FUZZ_CHECK(again.ok());
   FUZZ_CHECK(again.value()->last_seq() >= seq);
   return 0;

@@ -3,6 +3,7 @@
 
 #include "agent/spool.h"
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/message_builder.h"
+#include "common/base/clock.h"
 #include "common/wire/hmac_chain.h"
 #include "tests/unit/agent/agent_test_util.h"
 
@@ -23,7 +25,9 @@ using testing::TempDir;
 using testing::WriteAll;
 
 const std::string kKey(32, '\x11');
-constexpr uint64_t kNowNs = 1767225600000000000;
+constexpr int64_t kNowUs = 1767225600000000;
+constexpr uint64_t kNowNs = uint64_t{kNowUs} * 1000;
+const ManualClock kClock(kNowUs);
 
 std::vector<std::string> Segments(const std::string& dir) {
   std::vector<std::string> out;
@@ -75,7 +79,7 @@ std::vector<uint64_t> ReadSeqs(Spool* spool, uint64_t from) {
 }
 
 std::unique_ptr<Spool> OpenSpool(const std::string& dir, uint64_t segment_bytes = 1 << 20) {
-  auto s = Spool::Open({dir, 64 << 20, segment_bytes}, kNowNs);
+  auto s = Spool::Open({dir, 64 << 20, segment_bytes}, kClock);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? std::move(s).value() : nullptr;
 }
@@ -179,17 +183,27 @@ TEST(SpoolTest, JournalCursorGoesBackWhenTheNewestRecordsAreDeleted) {
   EXPECT_EQ(CursorOf(*spool, "jr"), "c" + std::to_string(surviving.back()));
 }
 
+// The epoch is the clock's time when the spool is made, and stays when the
+// spool is opened again later; a spool made anew later gets a later epoch.
 TEST(SpoolTest, NewSpoolHasANewEpoch) {
   TempDir tmp;
-  auto spool = OpenSpool(tmp.path());
+  ManualClock clock(kNowUs);
+  auto spool = Spool::Open({tmp.path(), 64 << 20, 1 << 20}, clock).value();
   EXPECT_TRUE(spool->created());
   EXPECT_EQ(spool->epoch(), kNowNs);
   EXPECT_EQ(spool->next_seq(), 1u);
   EXPECT_EQ(spool->head_mac(), std::string(kMacBytes, '\0'));
   spool.reset();
-  auto again = Spool::Open({tmp.path(), 64 << 20, 1 << 20}, kNowNs + 5).value();
+  clock.Advance(std::chrono::seconds(5));
+  auto again = Spool::Open({tmp.path(), 64 << 20, 1 << 20}, clock).value();
   EXPECT_FALSE(again->created());
   EXPECT_EQ(again->epoch(), kNowNs);
+  again.reset();
+
+  std::filesystem::remove_all(tmp.path());
+  auto anew = Spool::Open({tmp.path(), 64 << 20, 1 << 20}, clock).value();
+  EXPECT_TRUE(anew->created());
+  EXPECT_EQ(anew->epoch(), kNowNs + 5'000'000'000);
 }
 
 TEST(SpoolTest, AppendReadAndReopen) {
@@ -369,7 +383,8 @@ TEST(SpoolTest, RebuildsWithoutACheckpoint) {
     macs = AppendEvents(spool.get(), 4, &offset);
   }
   std::filesystem::remove(tmp.File("state"));
-  auto spool = Spool::Open({tmp.path(), 64 << 20, 1 << 20}, kNowNs + 1000).value();
+  ManualClock later(kNowUs + 1);
+  auto spool = Spool::Open({tmp.path(), 64 << 20, 1 << 20}, later).value();
   EXPECT_FALSE(spool->created());
   EXPECT_EQ(spool->epoch(), epoch);
   EXPECT_EQ(spool->next_seq(), 5u);
@@ -494,7 +509,7 @@ TEST(SpoolTest, ReadsInBatchesAcrossSegments) {
 TEST(SpoolTest, FullWhenOverTheBound) {
   TempDir tmp;
   uint64_t offset = 0;
-  auto spool = Spool::Open({tmp.path(), 1 << 20, 4096}, kNowNs).value();
+  auto spool = Spool::Open({tmp.path(), 1 << 20, 4096}, kClock).value();
   while (!spool->Full()) AppendEvents(spool.get(), 50, &offset);
   EXPECT_EQ(spool->room_bytes(), 0u);
   ASSERT_TRUE(spool->Acknowledge(spool->last_seq()).ok());
