@@ -11,6 +11,7 @@
 #include "common/audit/identity_map.h"
 #include "common/base/clock.h"
 #include "common/event/event_format.h"
+#include "common/ndcpp/default_rules_path.h"
 #include "common/ndcpp/rules.h"
 #include "common/syslog/syslog_parser.h"
 #include "trailkeep/v1/record.pb.h"

@@ -10,6 +10,7 @@
 
 #include "common/base/endpoint.h"
 #include "common/config/toml_reader.h"
+#include "common/ndcpp/default_rules_path.h"
 #include "common/ndcpp/rules.h"
 #include "common/tls/tls_profile.h"
 #include "server/app/config.h"

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/base/sha256.h"
+#include "common/ndcpp/default_rules_path.h"
 #include "common/ndcpp/rules.h"
 #include "server/app/config.h"
 #include "server/app/reload_report.h"
