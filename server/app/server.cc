@@ -352,6 +352,7 @@ int RunServer(const ServerConfig& config) {
       &connection_audit, [&committer] { return committer.HasRoom(); }, &classify);
   pipeline.EnableAgents({&keyring, &agents, static_cast<uint32_t>(config.enterprise_number)});
   pipeline.EnablePlainSyslog(std::move(plain_hosts).value());
+  pipeline.RegisterCounters(metrics);
   AgentBinding agent_binding(
       {&agents, config.host_map,
        [&agent_responder](const std::string& host, std::weak_ptr<AgentLink> link) {

@@ -64,6 +64,15 @@ bool IngestPipeline::Offer(IngestBatch* batch, std::function<void()> on_durable)
   return true;
 }
 
+void IngestPipeline::RegisterCounters(CounterRegistry& metrics) {
+  metrics_ = metrics.Register({
+      CounterOf("events_parsed_total", "events the ingest pipeline parsed and handed to the store",
+                parsed_),
+      CounterOf("parse_fallbacks_total",
+                "syslog frames that did not parse cleanly (stored with a parse_error)", fallbacks_),
+  });
+}
+
 void IngestPipeline::RefuseAgent(const v1::Peer& peer, const std::string& why) {
   reports_->ReportConnectionEvent(ConnectionEventKind::kAgentRefused, peer, why);
   if (agents_.registry != nullptr) {

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/metrics/counter_registry.h"
 #include "server/net/ingest.h"
 #include "server/pipeline/host_binding_stage.h"
 #include "server/pipeline/mac_check_stage.h"
@@ -68,6 +69,11 @@ class IngestPipeline final : public IngestSink {
   uint64_t events_parsed() const { return parsed_.load(std::memory_order_relaxed); }
   uint64_t parse_fallbacks() const { return fallbacks_.load(std::memory_order_relaxed); }
 
+  // Publishes both counts in `metrics` (GET /metrics: events_parsed_total,
+  // parse_fallbacks_total) for as long as the pipeline lives; `metrics` must
+  // outlive it. Call once, before any connection is accepted.
+  void RegisterCounters(CounterRegistry& metrics);
+
  private:
   OfferFn offer_;
   ConnectionReporter* reports_;
@@ -82,6 +88,7 @@ class IngestPipeline final : public IngestSink {
   PlainSourceHosts plain_hosts_;
   std::atomic<uint64_t> parsed_{0};
   std::atomic<uint64_t> fallbacks_{0};
+  CounterRegistry::Registration metrics_;  // reads the two above: declared after them
 };
 
 }  // namespace trailkeep

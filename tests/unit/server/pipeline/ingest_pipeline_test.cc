@@ -1,5 +1,8 @@
 #include "server/pipeline/ingest_pipeline.h"
 
+#include <optional>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "server/pipeline/agent_registry.h"
@@ -61,6 +64,34 @@ TEST(IngestPipelineTest, ParsesKeepsRawAndChoosesHost) {
   EXPECT_EQ(offered.events[2].integrity(), v1::INTEGRITY_UNSIGNED);
   EXPECT_EQ(pipeline.events_parsed(), 3u);
   EXPECT_EQ(pipeline.parse_fallbacks(), 1u);
+}
+
+// Both counts reach /metrics through the counters registry, and leave it
+// with the pipeline.
+TEST(IngestPipelineTest, CountersAreRegistered) {
+  Offered offered;
+  RecordingReporter reports;
+  CounterRegistry metrics;
+  auto value_of = [&metrics](const std::string& name) -> std::optional<double> {
+    auto collected = metrics.Collect();
+    EXPECT_TRUE(collected.ok());
+    for (const Metric& m : collected.value()) {
+      if (m.name == name) return m.value;
+    }
+    return std::nullopt;
+  };
+  {
+    IngestPipeline pipeline(offered.Fn(), &reports);
+    pipeline.RegisterCounters(metrics);
+    EXPECT_EQ(value_of("events_parsed_total"), 0.0);
+    IngestBatch batch{FrameFormat::kSyslog,
+                      {{"<13>1 - h a - - - one", 1, MakePeer(false)},
+                       {std::string("\xff\x00garbage", 9), 2, MakePeer(false)}}};
+    ASSERT_TRUE(pipeline.Offer(&batch, nullptr));
+    EXPECT_EQ(value_of("events_parsed_total"), 2.0);
+    EXPECT_EQ(value_of("parse_fallbacks_total"), 1.0);
+  }
+  EXPECT_FALSE(value_of("events_parsed_total").has_value());
 }
 
 TEST(IngestPipelineTest, FullSinkGivesFramesBackUntouched) {
