@@ -261,7 +261,10 @@ void ChainAuditor::FinishEpoch(uint64_t epoch, Epoch* st, std::vector<ChainIssue
   auto& bad = st->bad;
   std::stable_sort(bad.begin(), bad.end(),
                    [](const Bad& a, const Bad& b) { return a.seq < b.seq; });
+  // Up to the retention cut the chain expired by policy: no gap there.
   uint64_t expected = 1;
+  if (epoch < cut_epoch_) expected = head + 1;
+  if (epoch == cut_epoch_) expected = cut_seq_ + 1;
   size_t mi = 0, bi = 0;
   while (expected <= head && (mi < m.size() || bi < bad.size())) {
     uint64_t next;

@@ -88,6 +88,14 @@ class ChainAuditor {
   // it per event); the constructor's until called.
   void SetEnterpriseNumber(uint32_t enterprise_number);
 
+  // The host's retention cut (HostState.cut_chain_epoch / cut_chain_seq):
+  // the chain up to this position expired by policy, so it is not a gap and
+  // the first kept event's link is not checked. Call before Finish().
+  void SetRetentionCut(uint64_t epoch, uint64_t seq) {
+    cut_epoch_ = epoch;
+    cut_seq_ = seq;
+  }
+
   // Calls `fn(events fed so far)` after every `every` events (0 = never).
   void SetProgress(uint64_t every, std::function<void(uint64_t)> fn);
 
@@ -146,6 +154,8 @@ class ChainAuditor {
   std::map<uint64_t, Epoch> epochs_;
   uint64_t last_epoch_ = 0;
   Epoch* last_state_ = nullptr;
+  uint64_t cut_epoch_ = 0;  // SetRetentionCut
+  uint64_t cut_seq_ = 0;
   ChainAuditResult result_;
 };
 

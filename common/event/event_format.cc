@@ -270,6 +270,11 @@ const char* TunnelStateName(int state) {
   }
 }
 
+int64_t OldestKeptUs(const v1::HostState& h) {
+  if (h.events() == h.expired_events()) return 0;
+  return h.oldest_kept_us() != 0 ? h.oldest_kept_us() : h.first_seen_us();
+}
+
 std::string HostStateToJson(const v1::HostState& h) {
   json j = {{"host", h.name()},
             {"id", h.id()},
@@ -278,6 +283,7 @@ std::string HostStateToJson(const v1::HostState& h) {
             {"unauthenticated_events", h.unauthenticated_events()},
             {"first_seen", FormatRfc3339Micros(h.first_seen_us())},
             {"last_seen", FormatRfc3339Micros(h.last_seen_us())},
+            {"oldest_kept", OldestKeptUs(h) != 0 ? FormatRfc3339Micros(OldestKeptUs(h)) : ""},
             {"last_ingest_seq", h.last_ingest_seq()},
             {"last_peer", h.last_peer()},
             {"last_transport", TransportName(h.last_transport())}};
@@ -292,6 +298,13 @@ std::string HostStateToJson(const v1::HostState& h) {
                   {"duplicates_dropped", h.duplicates_dropped()},
                   {"integrity_alarms", h.integrity_alarms()},
                   {"unauthentic_ahead", h.unauthentic_ahead_size()}};
+  }
+  if (h.retention_cut_us() != 0) {
+    j["retention"] = {{"cut", FormatRfc3339Micros(h.retention_cut_us())},
+                      {"expired_events", h.expired_events()},
+                      {"expired_through_seq", h.expired_through_seq()},
+                      {"chain_epoch", std::to_string(h.cut_chain_epoch())},
+                      {"chain_seq", h.cut_chain_seq()}};
   }
   if (h.has_tunnel()) {
     const v1::TunnelState& t = h.tunnel();

@@ -21,6 +21,10 @@ std::string EventToText(const v1::Event& event);
 // A host's state; a [[tunnel]] node's object has a "tunnel" member
 // (docs/tunnels.md "State").
 std::string HostStateToJson(const v1::HostState& host);
+// Receive time of the host's oldest stored event (retention may have removed
+// older ones); first_seen_us in a store written before retention; 0 when the
+// host keeps no event.
+int64_t OldestKeptUs(const v1::HostState& host);
 // "up", "retrying", "stopped" (v1::TunnelState::State), "unknown" otherwise.
 const char* TunnelStateName(int state);
 // A tunnel's state on one line, as `trailkeepd hosts` and `trailkeep hosts

@@ -13,6 +13,7 @@
 #include "server/net/tls_syslog_listener.h"
 #include "server/pipeline/plain_source_host.h"
 #include "server/sinks/export_https_server.h"
+#include "server/store/retention.h"
 #include "server/tunnel/tunnel_config.h"
 
 namespace trailkeep {
@@ -58,6 +59,8 @@ struct ServerConfig {
   uint64_t space_warning_mb = 256;
   // [store] backup_dir: where POST /v1/backup writes (default data_dir/backups).
   std::string backup_dir;
+  // [store] retention and [[store.retention_override]] (server/store/retention.h).
+  RetentionPolicy retention;
 
   // NDcPP rules ([ndcpp] rules_file); "" = the rules shipped with the binary
   // (ndcpp::DefaultRulesPath()), "none" = no classification.
@@ -89,7 +92,7 @@ std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* confi
 // run; loopback listeners on 127.0.0.1:6514 (syslog) and 127.0.0.1:8443 (API);
 // client_auth "optional"; DIR/admin.token (a plain token with every scope,
 // mode 0600) and its hashed entry in DIR/export-tokens; the dev client
-// certificate ("dev-client") has every API scope.
+// certificate ("dev-client") has every API scope; events are kept forever.
 // Throws std::runtime_error when the folder or PKI cannot be made.
 ServerConfig MakeDevConfig(const std::string& dir);
 

@@ -15,6 +15,7 @@
 #include "common/tls/tls_profile.h"
 #include "server/app/config.h"
 #include "server/app/privileges.h"
+#include "server/app/retention_config.h"
 #include "server/tunnel/key_file.h"
 
 namespace trailkeep {
@@ -281,6 +282,7 @@ void ReadStore(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Integer(*t, "store.", "max_batch_events", &c->max_batch_events, 1, 1'000'000);
   r->Integer(*t, "store.", "space_warning_mb", &c->space_warning_mb, 0, int64_t{1} << 30);
   r->Path(*t, "store.", "backup_dir", &c->backup_dir);
+  ReadRetentionConfig(*t, r, &c->retention);
   r->Unknown(*t, "store.");
 }
 

@@ -75,6 +75,8 @@ ServerConfig MakeDevConfig(const std::string& dir) {
   fs::permissions(c.keys_dir, fs::perms::owner_all, fs::perm_options::replace);
   c.enroll_ca_cert = pki.ca_cert;
   c.enroll_ca_key = pki.ca_key;
+  // No file to set [store] retention in: keep everything (docs/configuration.md).
+  c.retention.default_us = 0;
   return c;
 }
 

@@ -21,6 +21,7 @@
 #include "server/app/file_access.h"
 #include "server/app/hangup_reload.h"
 #include "server/app/privileges.h"
+#include "server/app/retention_timer.h"
 #include "server/app/rules_file.h"
 #include "server/app/space_watch.h"
 #include "server/app/tls_reload.h"
@@ -477,6 +478,10 @@ int RunServer(const ServerConfig& config) {
   // Audit events without EOE close after the grouping timeout.
   AuditGroupTimer audit_timer(main_strand, &audit_grouping, &collector_events, clock);
   audit_timer.Start();
+  // [store] retention: a pass now, then periodically, on the committer thread.
+  RetentionTimer retention(main_strand, config.retention, store.get(), &committer, &self_audit,
+                           clock);
+  retention.Start();
   TlsReload tls_reload({config.syslog.tls, owner, listener.get(), export_api.get(), &self_audit});
   HangupReload reload(main_strand, {&config, owner, rules_path, &rules, &keyring, export_api.get(),
                                     &self_audit, &tls_reload, &config_trail, rules_sha256});
@@ -493,6 +498,7 @@ int RunServer(const ServerConfig& config) {
     ticker.Stop();
     space_watch.Stop();
     audit_timer.Stop();
+    retention.Stop();
     reload.Stop();
     // Give sessions a moment to hand over frames already read, then stop.
     auto timer = std::make_shared<net::steady_timer>(io, std::chrono::milliseconds(200));

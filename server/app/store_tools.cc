@@ -132,13 +132,13 @@ int RunHosts(const std::string& db, const std::string& format) {
     for (const auto& h : hosts) std::cout << HostStateToJson(h) << "\n";
     return 0;
   }
-  std::printf("%-40s %10s %12s %-27s %-27s %-21s %s\n", "HOST", "EVENTS", "BYTES", "FIRST SEEN",
-              "LAST SEEN", "LAST PEER", "TUNNEL");
+  std::printf("%-40s %10s %12s %-27s %-27s %-27s %-21s %s\n", "HOST", "EVENTS", "BYTES",
+              "FIRST SEEN", "OLDEST KEPT", "LAST SEEN", "LAST PEER", "TUNNEL");
   for (const auto& h : hosts) {
-    std::printf("%-40s %10llu %12llu %-27s %-27s %-21s %s\n", h.name().c_str(),
+    std::printf("%-40s %10llu %12llu %-27s %-27s %-27s %-21s %s\n", h.name().c_str(),
                 static_cast<unsigned long long>(h.events()),
                 static_cast<unsigned long long>(h.bytes()), SeenTime(h.first_seen_us()).c_str(),
-                SeenTime(h.last_seen_us()).c_str(),
+                SeenTime(OldestKeptUs(h)).c_str(), SeenTime(h.last_seen_us()).c_str(),
                 h.last_peer().empty() ? "-" : h.last_peer().c_str(), TunnelSummary(h).c_str());
   }
   return 0;

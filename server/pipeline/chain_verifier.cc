@@ -35,6 +35,15 @@ ChainVerifier::HostChain* ChainVerifier::Staged(const std::string& host) {
   return &staged_.emplace(host, *CommittedChain(host)).first->second;
 }
 
+bool ChainVerifier::ExpiredByRetention(const std::string& host, uint64_t epoch,
+                                       uint64_t seq) const {
+  auto hs = store_->GetHostState(host);
+  if (!hs.ok() || !hs.value()) return false;
+  const v1::HostState& st = *hs.value();
+  return st.cut_chain_epoch() != 0 &&
+         std::make_pair(epoch, seq) <= std::make_pair(st.cut_chain_epoch(), st.cut_chain_seq());
+}
+
 std::optional<std::string> ChainVerifier::StoredMac(const std::string& host, uint64_t epoch,
                                                     uint64_t seq) {
   auto it = batch_macs_.find({host, epoch, seq});
@@ -227,6 +236,17 @@ bool ChainVerifier::JudgeEvent(v1::Event* e, HostChain* h, CommitExtras* extras)
     }
     StartEpoch(&st, epoch);
     h->tail_reported_upto = 0;
+  }
+  if (epoch < st.chain_epoch() || (epoch == st.chain_epoch() && seq <= st.contiguous_seq())) {
+    // Its record may have expired (retention): then nothing stored says
+    // whether it is a copy, but it is older than the policy keeps, and
+    // storing it again would undo the cut.
+    if (ExpiredByRetention(st.name(), epoch, seq) && !StoredMac(st.name(), epoch, seq)) {
+      Alarm(extras, h, "replay", epoch, seq, seq, t,
+            "event at or before the retention cut (epoch " + std::to_string(epoch) + " seq " +
+                std::to_string(seq) + "): its record expired; dropped");
+      return false;
+    }
   }
   if (epoch < st.chain_epoch()) {
     const auto stored = StoredMac(st.name(), epoch, seq);

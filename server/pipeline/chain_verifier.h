@@ -11,7 +11,8 @@
 //     KeySchedule, common/chain/key_schedule.h, persisted in HostState):
 //     an event naming a new key switches to it; one under a retired key is
 //     turned into BAD_MAC ("retired_key: ..."),
-//   - drops resent events already stored with the same MAC (counted),
+//   - drops resent events already stored with the same MAC (counted), and
+//     events at or before the host's retention cut (a replay: alarmed),
 //   - keeps and flags everything else, setting AFTER_GAP / REPLAY,
 //   - consumes heartbeats (chain heads), which are never stored,
 //   - produces integrity events (gap, bad_mac, conflict, replay,
@@ -77,6 +78,10 @@ class ChainVerifier final : public CommitStage {
   HostChain* CommittedChain(const std::string& host);
   // Stored MAC of (epoch, seq): this batch first, then the store.
   std::optional<std::string> StoredMac(const std::string& host, uint64_t epoch, uint64_t seq);
+  // Whether (epoch, seq) is at or before the chain position of the host's
+  // newest event removed by retention (HostState.cut_chain_*): its record is
+  // gone, so an event there is a replay of an expired one, not a late one.
+  bool ExpiredByRetention(const std::string& host, uint64_t epoch, uint64_t seq) const;
   // Whether the key a VERIFIED event's MAC verifies under is in force at its
   // seq (recording a switch); "" when it is, else why not (the event is then
   // BAD_MAC).

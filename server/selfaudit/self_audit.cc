@@ -25,6 +25,7 @@ int SeverityOf(SelfEventKind kind) {
     case SelfEventKind::kTunnelInitiated:
     case SelfEventKind::kStorageRecovered:
     case SelfEventKind::kConfigReloaded:
+    case SelfEventKind::kRetentionCut:
       return 5;  // notice
     case SelfEventKind::kIntegrityAlarm:
     case SelfEventKind::kKeyFileRefused:   // events of the host go unverified
@@ -99,6 +100,8 @@ const char* SelfEventMsgId(SelfEventKind kind) {
       return "PEER_REVOKED";
     case SelfEventKind::kPlaintextListenerOpened:
       return "PLAINTEXT_LISTENER_OPENED";
+    case SelfEventKind::kRetentionCut:
+      return "RETENTION_CUT";
   }
   return "UNKNOWN";
 }
@@ -124,7 +127,9 @@ void RateLimitedSelfAudit::Record(SelfEventKind kind, const std::string& peer,
     // HostState.tunnel (server/pipeline/tunnel_state.h): never summarised.
     const bool per_tunnel =
         kind == SelfEventKind::kTunnelInitiated || kind == SelfEventKind::kTunnelTerminated ||
-        kind == SelfEventKind::kTunnelFailed || kind == SelfEventKind::kSshSessionFailed;
+        kind == SelfEventKind::kTunnelFailed || kind == SelfEventKind::kSshSessionFailed ||
+        // one per host and pass: bounded by the hosts, and each names its range
+        kind == SelfEventKind::kRetentionCut;
     // Limited per peer address (not per port: a peer reconnects from new
     // ports), so one noisy peer spends its own burst, not everyone's.
     const std::string address = AddressOfEndpoint(peer);

@@ -62,6 +62,9 @@ enum class SelfEventKind {
   kPeerRevoked,            // SIGHUP: a live peer the reloaded CA or CRL refuses, disconnected
   // An opt-in UDP/TCP syslog listener opened: unauthenticated input is on.
   kPlaintextListenerOpened,
+  // Retention removed a host's events older than its policy (FAU_STG.1):
+  // one per host and pass, never summarised (server/app/retention_timer.h).
+  kRetentionCut,
 };
 
 // The MSGID under which a kind is stored ("TLS_HANDSHAKE_FAILED", ...).

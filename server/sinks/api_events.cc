@@ -18,6 +18,8 @@ namespace {
 
 constexpr size_t kChunkBytes = 64 * 1024;
 constexpr char kNextCursorHeader[] = "X-Trailkeep-Next-Cursor";
+constexpr char kExpiredHeader[] = "X-Trailkeep-Expired";
+constexpr char kFirstKeptHeader[] = "X-Trailkeep-First-Kept-Cursor";
 
 }  // namespace
 
@@ -26,6 +28,15 @@ struct EventsPage {
   Status status = Status::Ok();
   std::vector<v1::Event> events;
   uint64_t next_cursor = 0;
+  // Retention: the store's first kept seq; when it is above cursor + 1 the
+  // seqs between expired and the answer says so (expired_text()).
+  uint64_t first_seq = 0;
+  uint64_t cursor = 0;
+  bool expired() const { return first_seq > cursor + 1; }
+  // "A-B": the seqs after the cursor that retention removed.
+  std::string expired_text() const {
+    return std::to_string(cursor + 1) + "-" + std::to_string(first_seq - 1);
+  }
 };
 
 EventsResponse::~EventsResponse() {
@@ -54,6 +65,13 @@ void EventsResponse::Start(const QueryParams& params) {
       [server = s_.server_ptr(), req = req_] {
         auto page = std::make_shared<EventsPage>();
         const uint64_t max_seq = server->store->LastSeq();
+        page->cursor = req.cursor;
+        if (auto first = server->store->FirstSeq(); first.ok()) {
+          page->first_seq = first.value();
+        } else {
+          page->status = first.status();
+          return page;
+        }
         page->status =
             QueryEvents(*server->store, req.filter, req.cursor, max_seq, [&](const v1::Event& e) {
               page->events.push_back(e);
@@ -90,9 +108,16 @@ void EventsResponse::OnPage(std::shared_ptr<EventsPage> page) {
             {"next_cursor", std::to_string(page_->next_cursor)},
             {"count", std::to_string(page_->events.size())}});
 
-  s_.writer().Start(s_.version(), ExportContentType(req_.format), s_.keep_alive(),
-                    {{kNextCursorHeader, std::to_string(page_->next_cursor)},
-                     {"X-Trailkeep-Count", std::to_string(page_->events.size())}},
+  std::vector<std::pair<std::string, std::string>> headers = {
+      {kNextCursorHeader, std::to_string(page_->next_cursor)},
+      {"X-Trailkeep-Count", std::to_string(page_->events.size())}};
+  if (page_->expired()) {
+    // A cursor before a retention cut: answered from the first kept event,
+    // naming what expired (never an error, never a silent skip).
+    headers.emplace_back(kExpiredHeader, page_->expired_text());
+    headers.emplace_back(kFirstKeptHeader, std::to_string(page_->first_seq - 1));
+  }
+  s_.writer().Start(s_.version(), ExportContentType(req_.format), s_.keep_alive(), headers,
                     [self = s_.shared_from_this(), this](error_code ec) {
                       if (ec) return Release();
                       WriteChunk();
@@ -108,7 +133,12 @@ void EventsResponse::WriteChunk() {
     AppendExportedEvent(req_.format, events[next_++], &chunk);
   }
   if (next_ >= events.size() && !trailer_written_ && req_.format == ExportFormat::kNdjson) {
-    chunk += "{\"next_cursor\": \"" + std::to_string(page_->next_cursor) + "\"}\n";
+    chunk += "{\"next_cursor\": \"" + std::to_string(page_->next_cursor) + "\"";
+    if (page_->expired()) {
+      chunk += ", \"expired\": \"" + page_->expired_text() + "\", \"first_kept_cursor\": \"" +
+               std::to_string(page_->first_seq - 1) + "\"";
+    }
+    chunk += "}\n";
     trailer_written_ = true;
   }
   if (chunk.empty()) {

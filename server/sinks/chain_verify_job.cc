@@ -22,6 +22,10 @@ Result<ChainAuditResult> AuditStoredChain(const Store& store, const std::string&
   ChainAuditor auditor(o.key, o.enterprise_number);
   for (const auto& k : o.retired_keys) auditor.AddKey(k);
   if (o.progress_every > 0 && o.progress) auditor.SetProgress(o.progress_every, o.progress);
+  auto state = store.GetHostState(host);
+  if (state.ok() && state.value()) {
+    auditor.SetRetentionCut(state.value()->cut_chain_epoch(), state.value()->cut_chain_seq());
+  }
   bool cancelled = false;
   Status s = ScanHostEvents(store, host, [&](const v1::Event& e) {
     if (o.cancel != nullptr && o.cancel->load(std::memory_order_relaxed)) {

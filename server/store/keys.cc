@@ -57,6 +57,12 @@ std::string IntegrityKey(uint64_t seq, uint32_t index) {
   return k;
 }
 
+std::string_view DedupeKeyHost(std::string_view k) {
+  constexpr size_t kDigest = 32;
+  if (k.size() < 1 + 1 + kDigest || k[0] != 'a' || k[k.size() - kDigest - 1] != '\0') return {};
+  return k.substr(1, k.size() - kDigest - 2);
+}
+
 uint64_t DecodeSeq(std::string_view events_key) { return DecodeFixed64BE(events_key); }
 
 uint64_t DecodeByHostSeq(std::string_view k) { return DecodeFixed64BE(k.substr(16)); }

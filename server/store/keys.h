@@ -23,6 +23,9 @@ inline constexpr char kCfDedupe[] = "dedupe";
 // Keys of the default column family.
 inline constexpr char kMetaSchemaVersion[] = "meta/schema_version";
 inline constexpr char kMetaNextHostId[] = "meta/next_host_id";
+// The next ingest_seq as of the last retention cut: the floor of the one
+// recovered from the last block, which a cut may have removed.
+inline constexpr char kMetaNextSeq[] = "meta/next_seq";
 
 // events: first ingest_seq of the block.
 std::string EventsKey(uint64_t first_seq);
@@ -39,6 +42,10 @@ std::string ChainKey(uint64_t host_id, uint64_t epoch, uint64_t last_seq);
 std::string ChainValue(uint64_t first_seq, uint64_t block_seq);
 // integrity: ingest_seq . index within the commit (4 bytes).
 std::string IntegrityKey(uint64_t seq, uint32_t index);
+
+// dedupe: the host a content key belongs to ("a" . host . 0x00 . SHA-256);
+// empty when the key has another form.
+std::string_view DedupeKeyHost(std::string_view dedupe_key);
 
 // Decoders; the caller checks sizes against the encodings above.
 uint64_t DecodeSeq(std::string_view events_key);

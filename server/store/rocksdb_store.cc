@@ -3,13 +3,17 @@
 // Concurrency: Commit() runs on the committer thread only; it alone touches
 // next_seq_ writes, last_second_, next_host_id_ and hosts_. Readers use the
 // DB's own snapshot consistency; LastSeq() reads an atomic.
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 
 #include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -51,10 +55,75 @@ const std::vector<std::string>& AllColumnFamilies() {
 
 enum Cf { kDefault, kEvents, kByTime, kByHost, kByNdcpp, kChain, kHosts, kIntegrity, kDedupe };
 
+// Each host's last retention cut, as the compaction filters of `integrity`
+// and `dedupe` need it: those keys are in ingest or content order, so no key
+// range holds one host's expired entries. Filled at open from `hosts` and
+// by ExpireHost; read on RocksDB's compaction threads.
+class RetentionCuts {
+ public:
+  struct Cut {
+    int64_t before_us = 0;     // integrity events of the host older than this go
+    uint64_t through_seq = 0;  // dedupe keys of the host at or below this go
+  };
+  void Set(const std::string& host, Cut cut) {
+    std::lock_guard<std::mutex> lock(mu_);
+    cuts_[host] = cut;
+  }
+  std::optional<Cut> Find(std::string_view host) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cuts_.find(std::string(host));
+    if (it == cuts_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Cut> cuts_;  // GUARDED_BY(mu_)
+};
+
+class IntegrityRetentionFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit IntegrityRetentionFilter(const RetentionCuts* cuts) : cuts_(cuts) {}
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    v1::IntegrityEvent ie;
+    if (!ie.ParseFromArray(value.data(), static_cast<int>(value.size()))) return false;
+    const auto cut = cuts_->Find(ie.host());
+    return cut && ie.time_us() < cut->before_us;
+  }
+  const char* Name() const override { return "trailkeep.IntegrityRetention"; }
+
+ private:
+  const RetentionCuts* cuts_;
+};
+
+class DedupeRetentionFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit DedupeRetentionFilter(const RetentionCuts* cuts) : cuts_(cuts) {}
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    const std::string_view host = keys::DedupeKeyHost(key.ToStringView());
+    if (host.empty() || value.size() != 8) return false;
+    const auto cut = cuts_->Find(host);
+    return cut && DecodeFixed64BE(value.ToStringView()) <= cut->through_seq;
+  }
+  const char* Name() const override { return "trailkeep.DedupeRetention"; }
+
+ private:
+  const RetentionCuts* cuts_;
+};
+
+struct RetentionFilters {
+  RetentionCuts cuts;
+  IntegrityRetentionFilter integrity{&cuts};
+  DedupeRetentionFilter dedupe{&cuts};
+};
+
 // `block_cache` is shared by every column family: left to itself each
 // family's table factory makes its own 8 MiB cache.
 rocksdb::ColumnFamilyOptions CfOptions(const std::string& name,
-                                       const std::shared_ptr<rocksdb::Cache>& block_cache) {
+                                       const std::shared_ptr<rocksdb::Cache>& block_cache,
+                                       const RetentionFilters* filters) {
   rocksdb::ColumnFamilyOptions o;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = block_cache;
@@ -65,6 +134,8 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::string& name,
     o.compression = rocksdb::kLZ4Compression;
     o.bottommost_compression = rocksdb::kZSTD;
   }
+  if (name == keys::kCfIntegrity) o.compaction_filter = &filters->integrity;
+  if (name == keys::kCfDedupe) o.compaction_filter = &filters->dedupe;
   return o;
 }
 
@@ -129,6 +200,9 @@ class RocksDbStore final : public Store {
     read_issues_.handler = std::move(handler);
   }
   std::vector<std::pair<std::string, uint64_t>> EngineStats() const override;
+  Result<RetentionCut> ExpireHost(const std::string& host, int64_t cut_us) override;
+  Status ExpireTimeIndex(int64_t before_us) override;
+  Result<uint64_t> FirstSeq() const override;
 
  private:
   RocksDbStore() = default;
@@ -156,6 +230,8 @@ class RocksDbStore final : public Store {
   };
   mutable ReadIssues read_issues_;
 
+  // Outlives db_ (declared before it): its compactions use the filters.
+  std::unique_ptr<RetentionFilters> filters_ = std::make_unique<RetentionFilters>();
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::string secondary_dir_;
@@ -195,7 +271,7 @@ Status RocksDbStore::DoOpen(const std::string& dir, StoreMode mode) {
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   const std::shared_ptr<rocksdb::Cache> block_cache = rocksdb::NewLRUCache(kBlockCacheBytes);
-  for (const auto& n : names) descs.emplace_back(n, CfOptions(n, block_cache));
+  for (const auto& n : names) descs.emplace_back(n, CfOptions(n, block_cache, filters_.get()));
 
   rocksdb::DB* raw = nullptr;
   rocksdb::Status rs;
@@ -268,12 +344,25 @@ Status RocksDbStore::RecoverCounters() {
   } else {
     next_seq_ = 1;
   }
+  std::string floor;
+  if (db_->Get({}, cf(kDefault), keys::kMetaNextSeq, &floor).ok() && floor.size() == 8) {
+    next_seq_ = std::max(next_seq_.load(), DecodeFixed64BE(floor));
+  }
   std::unique_ptr<rocksdb::Iterator> t(db_->NewIterator({}, cf(kByTime)));
   t->SeekToLast();
   if (t->Valid()) last_second_ = SignedFromOrdered(DecodeFixed64BE(t->key().ToStringView()));
   std::string v;
   if (db_->Get({}, cf(kDefault), keys::kMetaNextHostId, &v).ok() && v.size() == 8) {
     next_host_id_ = DecodeFixed64BE(v);
+  }
+  if (!read_only_) {
+    // The compaction filters need every host's last cut (one read of
+    // `hosts`, which holds one key per host).
+    return ListHosts([this](const v1::HostState& hs) {
+      if (hs.retention_cut_us() != 0) {
+        filters_->cuts.Set(hs.name(), {hs.retention_cut_us(), hs.expired_through_seq()});
+      }
+    });
   }
   return Status::Ok();
 }
@@ -292,10 +381,10 @@ void MergeChainState(const v1::HostState& from, v1::HostState* to) {
   *to->mutable_key_schedule() = from.key_schedule();
 }
 
-// One chain CF entry per epoch run of the block's chained events.
-void PutChainEntries(const v1::EventBlock& block, uint64_t block_first, rocksdb::WriteBatch* wb,
-                     rocksdb::ColumnFamilyHandle* cf) {
-  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> runs;  // epoch -> (min, max)
+// The block's runs of chained events, epoch -> (lowest seq, highest seq):
+// one chain CF entry each.
+std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> ChainRuns(const v1::EventBlock& block) {
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> runs;
   for (const auto& e : block.events()) {
     if (e.chain_epoch() == 0) continue;
     auto [it, fresh] = runs.try_emplace(e.chain_epoch(), e.chain_seq(), e.chain_seq());
@@ -304,7 +393,12 @@ void PutChainEntries(const v1::EventBlock& block, uint64_t block_first, rocksdb:
       it->second.second = std::max(it->second.second, e.chain_seq());
     }
   }
-  for (const auto& [epoch, range] : runs) {
+  return runs;
+}
+
+void PutChainEntries(const v1::EventBlock& block, uint64_t block_first, rocksdb::WriteBatch* wb,
+                     rocksdb::ColumnFamilyHandle* cf) {
+  for (const auto& [epoch, range] : ChainRuns(block)) {
     wb->Put(cf, keys::ChainKey(block.host_id(), epoch, range.second),
             keys::ChainValue(range.first, block_first));
   }
@@ -388,6 +482,12 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
         wb.Put(cf(kByNdcpp), keys::ByNdcppKey(ref, e.receive_time_us(), seq), "");
       }
       if (hs->first_seen_us() == 0) hs->set_first_seen_us(e.receive_time_us());
+      if (hs->oldest_kept_us() == 0) {
+        // Nothing kept (a new host, or every event expired): this one is the
+        // oldest. A host of a store written before retention keeps all.
+        hs->set_oldest_kept_us(hs->events() == hs->expired_events() ? e.receive_time_us()
+                                                                    : hs->first_seen_us());
+      }
       hs->set_last_seen_us(std::max(hs->last_seen_us(), e.receive_time_us()));
       hs->set_events(hs->events() + 1);
       hs->set_bytes(hs->bytes() + e.raw().size());
@@ -598,6 +698,140 @@ Status RocksDbStore::ScanRef(const std::string& ref, int64_t since_us, int64_t u
     if (!fn(keys::DecodeByNdcppSeq(k))) break;
   }
   return FromRocks(it->status(), "scanning by_ndcpp");
+}
+
+Result<RetentionCut> RocksDbStore::ExpireHost(const std::string& host, int64_t cut_us) {
+  if (read_only_) return Status::InvalidArgument("ExpireHost on a read-only store");
+  RetentionCut cut;
+  cut.host = host;
+  cut.cut_us = cut_us;
+  if (hosts_.find(host) == hosts_.end()) {
+    auto stored = GetHostState(host);
+    if (!stored.ok()) return stored.status();
+    if (!stored.value()) return cut;  // no such host
+  }
+  bool unused = false;
+  v1::HostState* hs = HostFor(host, nullptr, &unused);
+  const uint64_t host_id = hs->id();
+
+  // The host's blocks in receive-time order: only those below the cut are
+  // read (to count them and find their by_ndcpp keys and chain positions).
+  rocksdb::WriteBatch wb;
+  std::string prefix;
+  PutFixed64BE(&prefix, host_id);
+  const std::string begin = keys::ByHostKey(host_id, INT64_MIN, 0);
+  std::string end = keys::ByHostKey(host_id, cut_us, 0);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kByHost)));
+  std::string value;
+  v1::EventBlock block;
+  for (it->Seek(begin); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (keys::DecodeByHostTime(key) >= cut_us) break;
+    const uint64_t first_seq = keys::DecodeByHostSeq(key);
+    rocksdb::Status rs = db_->Get({}, cf(kEvents), keys::EventsKey(first_seq), &value);
+    if (rs.IsNotFound()) continue;  // its index entry outlived it: goes with the range
+    if (!rs.ok()) return FromRocks(rs, "reading block " + std::to_string(first_seq));
+    if (!ParseBlock(keys::EventsKey(first_seq), value, &block))
+      block.Clear();  // reported; removed all the same
+    const bool straddles =
+        std::any_of(block.events().begin(), block.events().end(),
+                    [&](const v1::Event& e) { return e.receive_time_us() >= cut_us; });
+    if (straddles) {
+      end = std::string(key);  // kept whole, with everything after it
+      break;
+    }
+    for (const v1::Event& e : block.events()) {
+      const int64_t t = e.receive_time_us();
+      if (cut.events == 0 || t < cut.oldest_removed_us) cut.oldest_removed_us = t;
+      cut.newest_removed_us = std::max(cut.newest_removed_us, t);
+      for (const auto& ref : e.ndcpp_refs()) {
+        wb.Delete(cf(kByNdcpp), keys::ByNdcppKey(ref, t, e.ingest_seq()));
+      }
+      if (e.chain_epoch() != 0 && std::make_pair(e.chain_epoch(), e.chain_seq()) >
+                                      std::make_pair(cut.chain_epoch, cut.chain_seq)) {
+        cut.chain_epoch = e.chain_epoch();
+        cut.chain_seq = e.chain_seq();
+      }
+      ++cut.events;
+    }
+    for (const auto& [epoch, range] : ChainRuns(block)) {
+      wb.Delete(cf(kChain), keys::ChainKey(host_id, epoch, range.second));
+    }
+    wb.Delete(cf(kEvents), keys::EventsKey(first_seq));
+    const uint64_t last_seq =
+        first_seq + static_cast<uint64_t>(std::max(block.events_size(), 1)) - 1;
+    cut.first_seq = cut.blocks == 0 ? first_seq : std::min(cut.first_seq, first_seq);
+    cut.last_seq = std::max(cut.last_seq, last_seq);
+    ++cut.blocks;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading by_host of " + host);
+  if (cut.blocks == 0) return cut;
+  // The first entry left is the oldest block kept.
+  it->Seek(end);
+  if (it->Valid() && it->key().starts_with(prefix)) {
+    cut.oldest_kept_us = keys::DecodeByHostTime(it->key().ToStringView());
+  }
+  wb.DeleteRange(cf(kByHost), begin, end);
+
+  v1::HostState before = *hs;
+  hs->set_retention_cut_us(std::max(hs->retention_cut_us(), cut_us));
+  hs->set_expired_events(hs->expired_events() + cut.events);
+  hs->set_expired_through_seq(std::max(hs->expired_through_seq(), cut.last_seq));
+  if (std::make_pair(cut.chain_epoch, cut.chain_seq) >
+      std::make_pair(hs->cut_chain_epoch(), hs->cut_chain_seq())) {
+    hs->set_cut_chain_epoch(cut.chain_epoch);
+    hs->set_cut_chain_seq(cut.chain_seq);
+  }
+  hs->set_oldest_kept_us(cut.oldest_kept_us);
+  MakeStringsValidUtf8(hs);
+  wb.Put(cf(kHosts), host, hs->SerializeAsString());
+  // The cut may remove the store's last block, from which an open recovers
+  // the next ingest_seq: keep it apart.
+  std::string next;
+  PutFixed64BE(&next, next_seq_.load(std::memory_order_relaxed));
+  wb.Put(cf(kDefault), keys::kMetaNextSeq, next);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status rs = db_->Write(wo, &wb);
+  if (!rs.ok()) {
+    *hs = std::move(before);
+    return FromRocks(rs, "removing expired events of " + host);
+  }
+  filters_->cuts.Set(host, {hs->retention_cut_us(), hs->expired_through_seq()});
+  // The filtered families are small: compact the ranges that may hold the
+  // host's expired keys now, so they leave the disk with the events.
+  std::string dedupe_begin = "a" + host;
+  dedupe_begin.push_back('\0');
+  std::string dedupe_end = "a" + host;
+  dedupe_end.push_back('\1');
+  const std::string integrity_end = keys::IntegrityKey(cut.last_seq + 1, 0);
+  const rocksdb::Slice db(dedupe_begin), de(dedupe_end), ie(integrity_end);
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  Status s = FromRocks(db_->CompactRange(co, cf(kDedupe), &db, &de), "compacting dedupe");
+  if (s.ok())
+    s = FromRocks(db_->CompactRange(co, cf(kIntegrity), nullptr, &ie), "compacting integrity");
+  if (!s.ok()) return s;
+  return cut;
+}
+
+Status RocksDbStore::ExpireTimeIndex(int64_t before_us) {
+  if (read_only_) return Status::InvalidArgument("ExpireTimeIndex on a read-only store");
+  int64_t sec = before_us / 1000000;
+  if (before_us < 0 && before_us % 1000000 != 0) --sec;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(
+      db_->DeleteRange(wo, cf(kByTime), keys::ByTimeKey(INT64_MIN), keys::ByTimeKey(sec)),
+      "removing expired by_time entries");
+}
+
+Result<uint64_t> RocksDbStore::FirstSeq() const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kEvents)));
+  it->SeekToFirst();
+  if (it->Valid()) return keys::DecodeSeq(it->key().ToStringView());
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the first block");
+  return LastSeq() + 1;
 }
 
 std::vector<std::pair<std::string, uint64_t>> RocksDbStore::EngineStats() const {

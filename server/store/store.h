@@ -60,6 +60,21 @@ struct StoreReadIssue {
 };
 using StoreReadIssueHandler = std::function<void(const StoreReadIssue&)>;
 
+// What Store::ExpireHost removed for one host (all zero: nothing expired).
+struct RetentionCut {
+  std::string host;
+  int64_t cut_us = 0;      // the events removed were received before this
+  uint64_t events = 0;     // events removed by this cut
+  uint64_t blocks = 0;     // their blocks
+  uint64_t first_seq = 0;  // lowest and highest ingest_seq removed
+  uint64_t last_seq = 0;
+  int64_t oldest_removed_us = 0;
+  int64_t newest_removed_us = 0;
+  int64_t oldest_kept_us = 0;  // the host's oldest event still stored (0: none)
+  uint64_t chain_epoch = 0;    // chain position of the newest chained event removed
+  uint64_t chain_seq = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -121,6 +136,30 @@ class Store {
   virtual Status CreateCheckpoint(const std::string& dir) const {
     return Status::Unavailable("this store cannot take a checkpoint of " + dir);
   }
+  // Retention (docs/formats/record_store.md, 'Retention'). Removes the
+  // blocks of `host` whose events were all received before `cut_us`, from
+  // every column family, without scanning the store: the host's `by_host`
+  // range below the cut names the blocks, which are read to find their keys
+  // in `events`, `chain` and `by_ndcpp` (point deletes), `by_host` loses the
+  // range itself, and the `integrity` and `dedupe` keys of the host go at
+  // their next compaction (a filter with the host's cut; the call compacts
+  // the ranges it touched). The host's
+  // HostState keeps the cut, its chain position and the count, in the same
+  // synced WriteBatch. Call it from the committing thread, between commits.
+  virtual Result<RetentionCut> ExpireHost(const std::string& host, int64_t cut_us) {
+    (void)cut_us;
+    return Status::Unavailable("this store cannot expire the events of " + host);
+  }
+  // Removes the `by_time` entries of seconds before `before_us`; the caller
+  // passes the oldest receive time any host still keeps, so SeqAtTime stays
+  // exact for every kept event. Committing thread only.
+  virtual Status ExpireTimeIndex(int64_t before_us) {
+    (void)before_us;
+    return Status::Unavailable("this store cannot expire its time index");
+  }
+  // The lowest ingest_seq still stored (LastSeq() + 1 when none is).
+  virtual Result<uint64_t> FirstSeq() const { return uint64_t{1}; }
+
   // A few cheap engine statistics for /metrics ("estimate_num_keys", ...).
   virtual std::vector<std::pair<std::string, uint64_t>> EngineStats() const { return {}; }
 };

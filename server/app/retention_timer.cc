@@ -1,0 +1,55 @@
+#include "server/app/retention_timer.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/base/time_format.h"
+#include "server/selfaudit/self_audit.h"
+#include "server/store/committer.h"
+
+namespace trailkeep {
+
+void RetentionTimer::Start() {
+  Queue();
+  Arm();
+}
+
+void RetentionTimer::Arm() {
+  timer_.expires_after(std::chrono::microseconds(policy_.CheckIntervalUs()));
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    Queue();
+    Arm();
+  });
+}
+
+void RetentionTimer::Queue() {
+  committer_->RunInOrder([this] {
+    auto cuts = RunRetentionPass(store_, policy_, clock_->NowMicros());
+    if (!cuts.ok()) {
+      spdlog::error("retention: {}", cuts.status().ToString());
+      audit_->Record(SelfEventKind::kStoreError, "",
+                     "retention pass failed: " + cuts.status().ToString());
+      return;
+    }
+    for (const RetentionCut& c : cuts.value()) {
+      const std::string keep = FormatRetention(policy_.ForHost(c.host));
+      spdlog::info("retention: {} events of {} received before {} removed (retention {})", c.events,
+                   c.host, FormatRfc3339Micros(c.cut_us), keep);
+      audit_->Record(SelfEventKind::kRetentionCut, "",
+                     std::to_string(c.events) + " events of " + c.host + " received before " +
+                         FormatRfc3339Micros(c.cut_us) + " removed (retention " + keep + ")",
+                     {{"host", c.host},
+                      {"retention", keep},
+                      {"cut", FormatRfc3339Micros(c.cut_us)},
+                      {"events", std::to_string(c.events)},
+                      {"first_seq", std::to_string(c.first_seq)},
+                      {"last_seq", std::to_string(c.last_seq)},
+                      {"oldest_removed", FormatRfc3339Micros(c.oldest_removed_us)},
+                      {"newest_removed", FormatRfc3339Micros(c.newest_removed_us)},
+                      {"chain_epoch", std::to_string(c.chain_epoch)},
+                      {"chain_seq", std::to_string(c.chain_seq)}});
+    }
+  });
+}
+
+}  // namespace trailkeep

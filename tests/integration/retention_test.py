@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Retention through the real trailkeepd ([store] retention, docs/formats/record_store.md
+"Retention"), with real time and a short override so it runs in seconds:
+
+  1. [[store.retention_override]] hosts = ["old-*"], retention = "2s": the old host's events
+     leave the store while the others (retention "forever") stay; each cut is a RETENTION_CUT
+     collector event naming the host, the count and the seqs; `trailkeepd hosts` shows the
+     oldest event kept per host.
+  2. GET /v1/events with a cursor before the cut is answered from the first kept event with
+     X-Trailkeep-Expired and X-Trailkeep-First-Kept-Cursor (and the NDJSON trailer), not an error.
+  3. --check-config refuses a malformed retention with its line.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import BIN, Collector, log, sd_param  # noqa: E402
+
+
+def config(dev, retention, overrides=""):
+    pki = os.path.join(dev, "pki")
+    return "\n".join([
+        'data_dir = "@DATA@"',
+        'collector_name = "tk-retention-collector"',
+        "[[listen.syslog]]",
+        'address = "127.0.0.1:0"',
+        "[[listen.export]]",
+        'address = "127.0.0.1:0"',
+        "[tls]",
+        'cert_file = "%s/server.pem"' % pki,
+        'key_file = "%s/server.key"' % pki,
+        'ca_file = "%s/ca.pem"' % pki,
+        'client_auth = "optional"',
+        "[export]",
+        'token_file = "%s/export-tokens"' % dev,
+        "[ndcpp]",
+        'rules_file = "none"',
+        "[store]",
+        'retention = "%s"' % retention,
+        overrides,
+    ]) + "\n"
+
+
+def dev_folder():
+    """A workdir whose dev/ holds a PKI and an admin token (made by a dev-mode start)."""
+    c = Collector()
+    c.start()
+    c.stop()
+    return c.workdir
+
+
+def hosts(c):
+    out = harness.run([os.path.join(BIN, "trailkeepd"), "hosts", "--db", c.db, "--format", "json"],
+                      timeout=60)
+    return {h["host"]: h for h in (json.loads(l) for l in out.stdout.decode().splitlines() if l.strip())}
+
+
+def get(c, path, token):
+    ca = os.path.join(c.workdir, "dev", "pki", "ca.pem")
+    r = subprocess.run(["curl", "-sS", "--http1.1", "-D", "-", "--cacert", ca, "--max-time", "60",
+                        "-H", "Authorization: Bearer " + token,
+                        "https://127.0.0.1:%d%s" % (c.export_port, path)],
+                       capture_output=True, timeout=90)
+    assert r.returncode == 0, r.stderr
+    head, _, body = r.stdout.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_old_hosts_expire_and_a_cursor_before_the_cut_is_answered():
+    workdir = dev_folder()
+    dev = os.path.join(workdir, "dev")
+    with open(os.path.join(dev, "admin.token")) as f:
+        token = f.read().strip()
+    overrides = '[[store.retention_override]]\nhosts = ["old-*"]\nretention = "2s"\n'
+    c = Collector(workdir=workdir, config_text=config(dev, "forever", overrides))
+    with c:
+        old = [b"<13>1 - old-box app - - - old %d" % i for i in range(3)]
+        c.send_frames(old + [b"<13>1 - keep-box app - - - kept"])
+        c.wait_for_count(4)
+        before = hosts(c)
+        assert before["old-box"]["oldest_kept"] == before["old-box"]["first_seen"], before["old-box"]
+        # The pass runs every second (a tenth of 2 s): the cut follows within about 3 s.
+        cuts = c.wait_for(lambda: c.self_events("RETENTION_CUT"), 20, "a RETENTION_CUT event")
+        assert len(cuts) == 1, cuts
+        cut = cuts[0]
+        assert sd_param(cut, "host") == "old-box", cut
+        assert sd_param(cut, "events") == "3", cut
+        assert sd_param(cut, "retention") == "2s", cut
+        first, last = int(sd_param(cut, "first_seq")), int(sd_param(cut, "last_seq"))
+        peers = c.peer_events()
+        assert [e["msg"] for e in peers] == ["kept"], peers
+        after = hosts(c)
+        assert after["old-box"]["oldest_kept"] == "", after["old-box"]
+        assert after["old-box"]["retention"]["expired_events"] == 3, after["old-box"]
+        assert after["keep-box"]["oldest_kept"] == before["keep-box"]["oldest_kept"], after
+        assert "retention" not in after["keep-box"], after["keep-box"]
+        log("  cut: %s" % cut["msg"])
+
+        # The collector's start event (seq 1) is kept forever, so the store's first kept
+        # event is seq 1: a cursor before it does not exist. The per-host hole is named by
+        # the RETENTION_CUT event in the stream itself.
+        status, headers, body = get(c, "/v1/events?cursor=0&limit=100", token)
+        assert status == 200, (status, body[:300])
+        assert "x-trailkeep-expired" not in headers, headers
+        seqs = [json.loads(l).get("ingest_seq") for l in body.decode().splitlines() if l.strip()]
+        assert not any(first <= int(s) <= last for s in seqs if s is not None), (first, last, seqs)
+        assert b'"RETENTION_CUT"' in body, body[:2000]
+
+    # Now every host is kept 2 s: everything before the new events expires, the collector's
+    # own events included, and a cursor of 0 falls before the cut.
+    c = Collector(workdir=workdir, config_text=config(dev, "2s"))
+    with c:
+        c.wait_for(lambda: not any(int(e["ingest_seq"]) == 1 for e in c.query()), 20,
+                   "seq 1 to expire")
+        status, headers, body = get(c, "/v1/events?cursor=0&limit=1000", token)
+        assert status == 200, (status, body[:300])
+        expired = headers.get("x-trailkeep-expired", "")
+        first_kept = int(headers["x-trailkeep-first-kept-cursor"])
+        assert expired == "1-%d" % first_kept, headers
+        lines = [json.loads(l) for l in body.decode().splitlines() if l.strip()]
+        assert lines[-1]["expired"] == expired and lines[-1]["first_kept_cursor"] == str(first_kept), lines[-1]
+        events = lines[:-1]  # the newest only: the collector's own expire too
+        assert all(int(e["ingest_seq"]) > first_kept for e in events), events[:1]
+        log("  cursor 0: expired %s, first kept cursor %d, %d events" % (expired, first_kept, len(events)))
+
+
+def test_check_config_refuses_a_malformed_retention():
+    workdir = dev_folder()
+    dev = os.path.join(workdir, "dev")
+    cfg = os.path.join(workdir, "bad.toml")
+    with open(cfg, "w") as f:
+        f.write(config(dev, "six months").replace("@DATA@", os.path.join(workdir, "data")))
+    r = subprocess.run([os.path.join(BIN, "trailkeepd"), "--config", cfg, "--check-config"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0, r
+    assert "store.retention must be a duration" in r.stderr + r.stdout, r.stderr
+
+
+if __name__ == "__main__":
+    harness.main([test_old_hosts_expire_and_a_cursor_before_the_cut_is_answered,
+                  test_check_config_refuses_a_malformed_retention])
