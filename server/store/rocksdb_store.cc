@@ -357,12 +357,19 @@ Status RocksDbStore::RecoverCounters() {
   }
   if (!read_only_) {
     // The compaction filters need every host's last cut (one read of
-    // `hosts`, which holds one key per host).
-    return ListHosts([this](const v1::HostState& hs) {
+    // `hosts`, which holds one key per host). Not reported here: the
+    // readers report a record that does not parse, once, to the handler
+    // set after the open.
+    std::unique_ptr<rocksdb::Iterator> h(db_->NewIterator({}, cf(kHosts)));
+    v1::HostState hs;
+    for (h->SeekToFirst(); h->Valid(); h->Next()) {
+      if (ParseRepairingUtf8(h->value().ToStringView(), &hs) == ParseOutcome::kUnparseable)
+        continue;
       if (hs.retention_cut_us() != 0) {
         filters_->cuts.Set(hs.name(), {hs.retention_cut_us(), hs.expired_through_seq()});
       }
-    });
+    }
+    return FromRocks(h->status(), "reading the hosts' retention cuts");
   }
   return Status::Ok();
 }
