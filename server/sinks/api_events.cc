@@ -1,6 +1,7 @@
 #include "server/sinks/api_events.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,7 @@ struct EventsPage {
   // seqs between expired and the answer says so (expired_text()).
   uint64_t first_seq = 0;
   uint64_t cursor = 0;
-  bool expired() const { return first_seq > cursor + 1; }
+  bool expired() const { return first_seq > cursor + 1; }  // false when first_seq is 0
   // "A-B": the seqs after the cursor that retention removed.
   std::string expired_text() const {
     return std::to_string(cursor + 1) + "-" + std::to_string(first_seq - 1);
@@ -71,6 +72,16 @@ void EventsResponse::Start(const QueryParams& params) {
         } else {
           page->status = first.status();
           return page;
+        }
+        if (page->expired() && req.filter.since_us != INT64_MIN) {
+          // A query from a time names the expired range only when that time
+          // falls before the first kept event.
+          std::vector<v1::Event> first_block;
+          if (server->store->ReadBlock(page->first_seq, &first_block).ok() &&
+              !first_block.empty() &&
+              first_block.front().receive_time_us() <= req.filter.since_us) {
+            page->first_seq = 0;  // nothing expired after `since`
+          }
         }
         page->status =
             QueryEvents(*server->store, req.filter, req.cursor, max_seq, [&](const v1::Event& e) {

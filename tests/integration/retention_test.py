@@ -128,6 +128,12 @@ def test_old_hosts_expire_and_a_cursor_before_the_cut_is_answered():
         events = lines[:-1]  # the newest only: the collector's own expire too
         assert all(int(e["ingest_seq"]) > first_kept for e in events), events[:1]
         log("  cursor 0: expired %s, first kept cursor %d, %d events" % (expired, first_kept, len(events)))
+        # A query from a time: the expired range is named when the time falls before the
+        # first kept event, not when it falls after.
+        status, headers, _ = get(c, "/v1/events?since=1h&limit=10", token)
+        assert status == 200 and headers.get("x-trailkeep-expired", "").startswith("1-"), headers
+        status, headers, _ = get(c, "/v1/events?since=2099-01-01T00:00:00Z&limit=10", token)
+        assert status == 200 and "x-trailkeep-expired" not in headers, headers
 
 
 def test_check_config_refuses_a_malformed_retention():
