@@ -33,8 +33,9 @@ constexpr const char* kDerivedKeys[] = {"format",        "pri",
                                         "chain",         "audit",
                                         "audit_member",  "enterprise_number"};
 // Keys the collector adds from outside the bytes: shown, not covered.
-constexpr const char* kCollectorKeys[] = {"ingest_seq", "receive_time", "host", "peer",
-                                          "transport",  "integrity",    "refs", "description"};
+constexpr const char* kCollectorKeys[] = {
+    "ingest_seq",  "receive_time",      "host",           "peer", "transport", "integrity", "refs",
+    "description", "hostname_mismatch", "sender_identity"};
 // Of a grouped event's `audit`, the keys derived from the record lines.
 constexpr const char* kAuditKeys[] = {"node", "serial", "time"};
 constexpr const char* kAuditRecordKeys[] = {"type", "text", "chain_seq"};

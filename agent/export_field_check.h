@@ -21,7 +21,8 @@
 //
 // Not covered, because the collector derives them and the agent never signed
 // them (a later store seal covers them): ingest_seq, receive_time, peer,
-// transport, integrity, refs, description, the audit interpretation
+// transport, integrity, refs, description, hostname_mismatch,
+// sender_identity, the audit interpretation
 // (records' fields, complete, identity_map, a node named by name_format), and
 // `host` of an event without HOSTNAME. Coverage counts what was and was not
 // covered, for the summary line. Unsigned events are not covered at all.

@@ -186,6 +186,8 @@ std::string EventToJson(const v1::Event& e) {
   j["integrity"] = IntegrityName(e.integrity());
   j["refs"] = json(std::vector<std::string>(e.ndcpp_refs().begin(), e.ndcpp_refs().end()));
   j["description"] = e.description();
+  j["hostname_mismatch"] = e.hostname_mismatch();
+  j["sender_identity"] = e.sender_identity();
   if (e.chain_epoch() != 0 || e.chain_seq() != 0) {
     j["chain"] = {{"e", std::to_string(e.chain_epoch())},
                   {"s", e.chain_seq()},

@@ -11,6 +11,7 @@
 #include "server/net/audit_remote_listener.h"
 #include "server/net/plain_syslog_listener.h"
 #include "server/net/tls_syslog_listener.h"
+#include "server/pipeline/legacy_host_rules.h"
 #include "server/pipeline/plain_source_host.h"
 #include "server/sinks/export_https_server.h"
 #include "server/store/retention.h"
@@ -32,6 +33,13 @@ struct ServerConfig {
   std::string group;
 
   TlsSyslogOptions syslog;  // [[listen.syslog]] + [tls] + [limits]
+  // hostname_binding of the [[listen.syslog]] tables that set it, by
+  // configured address (a listener whose configured address, the file's or
+  // --listen-syslog's in its place, is the one a table named takes it), and
+  // [legacy_syslog.allowed_hosts]: certificate identity -> host patterns
+  // (server/pipeline/legacy_host_rules.h).
+  std::vector<std::pair<std::string, HostnameBinding>> syslog_listener_binding;
+  std::vector<std::pair<std::string, std::vector<std::string>>> legacy_allowed_hosts;
   // [[listen.export]] + [export] + [[export.client]]; its TLS settings are
   // taken from [tls] at start-up (client certificates optional).
   ExportServerOptions export_api;

@@ -58,6 +58,57 @@ void ReadAuditNaming(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Unknown(*t, "audit.");
 }
 
+// hostname_binding of one [[listen.syslog]] (legacy senders' host policy).
+void ReadHostnameBinding(const toml::table& t, const std::string& prefix,
+                         const std::string& address, TomlReader* r, ServerConfig* c) {
+  std::string text;
+  r->String(t, prefix, "hostname_binding", &text);
+  const toml::node* n = t.get("hostname_binding");
+  if (n == nullptr) return;
+  HostnameBinding binding;
+  if (!ParseHostnameBinding(text, &binding)) {
+    r->Error(n, prefix + "hostname_binding must be one of flag, refuse, off, not \"" + text + "\"");
+    return;
+  }
+  c->syslog_listener_binding.emplace_back(address, binding);
+}
+
+// [legacy_syslog.allowed_hosts]: the hosts a legacy sender's certificate may
+// speak for beyond its own names (relays, gear named otherwise).
+void ReadLegacySyslog(const toml::table& root, TomlReader* r, ServerConfig* c) {
+  r->Seen("", "legacy_syslog");
+  const toml::table* t = root["legacy_syslog"].as_table();
+  if (t == nullptr) return;
+  const std::string prefix = "legacy_syslog.";
+  r->Seen(prefix, "allowed_hosts");
+  if (const toml::node* an = t->get("allowed_hosts")) {
+    const toml::table* m = an->as_table();
+    if (m == nullptr) {
+      r->Error(an,
+               prefix + "allowed_hosts must be a table: \"certificate name\" = [\"pattern\", ...]");
+    } else {
+      for (const auto& [identity, patterns] : *m) {
+        const std::string key = std::string(identity.str());
+        std::vector<std::string> list;
+        const toml::array* arr = patterns.as_array();
+        bool ok = arr != nullptr;
+        for (size_t i = 0; ok && i < arr->size(); ++i) {
+          const auto* v = arr->get(i)->as_string();
+          ok = v != nullptr && !v->get().empty();
+          if (ok) list.push_back(v->get());
+        }
+        if (!ok) {
+          r->Error(&patterns, prefix + "allowed_hosts.\"" + key +
+                                  "\" must be a list of host patterns, e.g. [\"web-*\"]");
+          continue;
+        }
+        c->legacy_allowed_hosts.emplace_back(key, std::move(list));
+      }
+    }
+  }
+  r->Unknown(*t, prefix);
+}
+
 void ReadListeners(const toml::table& root, TomlReader* r, ServerConfig* c) {
   const toml::node* listen = root.get("listen");
   r->Seen("", "listen");
@@ -87,6 +138,7 @@ void ReadListeners(const toml::table& root, TomlReader* r, ServerConfig* c) {
                                                              : c->audit_remote.addresses;
     addresses.clear();
     if (kind == "audit") c->audit_listener_naming.clear();
+    if (kind == "syslog") c->syslog_listener_binding.clear();
     const std::string prefix = "listen." + kind + ".";
     for (const auto& el : *arr) {
       const toml::table& t = *el.as_table();
@@ -100,6 +152,7 @@ void ReadListeners(const toml::table& root, TomlReader* r, ServerConfig* c) {
       }
       std::optional<audit::NodeNaming> naming;
       if (kind == "audit") ReadNaming(t, prefix, &sub, &naming);
+      if (kind == "syslog") ReadHostnameBinding(t, prefix, address, &sub, c);
       try {
         std::string host;
         unsigned short port;
@@ -472,6 +525,7 @@ std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
   ReadExport(root, &r, c);
   ReadTunnels(root, &r, c);
   ReadPlainSyslog(root, &r, c);
+  ReadLegacySyslog(root, &r, c);
   ReadAuditNaming(root, &r, c);
   r.Unknown(root, "");
   std::vector<ConfigError> errors = r.errors();

@@ -5,10 +5,12 @@
 //              [--rules FILE|none]
 //   trailkeepd --check-config --config FILE
 //   trailkeepd query --db DIR [--host GLOB] [--since T] [--until T] [--ref SFR]
-//                    [--text TEXT] [--limit N] [--format text|json]
+//                    [--text TEXT] [--hostname-mismatch | --hostname-match] [--limit N]
+//                    [--format text|json]
 //   trailkeepd hosts --db DIR [--format text|json]
 //   trailkeepd report --db DIR auth|logins|time-changes|updates|tls-failures|ndcpp [--failed]
-//              [--since T] [--until T] [--host GLOB] [--format text|json]
+//              [--since T] [--until T] [--host GLOB] [--hostname-mismatch | --hostname-match]
+//              [--format text|json]
 //   trailkeepd verify --db DIR --host H [--key FILE | --keys-dir DIR]
 //   trailkeepd enroll HOST --out DIR [--config FILE | --dev DIR] [--days N] [--force]
 //   trailkeepd enroll HOST --rotate --out DIR [--config FILE | --dev DIR] [--force]
@@ -105,6 +107,10 @@ int main(int argc, char** argv) {
   query->add_option("--until", q.until, "receive time upper bound: RFC 3339 or 15m, 2h, 7d");
   query->add_option("--ref", q.ref, "NDcPP SFR reference, e.g. FIA_UIA_EXT.1");
   query->add_option("--text", q.text, "case-insensitive substring of the message");
+  query->add_flag("--hostname-mismatch", q.hostname_mismatch,
+                  "only legacy events whose sender's certificate does not speak for their host");
+  query->add_flag("--hostname-match", q.hostname_match, "only events without that mark")
+      ->excludes("--hostname-mismatch");
   query->add_option("--limit", q.limit, "stop after N events");
   query->add_option("--format", q.format, "text or json")->check(CLI::IsMember({"text", "json"}));
 
@@ -123,6 +129,10 @@ int main(int argc, char** argv) {
   report->add_option("--since", rep.since, "receive time lower bound: RFC 3339 or 15m, 2h, 7d");
   report->add_option("--until", rep.until, "receive time upper bound: RFC 3339 or 15m, 2h, 7d");
   report->add_option("--host", rep.host, "source host glob, e.g. 'api-*'");
+  report->add_flag("--hostname-mismatch", rep.hostname_mismatch,
+                   "only legacy events whose sender's certificate does not speak for their host");
+  report->add_flag("--hostname-match", rep.hostname_match, "only events without that mark")
+      ->excludes("--hostname-mismatch");
   report->add_option("--format", rep.format, "text or json")
       ->check(CLI::IsMember({"text", "json"}));
 

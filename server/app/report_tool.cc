@@ -31,6 +31,7 @@ int RunReport(const ReportToolOptions& o) {
   r.name = o.name;
   r.host = o.host;
   r.failed_only = o.failed;
+  if (o.hostname_mismatch || o.hostname_match) r.hostname_mismatch = o.hostname_mismatch;
   const int64_t now = o.clock->NowMicros();
   if (!TimeArg("--since", o.since, now, &r.since_us) ||
       !TimeArg("--until", o.until, now, &r.until_us)) {

@@ -14,6 +14,7 @@ struct ReportToolOptions {
   std::string since, until;  // RFC 3339 or relative ("7d"); on receive time
   std::string host;          // glob
   bool failed = false;       // auth --failed
+  bool hostname_mismatch = false, hostname_match = false;  // as QueryOptions'
   std::string format = "text";
   ClockPtr clock = MakeSystemClock();  // "now" of relative times
 };

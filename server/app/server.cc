@@ -41,6 +41,7 @@
 #include "server/pipeline/connection_audit.h"
 #include "server/pipeline/hmac_keyring.h"
 #include "server/pipeline/ingest_pipeline.h"
+#include "server/pipeline/legacy_host_rules.h"
 #include "server/pipeline/record_deduper.h"
 #include "server/pipeline/rules_holder.h"
 #include "server/pipeline/tunnel_state_stage.h"
@@ -220,6 +221,24 @@ void SetListenerNamings(const ServerConfig& config, const std::vector<std::strin
   }
 }
 
+// Legacy TLS senders' host policy by bound address (io threads not yet
+// running): hostname_binding of the [[listen.syslog]] whose configured
+// address is the listener's, else "flag"; the agents' host_map and
+// [legacy_syslog.allowed_hosts] say which hosts a certificate speaks for.
+LegacyHostRules MakeLegacyHostRules(const ServerConfig& config,
+                                    const std::vector<std::string>& bound) {
+  LegacyHostConfig legacy;
+  const auto& configured = config.syslog.addresses;
+  for (size_t i = 0; i < bound.size() && i < configured.size(); ++i) {
+    for (const auto& [address, binding] : config.syslog_listener_binding) {
+      if (address == configured[i]) legacy.listeners.emplace_back(bound[i], binding);
+    }
+  }
+  legacy.allowed_hosts = config.legacy_allowed_hosts;
+  legacy.host_map = config.host_map;
+  return LegacyHostRules(std::move(legacy));
+}
+
 // An auditor must see that unauthenticated input is enabled: one event per
 // plaintext socket, naming its transport and address.
 void RecordPlaintextListeners(const PlainSyslogListener& plain, const PlainSyslogOptions& options,
@@ -390,6 +409,7 @@ int RunServer(const ServerConfig& config) {
     TlsSyslogOptions syslog_options = config.syslog;
     syslog_options.clock = clock;
     listener = std::make_unique<TlsSyslogListener>(io, syslog_options, ingest_ports, metrics);
+    pipeline.SetLegacyHostRules(MakeLegacyHostRules(config, listener->BoundAddresses()));
     if (!config.audit_remote.addresses.empty()) {
       AuditRemoteOptions audit_options = config.audit_remote;
       audit_options.disk_low = space_watch.low_flag();

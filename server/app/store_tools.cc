@@ -106,6 +106,7 @@ int RunQuery(const QueryOptions& o) {
   f.host = o.host;
   f.ref = o.ref;
   f.text = o.text;
+  if (o.hostname_mismatch || o.hostname_match) f.hostname_mismatch = o.hostname_mismatch;
   auto store = OpenForReading(o.db);
   if (!store) return 1;
   Printer out(o.format, o.limit);

@@ -22,6 +22,9 @@ struct QueryOptions {
   uint64_t limit = 0;                  // 0 = no limit
   std::string format = "text";         // text | json
   ClockPtr clock = MakeSystemClock();  // "now" of relative times
+  // --hostname-mismatch / --hostname-match: only events with / without the
+  // mark (Event.hostname_mismatch); neither = all.
+  bool hostname_mismatch = false, hostname_match = false;
 };
 
 int RunQuery(const QueryOptions& options);

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace trailkeep::v1 {
@@ -56,7 +57,13 @@ enum class ConnectionEventKind {
   kTruncatedFrame,      // half-sent frame at disconnect
   kConnectionLimit,     // refused: too many connections or handshakes
   kAgentRefused,        // trailkeep/1 connection refused (no certificate, host binding)
+  // One legacy sender's event dropped: its certificate does not speak for
+  // the HOSTNAME it claims (hostname_binding = "refuse"); the connection goes on.
+  kHostnameRefused,
 };
+
+// Extra name/value pairs a connection event is recorded with.
+using ConnectionFields = std::vector<std::pair<std::string, std::string>>;
 
 // The collector -> agent direction of one agent connection. Every method may
 // be called from any thread; the session serialises the writes.
@@ -77,7 +84,9 @@ class IngestSink {
   // durably stored, so the session can acknowledge them (port 60). On false
   // (full) nothing was taken: the same frames may be offered again. A bound
   // agent's frame naming another host refuses its connection: that frame and
-  // those after it are dropped. For port-60 records, the peer's bound_host
+  // those after it are dropped. A legacy sender's frame that its listener's
+  // hostname_binding refuses is dropped alone (and recorded) once the batch
+  // is taken. For port-60 records, the peer's bound_host
   // names the tunnel's node, if any.
   virtual bool Offer(IngestBatch* batch, std::function<void()> on_durable) = 0;
 };
@@ -86,7 +95,8 @@ class ConnectionReporter {
  public:
   virtual ~ConnectionReporter() = default;
   virtual void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer& peer,
-                                     const std::string& reason) = 0;
+                                     const std::string& reason,
+                                     const ConnectionFields& fields = {}) = 0;
 };
 
 class AgentBinder {

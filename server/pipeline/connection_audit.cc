@@ -23,6 +23,8 @@ SelfEventKind KindOf(ConnectionEventKind k) {
       return SelfEventKind::kConnectionLimit;
     case ConnectionEventKind::kAgentRefused:
       return SelfEventKind::kAgentRefused;
+    case ConnectionEventKind::kHostnameRefused:
+      return SelfEventKind::kHostnameRefused;
   }
   return SelfEventKind::kFramingError;
 }
@@ -30,8 +32,10 @@ SelfEventKind KindOf(ConnectionEventKind k) {
 }  // namespace
 
 void ConnectionAudit::ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer& peer,
-                                            const std::string& reason) {
+                                            const std::string& reason,
+                                            const ConnectionFields& extra) {
   std::vector<std::pair<std::string, std::string>> fields = {{"reason", reason}};
+  fields.insert(fields.end(), extra.begin(), extra.end());
   if (!peer.cert_subject().empty()) fields.emplace_back("cert_subject", peer.cert_subject());
   if (!peer.cert_sha256().empty()) fields.emplace_back("cert_sha256", peer.cert_sha256());
   if (!peer.listener().empty()) fields.emplace_back("listener", peer.listener());

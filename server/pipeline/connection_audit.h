@@ -22,7 +22,8 @@ class ConnectionAudit final : public ConnectionReporter {
   explicit ConnectionAudit(SelfAudit* self_audit) : self_audit_(self_audit) {}
 
   void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer& peer,
-                             const std::string& reason) override;
+                             const std::string& reason,
+                             const ConnectionFields& extra = {}) override;
 
  private:
   SelfAudit* const self_audit_;

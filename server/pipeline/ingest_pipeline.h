@@ -3,15 +3,18 @@
 // thread (so connections parse in parallel):
 //   1. ParseStage        frame -> Event (parse_stage.h)
 //   2. HostBindingStage  the host, from the channel and the claimed HOSTNAME;
-//                        a refusal closes the agent's connection
+//                        a refusal closes the agent's connection; a legacy
+//                        sender's event for a host its certificate does not
+//                        speak for is marked, or dropped and recorded
+//                        (hostname_binding, legacy_host_rules.h)
 //   3. MacCheckStage     an agent event's chain element and MAC (syslog only)
 //   4. ClassifyStage     NDcPP references, the whole batch at once
 // then offers the batch to the committer, which alone orders and stores
 // (its commit stages: server/store/committer.h). Connection events are
 // connection_audit.h's; agents bind to their hosts in agent_binding.h.
 // Plaintext (UDP/TCP) senders' events take their transport from the peer,
-// their host from plain_source_host.h, and never a chain (nothing
-// authenticates them).
+// their host from plain_source_host.h (through the binding stage), and
+// never a chain (nothing authenticates them).
 //
 // Concurrency: thread-safe; holds no locks of its own.
 #pragma once
@@ -62,15 +65,24 @@ class IngestPipeline final : public IngestSink {
   // Events of the plaintext listeners (peer.transport UDP/TCP syslog) are
   // filed under the host `hosts` decides; they never carry a chain (nothing
   // authenticates them). Call before the plaintext listeners start.
-  void EnablePlainSyslog(PlainSourceHosts hosts) { plain_hosts_ = std::move(hosts); }
+  void EnablePlainSyslog(PlainSourceHosts hosts) { binding_.SetPlainHosts(std::move(hosts)); }
+  // Legacy TLS senders' host policy (hostname_binding); without it, "flag"
+  // on every listener. Call before the syslog listener starts.
+  void SetLegacyHostRules(LegacyHostRules rules) { binding_.SetLegacyRules(std::move(rules)); }
 
   bool Offer(IngestBatch* batch, std::function<void()> on_durable) override;
 
   uint64_t events_parsed() const { return parsed_.load(std::memory_order_relaxed); }
   uint64_t parse_fallbacks() const { return fallbacks_.load(std::memory_order_relaxed); }
+  // Legacy events stored with hostname_mismatch, and dropped under "refuse".
+  uint64_t hostname_mismatches() const {
+    return hostname_mismatches_.load(std::memory_order_relaxed);
+  }
+  uint64_t hostnames_refused() const { return hostnames_refused_.load(std::memory_order_relaxed); }
 
-  // Publishes both counts in `metrics` (GET /metrics: events_parsed_total,
-  // parse_fallbacks_total) for as long as the pipeline lives; `metrics` must
+  // Publishes these counts in `metrics` (GET /metrics: events_parsed_total,
+  // parse_fallbacks_total, syslog_hostname_mismatch_total,
+  // syslog_hostname_refused_total) for as long as the pipeline lives; `metrics` must
   // outlive it. Call once, before any connection is accepted.
   void RegisterCounters(CounterRegistry& metrics);
 
@@ -81,14 +93,15 @@ class IngestPipeline final : public IngestSink {
   const ClassifyStage* classify_;
   AgentIngestOptions agents_;
   const ParseStage parse_{};
-  const HostBindingStage binding_{};
+  HostBindingStage binding_;  // configured before the first Offer
   MacCheckStage mac_check_;
   // Records the refusal and closes the agent's connection.
   void RefuseAgent(const v1::Peer& peer, const std::string& why);
-  PlainSourceHosts plain_hosts_;
   std::atomic<uint64_t> parsed_{0};
   std::atomic<uint64_t> fallbacks_{0};
-  CounterRegistry::Registration metrics_;  // reads the two above: declared after them
+  std::atomic<uint64_t> hostname_mismatches_{0};
+  std::atomic<uint64_t> hostnames_refused_{0};
+  CounterRegistry::Registration metrics_;  // reads the counts above: declared after them
 };
 
 }  // namespace trailkeep

@@ -62,6 +62,7 @@ EventFilter FilterOf(const ReportOptions& o, const std::string& ref) {
   f.host = o.host;
   f.ref = ref;
   f.allowed_hosts = o.allowed_hosts;
+  f.hostname_mismatch = o.hostname_mismatch;
   return f;
 }
 

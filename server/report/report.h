@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ struct ReportOptions {
   std::vector<std::string> allowed_hosts;
   bool failed_only = false;  // auth: failures only
   size_t max_rows = 10000;   // event reports stop there (truncated = true)
+  // Only events with (true) / without (false) Event.hostname_mismatch.
+  std::optional<bool> hostname_mismatch;
 };
 
 struct Report {

@@ -102,6 +102,8 @@ const char* SelfEventMsgId(SelfEventKind kind) {
       return "PLAINTEXT_LISTENER_OPENED";
     case SelfEventKind::kRetentionCut:
       return "RETENTION_CUT";
+    case SelfEventKind::kHostnameRefused:
+      return "HOSTNAME_REFUSED";
   }
   return "UNKNOWN";
 }

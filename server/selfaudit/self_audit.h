@@ -65,6 +65,9 @@ enum class SelfEventKind {
   // Retention removed a host's events older than its policy (FAU_STG.1):
   // one per host and pass, never summarised (server/app/retention_timer.h).
   kRetentionCut,
+  // A legacy TLS sender's event dropped: its certificate does not speak for
+  // the HOSTNAME it claims (hostname_binding = "refuse").
+  kHostnameRefused,
 };
 
 // The MSGID under which a kind is stored ("TLS_HANDSHAKE_FAILED", ...).

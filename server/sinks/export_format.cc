@@ -121,6 +121,11 @@ std::string EventToCef(const v1::Event& e) {
     kv("cs3Label", "peerCertSubject");
     kv("cs3", e.peer().cert_subject());
   }
+  if (e.hostname_mismatch()) {
+    // The sender's certificate does not speak for dvchost (hostname_binding).
+    kv("cs4Label", "hostnameMismatchSender");
+    kv("cs4", e.sender_identity());
+  }
   kv("msg", e.msg());
   return out;
 }

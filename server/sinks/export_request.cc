@@ -18,15 +18,28 @@ int HexVal(char c) {
   return -1;
 }
 
-// host, ref and q: the match filters /v1/events and /v1/tail share.
-// Returns false when `key` is none of them.
-bool ApplyMatchParam(const std::string& key, const std::string& value, EventFilter* filter) {
+// hostname_mismatch=true|false: the mark of legacy senders whose
+// certificate does not speak for their host.
+Status ParseMismatchParam(const std::string& value, std::optional<bool>* out) {
+  if (value != "true" && value != "false")
+    return Status::InvalidArgument("hostname_mismatch must be true or false");
+  *out = value == "true";
+  return Status::Ok();
+}
+
+// host, ref, q and hostname_mismatch: the match filters /v1/events and
+// /v1/tail share. Returns false when `key` is none of them; *bad is set when
+// it is one with a bad value.
+bool ApplyMatchParam(const std::string& key, const std::string& value, EventFilter* filter,
+                     Status* bad) {
   if (key == "host") {
     filter->host = value;
   } else if (key == "ref") {
     filter->ref = value;
   } else if (key == "q") {
     filter->text = value;
+  } else if (key == "hostname_mismatch") {
+    *bad = ParseMismatchParam(value, &filter->hostname_mismatch);
   } else {
     return false;
   }
@@ -123,7 +136,8 @@ Result<EventsRequest> ParseEventsRequest(const QueryParams& params, int64_t now_
         return Status::InvalidArgument("limit " + v + " is above the maximum of " +
                                        std::to_string(max_limit));
       }
-    } else if (ApplyMatchParam(k, v, &r.filter)) {
+    } else if (Status bad; ApplyMatchParam(k, v, &r.filter, &bad)) {
+      if (!bad.ok()) return bad;
     } else if (k == "since" || k == "until") {
       Status s =
           ParseTimeParam(k, v, now_us, k == "since" ? &r.filter.since_us : &r.filter.until_us);
@@ -135,7 +149,7 @@ Result<EventsRequest> ParseEventsRequest(const QueryParams& params, int64_t now_
     } else {
       return Status::InvalidArgument(
           "unknown parameter '" + k +
-          "' (cursor, host, ref, since, until, q, limit, format are known)");
+          "' (cursor, host, ref, since, until, q, hostname_mismatch, limit, format are known)");
     }
   }
   return r;
@@ -164,9 +178,12 @@ Result<TailRequest> ParseTailRequest(const QueryParams& params, uint64_t max_bac
         return Status::InvalidArgument("backlog must be an integer from 0 to " +
                                        std::to_string(max_backlog));
       }
-    } else if (!ApplyMatchParam(k, v, &r.filter)) {
-      return Status::InvalidArgument("unknown parameter '" + k +
-                                     "' (host, ref, q, backlog, cursor are known)");
+    } else if (Status bad; !ApplyMatchParam(k, v, &r.filter, &bad)) {
+      return Status::InvalidArgument(
+          "unknown parameter '" + k +
+          "' (host, ref, q, hostname_mismatch, backlog, cursor are known)");
+    } else if (!bad.ok()) {
+      return bad;
     }
   }
   return r;
@@ -229,6 +246,8 @@ Result<ReportRequest> ParseReportRequest(const std::string& name, const QueryPar
       if (v != "true" && v != "false")
         return Status::InvalidArgument("failed must be true or false");
       r.options.failed_only = v == "true";
+    } else if (k == "hostname_mismatch") {
+      if (Status s = ParseMismatchParam(v, &r.options.hostname_mismatch); !s.ok()) return s;
     } else if (k == "limit") {
       uint64_t limit = 0;
       if (!ParseU64(v, &limit) || limit == 0 || limit > max_limit) {
@@ -240,8 +259,9 @@ Result<ReportRequest> ParseReportRequest(const std::string& name, const QueryPar
       if (v != "json" && v != "text") return Status::InvalidArgument("format must be json or text");
       r.json = v == "json";
     } else {
-      return Status::InvalidArgument("unknown parameter '" + k +
-                                     "' (since, until, host, failed, limit, format are known)");
+      return Status::InvalidArgument(
+          "unknown parameter '" + k +
+          "' (since, until, host, failed, hostname_mismatch, limit, format are known)");
     }
   }
   return r;
@@ -263,8 +283,9 @@ Result<std::string> ParseVerifyRequest(const QueryParams& params) {
 
 std::string RedactTarget(std::string_view target) {
   // Every parameter name an endpoint defines: their values are filters, not secrets.
-  static constexpr std::string_view kKnown[] = {"cursor", "host",   "ref",  "since",  "until",  "q",
-                                                "limit",  "format", "kind", "failed", "backlog"};
+  static constexpr std::string_view kKnown[] = {"cursor", "host",   "ref",     "since",
+                                                "until",  "q",      "limit",   "format",
+                                                "kind",   "failed", "backlog", "hostname_mismatch"};
   // Names under which clients commonly put credentials: kept, so the record
   // says what was tried; any other name might itself be a secret.
   static constexpr std::string_view kCredentialNames[] = {

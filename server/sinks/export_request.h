@@ -30,20 +30,21 @@ struct EventsRequest {
   std::string filter_text;  // the filter as given, for the audit record
 };
 
-// Validates cursor, host, ref, since, until, q, limit, format; refuses
+// Validates cursor, host, ref, since, until, q, hostname_mismatch (true |
+// false), limit, format; refuses
 // unknown parameters. `limit` above `max_limit` is an error, not clamped.
 Result<EventsRequest> ParseEventsRequest(const QueryParams& params, int64_t now_us,
                                          uint64_t default_limit, uint64_t max_limit);
 
 struct TailRequest {
-  EventFilter filter;  // host, ref, q only (a tail has no time bounds)
+  EventFilter filter;  // host, ref, q, hostname_mismatch (a tail has no time bounds)
   bool has_cursor = false;
   uint64_t cursor = 0;    // with has_cursor: everything after it, then live
   uint64_t backlog = 10;  // without: the last `backlog` matching events, then live
   std::string filter_text;
 };
 
-// Validates host, ref, q, backlog (0..max_backlog), cursor; refuses unknown
+// Validates host, ref, q, hostname_mismatch, backlog (0..max_backlog), cursor; refuses unknown
 // parameters.
 // A cursor the store never handed out (from another collector, or from
 // before a restore to an older backup): InvalidArgument naming the store's
@@ -75,8 +76,8 @@ struct ReportRequest {
 };
 
 // GET /v1/report/NAME (server/report/report.h names): since, until, host,
-// failed (true | false, auth only), limit (rows, 1..max_limit), format
-// (json | text); refuses unknown names and parameters.
+// failed (true | false, auth only), hostname_mismatch (true | false), limit (rows, 1..max_limit),
+// format (json | text); refuses unknown names and parameters.
 Result<ReportRequest> ParseReportRequest(const std::string& name, const QueryParams& params,
                                          int64_t now_us, uint64_t max_limit);
 

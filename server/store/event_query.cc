@@ -113,6 +113,7 @@ bool EventFilter::Matches(const v1::Event& e) const {
     return false;
   }
   if (!text.empty() && !ContainsIgnoreCase(e.msg(), text)) return false;
+  if (hostname_mismatch && e.hostname_mismatch() != *hostname_mismatch) return false;
   return true;
 }
 

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,9 @@ struct EventFilter {
   std::string host;              // glob, "" = any
   std::string ref;               // NDcPP ref, "" = any
   std::string text;              // case-insensitive substring of msg, "" = any
+  // Event.hostname_mismatch must be this (legacy senders whose certificate
+  // does not speak for their host); unset = any.
+  std::optional<bool> hostname_mismatch;
   // An extra restriction (the caller's allowed host patterns): the host must
   // match one of them. Empty = unrestricted.
   std::vector<std::string> allowed_hosts;

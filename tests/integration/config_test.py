@@ -94,6 +94,11 @@ def broken_config(p):
         ("", None),                                                                  # 28
         ("[tsl]", "unknown table [tsl]"),                                           # 29
         ('ca_file = "x"', None),                                                     # 30
+        ("[[listen.syslog]]", None),                                                 # 31
+        ('address = "127.0.0.1:0"', None),                                           # 32
+        ('hostname_binding = "maybe"', "hostname_binding must be one of flag"),     # 33
+        ("[legacy_syslog.allowed_hosts]", None),                                     # 34
+        ('"relay.example" = "web-*"', "must be a list of host patterns"),           # 35
     ]
     text = "\n".join(l for l, _ in lines) + "\n"
     expected = [(i + 1, e) for i, (_, e) in enumerate(lines) if e]

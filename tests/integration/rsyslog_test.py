@@ -79,13 +79,18 @@ def pid_listens_on(pid, port):
 
 
 class Rsyslog:
-    """One private rsyslogd: imtcp on a free loopback port, omfwd to the collector."""
+    """One private rsyslogd: imtcp on a free loopback port, omfwd to the collector.
 
-    def __init__(self, collector, driver, framing):
+    `tls` = (ca, cert, key) paths; by default the collector's dev PKI and its client
+    certificate. `name` tells its folder apart from another rsyslog of the collector."""
+
+    def __init__(self, collector, driver, framing, tls=None, name=None):
         self.c = collector
         self.driver = driver
         self.framing = framing
-        self.dir = os.path.join(collector.workdir, "rsyslog-%s-%s" % (driver, framing))
+        pki = collector.pki
+        self.tls = tls or (pki + "/ca.pem", pki + "/client.pem", pki + "/client.key")
+        self.dir = os.path.join(collector.workdir, "rsyslog-" + (name or "%s-%s" % (driver, framing)))
         os.makedirs(os.path.join(self.dir, "work"), exist_ok=True)
         self.conf = os.path.join(self.dir, "rsyslog.conf")
         self.pidfile = os.path.join(self.dir, "rsyslogd.pid")
@@ -95,15 +100,15 @@ class Rsyslog:
         self.port = None
 
     def config(self, port):
-        pki = self.c.pki
+        ca, cert, key = self.tls
         # Internal messages (start, TLS errors) stay in rsyslog: to a file here,
         # not to the machine's logger. Only what arrives on imtcp is forwarded.
         return """
 global(workDirectory="{work}"
        processInternalMessages="on"
-       DefaultNetstreamDriverCAFile="{pki}/ca.pem"
-       DefaultNetstreamDriverCertFile="{pki}/client.pem"
-       DefaultNetstreamDriverKeyFile="{pki}/client.key")
+       DefaultNetstreamDriverCAFile="{ca}"
+       DefaultNetstreamDriverCertFile="{cert}"
+       DefaultNetstreamDriverKeyFile="{key}")
 module(load="imtcp")
 input(type="imtcp" address="127.0.0.1" port="{port}" ruleset="forward")
 ruleset(name="forward") {{
@@ -115,7 +120,7 @@ ruleset(name="forward") {{
          action.resumeRetryCount="-1" action.resumeInterval="1")
 }}
 action(type="omfile" file="{internal}")
-""".format(work=os.path.join(self.dir, "work"), pki=pki, port=port, cport=self.c.port, driver=self.driver,
+""".format(work=os.path.join(self.dir, "work"), ca=ca, cert=cert, key=key, port=port, cport=self.c.port, driver=self.driver,
            framing=self.framing, internal=self.internal_log)
 
     def diagnostics(self):

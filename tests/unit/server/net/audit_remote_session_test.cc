@@ -88,7 +88,8 @@ class RecordingSink final : public IngestSink, public ConnectionReporter {
     on_durable();
     return true;
   }
-  void ReportConnectionEvent(ConnectionEventKind, const v1::Peer&, const std::string&) override {}
+  void ReportConnectionEvent(ConnectionEventKind, const v1::Peer&, const std::string&,
+                             const ConnectionFields& = {}) override {}
   std::vector<RawFrame> records;
 };
 

@@ -37,8 +37,8 @@ class RecordingSink final : public IngestSink, public ConnectionReporter {
     batch->frames.clear();
     return true;
   }
-  void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer&,
-                             const std::string& reason) override {
+  void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer&, const std::string& reason,
+                             const ConnectionFields& = {}) override {
     std::lock_guard lock(mu);
     events.emplace_back(kind, reason);
   }

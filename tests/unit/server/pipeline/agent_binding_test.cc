@@ -10,8 +10,8 @@ namespace {
 
 class RecordingReporter : public ConnectionReporter {
  public:
-  void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer&,
-                             const std::string& reason) override {
+  void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer&, const std::string& reason,
+                             const ConnectionFields& = {}) override {
     records.push_back({kind, reason});
   }
   std::vector<std::pair<ConnectionEventKind, std::string>> records;

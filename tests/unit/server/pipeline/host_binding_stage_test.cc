@@ -28,6 +28,61 @@ TEST(HostBindingStageTest, LegacySenderIsFiledUnderItsClaimElseCertificateElseAd
   const HostVerdict anonymous = Bind(FrameFormat::kSyslog, MakePeer(false), "");
   EXPECT_EQ(anonymous.host, "192.0.2.9");
   EXPECT_EQ(anonymous.refused, "");
+  EXPECT_TRUE(anonymous.hostname_mismatch);  // no certificate: always marked
+  EXPECT_EQ(anonymous.sender_identity, "unauthenticated");
+}
+
+TEST(HostBindingStageTest, LegacyMismatchIsMarkedOrDroppedByTheListenersPolicy) {
+  const v1::Peer relay = MakePeer(true);  // its certificate names relay.test
+  const HostVerdict flagged = Bind(FrameFormat::kSyslog, relay, "web-1");  // default: flag
+  EXPECT_EQ(flagged.host, "web-1");
+  EXPECT_TRUE(flagged.hostname_mismatch);
+  EXPECT_EQ(flagged.sender_identity, "relay.test");
+  EXPECT_EQ(flagged.dropped, "");
+  const HostVerdict own = Bind(FrameFormat::kSyslog, relay, "");
+  EXPECT_FALSE(own.hostname_mismatch);
+  EXPECT_EQ(own.sender_identity, "");
+
+  HostBindingStage refusing;
+  LegacyHostConfig config;
+  config.listeners.push_back({"127.0.0.1:6514", HostnameBinding::kRefuse});
+  config.allowed_hosts.push_back({"relay.test", {"db-*"}});
+  refusing.SetLegacyRules(LegacyHostRules(config));
+  const HostVerdict dropped =
+      refusing.Bind({FrameFormat::kSyslog, relay, relay.listener(), "web-1"});
+  EXPECT_NE(dropped.dropped, "");
+  EXPECT_EQ(dropped.refused, "");  // the connection goes on
+  const HostVerdict allowed =
+      refusing.Bind({FrameFormat::kSyslog, relay, relay.listener(), "db-7"});
+  EXPECT_EQ(allowed.dropped, "");
+  EXPECT_FALSE(allowed.hostname_mismatch);
+  EXPECT_EQ(allowed.host, "db-7");
+}
+
+TEST(HostBindingStageTest, AgentsAreBoundWhateverTheListenersPolicy) {
+  HostBindingStage stage;
+  LegacyHostConfig config;
+  config.listeners.push_back({"127.0.0.1:6514", HostnameBinding::kOff});
+  stage.SetLegacyRules(LegacyHostRules(config));
+  const v1::Peer agent = MakePeer(true, "web01");
+  EXPECT_NE(stage.Bind({FrameFormat::kSyslog, agent, agent.listener(), "db01"}).refused, "");
+  const HostVerdict ok = stage.Bind({FrameFormat::kSyslog, agent, agent.listener(), "web01"});
+  EXPECT_EQ(ok.host, "web01");
+  EXPECT_FALSE(ok.hostname_mismatch);
+}
+
+TEST(HostBindingStageTest, PlaintextSenderIsFiledUnderItsAddressMapping) {
+  HostBindingStage stage;
+  PlainSourceConfig plain;
+  plain.hosts.push_back({"192.0.2.0/24", "lab-gear"});
+  auto hosts = PlainSourceHosts::Make(plain);
+  ASSERT_TRUE(hosts.ok());
+  stage.SetPlainHosts(std::move(hosts).value());
+  v1::Peer udp = MakePeer(false);
+  udp.set_transport(v1::TRANSPORT_UDP_SYSLOG);
+  const HostVerdict v = stage.Bind({FrameFormat::kSyslog, udp, udp.listener(), "web-1"});
+  EXPECT_EQ(v.host, "lab-gear");
+  EXPECT_FALSE(v.hostname_mismatch);  // plaintext: its transport says unauthenticated
 }
 
 TEST(HostBindingStageTest, BoundAgentMustClaimItsOwnHost) {

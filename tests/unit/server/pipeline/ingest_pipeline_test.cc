@@ -16,9 +16,12 @@ namespace {
 class RecordingReporter : public ConnectionReporter {
  public:
   void ReportConnectionEvent(ConnectionEventKind kind, const v1::Peer& peer,
-                             const std::string& reason) override {
+                             const std::string& reason,
+                             const ConnectionFields& fields = {}) override {
     records.push_back({kind, peer.address() + " " + reason});
+    last_fields = fields;
   }
+  ConnectionFields last_fields;
   std::vector<std::pair<ConnectionEventKind, std::string>> records;
 };
 
@@ -178,6 +181,64 @@ TEST(IngestPipelineTest, AgentClaimingAnotherHostIsRefusedFromThatFrameOn) {
       "connection refused";
   EXPECT_EQ(reports.records[0].second, "192.0.2.9:5000 " + why);
   EXPECT_EQ(link->closed, why);
+}
+
+// hostname_binding = "refuse": a legacy sender's event for a host its
+// certificate does not speak for is dropped and recorded; the connection's
+// other frames are stored, and a full sink gives back only those.
+TEST(IngestPipelineTest, RefusedHostnameDropsThatEventAloneAndRecordsIt) {
+  Offered offered;
+  RecordingReporter reports;
+  IngestPipeline pipeline(offered.Fn(), &reports);
+  LegacyHostConfig config;
+  config.binding = HostnameBinding::kRefuse;
+  pipeline.SetLegacyHostRules(LegacyHostRules(config));
+  auto peer = MakePeer(true);  // relay.test
+  IngestBatch batch{FrameFormat::kSyslog,
+                    {{"<13>1 2026-11-23T05:08:34Z relay.test app - - - mine", 1, peer},
+                     {"<13>1 2026-11-23T05:08:34Z db01 app - - - not mine", 2, peer},
+                     {"<13>1 2026-11-23T05:08:34Z - app - - - after", 3, peer}}};
+  ASSERT_TRUE(pipeline.Offer(&batch, nullptr));
+  ASSERT_EQ(offered.events.size(), 2u);
+  EXPECT_EQ(offered.events[0].msg(), "mine");
+  EXPECT_EQ(offered.events[1].msg(), "after");
+  EXPECT_FALSE(offered.events[1].hostname_mismatch());
+  ASSERT_EQ(reports.records.size(), 1u);
+  EXPECT_EQ(reports.records[0].first, ConnectionEventKind::kHostnameRefused);
+  EXPECT_NE(reports.records[0].second.find("\"db01\""), std::string::npos);
+  EXPECT_EQ(reports.last_fields,
+            (ConnectionFields{{"hostname", "db01"}, {"sender_identity", "relay.test"}}));
+  EXPECT_EQ(pipeline.hostnames_refused(), 1u);
+  EXPECT_EQ(pipeline.hostname_mismatches(), 0u);
+
+  IngestPipeline full([](std::vector<v1::Event>*, std::function<void()>) { return false; },
+                      &reports);
+  full.SetLegacyHostRules(LegacyHostRules(config));
+  IngestBatch held{FrameFormat::kSyslog,
+                   {{"<13>1 - db01 app - - - dropped", 1, peer},
+                    {"<13>1 - relay.test app - - - kept", 2, peer}}};
+  EXPECT_FALSE(full.Offer(&held, nullptr));
+  // Nothing taken, nothing recorded: the same frames come again.
+  ASSERT_EQ(held.frames.size(), 2u);
+  EXPECT_EQ(held.frames[0].bytes, "<13>1 - db01 app - - - dropped");
+  EXPECT_EQ(held.frames[1].bytes, "<13>1 - relay.test app - - - kept");
+  EXPECT_EQ(reports.records.size(), 1u);
+  EXPECT_EQ(full.hostnames_refused(), 0u);
+}
+
+TEST(IngestPipelineTest, FlaggedHostnameIsStoredWithTheSendersIdentity) {
+  Offered offered;
+  RecordingReporter reports;
+  IngestPipeline pipeline(offered.Fn(), &reports);  // default: flag
+  IngestBatch batch{FrameFormat::kSyslog,
+                    {{"<13>1 2026-11-23T05:08:34Z db01 app - - - claimed", 1, MakePeer(true)}}};
+  ASSERT_TRUE(pipeline.Offer(&batch, nullptr));
+  ASSERT_EQ(offered.events.size(), 1u);
+  EXPECT_EQ(offered.events[0].host(), "db01");
+  EXPECT_TRUE(offered.events[0].hostname_mismatch());
+  EXPECT_EQ(offered.events[0].sender_identity(), "relay.test");
+  EXPECT_TRUE(reports.records.empty());
+  EXPECT_EQ(pipeline.hostname_mismatches(), 1u);
 }
 
 }  // namespace

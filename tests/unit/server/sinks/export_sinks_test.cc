@@ -105,6 +105,48 @@ TEST(Cef, MapsEventFields) {
   EXPECT_EQ(cef.find('\n'), std::string::npos);
 }
 
+TEST(Cef, CarriesTheHostnameMismatchMark) {
+  v1::Event e;
+  e.set_host("db-1");
+  e.set_hostname_mismatch(true);
+  e.set_sender_identity("web-1.example.org");
+  const std::string cef = EventToCef(e);
+  EXPECT_NE(cef.find("cs4Label=hostnameMismatchSender cs4=web-1.example.org"), std::string::npos)
+      << cef;
+  e.set_hostname_mismatch(false);
+  EXPECT_EQ(EventToCef(e).find("cs4"), std::string::npos);
+}
+
+// hostname_mismatch=true|false filters /v1/events, /v1/tail and /v1/report
+// through the EventFilter they share.
+TEST(EventsRequest, FiltersOnTheHostnameMismatchMark) {
+  const auto query = [](const std::string& qs) { return ParseQueryString(qs).value(); };
+  auto events = ParseEventsRequest(query("hostname_mismatch=true"), 0, 1000, 10000);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_TRUE(events.value().filter.hostname_mismatch.has_value());
+  v1::Event marked;
+  marked.set_hostname_mismatch(true);
+  const v1::Event plain;
+  EXPECT_TRUE(events.value().filter.Matches(marked));
+  EXPECT_FALSE(events.value().filter.Matches(plain));
+  auto unmarked = ParseEventsRequest(query("hostname_mismatch=false"), 0, 1000, 10000);
+  ASSERT_TRUE(unmarked.ok());
+  EXPECT_FALSE(unmarked.value().filter.Matches(marked));
+  EXPECT_TRUE(unmarked.value().filter.Matches(plain));
+  EXPECT_FALSE(ParseEventsRequest(query("hostname_mismatch=yes"), 0, 1000, 10000).ok());
+
+  auto tail = ParseTailRequest(query("hostname_mismatch=true"), 100);
+  ASSERT_TRUE(tail.ok()) << tail.status().ToString();
+  EXPECT_EQ(tail.value().filter.hostname_mismatch, std::optional<bool>(true));
+  EXPECT_FALSE(ParseTailRequest(query("hostname_mismatch=1"), 100).ok());
+
+  auto report = ParseReportRequest("auth", query("hostname_mismatch=false"), 0, 100);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report.value().options.hostname_mismatch, std::optional<bool>(false));
+  EXPECT_FALSE(ParseReportRequest("auth", query("hostname_mismatch="), 0, 100).ok());
+  EXPECT_EQ(RedactTarget("/v1/events?hostname_mismatch=true"), "/v1/events?hostname_mismatch=true");
+}
+
 TEST(ExportFormat, OctetCountedRaw) {
   v1::Event e;
   e.set_raw("<13>1 - h a - - - two\nlines");
