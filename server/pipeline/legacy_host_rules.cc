@@ -17,12 +17,13 @@ bool SameName(std::string_view a, std::string_view b) {
          });
 }
 
-// The names a certificate is known by: its DNS names and commonName, read
-// from the parsed certificate at the handshake (never the subject's text).
-std::vector<std::string> NamesOf(const v1::Peer& peer) {
-  std::vector<std::string> names(peer.cert_dns_names().begin(), peer.cert_dns_names().end());
-  if (!peer.cert_common_name().empty()) names.push_back(peer.cert_common_name());
-  return names;
+// Whether one of the names a certificate is known by (its DNS names and
+// commonName, read from the parsed certificate at the handshake, never the
+// subject's text) is `name`. Runs for every legacy event: no copies.
+bool NamedAs(const v1::Peer& peer, std::string_view name) {
+  if (!peer.cert_common_name().empty() && SameName(peer.cert_common_name(), name)) return true;
+  return std::any_of(peer.cert_dns_names().begin(), peer.cert_dns_names().end(),
+                     [&](const std::string& n) { return SameName(n, name); });
 }
 
 }  // namespace
@@ -68,17 +69,14 @@ HostnameBinding LegacyHostRules::PolicyOf(std::string_view listener) const {
 
 bool LegacyHostRules::Speaks(const v1::Peer& peer, std::string_view host) const {
   if (!peer.authenticated() || host.empty()) return false;
-  const std::vector<std::string> names = NamesOf(peer);
-  if (std::any_of(names.begin(), names.end(), [&](const auto& n) { return SameName(n, host); })) {
-    return true;
+  if (NamedAs(peer, host)) return true;
+  // Without a mapping AgentHostOf only returns one of the names just checked.
+  if (!config_.host_map.empty()) {
+    const std::string mapped = AgentHostOf(peer, config_.host_map);
+    if (!mapped.empty() && SameName(mapped, host)) return true;
   }
-  const std::string mapped = AgentHostOf(peer, config_.host_map);
-  if (!mapped.empty() && SameName(mapped, host)) return true;
   for (const auto& [identity, patterns] : config_.allowed_hosts) {
-    const bool ours = identity == peer.cert_sha256() ||
-                      std::any_of(names.begin(), names.end(),
-                                  [&](const auto& n) { return SameName(n, identity); });
-    if (!ours) continue;
+    if (identity != peer.cert_sha256() && !NamedAs(peer, identity)) continue;
     if (std::any_of(patterns.begin(), patterns.end(),
                     [&](const auto& p) { return GlobMatch(p, host); })) {
       return true;
