@@ -9,9 +9,14 @@
   2. GET /v1/events with a cursor before the cut is answered from the first kept event with
      X-Trailkeep-Expired and X-Trailkeep-First-Kept-Cursor (and the NDJSON trailer), not an error.
   3. --check-config refuses a malformed retention with its line.
+  4. A port-60 record resent after its host's events expired (its dedupe key went with them)
+     is not stored again: its audit time is before the host's cut, so it is a `replay`
+     INTEGRITY_ALARM.
 """
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -136,6 +141,47 @@ def test_old_hosts_expire_and_a_cursor_before_the_cut_is_answered():
         assert status == 200 and "x-trailkeep-expired" not in headers, headers
 
 
+def port60_send(port, seq, payload):
+    """One record over auditd's remote protocol, as audisp-remote frames it; True when ACKed."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(struct.pack("<IBBIHI", 0xFF0000FE, 0, 0, 0, len(payload), seq) + payload)
+        head = b""
+        while len(head) < 16:
+            chunk = s.recv(16 - len(head))
+            assert chunk, "connection closed before the reply"
+            head += chunk
+        return struct.unpack("<IBBIHI", head)[3] == 0x40000000
+
+
+def test_port60_resend_of_an_expired_record_is_a_replay():
+    workdir = dev_folder()
+    dev = os.path.join(workdir, "dev")
+    overrides = ('[[store.retention_override]]\nhosts = ["127.0.0.1"]\nretention = "2s"\n'
+                 '[[listen.audit]]\naddress = "127.0.0.1:0"\n')
+    c = Collector(workdir=workdir, config_text=config(dev, "forever", overrides))
+    with c:
+        rec = (b"type=USER_LOGIN msg=audit(%d.000:71): pid=1 uid=0 auid=1000 "
+               b"res=success\n" % int(time.time()))
+        assert port60_send(c.audit_port, 1, rec)
+        stored = lambda: [e for e in c.query("--host", "127.0.0.1") if e.get("audit_member")]
+        assert len(stored()) == 1
+        cuts = c.wait_for(lambda: [e for e in c.self_events("RETENTION_CUT")
+                                   if sd_param(e, "host") == "127.0.0.1"], 20, "the cut")
+        log("  cut: %s" % cuts[0]["msg"])
+        assert stored() == []
+        # The same bytes again: acknowledged (the client must not retry for ever), not stored.
+        assert port60_send(c.audit_port, 2, rec)
+        alarms = c.wait_for(lambda: [e for e in c.self_events("INTEGRITY_ALARM")
+                                     if sd_param(e, "kind") == "replay"], 20, "a replay alarm")
+        assert sd_param(alarms[0], "host") == "127.0.0.1", alarms[0]
+        log("  replay: %s" % alarms[0]["msg"])
+        assert stored() == []
+        # A record of now is still taken.
+        fresh = b"type=USER_LOGIN msg=audit(%d.000:72): pid=1 res=success\n" % int(time.time())
+        assert port60_send(c.audit_port, 3, fresh)
+        assert len(stored()) == 1
+
+
 def test_check_config_refuses_a_malformed_retention():
     workdir = dev_folder()
     dev = os.path.join(workdir, "dev")
@@ -150,4 +196,5 @@ def test_check_config_refuses_a_malformed_retention():
 
 if __name__ == "__main__":
     harness.main([test_old_hosts_expire_and_a_cursor_before_the_cut_is_answered,
+                  test_port60_resend_of_an_expired_record_is_a_replay,
                   test_check_config_refuses_a_malformed_retention])

@@ -46,6 +46,7 @@ v1::Event Port60(const std::string& host, int64_t t, int serial) {
   e.set_transport(v1::TRANSPORT_AUDIT_PORT60);
   e.set_raw("type=USER_LOGIN msg=audit(" + std::to_string(t / 1000000) +
             ".000:" + std::to_string(serial) + "): pid=1 res=success");
+  e.set_event_time_us(t / 1000000 * 1000000);  // the record's audit time
   return e;
 }
 
@@ -294,6 +295,33 @@ TEST_F(RetentionTest, ReplayOfAnExpiredEventIsCaughtAfterARestart) {
   auto next = Commit(Chain(5, 1, clock_.NowMicros()));
   ASSERT_EQ(next.size(), 1u);
   EXPECT_EQ(next[0].integrity(), v1::INTEGRITY_VERIFIED);
+}
+
+TEST_F(RetentionTest, Port60ResendOfAnExpiredRecordIsCaughtAfterARestart) {
+  const int64_t t0 = clock_.NowMicros();
+  const v1::Event old = Port60("aud", t0, 1);
+  Commit({old, Port60("aud", t0, 2)});
+  clock_.Advance(std::chrono::microseconds(181 * kDay));
+  const int64_t t1 = clock_.NowMicros();
+  Commit({Port60("aud", t1, 3)});
+  ASSERT_TRUE(RunRetentionPass(store_.get(), RetentionPolicy{}, clock_.NowMicros()).ok());
+  Reopen();
+  alarms_.clear();
+  // Record 1 again, byte for byte, received now: its dedupe key expired with it,
+  // its audit time is before the cut.
+  v1::Event resent = old;
+  resent.set_receive_time_us(clock_.NowMicros());
+  EXPECT_TRUE(Commit({resent}).empty());
+  EXPECT_EQ(alarms_, std::vector<std::string>{"replay"});
+  EXPECT_EQ(deduper_->expired_replays(), 1u);
+  // A new record and one without an audit time (received now) are stored.
+  v1::Event untimed = Port60("aud", t0, 9);
+  untimed.set_receive_time_us(clock_.NowMicros());
+  untimed.set_event_time_us(untimed.receive_time_us());
+  untimed.set_event_time_inferred(true);
+  EXPECT_EQ(Commit({Port60("aud", clock_.NowMicros(), 4), untimed}).size(), 2u);
+  // A host never cut keeps old records: only a cut makes a time too old.
+  EXPECT_EQ(Commit({Port60("fresh-host", t0, 1)}).size(), 1u);
 }
 
 TEST_F(RetentionTest, SeqsGoOnAfterEveryEventExpiredAndTheFirstKeptCursorIsKnown) {
