@@ -11,6 +11,7 @@
 #include "common/base/time_format.h"
 #include "common/event/event_format.h"
 #include "server/store/event_query.h"
+#include "server/store/expired_hosts.h"
 #include "server/store/store.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -109,6 +110,12 @@ int RunQuery(const QueryOptions& o) {
   if (o.hostname_mismatch || o.hostname_match) f.hostname_mismatch = o.hostname_mismatch;
   auto store = OpenForReading(o.db);
   if (!store) return 1;
+  // Hosts whose events before a cut after --since (or ever) expired: said on
+  // standard error, so the events printed stay what they were.
+  if (auto cut = HostsCutAfterSince(*store, f); cut.ok() && !cut.value().empty()) {
+    std::cerr << "trailkeepd query: expired by retention: "
+              << DescribeExpiredHosts(cut.value(), cut.value().size()) << "\n";
+  }
   Printer out(o.format, o.limit);
   Status s = QueryEvents(*store, f, 0, store->LastSeq(),
                          [&out](const v1::Event& e) { return out.Print(e); });

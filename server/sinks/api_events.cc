@@ -5,9 +5,12 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "server/sinks/api_session.h"
 #include "server/sinks/export_format.h"
 #include "server/store/event_query.h"
+#include "server/store/expired_hosts.h"
 #include "server/store/store.h"
 
 namespace trailkeep {
@@ -21,6 +24,8 @@ constexpr size_t kChunkBytes = 64 * 1024;
 constexpr char kNextCursorHeader[] = "X-Trailkeep-Next-Cursor";
 constexpr char kExpiredHeader[] = "X-Trailkeep-Expired";
 constexpr char kFirstKeptHeader[] = "X-Trailkeep-First-Kept-Cursor";
+constexpr char kHostsExpiredHeader[] = "X-Trailkeep-Hosts-Expired";
+constexpr size_t kMaxExpiredHostsNamed = 20;
 
 }  // namespace
 
@@ -34,6 +39,9 @@ struct EventsPage {
   uint64_t first_seq = 0;
   uint64_t cursor = 0;
   bool expired() const { return first_seq > cursor + 1; }  // false when first_seq is 0
+  // Per-host cuts after the query's start (a query from a time or from the
+  // beginning): those hosts' older events are gone though others' are not.
+  std::string hosts_expired;
   // "A-B": the seqs after the cursor that retention removed.
   std::string expired_text() const {
     return std::to_string(cursor + 1) + "-" + std::to_string(first_seq - 1);
@@ -83,6 +91,14 @@ void EventsResponse::Start(const QueryParams& params) {
             page->first_seq = 0;  // nothing expired after `since`
           }
         }
+        if (req.filter.since_us != INT64_MIN || req.cursor == 0) {
+          auto cut = HostsCutAfterSince(*server->store, req.filter);
+          if (!cut.ok()) {
+            page->status = cut.status();
+            return page;
+          }
+          page->hosts_expired = DescribeExpiredHosts(cut.value(), kMaxExpiredHostsNamed);
+        }
         page->status =
             QueryEvents(*server->store, req.filter, req.cursor, max_seq, [&](const v1::Event& e) {
               page->events.push_back(e);
@@ -128,6 +144,8 @@ void EventsResponse::OnPage(std::shared_ptr<EventsPage> page) {
     headers.emplace_back(kExpiredHeader, page_->expired_text());
     headers.emplace_back(kFirstKeptHeader, std::to_string(page_->first_seq - 1));
   }
+  if (!page_->hosts_expired.empty())
+    headers.emplace_back(kHostsExpiredHeader, page_->hosts_expired);
   s_.writer().Start(s_.version(), ExportContentType(req_.format), s_.keep_alive(), headers,
                     [self = s_.shared_from_this(), this](error_code ec) {
                       if (ec) return Release();
@@ -148,6 +166,9 @@ void EventsResponse::WriteChunk() {
     if (page_->expired()) {
       chunk += ", \"expired\": \"" + page_->expired_text() + "\", \"first_kept_cursor\": \"" +
                std::to_string(page_->first_seq - 1) + "\"";
+    }
+    if (!page_->hosts_expired.empty()) {
+      chunk += ", \"hosts_expired\": " + nlohmann::json(page_->hosts_expired).dump();
     }
     chunk += "}\n";
     trailer_written_ = true;

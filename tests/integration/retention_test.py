@@ -7,7 +7,8 @@
      collector event naming the host, the count and the seqs; `trailkeepd hosts` shows the
      oldest event kept per host.
   2. GET /v1/events with a cursor before the cut is answered from the first kept event with
-     X-Trailkeep-Expired and X-Trailkeep-First-Kept-Cursor (and the NDJSON trailer), not an error.
+     X-Trailkeep-Expired and X-Trailkeep-First-Kept-Cursor (and the NDJSON trailer), not an error;
+     a query from a time before one host's cut names that host (X-Trailkeep-Hosts-Expired).
   3. --check-config refuses a malformed retention with its line.
   4. A port-60 record resent after its host's events expired (its dedupe key went with them)
      is not stored again: its audit time is before the host's cut, so it is a `replay`
@@ -116,6 +117,18 @@ def test_old_hosts_expire_and_a_cursor_before_the_cut_is_answered():
         seqs = [json.loads(l).get("ingest_seq") for l in body.decode().splitlines() if l.strip()]
         assert not any(first <= int(s) <= last for s in seqs if s is not None), (first, last, seqs)
         assert b'"RETENTION_CUT"' in body, body[:2000]
+        # A query from a time before old-box's cut names the host: its older events are gone
+        # though the store around them is not (header, NDJSON trailer, the CLI's stderr).
+        status, headers, body = get(c, "/v1/events?since=1h&limit=100", token)
+        assert status == 200, (status, body[:300])
+        assert headers.get("x-trailkeep-hosts-expired", "").startswith("old-box before "), headers
+        trailer = json.loads(body.decode().splitlines()[-1])
+        assert trailer["hosts_expired"] == headers["x-trailkeep-hosts-expired"], trailer
+        status, headers, _ = get(c, "/v1/events?host=keep-*&since=1h&limit=100", token)
+        assert status == 200 and "x-trailkeep-hosts-expired" not in headers, headers
+        r = harness.run([os.path.join(BIN, "trailkeepd"), "query", "--db", c.db, "--host", "old-*"],
+                        timeout=60)
+        assert b"expired by retention: old-box before " in r.stderr, r.stderr
 
     # Now every host is kept 2 s: everything before the new events expires, the collector's
     # own events included, and a cursor of 0 falls before the cut.

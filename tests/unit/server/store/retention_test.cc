@@ -15,9 +15,12 @@
 
 #include "common/base/bytes.h"
 #include "common/base/clock.h"
+#include "common/base/time_format.h"
 #include "server/pipeline/chain_verifier.h"
 #include "server/pipeline/record_deduper.h"
 #include "server/sinks/chain_verify_job.h"
+#include "server/store/event_query.h"
+#include "server/store/expired_hosts.h"
 #include "server/store/keys.h"
 #include "tests/unit/common/chain/signed_chain.h"
 #include "tests/unit/temp_dir.h"
@@ -322,6 +325,48 @@ TEST_F(RetentionTest, Port60ResendOfAnExpiredRecordIsCaughtAfterARestart) {
   EXPECT_EQ(Commit({Port60("aud", clock_.NowMicros(), 4), untimed}).size(), 2u);
   // A host never cut keeps old records: only a cut makes a time too old.
   EXPECT_EQ(Commit({Port60("fresh-host", t0, 1)}).size(), 1u);
+}
+
+TEST_F(RetentionTest, QueriesFromBeforeAHostsCutNameTheHost) {
+  const int64_t t0 = clock_.NowMicros();
+  Commit({Plain("web-1", t0, "old"), Plain("web-2", t0, "old"), Plain("db-1", t0, "old")});
+  clock_.Advance(std::chrono::microseconds(200 * kDay));
+  const int64_t t1 = clock_.NowMicros();
+  Commit({Plain("web-1", t1, "new"), Plain("db-1", t1, "new")});
+  RetentionPolicy policy;
+  policy.overrides = {{"db-*", 400 * kDay}};
+  ASSERT_TRUE(RunRetentionPass(store_.get(), policy, t1).ok());
+  const int64_t cut = t1 - 180 * kDay;
+
+  auto names = [&](EventFilter f) {
+    auto hosts = HostsCutAfterSince(*store_, f);
+    EXPECT_TRUE(hosts.ok()) << hosts.status().ToString();
+    std::vector<std::string> out;
+    for (const auto& h : hosts.value()) {
+      EXPECT_EQ(h.cut_us, cut) << h.host;
+      out.push_back(h.host + (h.oldest_kept_us == 0 ? " (none kept)" : ""));
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(names({}), (V{"web-1", "web-2 (none kept)"}));  // db-1 is kept longer
+  EventFilter web1;
+  web1.host = "web-1";
+  EXPECT_EQ(names(web1), V{"web-1"});
+  EventFilter limited;  // a caller allowed web-2 only never hears of web-1
+  limited.allowed_hosts = {"web-2"};
+  EXPECT_EQ(names(limited), V{"web-2 (none kept)"});
+  EventFilter after_cut;
+  after_cut.since_us = cut;  // nothing the query asks for expired
+  EXPECT_EQ(names(after_cut), V{});
+  EventFilter before_cut;
+  before_cut.since_us = cut - 1;
+  EXPECT_EQ(names(before_cut).size(), 2u);
+
+  auto all = HostsCutAfterSince(*store_, EventFilter{});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(DescribeExpiredHosts(all.value(), 1),
+            "web-1 before " + FormatRfc3339Micros(cut) + ", and 1 more hosts");
 }
 
 TEST_F(RetentionTest, SeqsGoOnAfterEveryEventExpiredAndTheFirstKeptCursorIsKnown) {
