@@ -13,6 +13,12 @@ namespace {
 
 constexpr int kMaxReadsPerWakeup = 256;
 constexpr size_t kDrainBytes = 256 * 1024;
+// Frames taken per wakeup, whatever their size: parsed, a frame costs about
+// 1 KiB however few bytes it came in (the committer's estimate), so 256 KiB
+// of three-byte frames would otherwise be one 90 MB offer that the
+// committer's queue bound lets in whole. One 16 KiB read's frames may come on
+// top.
+constexpr size_t kMaxFramesPerWakeup = 4096;
 constexpr auto kRetryDelay = std::chrono::milliseconds(2);
 constexpr auto kShutdownTimeout = std::chrono::seconds(2);
 
@@ -134,16 +140,20 @@ void FramedTlsSession::ReadSome() {
 
 // OpenSSL hands out one TLS record per read, and senders such as loggen put
 // each message in its own record: keep reading what is already there so one
-// Offer() carries many frames instead of one.
-void FramedTlsSession::DrainReady(error_code* ec) {
+// Offer() carries many frames instead of one, up to kDrainBytes or
+// kMaxFramesPerWakeup.
+void FramedTlsSession::DrainReady(error_code* ec, int64_t now) {
   // A synchronous read must not run beside a pending asynchronous write.
   if (writing_) return;
-  for (int i = 0; i < kMaxReadsPerWakeup && framer_.Pending().size() < kDrainBytes; ++i) {
+  size_t drained = 0;
+  for (int i = 0; i < kMaxReadsPerWakeup && drained < kDrainBytes &&
+                  pending_.frames.size() < kMaxFramesPerWakeup && !closing_;
+       ++i) {
     error_code rec;
     const size_t n = stream_->ReadSomeNow(net::buffer(buf_), rec);
     if (n > 0) {
-      counters_->bytes += n;
-      framer_.Feed(std::string_view(buf_.data(), n));
+      drained += n;
+      TakeFrames(n, now);
     }
     if (rec == net::error::would_block || rec == net::error::try_again) return;
     if (rec) {
@@ -153,26 +163,34 @@ void FramedTlsSession::DrainReady(error_code* ec) {
   }
 }
 
+// Feeds the first n bytes of buf_ to the framer and moves every complete
+// frame into pending_; a framing error closes the connection.
+void FramedTlsSession::TakeFrames(size_t n, int64_t now) {
+  counters_->bytes += n;
+  framer_.Feed(std::string_view(buf_.data(), n));
+  std::string_view frame;
+  OctetFramer::Kind kind;
+  OctetFramer::Result r;
+  size_t got = 0;
+  while ((r = framer_.Next(&frame, &kind)) == OctetFramer::Result::kFrame) {
+    pending_.frames.push_back(RawFrame{std::string(frame), now, peer_});
+    ++got;
+  }
+  counters_->frames += got;
+  counters_->frames_held += got;
+  if (r == OctetFramer::Result::kError && !closing_) {
+    ++counters_->framing_errors;
+    reports_->ReportConnectionEvent(ConnectionEventKind::kFramingError, *peer_,
+                                    framer_.error() + "; connection closed");
+    closing_ = true;
+  }
+}
+
 void FramedTlsSession::OnRead(error_code ec, size_t n) {
   if (n > 0) {
-    counters_->bytes += n;
-    framer_.Feed(std::string_view(buf_.data(), n));
-    if (!ec) DrainReady(&ec);
     const int64_t now = options_->clock->NowMicros();
-    std::string_view frame;
-    OctetFramer::Kind kind;
-    OctetFramer::Result r;
-    while ((r = framer_.Next(&frame, &kind)) == OctetFramer::Result::kFrame) {
-      pending_.frames.push_back(RawFrame{std::string(frame), now, peer_});
-    }
-    counters_->frames += pending_.frames.size();
-    counters_->frames_held += pending_.frames.size();
-    if (r == OctetFramer::Result::kError) {
-      ++counters_->framing_errors;
-      reports_->ReportConnectionEvent(ConnectionEventKind::kFramingError, *peer_,
-                                      framer_.error() + "; connection closed");
-      closing_ = true;
-    }
+    TakeFrames(n, now);
+    if (!ec) DrainReady(&ec, now);
   }
   if (ec) {
     if (!framer_.Pending().empty() && !closing_) {

@@ -76,7 +76,8 @@ class FramedTlsSession : public std::enable_shared_from_this<FramedTlsSession> {
   void Arm(std::chrono::milliseconds after, const char* why);
   void WriteNext();
   void ReadSome();
-  void DrainReady(boost::system::error_code* ec);
+  void DrainReady(boost::system::error_code* ec, int64_t now);
+  void TakeFrames(size_t n, int64_t now);
   void OnRead(boost::system::error_code ec, size_t n);
   void Deliver();
 

@@ -220,7 +220,9 @@ def test_agent_that_never_reads_acks():
         grown = rss_mib(c.proc.pid) - base
         s.close()
         assert c.alive()
-        assert grown < RSS_BUDGET_MIB, "RSS grew %.1f MiB" % grown
+        # The commit queue may fill to its 32 MiB bound when the committer falls behind the
+        # reader on a loaded machine (66-69 MiB seen then, 51 MiB on a quieter one).
+        assert grown < RSS_BUDGET_MIB + 32, "RSS grew %.1f MiB" % grown
         log("  agent that never reads: %d events stored, another sender served, RSS +%.1f MiB"
             % (stored, grown))
 
@@ -324,23 +326,27 @@ def test_alert_and_renegotiation_mid_frame():
 def test_flood_of_one_byte_frames():
     """Memory stays within what the store's fixed budgets allow (128 MiB of memtables for all
     column families together, the 32 MiB commit queue), whatever the count; RSS after each half
-    is printed (with TRAILKEEP_HOSTILE_FULL=1 the second half adds next to nothing)."""
+    is printed (with TRAILKEEP_HOSTILE_FULL=1 the second half adds what the memtables take on
+    their way to their budget). The commit queue never holds much more than its bound: a
+    session takes at most 4,096 frames per wakeup, where 256 KiB of three-byte frames once
+    made one 90 MB offer (a parsed frame costs about 1 KiB)."""
     count = 1000000 if FULL else harness.scaled(200000)
     with Collector() as c:
         before = metric(c, "trailkeep_events_committed_total")
         base = rss_mib(c.proc.pid)
         s = connect_tls(c, c.port, cert="client")
         chunk = b"1 x" * 10000
-        started, rss = time.time(), []
+        started, rss, queued = time.time(), [], 0
         for half in (1, 2):
             for _ in range(count // 20000):
                 s.sendall(chunk)
             deadline = time.time() + 600
             while time.time() < deadline:
                 done = metric(c, "trailkeep_events_committed_total") - before
+                queued = max(queued, metric(c, "trailkeep_commit_queue_bytes"))
                 if done >= half * (count // 20000) * 10000:
                     break
-                time.sleep(1)
+                time.sleep(0.5)
             rss.append(rss_mib(c.proc.pid) - base)
         close_tls(s)
         took = time.time() - started
@@ -348,8 +354,10 @@ def test_flood_of_one_byte_frames():
         assert c.alive()
         assert rss[1] < 4 * RSS_BUDGET_MIB, \
             "RSS grew %.1f MiB, then %.1f MiB more" % (rss[0], rss[1] - rss[0])
+        assert queued < 48 * 2**20, "the commit queue held %.1f MiB" % (queued / 2**20)
         log("  %d one-byte frames stored in %.1f s (%.0f/s); RSS +%.1f MiB after half, "
-            "+%.1f MiB after all" % (count, took, count / took, rss[0], rss[1]))
+            "+%.1f MiB after all; commit queue at most %.1f MiB"
+            % (count, took, count / took, rss[0], rss[1], queued / 2**20))
 
 
 def test_handshake_storm_while_agents_deliver():
