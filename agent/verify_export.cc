@@ -138,7 +138,8 @@ int RunVerifyExport(const std::string& file, const std::string& key_file,
       std::cerr << "trailkeep verify: " << key.status().message() << "\n";
       return 2;
     }
-    given.push_back({KeyId(key.value()), std::move(key).value()});
+    given.push_back(
+        {KeyId(key.value()), key.value(), std::make_shared<const HmacSha256Key>(key.value())});
   }
   std::map<std::string, std::string> no_keys;  // --keys-dir: hosts without a key, and why
   auto keys_of = [&](const std::string& host) {

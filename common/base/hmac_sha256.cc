@@ -36,7 +36,6 @@ struct HmacSha256Key::State {
   MdPtr md;
   MdCtxPtr inner;
   MdCtxPtr outer;
-  MdCtxPtr scratch;
 };
 
 HmacSha256Key::HmacSha256Key(std::string_view key) {
@@ -53,8 +52,7 @@ HmacSha256Key::HmacSha256Key(std::string_view key) {
   s->inner = PaddedKeyState(s->md.get(), block, 0x36);
   s->outer = PaddedKeyState(s->md.get(), block, 0x5c);
   OPENSSL_cleanse(block, sizeof block);
-  s->scratch.reset(EVP_MD_CTX_new());
-  if (s->inner && s->outer && s->scratch) state_ = std::move(s);
+  if (s->inner && s->outer) state_ = std::move(s);
 }
 
 HmacSha256Key::~HmacSha256Key() = default;
@@ -63,10 +61,11 @@ HmacSha256Key& HmacSha256Key::operator=(HmacSha256Key&&) noexcept = default;
 
 bool HmacSha256Key::Mac(std::string_view data, MacBytes* out) const {
   if (!state_) return false;
-  EVP_MD_CTX* c = state_->scratch.get();
+  const MdCtxPtr ctx(EVP_MD_CTX_new());
+  EVP_MD_CTX* c = ctx.get();
   unsigned char inner_hash[kMacBytes];
   unsigned int n = 0;
-  return EVP_MD_CTX_copy_ex(c, state_->inner.get()) == 1 &&
+  return c != nullptr && EVP_MD_CTX_copy_ex(c, state_->inner.get()) == 1 &&
          EVP_DigestUpdate(c, data.data(), data.size()) == 1 &&
          EVP_DigestFinal_ex(c, inner_hash, &n) == 1 &&
          EVP_MD_CTX_copy_ex(c, state_->outer.get()) == 1 &&

@@ -7,8 +7,8 @@
 // outer padded keys, so each MAC costs two state copies and the digests'
 // compression rounds over the message.
 //
-// Mac() may be called from one thread at a time (it reuses a scratch
-// context); keep one object per thread or per owner. Movable, not copyable.
+// Mac() is const and may run on several threads at once (each call copies
+// the kept states into a context of its own). Movable, not copyable.
 #pragma once
 
 #include <array>

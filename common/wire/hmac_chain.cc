@@ -7,6 +7,8 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include "common/base/hmac_sha256.h"
+#include "common/base/hmac_sha256.h"
 #include "common/base/private_file.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -168,18 +170,37 @@ ChainFields ApplyChainElement(uint32_t enterprise_number, v1::Event* e) {
   return f;
 }
 
-bool VerifyMessageMac(std::string_view key, std::string_view raw, const ChainFields& fields) {
+namespace {
+
+// `raw` with the hex of m's value removed, as it was signed; false when m's
+// value is not `fields.link.mac`.
+bool BlankedMessage(std::string_view raw, const ChainFields& fields, std::string* blanked) {
   if (fields.kind == ChainKind::kNone || !fields.error.empty()) return false;
   // m is the element's last parameter: find `m="<hex>"]` and blank the hex.
   const std::string needle = "m=\"" + LowerHex(fields.link.mac) + "\"]";
   const size_t at = raw.find(needle);
   if (at == std::string_view::npos) return false;
+  blanked->reserve(raw.size());
+  blanked->append(raw.substr(0, at + 3));
+  blanked->append(raw.substr(at + 3 + 2 * kMacBytes));
+  return true;
+}
+
+bool SameMac(std::string_view expect, const ChainFields& fields) {
+  return expect.size() == kMacBytes &&
+         CRYPTO_memcmp(expect.data(), fields.link.mac.data(), kMacBytes) == 0;
+}
+
+}  // namespace
+
+bool VerifyMessageMac(std::string_view key, std::string_view raw, const ChainFields& fields) {
   std::string blanked;
-  blanked.reserve(raw.size());
-  blanked.append(raw.substr(0, at + 3));
-  blanked.append(raw.substr(at + 3 + 2 * kMacBytes));
-  const std::string expect = HmacSha256(key, blanked);
-  return CRYPTO_memcmp(expect.data(), fields.link.mac.data(), kMacBytes) == 0;
+  return BlankedMessage(raw, fields, &blanked) && SameMac(HmacSha256(key, blanked), fields);
+}
+
+bool VerifyMessageMac(const HmacSha256Key& key, std::string_view raw, const ChainFields& fields) {
+  std::string blanked;
+  return BlankedMessage(raw, fields, &blanked) && SameMac(key.Mac(blanked), fields);
 }
 
 Result<std::string> LoadHmacKey(const std::string& path, bool require_private) {

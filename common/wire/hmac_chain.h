@@ -29,6 +29,8 @@ class Event;
 
 namespace trailkeep {
 
+class HmacSha256Key;
+
 inline constexpr uint32_t kDefaultEnterpriseNumber = 32473;
 inline constexpr size_t kMacBytes = 32;
 inline constexpr size_t kHmacKeyBytes = 32;
@@ -91,6 +93,8 @@ ChainFields ApplyChainElement(uint32_t enterprise_number, v1::Event* event);
 // True when `raw` (the message exactly as received) carries `fields.link.mac`
 // as m's value and its MAC under `key` is that value.
 bool VerifyMessageMac(std::string_view key, std::string_view raw, const ChainFields& fields);
+// The same with the key's HMAC set up already (the collector's hot path).
+bool VerifyMessageMac(const HmacSha256Key& key, std::string_view raw, const ChainFields& fields);
 
 // Lower-case hex of raw bytes, and back (false on bad input).
 std::string LowerHex(std::string_view bytes);

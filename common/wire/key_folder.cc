@@ -26,7 +26,8 @@ HostKeys LoadHostKeys(const std::string& keys_dir, const std::string& host) {
   auto current = LoadHmacKey(CurrentKeyPath(keys_dir, host));
   if (current.ok()) {
     out.has_current = true;
-    out.keys.push_back({KeyId(current.value()), std::move(current).value()});
+    const std::string& key = current.value();
+    out.keys.push_back({KeyId(key), key, std::make_shared<const HmacSha256Key>(key)});
   } else {
     out.current_problem = current.status().message();
   }
@@ -53,7 +54,9 @@ HostKeys LoadHostKeys(const std::string& keys_dir, const std::string& host) {
     }
     const bool seen = std::any_of(out.keys.begin(), out.keys.end(),
                                   [&](const HostKey& k) { return k.id == actual; });
-    if (!seen) out.keys.push_back({actual, std::move(key).value()});
+    if (!seen) {
+      out.keys.push_back({actual, key.value(), std::make_shared<const HmacSha256Key>(key.value())});
+    }
   }
   return out;
 }

@@ -90,7 +90,7 @@ void HmacKeyring::Authenticate(const ChainFields& f, v1::Event* e) {
   for (const HostKey& k : entry.keys->keys) {
     if (!f.key_id.empty() && k.id != f.key_id) continue;
     named_known = true;
-    if (VerifyMessageMac(k.key, e->raw(), f)) {
+    if (k.hmac ? VerifyMessageMac(*k.hmac, e->raw(), f) : VerifyMessageMac(k.key, e->raw(), f)) {
       e->set_integrity(v1::INTEGRITY_VERIFIED);
       e->set_chain_key_id(k.id);
       return;
