@@ -73,6 +73,7 @@ struct Connection {
   bool failed = false;
   std::string error;
   bool protocol = false;  // trailkeep/1 selected
+  bool paused = false;    // the collector's Pause, until its Proceed
   OctetFramer framer{kMaxCollectorFrame};
 
   void Fail(std::string why) {
@@ -415,8 +416,22 @@ void CollectorLink::Impl::HandleFrame(const std::shared_ptr<Connection>& c,
     spdlog::warn("collector {}: goodbye: {}", cc.address, frame.goodbye().reason());
   } else if (frame.has_resume()) {
     spdlog::warn("collector {}: unexpected Resume in mid-connection; ignored", cc.address);
+  } else if (frame.has_pause()) {
+    // The collector takes no data for now (its disk is full): keep the
+    // connection and the spool, send nothing until it proceeds. Not a
+    // reason to reconnect, which would only be paused again.
+    if (!c->paused) {
+      spdlog::warn("collector {}: paused: {}; events stay spooled until it proceeds", cc.address,
+                   frame.pause().reason());
+    }
+    c->paused = true;
+  } else if (frame.has_proceed()) {
+    if (c->paused) {
+      spdlog::info("collector {}: proceed: sending again from seq {}", cc.address, next_seq);
+    }
+    c->paused = false;
+    c->wake.cancel();
   }
-  (void)c;
 }
 
 awaitable<void> CollectorLink::Impl::Reader(std::shared_ptr<Connection> c) {
@@ -447,6 +462,13 @@ awaitable<void> CollectorLink::Impl::Writer(std::shared_ptr<Connection> c) {
   std::vector<SpooledMessage> batch;
   std::string out;
   while (!c->failed && !stopped) {
+    if (c->paused) {
+      // Until the Proceed (or the connection's end) cancels the wait.
+      c->wake.expires_after(std::chrono::hours(24));
+      error_code ec;
+      co_await c->wake.async_wait(redirect_error(use_awaitable, ec));
+      continue;
+    }
     batch.clear();
     if (Status s = spool->Read(next_seq, kBatchBytes, &batch); !s.ok()) {
       spdlog::error("spool read: {}", s.ToString());

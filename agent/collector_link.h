@@ -11,6 +11,8 @@
 //     starts after it; another, older or no epoch: sending starts at the
 //     first spooled record. Acks of our epoch acknowledge the spool (which
 //     deletes whole acknowledged segments); a Goodbye's reason is logged.
+//     A Pause (the collector's disk is full) stops sending, connection and
+//     spool kept, until the Proceed: no reconnect.
 //   - not selected and acks = "required": the link logs why and retries
 //     later; events stay spooled.
 //   - not selected and acks = "none": best effort; a record counts as

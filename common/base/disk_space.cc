@@ -11,3 +11,13 @@ std::optional<uint64_t> FreeDiskBytes(const std::string& path) {
 }
 
 }  // namespace trailkeep
+
+namespace trailkeep {
+
+std::optional<uint64_t> DiskSizeBytes(const std::string& path) {
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0) return std::nullopt;
+  return static_cast<uint64_t>(st.f_blocks) * st.f_frsize;
+}
+
+}  // namespace trailkeep

@@ -302,11 +302,15 @@ std::string HostStateToJson(const v1::HostState& h) {
                   {"unauthentic_ahead", h.unauthentic_ahead_size()}};
   }
   if (h.retention_cut_us() != 0) {
-    j["retention"] = {{"cut", FormatRfc3339Micros(h.retention_cut_us())},
-                      {"expired_events", h.expired_events()},
-                      {"expired_through_seq", h.expired_through_seq()},
-                      {"chain_epoch", std::to_string(h.cut_chain_epoch())},
-                      {"chain_seq", h.cut_chain_seq()}};
+    j["retention"] = {
+        {"cut", FormatRfc3339Micros(h.retention_cut_us())},
+        {"expired_events", h.expired_events()},
+        {"expired_through_seq", h.expired_through_seq()},
+        {"chain_epoch", std::to_string(h.cut_chain_epoch())},
+        {"chain_seq", h.cut_chain_seq()},
+        {"reason", h.retention_cut_reason().empty() ? "retention" : h.retention_cut_reason()},
+        {"early", !h.retention_cut_reason().empty()},
+        {"early_expired_events", h.early_expired_events()}};
   }
   if (h.has_tunnel()) {
     const v1::TunnelState& t = h.tunnel();

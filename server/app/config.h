@@ -8,6 +8,7 @@
 
 #include "common/audit/node_name.h"
 #include "common/config/config_error.h"
+#include "server/app/disk_policy.h"
 #include "server/net/audit_remote_listener.h"
 #include "server/net/plain_syslog_listener.h"
 #include "server/net/tls_syslog_listener.h"
@@ -61,10 +62,10 @@ struct ServerConfig {
 
   size_t commit_queue_bytes = 32u << 20;
   size_t max_batch_events = 16384;
-  // [store] space_warning_mb: below this much free space on the store's disk
-  // the collector records STORAGE_LOW and answers port-60 records DISKLOW
-  // (server/app/space_watch.h); 0 turns the warning off.
-  uint64_t space_warning_mb = 256;
+  // [store] space_left (or its older spelling space_warning_mb),
+  // admin_space_left, reserve, disk_full_action: the levels of free space on
+  // the store's disk and what happens at each (server/app/disk_policy.h).
+  DiskSpaceConfig disk;
   // [store] backup_dir: where POST /v1/backup writes (default data_dir/backups).
   std::string backup_dir;
   // [store] retention and [[store.retention_override]] (server/store/retention.h).

@@ -14,6 +14,7 @@
 #include "common/ndcpp/rules.h"
 #include "common/tls/tls_profile.h"
 #include "server/app/config.h"
+#include "server/app/disk_space_config.h"
 #include "server/app/privileges.h"
 #include "server/app/retention_config.h"
 #include "server/tunnel/key_file.h"
@@ -333,7 +334,7 @@ void ReadStore(const toml::table& root, TomlReader* r, ServerConfig* c) {
   if (t == nullptr) return;
   r->Integer(*t, "store.", "commit_queue_bytes", &c->commit_queue_bytes, 1 << 20, 1LL << 34);
   r->Integer(*t, "store.", "max_batch_events", &c->max_batch_events, 1, 1'000'000);
-  r->Integer(*t, "store.", "space_warning_mb", &c->space_warning_mb, 0, int64_t{1} << 30);
+  ReadDiskSpaceConfig(*t, r, &c->disk);
   r->Path(*t, "store.", "backup_dir", &c->backup_dir);
   ReadRetentionConfig(*t, r, &c->retention);
   r->Unknown(*t, "store.");

@@ -32,24 +32,33 @@ void RetentionTimer::Queue() {
       return;
     }
     for (const RetentionCut& c : cuts.value()) {
-      const std::string keep = FormatRetention(policy_.ForHost(c.host));
-      spdlog::info("retention: {} events of {} received before {} removed (retention {})", c.events,
-                   c.host, FormatRfc3339Micros(c.cut_us), keep);
-      audit_->Record(SelfEventKind::kRetentionCut, "",
-                     std::to_string(c.events) + " events of " + c.host + " received before " +
-                         FormatRfc3339Micros(c.cut_us) + " removed (retention " + keep + ")",
-                     {{"host", c.host},
-                      {"retention", keep},
-                      {"cut", FormatRfc3339Micros(c.cut_us)},
-                      {"events", std::to_string(c.events)},
-                      {"first_seq", std::to_string(c.first_seq)},
-                      {"last_seq", std::to_string(c.last_seq)},
-                      {"oldest_removed", FormatRfc3339Micros(c.oldest_removed_us)},
-                      {"newest_removed", FormatRfc3339Micros(c.newest_removed_us)},
-                      {"chain_epoch", std::to_string(c.chain_epoch)},
-                      {"chain_seq", std::to_string(c.chain_seq)}});
+      RecordRetentionCut(c, FormatRetention(policy_.ForHost(c.host)), audit_);
     }
   });
+}
+
+void RecordRetentionCut(const RetentionCut& c, const std::string& retention, SelfAudit* audit) {
+  const std::string why = c.reason.empty() ? "retention " + retention
+                                           : "early, to free the store's disk: " + c.reason +
+                                                 "; retention " + retention;
+  spdlog::info("retention: {} events of {} received before {} removed ({})", c.events, c.host,
+               FormatRfc3339Micros(c.cut_us), why);
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"host", c.host},
+      {"retention", retention},
+      {"cut", FormatRfc3339Micros(c.cut_us)},
+      {"events", std::to_string(c.events)},
+      {"first_seq", std::to_string(c.first_seq)},
+      {"last_seq", std::to_string(c.last_seq)},
+      {"oldest_removed", FormatRfc3339Micros(c.oldest_removed_us)},
+      {"newest_removed", FormatRfc3339Micros(c.newest_removed_us)},
+      {"chain_epoch", std::to_string(c.chain_epoch)},
+      {"chain_seq", std::to_string(c.chain_seq)}};
+  if (!c.reason.empty()) fields.emplace_back("reason", c.reason);
+  audit->Record(SelfEventKind::kRetentionCut, "",
+                std::to_string(c.events) + " events of " + c.host + " received before " +
+                    FormatRfc3339Micros(c.cut_us) + " removed (" + why + ")",
+                fields);
 }
 
 }  // namespace trailkeep

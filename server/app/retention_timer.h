@@ -51,4 +51,9 @@ class RetentionTimer {
   const ClockPtr clock_;
 };
 
+// One RETENTION_CUT event and log line for `cut`; `retention` is the host's
+// policy as written ("180d"). An early cut (cut.reason set) says so in its
+// message and carries `reason`.
+void RecordRetentionCut(const RetentionCut& cut, const std::string& retention, SelfAudit* audit);
+
 }  // namespace trailkeep

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -15,9 +16,11 @@
 #include <sys/resource.h>
 
 #include "common/base/clock.h"
+#include "common/base/disk_space.h"
 #include "common/metrics/counter_registry.h"
 #include "server/app/audit_group_timer.h"
 #include "server/app/config_trail.h"
+#include "server/app/disk_rotation.h"
 #include "server/app/file_access.h"
 #include "server/app/hangup_reload.h"
 #include "server/app/privileges.h"
@@ -283,6 +286,17 @@ int RunServer(const ServerConfig& config) {
     return 1;
   }
   std::unique_ptr<Store> store = std::move(opened).value();
+  // [store] levels on this file system (percentages are of its size).
+  const DiskLevels disk_levels =
+      ResolveDiskLevels(config.disk, DiskSizeBytes(config.data_dir).value_or(0));
+  if (const std::string why = CheckDiskLevels(disk_levels); !why.empty()) {
+    spdlog::critical("{}", why);
+    return 2;
+  }
+  store->SetReserveBytes(disk_levels.reserve_bytes);
+  // Up while the store's disk is below admin_space_left: every source's data
+  // is refused (server/app/space_watch.h), whatever the action.
+  const auto disk_full = std::make_shared<std::atomic<bool>>(false);
   RulesHolder rules;
   const std::string rules_path = RulesPath(config);
   std::string rules_sha256;
@@ -366,10 +380,15 @@ int RunServer(const ServerConfig& config) {
   // What the listeners and their sessions know of all this (server/net/ingest.h).
   ConnectionAudit connection_audit(&self_audit);
   IngestPipeline pipeline(
-      [&committer](std::vector<v1::Event>* e, std::function<void()> on_durable) {
-        return committer.Offer(e, std::move(on_durable));
+      [&committer, disk_full](std::vector<v1::Event>* e, std::function<void()> on_durable) {
+        return !disk_full->load(std::memory_order_relaxed) &&
+               committer.Offer(e, std::move(on_durable));
       },
-      &connection_audit, [&committer] { return committer.HasRoom(); }, &classify);
+      &connection_audit,
+      [&committer, disk_full] {
+        return !disk_full->load(std::memory_order_relaxed) && committer.HasRoom();
+      },
+      &classify);
   pipeline.EnableAgents({&keyring, &agents, static_cast<uint32_t>(config.enterprise_number)});
   pipeline.EnablePlainSyslog(std::move(plain_hosts).value());
   pipeline.RegisterCounters(metrics);
@@ -386,7 +405,7 @@ int RunServer(const ServerConfig& config) {
   std::unique_ptr<AuditRemoteListener> audit_listener;
   std::unique_ptr<PlainSyslogListener> plain;
   std::unique_ptr<TunnelManager> tunnels;
-  SpaceWatch space_watch(io, config.data_dir + "/store", config.space_warning_mb << 20,
+  SpaceWatch space_watch(io, config.data_dir + "/store", disk_levels, config.disk.action,
                          &self_audit);
   const auto collector_metrics =
       metrics.RegisterFamily([&committer, &self_audit, &agents](std::vector<Metric>* m) {
@@ -396,8 +415,10 @@ int RunServer(const ServerConfig& config) {
   const auto space_metrics = metrics.Register({
       {"store_free_bytes", "free space on the store's disk (last check)", "gauge",
        [&space_watch] { return static_cast<double>(space_watch.free_bytes()); }, "", ""},
-      {"store_space_low", "1 while the store's disk is below space_warning_mb", "gauge",
+      {"store_space_low", "1 while the store's disk is below space_left", "gauge",
        [&space_watch] { return space_watch.low_flag()->load() ? 1.0 : 0.0; }, "", ""},
+      {"store_disk_full", "1 while the store's disk is below admin_space_left", "gauge",
+       [&space_watch] { return space_watch.full_flag()->load() ? 1.0 : 0.0; }, "", ""},
   });
   const auto integrity_metrics = metrics.RegisterFamily(
       [&integrity_counts](std::vector<Metric>* m) { return integrity_counts.AppendTo(m); });
@@ -413,6 +434,7 @@ int RunServer(const ServerConfig& config) {
     if (!config.audit_remote.addresses.empty()) {
       AuditRemoteOptions audit_options = config.audit_remote;
       audit_options.disk_low = space_watch.low_flag();
+      audit_options.disk_full = disk_full;
       audit_options.clock = clock;
       audit_listener = std::make_unique<AuditRemoteListener>(io, audit_options, ingest_ports,
                                                              listener.get(), metrics);
@@ -420,6 +442,7 @@ int RunServer(const ServerConfig& config) {
     }
     PlainSyslogOptions p = config.plain_syslog;
     p.clock = clock;
+    p.disk_full = disk_full;
     if (!p.udp_addresses.empty() || !p.tcp_addresses.empty()) {
       plain = std::make_unique<PlainSyslogListener>(io, p, ingest_ports, metrics);
     }
@@ -493,7 +516,31 @@ int RunServer(const ServerConfig& config) {
   const net::any_io_executor main_strand = net::make_strand(io);
   Ticker ticker(main_strand, &self_audit);
   ticker.Start();
-  space_watch.Start();
+  // The disk-full policy: what happens below admin_space_left, and after.
+  DiskRotation rotation(store.get(), &committer, &self_audit, config.data_dir + "/store",
+                        disk_levels.admin_bytes + disk_levels.admin_bytes / 10,
+                        FormatRetention(config.retention.default_us),
+                        [&space_watch] { space_watch.CheckSoon(); });
+  uint64_t udp_dropped_before = 0;  // on the watch's strand
+  const auto udp_dropped = [&plain] {
+    return plain ? plain->counters().udp_disk_full.load() : uint64_t{0};
+  };
+  SpaceWatchHooks full_hooks{
+      [&, disk_full](uint64_t) {
+        udp_dropped_before = udp_dropped();
+        disk_full->store(true);
+        agent_responder.SetPaused(true, "the collector's disk is full (below admin_space_left)");
+        if (config.disk.action == DiskFullAction::kRotate) rotation.Start();
+      },
+      [&, disk_full](uint64_t) {
+        disk_full->store(false);
+        agent_responder.SetPaused(false, "");
+      },
+      [&] {
+        return std::vector<std::pair<std::string, std::string>>{
+            {"udp_datagrams_dropped", std::to_string(udp_dropped() - udp_dropped_before)}};
+      },
+  };
   if (tunnels) tunnels->Start();
   // Audit events without EOE close after the grouping timeout.
   AuditGroupTimer audit_timer(main_strand, &audit_grouping, &collector_events, clock);
@@ -506,10 +553,12 @@ int RunServer(const ServerConfig& config) {
   HangupReload reload(main_strand, {&config, owner, rules_path, &rules, &keyring, export_api.get(),
                                     &self_audit, &tls_reload, &config_trail, rules_sha256});
   reload.Start();
+  // The exit status: 0, or kExitDiskFull once disk_full_action "halt" ran.
+  int exit_code = 0;
+  std::string stop_reason;
   net::signal_set signals(main_strand, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int sig) {
-    if (ec) return;
-    spdlog::info("signal {}: shutting down", sig);
+  // On main_strand: a termination signal, or the halt of the disk-full policy.
+  const std::function<void()> shut_down = [&] {
     listener->Stop();
     if (plain) plain->Stop();
     if (audit_listener) audit_listener->Stop();
@@ -529,7 +578,35 @@ int RunServer(const ServerConfig& config) {
       StopWhenHandedOver(io, held, timer,
                          std::chrono::steady_clock::now() + std::chrono::seconds(10));
     });
+  };
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", sig);
+    shut_down();
   });
+  if (config.disk.action == DiskFullAction::kHalt) {
+    // DISK_FULL is recorded (by the watch, before this hook); what was taken
+    // is committed by the usual shutdown, then the process exits with a
+    // status its unit does not restart on (deploy/trailkeepd.service).
+    full_hooks.on_full = [&, disk_full, full = full_hooks.on_full](uint64_t free_bytes) {
+      full(free_bytes);
+      net::post(main_strand, [&, disk_full] {
+        if (exit_code != 0) return;
+        exit_code = kExitDiskFull;
+        stop_reason = "disk_full_halt";
+        spdlog::critical(
+            "disk_full_action = \"halt\": stopping; free space on the store's disk, "
+            "then start trailkeepd again");
+        signals.cancel();
+        shut_down();
+        // Frames sessions read before the listeners closed are handed over
+        // and committed (above the reserve there is room for them).
+        disk_full->store(false);
+      });
+    };
+  }
+  space_watch.SetHooks(std::move(full_hooks));
+  space_watch.Start();
 
   unsigned n = config.io_threads > 0 ? static_cast<unsigned>(config.io_threads)
                                      : std::max(1u, std::thread::hardware_concurrency());
@@ -539,13 +616,17 @@ int RunServer(const ServerConfig& config) {
   for (auto& t : threads) t.join();
 
   const auto& c = listener->counters();
+  std::vector<std::pair<std::string, std::string>> stop_fields;
+  if (!stop_reason.empty()) stop_fields.emplace_back("reason", stop_reason);
   self_audit.Record(
       SelfEventKind::kShutdown, "",
-      "trailkeepd stopping; " + std::to_string(c.frames.load()) + " frames received, " +
+      std::string(stop_reason.empty() ? "" : "disk full, halting: ") + "trailkeepd stopping; " +
+          std::to_string(c.frames.load()) + " frames received, " +
           std::to_string(c.refused.load()) + " connections refused" +
           (c.frames_held.load() > 0 ? ", " + std::to_string(c.frames_held.load()) +
                                           " frames read but not handed over in 10 s (not stored)"
-                                    : ""));
+                                    : ""),
+      stop_fields);
   self_audit.Flush();
   audit_timer.Flush();  // open audit events, incomplete, before the last commit
   committer.Stop();
@@ -553,7 +634,7 @@ int RunServer(const ServerConfig& config) {
   spdlog::info("stopped: {} events committed in {} commits, {} not stored", stats.events_committed,
                stats.commits, stats.events_abandoned);
   std::filesystem::remove(config.data_dir + "/ports.json");
-  return 0;
+  return exit_code;
 }
 
 }  // namespace trailkeep

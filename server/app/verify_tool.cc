@@ -4,11 +4,13 @@
 #include <filesystem>
 #include <iostream>
 
+#include "common/base/time_format.h"
 #include "common/wire/hmac_chain.h"
 #include "common/wire/key_folder.h"
 #include "server/app/store_tools.h"
 #include "server/sinks/chain_verify_job.h"
 #include "server/store/store.h"
+#include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
 namespace {
@@ -80,6 +82,22 @@ int RunVerify(const VerifyOptions& o) {
   }
   const ChainAuditResult& r = audited.value();
   for (const auto& issue : r.issues) std::printf("%s\n", FormatChainIssue(issue).c_str());
+  // A cut is not a gap, but the reader must see it, and whether the policy
+  // made it or the disk-full policy made it early.
+  if (auto state = store->GetHostState(o.host); state.ok() && state.value()) {
+    const v1::HostState& h = *state.value();
+    if (h.retention_cut_us() != 0) {
+      std::printf("retention cut: events received before %s removed (%llu in all)%s\n",
+                  FormatRfc3339Micros(h.retention_cut_us()).c_str(),
+                  static_cast<unsigned long long>(h.expired_events()),
+                  h.retention_cut_reason().empty()
+                      ? ", by the retention policy"
+                      : ("; the last cut was EARLY (" + h.retention_cut_reason() + "), " +
+                         std::to_string(h.early_expired_events()) +
+                         " events removed early to free the store's disk")
+                            .c_str());
+    }
+  }
   std::printf("%s\n", FormatChainSummary(r).c_str());
   std::fflush(stdout);
   return r.clean() ? 0 : 1;

@@ -40,6 +40,15 @@ class SessionLink final : public AgentLink {
     f.mutable_goodbye()->set_reason(reason);
     Post(f, true);
   }
+  void SendPause(bool paused, const std::string& reason) override {
+    v1::CollectorFrame f;
+    if (paused) {
+      f.mutable_pause()->set_reason(reason);
+    } else {
+      f.mutable_proceed();
+    }
+    Post(f, false);
+  }
   void set_host(std::string host) { host_ = std::move(host); }
 
  private:

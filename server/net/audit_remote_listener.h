@@ -48,6 +48,11 @@ struct AuditRemoteOptions {
   // Raised while the store's disk is below its warning level (SpaceWatch):
   // stored records are then answered DISKLOW instead of ACK. May be null.
   std::shared_ptr<const std::atomic<bool>> disk_low;
+  // Raised while the store's disk is below admin_space_left under "block"
+  // (SpaceWatch): a record the store refuses is answered DISKFULL at once and
+  // not kept, as auditd does on a full disk (the client resends it), rather
+  // than held for blocked_reply_ms. May be null.
+  std::shared_ptr<const std::atomic<bool>> disk_full;
   // The records' receive times (the replies' deadlines run on Asio's timers).
   ClockPtr clock = MakeSystemClock();
 };

@@ -210,6 +210,20 @@ class Session final : public AuditRemoteSessionHandle,
       blocked_reply_.reset();  // the sink took (and cleared) blocked_.frames
       return true;
     }
+    const auto& full = options_->disk_full;
+    if (reply && !reply->ready && full && full->load(std::memory_order_relaxed)) {
+      // The disk is full by policy ("block"): refuse the record now, as
+      // auditd does; the client keeps it and resends it. The session reads
+      // on, so heartbeats are answered and later records refused in turn.
+      reply->type = ar::kDiskFull;
+      reply->text = "disk full";
+      reply->ready = true;
+      ++counters_->disk_full_replies;
+      blocked_.frames.clear();
+      blocked_reply_.reset();
+      Flush();
+      return true;
+    }
     retry_.expires_after(kRetryInterval);
     retry_.async_wait([self = shared_from_this()](error_code ec) {
       if (!ec && !self->closed_ && self->Blocked() && self->TryOffer()) self->Process();

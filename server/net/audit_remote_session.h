@@ -13,7 +13,10 @@
 // within blocked_reply_ms (refused, or its commit stalls on a full disk) is
 // answered DISKFULL, before audisp-remote's reply timeout: the client keeps
 // it and resends it later, and should the first copy be stored after all,
-// RecordDeduper drops the second. A frame that cannot be taken (bad
+// RecordDeduper drops the second. While the store's disk is full by policy
+// (AuditRemoteOptions::disk_full) a record the sink refuses is answered
+// DISKFULL at once and not kept, as auditd does; the session reads on. A
+// frame that cannot be taken (bad
 // header version, oversize payload or line) gets a fatal reply and the
 // connection closes, reported as a framing error.
 #pragma once

@@ -74,6 +74,12 @@ class AgentLink {
   virtual void SendAck(uint64_t epoch, uint64_t contiguous_seq) = 0;
   // Sends a Goodbye naming `reason`, then closes the connection.
   virtual void Close(const std::string& reason) = 0;
+  // Sends a Pause naming `reason` (paused) or a Proceed: the agent stops
+  // sending events, keeping its connection, until the Proceed.
+  virtual void SendPause(bool paused, const std::string& reason) {
+    (void)paused;
+    (void)reason;
+  }
 };
 
 class IngestSink {

@@ -75,9 +75,11 @@ PlainSyslogListener::PlainSyslogListener(net::io_context& io, const PlainSyslogO
                 c.udp_datagrams),
       labelled("udp_syslog_dropped_total",
                "plaintext UDP syslog datagrams dropped (rate_limit: the sender's "
-               "rate_per_source; oversize: above max_frame_bytes)",
+               "rate_per_source; oversize: above max_frame_bytes; disk_full: the store's disk "
+               "below admin_space_left under disk_full_action block)",
                "reason=\"rate_limit\"", c.udp_rate_limited),
       labelled("udp_syslog_dropped_total", "", "reason=\"oversize\"", c.udp_oversize),
+      labelled("udp_syslog_dropped_total", "", "reason=\"disk_full\"", c.udp_disk_full),
       GaugeOf("tcp_syslog_connections", "open plaintext TCP syslog connections", c.tcp_connections),
       CounterOf("tcp_syslog_accepted_total", "plaintext TCP syslog connections accepted",
                 c.tcp_accepted),

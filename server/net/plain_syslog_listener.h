@@ -13,6 +13,10 @@
 // commit queue being full holds the frames read and stops reading, as on the
 // TLS port; for UDP the socket's receive buffer (receive_buffer_bytes,
 // SO_RCVBUF) absorbs what arrives meanwhile, beyond it the kernel drops.
+// While `disk_full` is up (disk_full_action "block", server/app/space_watch.h)
+// UDP datagrams are dropped at once and counted (reason "disk_full"): holding
+// them would only delay the same drop to the kernel, uncounted; TCP stops
+// reading as on a full queue.
 //
 // Concurrency: construct/Stop from the composition root; the rest runs on
 // the io_context's threads.
@@ -46,12 +50,15 @@ struct PlainSyslogOptions {
   double rate_per_source = 0;              // messages/s per sender address; 0: unlimited
   double burst_per_source = 0;             // bucket size; 0: one second's worth
   ClockPtr clock = MakeSystemClock();      // receive times and the rate limit's refill
+  // Up while the store's disk is full under "block"; null: never.
+  std::shared_ptr<const std::atomic<bool>> disk_full;
 };
 
 struct PlainSyslogCounters {
   std::atomic<uint64_t> udp_datagrams{0};     // received, whatever became of them
   std::atomic<uint64_t> udp_rate_limited{0};  // dropped: the sender's rate limit
   std::atomic<uint64_t> udp_oversize{0};      // dropped: above max_frame_bytes
+  std::atomic<uint64_t> udp_disk_full{0};     // dropped: the store's disk is full (block)
   std::atomic<size_t> tcp_connections{0};
   std::atomic<uint64_t> tcp_accepted{0};
   std::atomic<uint64_t> tcp_refused{0};

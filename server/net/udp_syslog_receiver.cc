@@ -120,6 +120,15 @@ void UdpSyslogReceiver::Take(size_t n, int64_t now_us) {
 
 void UdpSyslogReceiver::Deliver() {
   const size_t held = pending_.frames.size();
+  const auto& full = ctx_->options.disk_full;
+  if (held > 0 && full && full->load(std::memory_order_relaxed)) {
+    // Nothing can push a UDP sender back: drop and count, keep the socket drained.
+    ctx_->counters.udp_disk_full += held;
+    ctx_->counters.frames_held -= held;
+    pending_.frames.clear();
+    if (socket_.is_open()) ReceiveNext();
+    return;
+  }
   if (held > 0 && !ctx_->sink->Offer(&pending_, {})) {
     timer_.expires_after(kRetryDelay);
     timer_.async_wait([self = shared_from_this()](error_code ec) {

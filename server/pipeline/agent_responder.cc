@@ -15,6 +15,9 @@ void AgentResponder::RequestResume(const std::string& host, std::weak_ptr<AgentL
     if (!link) return;
     const ChainHeadInfo head = verifier_->Head(host);
     link->SendResume(head.epoch, head.contiguous_seq, head.head_mac);
+    if (paused_) link->SendPause(true, pause_reason_);
+    std::erase_if(resumed_, [](const std::weak_ptr<AgentLink>& l) { return l.expired(); });
+    resumed_.push_back(weak);
     audit_->Record(SelfEventKind::kAgentConnected, "",
                    "agent " + host + " connected; it resumes after seq " +
                        std::to_string(head.contiguous_seq) + " of epoch " +
@@ -22,6 +25,17 @@ void AgentResponder::RequestResume(const std::string& host, std::weak_ptr<AgentL
                    {{"host", host},
                     {"epoch", std::to_string(head.epoch)},
                     {"contiguous_seq", std::to_string(head.contiguous_seq)}});
+  });
+}
+
+void AgentResponder::SetPaused(bool paused, std::string reason) {
+  committer_->RunInOrder([this, paused, reason = std::move(reason)] {
+    if (paused == paused_) return;
+    paused_ = paused;
+    pause_reason_ = reason;
+    for (const auto& weak : resumed_) {
+      if (auto link = weak.lock()) link->SendPause(paused, reason);
+    }
   });
 }
 

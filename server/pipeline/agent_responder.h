@@ -6,13 +6,20 @@
 //  - OnCommitted (a Committer extras listener): an Ack to the live connection
 //    of each host whose chain advanced in the commit, then one
 //    INTEGRITY_ALARM collector event per integrity event the stages made.
+//  - SetPaused: while the collector takes no data (disk full, "block"),
+//    every live connection that had its Resume gets a Pause, and so does
+//    each new one right after its Resume; a Proceed when data is taken again.
+//    Pauses go out on the committer thread, like the Resume, so a Pause never
+//    precedes a connection's Resume.
 //
-// Concurrency: RequestResume from any thread; OnCommitted on the committer
-// thread, which also runs the queued Resume (the verifier is that thread's).
+// Concurrency: RequestResume and SetPaused from any thread; OnCommitted on
+// the committer thread, which also runs the queued Resume and pauses (the
+// verifier is that thread's).
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace trailkeep::v1 {
 class IntegrityEvent;
@@ -36,8 +43,13 @@ class AgentResponder {
 
   void RequestResume(const std::string& host, std::weak_ptr<AgentLink> link);
   void OnCommitted(const CommitExtras& extras);
+  void SetPaused(bool paused, std::string reason);
 
  private:
+  // Committer thread only: the pause in force and the connections resumed.
+  bool paused_ = false;
+  std::string pause_reason_;
+  std::vector<std::weak_ptr<AgentLink>> resumed_;
   Committer* const committer_;
   ChainVerifier* const verifier_;
   AgentRegistry* const agents_;

@@ -24,10 +24,12 @@ int SeverityOf(SelfEventKind kind) {
     case SelfEventKind::kAgentConnected:
     case SelfEventKind::kTunnelInitiated:
     case SelfEventKind::kStorageRecovered:
+    case SelfEventKind::kDiskSpaceRecovered:
     case SelfEventKind::kConfigReloaded:
     case SelfEventKind::kRetentionCut:
       return 5;  // notice
     case SelfEventKind::kIntegrityAlarm:
+    case SelfEventKind::kDiskFull:         // ingest stops, the collector halts or data goes early
     case SelfEventKind::kKeyFileRefused:   // events of the host go unverified
     case SelfEventKind::kTlsReloadFailed:  // the old certificate may be about to expire
     // SSH_SESSION_FAILED includes a changed host key: err, like integrity alarms.
@@ -90,6 +92,10 @@ const char* SelfEventMsgId(SelfEventKind kind) {
       return "STORAGE_LOW";
     case SelfEventKind::kStorageRecovered:
       return "STORAGE_RECOVERED";
+    case SelfEventKind::kDiskFull:
+      return "DISK_FULL";
+    case SelfEventKind::kDiskSpaceRecovered:
+      return "DISK_SPACE_RECOVERED";
     case SelfEventKind::kKeyFileRefused:
       return "KEY_FILE_REFUSED";
     case SelfEventKind::kConfigReloaded:

@@ -56,10 +56,14 @@ enum class SelfEventKind {
   kSshSessionFailed,       // SSH handshake, host key or authentication failed (FCS_SSHS_EXT.1)
   kStorageLow,             // the store's disk fell below its warning level (FAU_STG.3/LocSpace)
   kStorageRecovered,       // ... and has room again
-  kKeyFileRefused,         // SIGHUP: a private key with a loose mode, wrong owner or unreadable
-  kConfigReloaded,         // SIGHUP: one per reload, what changed (TLS fingerprints, files)
-  kTlsReloadFailed,        // SIGHUP: TLS files refused (broken, key mismatch): the old stay
-  kPeerRevoked,            // SIGHUP: a live peer the reloaded CA or CRL refuses, disconnected
+  // The store's disk fell below admin_space_left: disk_full_action applies
+  // (FAU_STG.4; server/app/space_watch.h), and rose above it again.
+  kDiskFull,
+  kDiskSpaceRecovered,
+  kKeyFileRefused,   // SIGHUP: a private key with a loose mode, wrong owner or unreadable
+  kConfigReloaded,   // SIGHUP: one per reload, what changed (TLS fingerprints, files)
+  kTlsReloadFailed,  // SIGHUP: TLS files refused (broken, key mismatch): the old stay
+  kPeerRevoked,      // SIGHUP: a live peer the reloaded CA or CRL refuses, disconnected
   // An opt-in UDP/TCP syslog listener opened: unauthenticated input is on.
   kPlaintextListenerOpened,
   // Retention removed a host's events older than its policy (FAU_STG.1):

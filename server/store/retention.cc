@@ -76,7 +76,7 @@ Result<std::vector<RetentionCut>> RunRetentionPass(Store* store, const Retention
   if (!listed.ok()) return listed;
   std::vector<RetentionCut> cuts;
   for (const auto& [host, cut_us] : due) {
-    auto cut = store->ExpireHost(host, cut_us);
+    auto cut = store->ExpireHost(host, cut_us, "");
     if (!cut.ok()) return cut.status();
     const RetentionCut& c = cut.value();
     if (c.oldest_kept_us != 0 && (oldest_kept == 0 || c.oldest_kept_us < oldest_kept)) {

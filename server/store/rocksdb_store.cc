@@ -144,9 +144,10 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::string& name,
 constexpr size_t kMemtableBudgetBytes = 128u << 20;
 constexpr size_t kBlockCacheBytes = 32u << 20;
 
-// Free space below which commits are refused (the disk counts as full): room
-// for RocksDB's flushes and compactions, and for a WAL append never to fail.
-constexpr uint64_t kReserveFreeBytes = 16u << 20;
+// Free space below which commits are refused (the disk counts as full) until
+// SetReserveBytes: room for RocksDB's flushes and compactions, and for a WAL
+// append never to fail.
+constexpr uint64_t kDefaultReserveFreeBytes = 16u << 20;
 
 class RocksDbStore final : public Store {
  public:
@@ -168,6 +169,9 @@ class RocksDbStore final : public Store {
   }
 
   Status Commit(std::vector<v1::Event>* events, const CommitExtras* extras) override;
+  void SetReserveBytes(uint64_t bytes) override {
+    reserve_bytes_.store(bytes, std::memory_order_relaxed);
+  }
   Result<bool> HasDedupeKey(const std::string& key) const override;
   Result<std::optional<std::string>> FindChainMac(const std::string& host, uint64_t epoch,
                                                   uint64_t seq) const override;
@@ -200,7 +204,8 @@ class RocksDbStore final : public Store {
     read_issues_.handler = std::move(handler);
   }
   std::vector<std::pair<std::string, uint64_t>> EngineStats() const override;
-  Result<RetentionCut> ExpireHost(const std::string& host, int64_t cut_us) override;
+  Result<RetentionCut> ExpireHost(const std::string& host, int64_t cut_us,
+                                  const std::string& reason) override;
   Status ExpireTimeIndex(int64_t before_us) override;
   Result<uint64_t> FirstSeq() const override;
 
@@ -239,6 +244,7 @@ class RocksDbStore final : public Store {
 
   std::atomic<uint64_t> next_seq_{1};
   bool needs_resume_ = false;  // committer thread only
+  std::atomic<uint64_t> reserve_bytes_{kDefaultReserveFreeBytes};
   std::string dir_;
   int64_t last_second_ = INT64_MIN;
   uint64_t next_host_id_ = 1;
@@ -433,10 +439,11 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
   // aborts on an assertion when it syncs that WAL. Refuse the commit while
   // the disk is below the reserve instead; the committer retries it.
   const uint64_t free_bytes = FreeDiskBytes(dir_).value_or(0);  // unreadable counts as full
-  if (free_bytes < kReserveFreeBytes) {
+  const uint64_t reserve = reserve_bytes_.load(std::memory_order_relaxed);
+  if (free_bytes < reserve) {
     needs_resume_ = true;
     return Status::IoError("the store's disk is full (" + std::to_string(free_bytes) +
-                           " bytes free, " + std::to_string(kReserveFreeBytes) +
+                           " bytes free, " + std::to_string(reserve) +
                            " kept in reserve); waiting for room");
   }
   if (needs_resume_) {
@@ -707,11 +714,13 @@ Status RocksDbStore::ScanRef(const std::string& ref, int64_t since_us, int64_t u
   return FromRocks(it->status(), "scanning by_ndcpp");
 }
 
-Result<RetentionCut> RocksDbStore::ExpireHost(const std::string& host, int64_t cut_us) {
+Result<RetentionCut> RocksDbStore::ExpireHost(const std::string& host, int64_t cut_us,
+                                              const std::string& reason) {
   if (read_only_) return Status::InvalidArgument("ExpireHost on a read-only store");
   RetentionCut cut;
   cut.host = host;
   cut.cut_us = cut_us;
+  cut.reason = reason;
   if (hosts_.find(host) == hosts_.end()) {
     auto stored = GetHostState(host);
     if (!stored.ok()) return stored.status();
@@ -790,6 +799,8 @@ Result<RetentionCut> RocksDbStore::ExpireHost(const std::string& host, int64_t c
     hs->set_cut_chain_seq(cut.chain_seq);
   }
   hs->set_oldest_kept_us(cut.oldest_kept_us);
+  hs->set_retention_cut_reason(reason);
+  if (!reason.empty()) hs->set_early_expired_events(hs->early_expired_events() + cut.events);
   MakeStringsValidUtf8(hs);
   wb.Put(cf(kHosts), host, hs->SerializeAsString());
   // The cut may remove the store's last block, from which an open recovers
@@ -818,6 +829,12 @@ Result<RetentionCut> RocksDbStore::ExpireHost(const std::string& host, int64_t c
   Status s = FromRocks(db_->CompactRange(co, cf(kDedupe), &db, &de), "compacting dedupe");
   if (s.ok())
     s = FromRocks(db_->CompactRange(co, cf(kIntegrity), nullptr, &ie), "compacting integrity");
+  if (s.ok() && !reason.empty()) {
+    // An early cut is made to free the disk now, not at the next compaction.
+    const std::string eb = keys::EventsKey(cut.first_seq), ee = keys::EventsKey(cut.last_seq + 1);
+    const rocksdb::Slice b(eb), e(ee);
+    s = FromRocks(db_->CompactRange(co, cf(kEvents), &b, &e), "compacting events");
+  }
   if (!s.ok()) return s;
   return cut;
 }

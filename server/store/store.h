@@ -73,7 +73,12 @@ struct RetentionCut {
   int64_t oldest_kept_us = 0;  // the host's oldest event still stored (0: none)
   uint64_t chain_epoch = 0;    // chain position of the newest chained event removed
   uint64_t chain_seq = 0;
+  std::string reason;  // "" (the retention policy) or kEarlyCutReason
 };
+
+// RetentionCut::reason and HostState.retention_cut_reason of a cut made
+// early to free disk space ([store] disk_full_action = "rotate").
+inline constexpr char kEarlyCutReason[] = "disk_full_rotate";
 
 class Store {
  public:
@@ -145,10 +150,17 @@ class Store {
   // their next compaction (a filter with the host's cut; the call compacts
   // the ranges it touched). The host's
   // HostState keeps the cut, its chain position and the count, in the same
-  // synced WriteBatch. Call it from the committing thread, between commits.
-  virtual Result<RetentionCut> ExpireHost(const std::string& host, int64_t cut_us) {
+  // synced WriteBatch, and `reason` ("" for the policy, kEarlyCutReason)
+  // in retention_cut_reason (early cuts also add to early_expired_events).
+  // Call it from the committing thread, between commits.
+  virtual Result<RetentionCut> ExpireHost(const std::string& host, int64_t cut_us,
+                                          const std::string& reason) {
     (void)cut_us;
+    (void)reason;
     return Status::Unavailable("this store cannot expire the events of " + host);
+  }
+  Result<RetentionCut> ExpireHost(const std::string& host, int64_t cut_us) {
+    return ExpireHost(host, cut_us, "");
   }
   // Removes the `by_time` entries of seconds before `before_us`; the caller
   // passes the oldest receive time any host still keeps, so SeqAtTime stays
@@ -157,6 +169,10 @@ class Store {
     (void)before_us;
     return Status::Unavailable("this store cannot expire its time index");
   }
+  // Commit refuses to write while the store's disk has less free space than
+  // this (default 16 MiB, [store] reserve): RocksDB must never meet ENOSPC
+  // in a WAL append. Any thread.
+  virtual void SetReserveBytes(uint64_t bytes) { (void)bytes; }
   // The lowest ingest_seq still stored (LastSeq() + 1 when none is).
   virtual Result<uint64_t> FirstSeq() const { return uint64_t{1}; }
 

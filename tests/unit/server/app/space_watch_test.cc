@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include "server/selfaudit/self_audit.h"
 #include "tests/unit/temp_dir.h"
 
 namespace trailkeep {
@@ -41,7 +42,8 @@ TEST(SpaceWatchTest, StopFromAnotherThreadWhileTheTimerRuns) {
   testing::TempDir dir;
   boost::asio::io_context io;
   // A level of 1 byte is never reached, so the watch never records (no audit).
-  SpaceWatch watch(io, dir.path(), 1, nullptr, std::chrono::milliseconds(1));
+  SpaceWatch watch(io, dir.path(), DiskLevels{1, 0, 0}, DiskFullAction::kBlock, nullptr,
+                   std::chrono::milliseconds(1));
   watch.Start();
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) threads.emplace_back([&io] { io.run(); });
@@ -49,6 +51,58 @@ TEST(SpaceWatchTest, StopFromAnotherThreadWhileTheTimerRuns) {
   EXPECT_GT(watch.free_bytes(), 0u);
   watch.Stop();
   for (auto& t : threads) t.join();  // returns only once the timer is cancelled
+}
+
+class RecordingAudit final : public SelfAudit {
+ public:
+  void Record(SelfEventKind kind, const std::string&, const std::string& message,
+              const std::vector<std::pair<std::string, std::string>>& fields) override {
+    kinds.push_back(kind);
+    messages.push_back(message);
+    last_fields = fields;
+  }
+  std::vector<SelfEventKind> kinds;
+  std::vector<std::string> messages;
+  std::vector<std::pair<std::string, std::string>> last_fields;
+};
+
+std::string Field(const std::vector<std::pair<std::string, std::string>>& fields,
+                  const std::string& name) {
+  for (const auto& [k, v] : fields) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+// A level no disk reaches (beyond any free space) is crossed at the first
+// check: DISK_FULL is recorded once with the action, then on_full runs and
+// the full flag is up; the warning level crosses too, independently.
+TEST(SpaceWatchTest, BelowAdminSpaceLeftRecordsDiskFullOnceThenRunsTheHook) {
+  testing::TempDir dir;
+  boost::asio::io_context io;
+  RecordingAudit audit;
+  const uint64_t huge = uint64_t{1} << 62;
+  SpaceWatch watch(io, dir.path(), DiskLevels{huge, huge, 0}, DiskFullAction::kRotate, &audit,
+                   std::chrono::milliseconds(1));
+  int full_calls = 0;
+  size_t events_at_hook = 0;
+  watch.SetHooks({[&](uint64_t) {
+                    ++full_calls;
+                    events_at_hook = audit.kinds.size();
+                  },
+                  nullptr, nullptr});
+  watch.Start();
+  io.run_for(std::chrono::milliseconds(30));
+  watch.Stop();
+  io.run();
+  ASSERT_EQ(audit.kinds,
+            (std::vector<SelfEventKind>{SelfEventKind::kStorageLow, SelfEventKind::kDiskFull}));
+  EXPECT_EQ(full_calls, 1);
+  EXPECT_EQ(events_at_hook, 2u);  // recorded before the action runs
+  EXPECT_TRUE(watch.full_flag()->load());
+  EXPECT_EQ(Field(audit.last_fields, "action"), "rotate");
+  EXPECT_EQ(Field(audit.last_fields, "admin_space_left_bytes"), std::to_string(huge));
+  EXPECT_NE(audit.messages[1].find("disk_full_action rotate"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,58 @@
+// DiskRotation: [store] disk_full_action = "rotate". While the store's disk
+// is below admin_space_left (ingest is held meanwhile, as under "block"), a
+// pass on the committer thread removes the oldest events early, one host's
+// oldest quarter at a time (PickRotateCut, server/app/disk_policy.h), until
+// the disk is 10 % above the level or nothing but each host's newest event
+// is left. Each cut is a RETENTION_CUT with reason "disk_full_rotate"
+// (RecordRetentionCut), and the host's HostState names its last cut early
+// (docs/formats/record_store.md, "Retention"), so `trailkeepd verify` and
+// `hosts` tell it from a policy cut and from a missing range.
+//
+// Concurrency: Start() from any thread; the pass runs on the committer
+// thread (Committer::RunInOrder), between commits.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace trailkeep {
+
+class Committer;
+class SelfAudit;
+class Store;
+
+class DiskRotation {
+ public:
+  // `dir`: the store's folder (its disk is measured); `target_bytes`: the
+  // free space a pass stops at; `retention`: the policy as written, for the
+  // events; `after`: runs on the committer thread after each pass (the
+  // watch checks again). All must outlive this.
+  DiskRotation(Store* store, Committer* committer, SelfAudit* audit, std::string dir,
+               uint64_t target_bytes, std::string retention, std::function<void()> after)
+      : store_(store),
+        committer_(committer),
+        audit_(audit),
+        dir_(std::move(dir)),
+        target_bytes_(target_bytes),
+        retention_(std::move(retention)),
+        after_(std::move(after)) {}
+
+  // Queues a pass unless one is queued already.
+  void Start();
+
+ private:
+  void Pass();
+
+  Store* const store_;
+  Committer* const committer_;
+  SelfAudit* const audit_;
+  const std::string dir_;
+  const uint64_t target_bytes_;
+  const std::string retention_;
+  const std::function<void()> after_;
+  std::atomic<bool> queued_{false};
+};
+
+}  // namespace trailkeep
