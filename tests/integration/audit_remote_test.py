@@ -150,11 +150,15 @@ def fill(path):
 
 
 @contextlib.contextmanager
-def collector_on_tmpfs(size_mib, space_warning_mb):
+def collector_on_tmpfs(size_mib, space_warning_mb, admin_space_left="0"):
     """A started collector whose data_dir is a tmpfs of `size_mib`, with
-    [store] space_warning_mb; None when no tmpfs can be mounted."""
+    [store] space_warning_mb (the older spelling of space_left, still read)
+    and admin_space_left ("0": no disk_full_action, commits stop at the
+    reserve; disk_full_test.py covers the policy); None when no tmpfs can be
+    mounted."""
     c = Collector(config_text=collector_config(pki()) +
-                  "\n[store]\nspace_warning_mb = %d\n" % space_warning_mb)
+                  "\n[store]\nspace_warning_mb = %d\nadmin_space_left = \"%s\"\n" % (
+                      space_warning_mb, admin_space_left))
     data = c.data_dir
     os.makedirs(data)
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm" % size_mib, "tmpfs", data],
@@ -229,7 +233,7 @@ def test_low_space_answers_disklow_and_recovers():
     if os.geteuid() != 0:
         harness.cannot_run("test_low_space_answers_disklow_and_recovers needs root to mount a tmpfs")
         return
-    with collector_on_tmpfs(160, 48) as c:
+    with collector_on_tmpfs(160, 48, "20MiB") as c:  # 24 MiB left: low, not full
         if c is None:
             return
         s = connect(c)

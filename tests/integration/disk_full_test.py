@@ -1,0 +1,269 @@
+"""The disk-full policy, disk_full_action = "block" (issue 16, part 2).
+
+A collector whose data folder is a tmpfs it can fill takes data from every
+source: TLS syslog (syslog-ng's loggen), a trailkeep agent (`trailkeep
+forward`), auditd's remote protocol on port 60 (a raw client speaking it
+byte for byte; a real `audisp-remote` is not driven here, see below) and
+plaintext UDP. The test fills
+the disk below [store] admin_space_left and checks that ingest stops with
+nothing acknowledged lost:
+  - DISK_FULL is recorded once (free bytes, level, action);
+  - nothing more is stored while full: loggen is pushed back by TCP, the
+    agent is told to pause (it logs it, keeps its connection and spools),
+    port 60 answers DISKFULL at once (a heartbeat is still acknowledged),
+    UDP datagrams are dropped and counted (udp_syslog_dropped_total
+    {reason="disk_full"}, trailkeep_store_disk_full 1 on /metrics);
+then frees the space: DISK_SPACE_RECOVERED (with the UDP drops), ingest
+resumes by itself, every loggen message and agent line is stored exactly
+once, the agent's chain verifies, the refused port-60 record resent is
+stored once. (audisp-remote 3.0.9, answered DISKFULL with its default
+disk_full_action, exits with status 1: its behaviour under "block" is left
+to its own configuration and is not asserted here.)
+
+Needs root (mount); under CI=true a missing capability fails, never skips.
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import RUN_DIR, Collector, log  # noqa: E402
+from agents import Agent, Writer, integrity_alarms, stored_lines, verify_db, wait_stored  # noqa: E402
+from audit_remote_test import ACK, DISKFULL, HEARTBEAT, MESSAGE, frame, read_reply, record, stored_records  # noqa: E402
+from export_test import token_line  # noqa: E402
+from pki import collector_config, shared_pki as pki  # noqa: E402
+from plain_syslog_test import TOKEN, metrics  # noqa: E402
+from tls_ingest_test import LOGGEN_RE  # noqa: E402
+
+TRAILKEEPD = os.path.join(harness.BIN, "trailkeepd")
+MiB = 1 << 20
+
+
+class Site:
+    """A collector on a tmpfs of `size_mib` with [store] `store` keys, its
+    agents enrolled with `trailkeepd enroll --config`."""
+
+    def __init__(self, name, size_mib, store):
+        self.work = tempfile.mkdtemp(prefix=name + "-", dir=RUN_DIR)
+        cdir = os.path.join(self.work, "collector")
+        keys = os.path.join(cdir, "keys")  # beside the data folder: where verify --db looks
+        os.makedirs(keys, mode=0o700)
+        tokens = os.path.join(self.work, "tokens")
+        with open(tokens, "w") as f:
+            f.write(token_line("admin", TOKEN, "admin,export,tail"))
+        text = (collector_config(pki(), client_auth="optional") +
+                '\n[agents]\nkeys_dir = "%s"\nenroll_ca_cert = "%s"\nenroll_ca_key = "%s"\n'
+                % (keys, pki().cert("ca"), pki().key("ca")) +
+                '\n[export]\ntoken_file = "%s"\n' % tokens +
+                "\n[store]\n" + "".join("%s = %s\n" % kv for kv in store.items()))
+        self.collector = Collector(cdir, config_text=text, extra_args=["--listen-udp", "127.0.0.1:0"])
+        self.config = os.path.join(cdir, "trailkeepd.toml")
+        self.data = self.collector.data_dir
+        os.makedirs(self.data)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm" % size_mib, "tmpfs", self.data],
+                           capture_output=True, text=True)
+        self.mounted = r.returncode == 0
+        self.mount_error = r.stderr.strip()
+        self.agents = []
+
+    def enroll(self, host):
+        out = os.path.join(self.work, "enroll-" + host)
+        r = subprocess.run([TRAILKEEPD, "enroll", host, "--config", self.config, "--out", out],
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr.decode(errors="replace")
+        agent = Agent(host, out, self.collector.port, os.path.join(self.work, host)).start()
+        self.agents.append(agent)
+        return agent
+
+    def fill(self, leave_mib):
+        """A file that leaves about `leave_mib` free on the data folder's disk."""
+        filler = os.path.join(self.data, "filler")
+        free = free_bytes(self.data)
+        with open(filler, "wb") as f:
+            f.truncate(0)
+            left = free - leave_mib * MiB
+            while left > 0:
+                n = min(left, 4 * MiB)
+                f.write(b"\0" * n)
+                left -= n
+        return filler
+
+    def close(self):
+        for a in self.agents:
+            a.stop()
+        self.collector.stop()
+        if self.mounted:
+            subprocess.run(["umount", "-l", self.data])
+
+
+def mounted_site(test, name, size_mib, store):
+    """A Site on a mounted tmpfs, or None when this machine cannot make one
+    (not root, no tmpfs): a SKIP, a failure under CI=true."""
+    if os.geteuid() != 0:
+        harness.cannot_run(test + " needs root to mount a tmpfs")
+        return None
+    site = Site(name, size_mib, store)
+    if not site.mounted:
+        harness.cannot_run(test + " cannot mount a tmpfs: " + site.mount_error)
+        return None
+    return site
+
+
+def free_bytes(path):
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def sd(e, sd_id="trailkeep@32473"):
+    for el in e.get("structured_data") or []:
+        if el["id"] == sd_id:
+            return {p["name"]: p["value"] for p in el["params"]}
+    return {}
+
+
+def loggen_keys(c):
+    """(runid, thread, seq) of every stored loggen message, with repeats."""
+    keys = []
+    for e in c.query("--host", "localhost", "--limit", "10000000"):
+        m = LOGGEN_RE.match(e.get("msg") or "")
+        if m and e["transport"] == "tls-syslog":
+            keys.append((m.group(3), int(m.group(2)), int(m.group(1))))
+    return keys
+
+
+def start_loggen(c, n, rate, size=256):
+    return subprocess.Popen(["loggen", "-U", "-P", "-n", str(n), "-r", str(rate), "-s", str(size), "-I", "120",
+                             "127.0.0.1", str(c.port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def loggen_count(p):
+    out, _ = p.communicate(timeout=180)
+    text = out.decode(errors="replace")
+    assert p.returncode == 0, "loggen failed (%d): %s" % (p.returncode, text)
+    return int(re.findall(r"count=(\d+)", text)[-1])
+
+
+def connect60(c):
+    s = socket.create_connection(("127.0.0.1", c.audit_port), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def send_udp(port, n, tag):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(n):
+        s.sendto(b"<13>1 - udp-gear app - - - %s %04d" % (tag.encode(), i), ("127.0.0.1", port))
+        time.sleep(0.002)
+    s.close()
+
+
+def test_block_stops_every_source_and_resumes():
+    for tool in ("loggen", "curl"):
+        if shutil.which(tool) is None:
+            harness.cannot_run("test_block_stops_every_source_and_resumes needs " + tool)
+            return
+    site = mounted_site("test_block_stops_every_source_and_resumes", "block", 384, {
+        "space_left": '"200MiB"', "admin_space_left": '"160MiB"', "reserve": '"16MiB"',
+        "disk_full_action": '"block"'})
+    if site is None:
+        return
+    c = site.collector
+    loggen = None
+    try:
+        c.start()
+        agent = site.enroll("agent-block.test")
+        host = agent.host
+        # Before: every source stores.
+        Writer(agent.inputs[0][1], host, 500).run()
+        wait_stored(c, host, 500, timeout=60)
+        before = loggen_count(start_loggen(c, 1000, 10000))
+        c.wait_for(lambda: len(loggen_keys(c)) >= before, what="loggen's first run stored")
+        s60 = connect60(c)
+        s60.sendall(frame(MESSAGE, 2, record(1)))
+        assert read_reply(s60)[:2] == (ACK, 2)
+
+        # Full: below admin_space_left, above the reserve.
+        filler = site.fill(leave_mib=100)
+        full = c.wait_for(lambda: c.self_events("DISK_FULL"), what="DISK_FULL")
+        f = sd(full[0])
+        assert f["action"] == "block" and int(f["admin_space_left_bytes"]) == 160 * MiB, f
+        assert int(f["free_bytes"]) < 160 * MiB, f
+        log("DISK_FULL: %s" % full[0]["msg"])
+        time.sleep(1)  # what was taken before the level was crossed commits
+        stored_agent = len(stored_lines(c, host))
+        stored_loggen = len(loggen_keys(c))
+
+        # While full: loggen sends into back-pressure, the agent spools, port 60
+        # gets DISKFULL, UDP is dropped and counted, audisp-remote is refused.
+        # 16 MiB: more than the socket buffers on both sides hold.
+        loggen = start_loggen(c, 4000, 4000, size=4096)
+        writer = Writer(agent.inputs[0][1], host, 1500, start_at=500)
+        writer.start()
+        started = time.time()
+        s60.sendall(frame(MESSAGE, 3, record(2)))
+        kind, seq, _ = read_reply(s60)
+        waited = time.time() - started
+        assert (kind, seq) == (DISKFULL, 3), (hex(kind), seq)
+        assert waited < 1.5, "DISKFULL took %.1fs" % waited
+        s60.sendall(frame(HEARTBEAT, 4))
+        assert read_reply(s60)[:2] == (ACK, 4), "heartbeats are acknowledged while full"
+        s60.close()
+        send_udp(c.udp_port, 40, "while-full")
+        m = c.wait_for(lambda: (lambda m: m if m.get('udp_syslog_dropped_total{reason="disk_full"}') == 40
+                                else None)(metrics(c)), what="40 UDP datagrams dropped and counted")
+        assert m["store_disk_full"] == 1, m
+        writer.join()
+        paused = c.wait_for(lambda: re.search(r"paused: .*disk is full", agent.read_log()), what="the agent paused")
+        time.sleep(3)
+        assert len(stored_lines(c, host)) == stored_agent, "agent lines stored while full"
+        assert len(loggen_keys(c)) == stored_loggen, "loggen messages stored while full"
+        assert [e["msg"] for e in stored_records(c)] == [record(1).decode().rstrip("\n")], "port 60 stored while full"
+        assert loggen.poll() is None, "loggen finished: it was not pushed back"
+        reconnects = agent.read_log().count("reconnecting in")
+        assert reconnects == 0, "the paused agent reconnected %d times" % reconnects
+        log("while full: nothing stored for 3 s (loggen pushed back, agent %s, port 60 DISKFULL "
+            "in %.2fs, heartbeat acknowledged, 40 UDP datagrams dropped and counted)" % (paused.group(0), waited))
+
+        # Space returns: ingest resumes by itself.
+        os.unlink(filler)
+        rec = c.wait_for(lambda: c.self_events("DISK_SPACE_RECOVERED"), what="DISK_SPACE_RECOVERED")
+        assert sd(rec[0])["udp_datagrams_dropped"] == "40", sd(rec[0])
+        assert len(c.self_events("DISK_FULL")) == 1, "DISK_FULL recorded more than once"
+        sent = loggen_count(loggen)
+        loggen = None
+        keys = c.wait_for(lambda: (lambda k: k if len(k) >= before + sent else None)(loggen_keys(c)),
+                          timeout=60, what="every loggen message stored")
+        assert len(keys) == len(set(keys)) == before + sent, "loggen: %d stored, %d distinct, %d sent" % (
+            len(keys), len(set(keys)), before + sent)
+        nums = wait_stored(c, host, 2000, timeout=60)
+        assert sorted(nums) == list(range(2000)), "agent lines lost or stored twice"
+        rc, out = verify_db(c, host)
+        assert rc == 0, out
+        assert integrity_alarms(c, host) == [], integrity_alarms(c, host)
+        assert re.search(r"proceed: sending again", agent.read_log()), agent.read_log()[-2000:]
+        s60 = connect60(c)  # as audisp-remote does after DISKFULL: resend
+        s60.sendall(frame(MESSAGE, 2, record(2)))
+        c.wait_for(lambda: read_reply(s60)[:2] == (ACK, 2), timeout=30, what="the resent record's ack")
+        s60.close()
+        want = [r.decode().rstrip("\n") for r in [record(1), record(2)]]
+        got = c.wait_for(lambda: (lambda g: g if len(g) >= len(want) else None)(
+            [e["msg"] for e in stored_records(c)]), timeout=60, what="every port-60 record")
+        assert sorted(got) == sorted(want), "port 60: %d stored, %d expected" % (len(got), len(want))
+        log("%s; %d loggen messages (%d sent while full) stored once; 2000 agent lines once, chain "
+            "verifies; the refused port-60 record stored once when resent"
+            % (rec[0]["msg"], before + sent, sent))
+    finally:
+        if loggen is not None and loggen.poll() is None:
+            loggen.kill()
+            loggen.wait()
+        site.close()
+
+
+if __name__ == "__main__":
+    harness.main([test_block_stops_every_source_and_resumes])
