@@ -8,7 +8,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= $(basename $(notdir $(wildcard tests/fuzz/*_fuzz.cc)))
 
-.PHONY: all deps configure build binaries run test unit integration bench bench-agent bench-api bench-tunnel bench-callgrind peers format clean package test-install fuzz
+.PHONY: all deps configure build binaries run test unit integration bench bench-agent bench-api bench-tunnel bench-callgrind peers format clean package test-install fuzz test-diskfull
 .PHONY: sanitize sanitize-asan sanitize-tsan sanitize-ci
 
 all: build
@@ -62,6 +62,13 @@ bench-callgrind: binaries
 # Port 60 and reverse tunnels: 1 and 50 tunnels, auditd as the peer (tests/bench/tunnel_bench.py; root).
 bench-tunnel: binaries
 	@python3 tests/bench/tunnel_bench.py $(BUILD)
+
+# The disk-full policy's matrix outside CI (root): halt and rotate on a tmpfs
+# (tests/integration/disk_full_matrix.py); block for every source runs in CI
+# (disk_full_test).
+test-diskfull: binaries
+	@TRAILKEEP_BIN=$(BUILD)/bin python3 tests/integration/disk_full_test.py
+	@TRAILKEEP_BIN=$(BUILD)/bin python3 tests/integration/disk_full_matrix.py
 
 # Debian packages trailkeepd, trailkeep, trailkeep-common in $(BUILD)/packages (docs/operations.md).
 package: build

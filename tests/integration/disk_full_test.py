@@ -33,7 +33,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import RUN_DIR, Collector, log  # noqa: E402
+from harness import RUN_DIR, Collector, free_port, log  # noqa: E402
 from agents import Agent, Writer, integrity_alarms, stored_lines, verify_db, wait_stored  # noqa: E402
 from audit_remote_test import ACK, DISKFULL, HEARTBEAT, MESSAGE, frame, read_reply, record, stored_records  # noqa: E402
 from export_test import token_line  # noqa: E402
@@ -62,7 +62,9 @@ class Site:
                 % (keys, pki().cert("ca"), pki().key("ca")) +
                 '\n[export]\ntoken_file = "%s"\n' % tokens +
                 "\n[store]\n" + "".join("%s = %s\n" % kv for kv in store.items()))
-        self.collector = Collector(cdir, config_text=text, extra_args=["--listen-udp", "127.0.0.1:0"])
+        # A fixed syslog port: agents find a restarted collector (halt) where they left it.
+        self.collector = Collector(cdir, config_text=text, syslog_listen="127.0.0.1:%d" % free_port(),
+                                   extra_args=["--listen-udp", "127.0.0.1:0"])
         self.config = os.path.join(cdir, "trailkeepd.toml")
         self.data = self.collector.data_dir
         os.makedirs(self.data)
