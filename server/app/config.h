@@ -70,6 +70,14 @@ struct ServerConfig {
   std::string backup_dir;
   // [store] retention and [[store.retention_override]] (server/store/retention.h).
   RetentionPolicy retention;
+  // [seal] (docs/formats/seal.md): the sealing key's state file ("" =
+  // data_dir/seal.state, outside the store so backups never carry it) and
+  // the key period `trailkeepd seal-setup` and --dev set up with.
+  std::string seal_state_file;
+  int64_t seal_period_us = 900'000'000;
+  std::string SealStatePath() const {
+    return seal_state_file.empty() ? data_dir + "/seal.state" : seal_state_file;
+  }
 
   // NDcPP rules ([ndcpp] rules_file); "" = the rules shipped with the binary
   // (ndcpp::DefaultRulesPath()), "none" = no classification.

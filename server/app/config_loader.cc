@@ -340,6 +340,27 @@ void ReadStore(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Unknown(*t, "store.");
 }
 
+void ReadSeal(const toml::table& root, TomlReader* r, ServerConfig* c) {
+  r->Seen("", "seal");
+  const toml::table* t = root["seal"].as_table();
+  if (t == nullptr) return;
+  r->Path(*t, "seal.", "state_file", &c->seal_state_file);
+  std::string period;
+  r->String(*t, "seal.", "period", &period);
+  if (!period.empty()) {
+    const auto us = ParseRetention(period);
+    if (!us || *us < 1'000'000) {
+      r->Error(t->get("period"),
+               "seal.period must be a duration of at least 1s such as \"15m\", "
+               "not \"" +
+                   period + "\"");
+    } else {
+      c->seal_period_us = *us;
+    }
+  }
+  r->Unknown(*t, "seal.");
+}
+
 void ReadNdcpp(const toml::table& root, TomlReader* r, ServerConfig* c) {
   r->Seen("", "ndcpp");
   const toml::table* t = root["ndcpp"].as_table();
@@ -520,6 +541,7 @@ std::vector<ConfigError> LoadConfig(const std::string& path, ServerConfig* c) {
   ReadTls(root, &r, c);
   ReadLimits(root, &r, c);
   ReadStore(root, &r, c);
+  ReadSeal(root, &r, c);
   ReadSelfAudit(root, &r, c);
   ReadNdcpp(root, &r, c);
   ReadAgents(root, &r, c);

@@ -16,18 +16,21 @@
 //   trailkeepd enroll HOST --rotate --out DIR [--config FILE | --dev DIR] [--force]
 //   trailkeepd backup --config FILE | --dev DIR [--server URL] [--cacert FILE]
 //              [--token-file FILE] [--cert FILE --key FILE]
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "common/base/clock.h"
 #include "server/app/backup_tool.h"
 #include "server/app/config.h"
 #include "server/app/enroll.h"
 #include "server/app/file_access.h"
 #include "server/app/privileges.h"
 #include "server/app/report_tool.h"
+#include "server/app/seal_setup.h"
 #include "server/app/server.h"
 #include "server/app/store_tools.h"
 #include "server/app/verify_tool.h"
@@ -144,9 +147,16 @@ int main(int argc, char** argv) {
 
   trailkeep::VerifyOptions v;
   auto* verify = app.add_subcommand(
-      "verify", "re-check a host's stored HMAC chain from scratch (local store); exit 1 if broken");
+      "verify",
+      "re-check a host's stored HMAC chain (--host), or the whole store's seal (--seal-key), "
+      "from scratch (local store); exit 1 if broken");
   verify->add_option("--db", v.db, "data folder of the collector")->required();
-  verify->add_option("--host", v.host, "source host (exact name)")->required();
+  auto* verify_host = verify->add_option("--host", v.host, "source host (exact name)");
+  auto* verify_seal =
+      verify->add_option("--seal-key", v.seal_key_file,
+                         "the seal's verification key (trailkeepd seal-setup): check every "
+                         "stored event's seal, ticks and cuts (docs/formats/seal.md)");
+  verify_host->excludes(verify_seal);
   auto* verify_key = verify->add_option("--key", v.key_file, "the host's HMAC key file");
   auto* verify_keys =
       verify->add_option("--keys-dir", v.keys_dir,
@@ -154,6 +164,18 @@ int main(int argc, char** argv) {
   verify_key->excludes(verify_keys);
   verify->add_option("--enterprise-number", v.enterprise_number,
                      "private enterprise number of the chain's SD-ID (default 32473)");
+
+  trailkeep::SealSetupOptions ss;
+  auto* seal_setup = app.add_subcommand(
+      "seal-setup", "set sealing up once: the verification key to keep offline, the state file");
+  auto* ss_cfg = seal_setup->add_option("--config", ss.config_file, "the collector's TOML config");
+  auto* ss_dev = seal_setup->add_option("--dev", ss.dev_dir, "the development-mode folder");
+  ss_cfg->excludes(ss_dev);
+  seal_setup
+      ->add_option("--verification-key-out", ss.key_out,
+                   "where to write the verification key (never inside the data folder)")
+      ->required();
+  seal_setup->add_option("--period", ss.period, "key period (default [seal] period, 15m)");
 
   trailkeep::EnrollOptions en;
   auto* enroll = app.add_subcommand(
@@ -198,6 +220,7 @@ int main(int argc, char** argv) {
   if (*hosts) return trailkeep::RunHosts(hosts_db, hosts_format);
   if (*report) return trailkeep::RunReport(rep);
   if (*verify) return trailkeep::RunVerify(v);
+  if (*seal_setup) return trailkeep::RunSealSetup(ss);
   if (*enroll) return trailkeep::RunEnroll(en);
   if (*backup) return trailkeep::RunBackupTool(bk);
 
@@ -213,6 +236,25 @@ int main(int argc, char** argv) {
     }
     try {
       config = trailkeep::MakeDevConfig(dev_dir);
+      if (!std::filesystem::exists(config.SealStatePath())) {
+        // Development mode seals too: the verification key goes beside the
+        // data folder, never in it.
+        std::string out = dev_dir + "/seal-verification.key";
+        for (int n = 2; std::filesystem::exists(out); ++n) {
+          out = dev_dir + "/seal-verification-" + std::to_string(n) + ".key";
+        }
+        auto id = trailkeep::SetUpSealing(config.SealStatePath(), out, config.data_dir,
+                                          config.seal_period_us,
+                                          trailkeep::MakeSystemClock()->NowMicros());
+        if (!id.ok()) {
+          std::cerr << "trailkeepd: development mode: sealing: " << id.status().message() << "\n";
+          return 1;
+        }
+        spdlog::info(
+            "sealing set up: key {}; verification key in {} (trailkeepd verify "
+            "--seal-key {} --db {})",
+            id.value(), out, out, dev_dir);
+      }
     } catch (const std::exception& e) {
       std::cerr << "trailkeepd: development mode: " << e.what() << "\n";
       return 1;

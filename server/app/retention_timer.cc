@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/base/time_format.h"
+#include "common/seal/seal_hex.h"
 #include "server/selfaudit/self_audit.h"
 #include "server/store/committer.h"
 
@@ -53,7 +54,12 @@ void RecordRetentionCut(const RetentionCut& c, const std::string& retention, Sel
       {"oldest_removed", FormatRfc3339Micros(c.oldest_removed_us)},
       {"newest_removed", FormatRfc3339Micros(c.newest_removed_us)},
       {"chain_epoch", std::to_string(c.chain_epoch)},
-      {"chain_seq", std::to_string(c.chain_seq)}};
+      {"chain_seq", std::to_string(c.chain_seq)},
+      // What the seal verifier checks the cut by (docs/formats/seal.md).
+      {"cut_us", std::to_string(c.cut_us)},
+      {"seal_chain", std::to_string(c.seal_chain)},
+      {"seal_seq", std::to_string(c.seal_seq)},
+      {"seal_mac", LowerHexOf(c.seal_mac)}};
   if (!c.reason.empty()) fields.emplace_back("reason", c.reason);
   audit->Record(SelfEventKind::kRetentionCut, "",
                 std::to_string(c.events) + " events of " + c.host + " received before " +

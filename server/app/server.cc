@@ -18,6 +18,7 @@
 #include "common/base/clock.h"
 #include "common/base/disk_space.h"
 #include "common/metrics/counter_registry.h"
+#include "common/seal/seal_hex.h"
 #include "server/app/audit_group_timer.h"
 #include "server/app/config_trail.h"
 #include "server/app/disk_rotation.h"
@@ -26,6 +27,7 @@
 #include "server/app/privileges.h"
 #include "server/app/retention_timer.h"
 #include "server/app/rules_file.h"
+#include "server/app/seal_ticker.h"
 #include "server/app/space_watch.h"
 #include "server/app/tls_reload.h"
 #include "server/app/tunnel_metrics.h"
@@ -47,6 +49,7 @@
 #include "server/pipeline/legacy_host_rules.h"
 #include "server/pipeline/record_deduper.h"
 #include "server/pipeline/rules_holder.h"
+#include "server/pipeline/seal_stage.h"
 #include "server/pipeline/tunnel_state_stage.h"
 #include "server/selfaudit/self_audit.h"
 #include "server/sinks/export_https_server.h"
@@ -262,6 +265,45 @@ void RecordPlaintextListeners(const PlainSyslogListener& plain, const PlainSyslo
   record(plain.BoundTcp(), "tcp-syslog");
 }
 
+// What the collector's own trail says of sealing at start: a chain that
+// starts (first sealed start, or a new one after a restore, naming the old
+// heads), or that it runs unsealed, each start.
+void RecordSealStart(const ServerConfig& config, const Result<SealStage::Opened>& opened,
+                     const SealStage* stage, SelfAudit* audit) {
+  if (stage == nullptr) {
+    spdlog::warn(
+        "sealing is not set up ({} does not exist): the store is NOT sealed; run "
+        "trailkeepd seal-setup (docs/operations.md)",
+        config.SealStatePath());
+    audit->Record(SelfEventKind::kUnsealed, "",
+                  "trailkeepd runs unsealed: no seal state at " + config.SealStatePath(),
+                  {{"state_file", config.SealStatePath()}});
+    return;
+  }
+  const SealStage::Opened& o = opened.value();
+  std::string old_heads;
+  for (const auto& h : o.old_heads) {
+    old_heads += (old_heads.empty() ? "" : " ") + h.host() + ":" + std::to_string(h.chain()) + ":" +
+                 std::to_string(h.seq()) + ":" + LowerHexOf(h.mac());
+  }
+  if (o.new_chain) {
+    spdlog::warn("seal: new seal chain {}: {}", stage->chain(), o.reason);
+  } else {
+    spdlog::info("seal: chain {} under key {}", stage->chain(), stage->key_id());
+  }
+  // Recorded each time a chain starts (a continued one needs no event).
+  if (o.new_chain || o.first_start) {
+    audit->Record(SelfEventKind::kSealChainStart, "",
+                  o.new_chain ? "new seal chain " + std::to_string(stage->chain()) + ": " + o.reason
+                              : "seal chain " + std::to_string(stage->chain()) + " starts",
+                  {{"chain", std::to_string(stage->chain())},
+                   {"key_id", stage->key_id()},
+                   {"period_us", std::to_string(stage->schedule().period_us)},
+                   {"reason", o.new_chain ? o.reason : "first sealed start"},
+                   {"old_heads", old_heads}});
+  }
+}
+
 }  // namespace
 
 int RunServer(const ServerConfig& config) {
@@ -346,7 +388,18 @@ int RunServer(const ServerConfig& config) {
   }
   AuditGroupingStage grouping_stage(&audit_grouping, &classify, clock);
   TunnelStateStage tunnel_state(store.get());  // after the stages that drop events
-  CommitStageChain stages({&verifier, &record_deduper, &grouping_stage, &tunnel_state});
+  // The seal, last: it covers every event as stored (docs/formats/seal.md).
+  auto sealing = SealStage::Open(store.get(), config.SealStatePath(), config.collector_name, clock);
+  if (!sealing.ok() && sealing.status().code() != Status::Code::kNotFound) {
+    spdlog::critical("cannot open the seal state {}: {}", config.SealStatePath(),
+                     sealing.status().ToString());
+    return 2;
+  }
+  std::unique_ptr<SealStage> seal_stage;
+  if (sealing.ok()) seal_stage = std::move(sealing.value().stage);
+  std::vector<CommitStage*> stage_list{&verifier, &record_deduper, &grouping_stage, &tunnel_state};
+  if (seal_stage) stage_list.push_back(seal_stage.get());
+  CommitStageChain stages(std::move(stage_list));
   committer.SetStage(&stages);
   committer.AddListener(
       [&tail_hub](const std::vector<v1::Event>& committed) { tail_hub.Publish(committed); });
@@ -375,6 +428,7 @@ int RunServer(const ServerConfig& config) {
     spdlog::error("commit failed, retrying (producers are paused): {}", s.ToString());
     self_audit.Record(SelfEventKind::kStoreError, "", "commit failed: " + s.ToString());
   });
+  RecordSealStart(config, sealing, seal_stage.get(), &self_audit);
   committer.Start();
 
   // What the listeners and their sessions know of all this (server/net/ingest.h).
@@ -493,6 +547,18 @@ int RunServer(const ServerConfig& config) {
       {"user", owner.name}};
   for (auto& f : config_trail.StartFields()) start_fields.push_back(std::move(f));
   start_fields.emplace_back("rules_sha256", rules_sha256);
+  // The retention in force, sealed: what justifies a later cut (seal.md).
+  std::string overrides;
+  for (const auto& [glob, us] : config.retention.overrides) {
+    overrides += (overrides.empty() ? "" : " ") + glob + "=" + std::to_string(us);
+  }
+  start_fields.emplace_back("retention_us", std::to_string(config.retention.default_us));
+  start_fields.emplace_back("retention_overrides", overrides);
+  start_fields.emplace_back("seal", seal_stage ? "on" : "off");
+  if (seal_stage) {
+    start_fields.emplace_back("seal_key_id", seal_stage->key_id());
+    start_fields.emplace_back("seal_chain", std::to_string(seal_stage->chain()));
+  }
   self_audit.Record(SelfEventKind::kStartup, "", "trailkeepd started; syslog over TLS on " + addrs,
                     start_fields);
   spdlog::info("trailkeepd listening for RFC 5425 syslog on {}, HTTPS API on {} (data in {})",
@@ -541,6 +607,12 @@ int RunServer(const ServerConfig& config) {
             {"udp_datagrams_dropped", std::to_string(udp_dropped() - udp_dropped_before)}};
       },
   };
+  std::unique_ptr<SealTicker> seal_ticker;
+  if (seal_stage) {
+    seal_ticker =
+        std::make_unique<SealTicker>(main_strand, seal_stage->schedule(), &self_audit, clock);
+    seal_ticker->Start();
+  }
   if (tunnels) tunnels->Start();
   // Audit events without EOE close after the grouping timeout.
   AuditGroupTimer audit_timer(main_strand, &audit_grouping, &collector_events, clock);
@@ -565,6 +637,7 @@ int RunServer(const ServerConfig& config) {
     if (tunnels) tunnels->Stop();
     export_api->Stop();
     ticker.Stop();
+    if (seal_ticker) seal_ticker->Stop();
     space_watch.Stop();
     audit_timer.Stop();
     retention.Stop();
@@ -615,6 +688,9 @@ int RunServer(const ServerConfig& config) {
   io.run();
   for (auto& t : threads) t.join();
 
+  // Open audit events, incomplete, before COLLECTOR_STOP: it carries every
+  // host's seal head (docs/formats/seal.md), so they are covered.
+  audit_timer.Flush();
   const auto& c = listener->counters();
   std::vector<std::pair<std::string, std::string>> stop_fields;
   if (!stop_reason.empty()) stop_fields.emplace_back("reason", stop_reason);
@@ -628,8 +704,10 @@ int RunServer(const ServerConfig& config) {
                                     : ""),
       stop_fields);
   self_audit.Flush();
-  audit_timer.Flush();  // open audit events, incomplete, before the last commit
   committer.Stop();
+  if (seal_stage && !seal_stage->state_error().empty()) {
+    spdlog::error("seal state: {}", seal_stage->state_error());
+  }
   const auto stats = committer.stats();
   spdlog::info("stopped: {} events committed in {} commits, {} not stored", stats.events_committed,
                stats.commits, stats.events_abandoned);

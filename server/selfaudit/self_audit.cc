@@ -27,6 +27,8 @@ int SeverityOf(SelfEventKind kind) {
     case SelfEventKind::kDiskSpaceRecovered:
     case SelfEventKind::kConfigReloaded:
     case SelfEventKind::kRetentionCut:
+    case SelfEventKind::kSealTick:
+    case SelfEventKind::kSealChainStart:
       return 5;  // notice
     case SelfEventKind::kIntegrityAlarm:
     case SelfEventKind::kDiskFull:         // ingest stops, the collector halts or data goes early
@@ -108,6 +110,12 @@ const char* SelfEventMsgId(SelfEventKind kind) {
       return "PLAINTEXT_LISTENER_OPENED";
     case SelfEventKind::kRetentionCut:
       return "RETENTION_CUT";
+    case SelfEventKind::kSealTick:
+      return "SEAL_TICK";
+    case SelfEventKind::kSealChainStart:
+      return "SEAL_CHAIN_START";
+    case SelfEventKind::kUnsealed:
+      return "SEAL_UNSEALED";
     case SelfEventKind::kHostnameRefused:
       return "HOSTNAME_REFUSED";
   }
@@ -137,7 +145,10 @@ void RateLimitedSelfAudit::Record(SelfEventKind kind, const std::string& peer,
         kind == SelfEventKind::kTunnelInitiated || kind == SelfEventKind::kTunnelTerminated ||
         kind == SelfEventKind::kTunnelFailed || kind == SelfEventKind::kSshSessionFailed ||
         // one per host and pass: bounded by the hosts, and each names its range
-        kind == SelfEventKind::kRetentionCut;
+        kind == SelfEventKind::kRetentionCut ||
+        // one per seal period, and at start
+        kind == SelfEventKind::kSealTick || kind == SelfEventKind::kSealChainStart ||
+        kind == SelfEventKind::kUnsealed;
     // Limited per peer address (not per port: a peer reconnects from new
     // ports), so one noisy peer spends its own burst, not everyone's.
     const std::string address = AddressOfEndpoint(peer);

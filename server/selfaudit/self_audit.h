@@ -72,6 +72,13 @@ enum class SelfEventKind {
   // A legacy TLS sender's event dropped: its certificate does not speak for
   // the HOSTNAME it claims (hostname_binding = "refuse").
   kHostnameRefused,
+  // The seal (docs/formats/seal.md): each period's tick of every host's seal
+  // head (never summarised: one per period), the start of a seal chain (a
+  // first sealed start, or a new chain after a restore, naming the old
+  // heads), and a start without seal state (the collector runs unsealed).
+  kSealTick,
+  kSealChainStart,
+  kUnsealed,
 };
 
 // The MSGID under which a kind is stored ("TLS_HANDSHAKE_FAILED", ...).

@@ -510,6 +510,12 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
       hs->set_last_peer(e.peer().address());
       hs->set_last_transport(e.transport());
       hs->set_last_ingest_seq(seq);
+      if (e.has_seal()) {
+        // The host's seal head, so a restart continues its chain (SealStage).
+        hs->set_seal_chain(e.seal().chain());
+        hs->set_seal_seq(e.seal().seq());
+        hs->set_seal_mac(e.seal().mac());
+      }
       block.add_events()->Swap(&e);
       ++seq;
     }
@@ -767,6 +773,12 @@ Result<RetentionCut> RocksDbStore::ExpireHost(const std::string& host, int64_t c
                                       std::make_pair(cut.chain_epoch, cut.chain_seq)) {
         cut.chain_epoch = e.chain_epoch();
         cut.chain_seq = e.chain_seq();
+      }
+      if (e.has_seal() && std::make_pair(e.seal().chain(), e.seal().seq()) >
+                              std::make_pair(cut.seal_chain, cut.seal_seq)) {
+        cut.seal_chain = e.seal().chain();
+        cut.seal_seq = e.seal().seq();
+        cut.seal_mac = e.seal().mac();
       }
       ++cut.events;
     }

@@ -74,6 +74,12 @@ struct RetentionCut {
   uint64_t chain_epoch = 0;    // chain position of the newest chained event removed
   uint64_t chain_seq = 0;
   std::string reason;  // "" (the retention policy) or kEarlyCutReason
+  // Seal position of the newest sealed event removed (docs/formats/seal.md):
+  // the RETENTION_CUT event names it, so the verifier links the host's
+  // first kept event to it.
+  uint32_t seal_chain = 0;
+  uint64_t seal_seq = 0;
+  std::string seal_mac;
 };
 
 // RetentionCut::reason and HostState.retention_cut_reason of a cut made
