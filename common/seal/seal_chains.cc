@@ -17,7 +17,11 @@ void SealChains::Seal(v1::Event* event, const std::string& key, uint64_t period)
   const bool continues = head != nullptr && head->chain == chain_;
   const uint64_t seq = continues ? head->seq + 1 : 1;
   const std::string prev = continues ? head->mac : std::string(kSealMacBytes, '\0');
-  std::string mac = SealMac(key, SealInput(*event, chain_, period, seq, prev));
+  if (!mac_ || mac_period_ != period) {
+    mac_ = std::make_unique<const HmacSha256Key>(key);
+    mac_period_ = period;
+  }
+  std::string mac = mac_->Mac(SealInput(*event, chain_, period, seq, prev));
   v1::SealElement* s = event->mutable_seal();
   s->set_chain(chain_);
   s->set_period(period);

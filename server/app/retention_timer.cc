@@ -59,8 +59,10 @@ void RecordRetentionCut(const RetentionCut& c, const std::string& retention, Sel
       {"cut_us", std::to_string(c.cut_us)},
       {"seal_chain", std::to_string(c.seal_chain)},
       {"seal_seq", std::to_string(c.seal_seq)},
-      {"seal_mac", LowerHexOf(c.seal_mac)}};
-  if (!c.reason.empty()) fields.emplace_back("reason", c.reason);
+      {"seal_mac", LowerHexOf(c.seal_mac)},
+      // The seal verifier accepts a "retention" cut only within the sealed
+      // policy and lists any other reason as an early cut.
+      {"reason", c.reason.empty() ? std::string("retention") : c.reason}};
   audit->Record(SelfEventKind::kRetentionCut, "",
                 std::to_string(c.events) + " events of " + c.host + " received before " +
                     FormatRfc3339Micros(c.cut_us) + " removed (" + why + ")",

@@ -162,6 +162,7 @@ void SealStage::Committed() {
   if (!write_state_) return;
   write_state_ = false;
   OPENSSL_cleanse(state_.key.data(), state_.key.size());
+  chains_.ForgetKey();  // its states would MAC as the erased key does
   state_ = std::move(pending_);
   pending_ = SealState{};
   Status w = WriteSealStateFile(state_path_, state_);
@@ -170,6 +171,7 @@ void SealStage::Committed() {
 
 void SealStage::Failed() {
   chains_.Abort();
+  chains_.ForgetKey();
   OPENSSL_cleanse(pending_.key.data(), pending_.key.size());
   pending_ = SealState{};
   write_state_ = false;
