@@ -2,9 +2,8 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
+#include "common/base/hmac_sha256.h"
 #include "common/seal/seal_key.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -42,11 +41,7 @@ std::string SealInput(const v1::Event& event, uint32_t chain, uint64_t period, u
 }
 
 std::string SealMac(std::string_view key, std::string_view input) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len);
-  return std::string(reinterpret_cast<const char*>(mac), len);
+  return HmacSha256Key(key).Mac(input);
 }
 
 std::string StoredSealMac(std::string_view key, const v1::Event& stored,
