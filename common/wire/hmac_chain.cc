@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "common/base/hmac_sha256.h"
-#include "common/base/hmac_sha256.h"
 #include "common/base/private_file.h"
 #include "trailkeep/v1/record.pb.h"
 
