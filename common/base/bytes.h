@@ -20,4 +20,9 @@ inline int64_t SignedFromOrdered(uint64_t v) { return static_cast<int64_t>(v ^ (
 std::string HexColon(std::string_view bytes);
 std::string Base64Encode(std::string_view bytes);
 
+// Lower-case hex of raw bytes (keys, MACs, digests), and back: false on an
+// odd length or a character that is not a lower-case hex digit.
+std::string LowerHex(std::string_view bytes);
+bool ParseLowerHex(std::string_view hex, std::string* out);
+
 }  // namespace trailkeep

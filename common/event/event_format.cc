@@ -11,16 +11,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-std::string Hex(const std::string& bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
-
 // Replaces control characters other than TAB so one event stays one line.
 std::string OneLine(const std::string& s) {
   std::string out;
@@ -191,8 +181,8 @@ std::string EventToJson(const v1::Event& e) {
   if (e.chain_epoch() != 0 || e.chain_seq() != 0) {
     j["chain"] = {{"e", std::to_string(e.chain_epoch())},
                   {"s", e.chain_seq()},
-                  {"p", Hex(e.chain_prev_mac())},
-                  {"m", Hex(e.chain_mac())}};
+                  {"p", LowerHex(e.chain_prev_mac())},
+                  {"m", LowerHex(e.chain_mac())}};
   } else {
     j["chain"] = nullptr;
   }
@@ -293,7 +283,7 @@ std::string HostStateToJson(const v1::HostState& h) {
     j["chain"] = {{"epoch", std::to_string(h.chain_epoch())},
                   {"contiguous_seq", h.contiguous_seq()},
                   {"highest_seq", h.highest_seq()},
-                  {"head_mac", Hex(h.chain_head_mac())},
+                  {"head_mac", LowerHex(h.chain_head_mac())},
                   {"agent_head_seq", h.agent_head_seq()},
                   {"last_heartbeat",
                    h.last_heartbeat_us() != 0 ? FormatRfc3339Micros(h.last_heartbeat_us()) : ""},

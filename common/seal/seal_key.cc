@@ -10,8 +10,8 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include "common/base/bytes.h"
 #include "common/base/private_file.h"
-#include "common/seal/seal_hex.h"
 #include "common/seal/seal_mac.h"
 
 namespace trailkeep {
@@ -25,7 +25,7 @@ constexpr std::string_view kMagic = "trailkeep-seal-verification-key 1";
 std::string StepSealKey(std::string_view key) { return SealMac(key, "trailkeep seal step"); }
 
 std::string SealKeyId(std::string_view k0) {
-  return LowerHexOf(SealMac(k0, "trailkeep seal key id").substr(0, 8));
+  return LowerHex(SealMac(k0, "trailkeep seal key id").substr(0, 8));
 }
 
 uint64_t SealSchedule::PeriodAt(int64_t time_us) const {
@@ -49,7 +49,7 @@ Result<VerificationKey> GenerateVerificationKey(int64_t t0_us, int64_t period_us
 
 std::string FormatVerificationKey(const VerificationKey& key) {
   std::ostringstream out;
-  out << kMagic << "\nkey_id " << key.key_id() << "\nk0 " << LowerHexOf(key.k0) << "\nt0_us "
+  out << kMagic << "\nkey_id " << key.key_id() << "\nk0 " << LowerHex(key.k0) << "\nt0_us "
       << key.schedule.t0_us << "\nperiod_us " << key.schedule.period_us << "\n";
   return out.str();
 }
@@ -73,11 +73,9 @@ Result<VerificationKey> ParseVerificationKey(std::string_view text) {
     if (name == "key_id") {
       id = value;
     } else if (name == "k0") {
-      auto raw = FromLowerHex(value);
-      if (!raw || raw->size() != kSealKeyBytes) {
-        return Status::InvalidArgument("k0 must be 64 hex digits");
+      if (!ParseLowerHex(value, &key.k0) || key.k0.size() != kSealKeyBytes) {
+        return Status::InvalidArgument("k0 must be 64 lower-case hex digits");
       }
-      key.k0 = *raw;
     } else if (name == "t0_us" || name == "period_us") {
       int64_t v = 0;
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);

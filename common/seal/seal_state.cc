@@ -10,8 +10,8 @@
 #include <openssl/crypto.h>
 #include <unistd.h>
 
+#include "common/base/bytes.h"
 #include "common/base/private_file.h"
-#include "common/seal/seal_hex.h"
 
 namespace trailkeep {
 
@@ -53,7 +53,7 @@ std::string FormatSealState(const SealState& s) {
   return std::string(kMagic) + "\nkey_id " + s.key_id + "\nt0_us " +
          Padded(static_cast<uint64_t>(s.schedule.t0_us), 20) + "\nperiod_us " +
          Padded(static_cast<uint64_t>(s.schedule.period_us), 20) + "\nperiod " +
-         Padded(s.period, 20) + "\nkey " + LowerHexOf(s.key) + "\nchain " + Padded(s.chain, 10) +
+         Padded(s.period, 20) + "\nkey " + LowerHex(s.key) + "\nchain " + Padded(s.chain, 10) +
          "\ntick_seq " + Padded(s.tick_seq, 20) + "\n";
 }
 
@@ -74,9 +74,9 @@ Result<SealState> ParseSealState(std::string_view text) {
     if (name == "key_id") {
       s.key_id = value;
     } else if (name == "key") {
-      auto raw = FromLowerHex(value);
-      if (!raw || raw->size() != kSealKeyBytes) return Status::InvalidArgument("bad key");
-      s.key = *raw;
+      if (!ParseLowerHex(value, &s.key) || s.key.size() != kSealKeyBytes) {
+        return Status::InvalidArgument("bad key");
+      }
     } else if (!ParseU64(value, &n)) {
       return Status::InvalidArgument("bad " + name);
     } else if (name == "t0_us") {

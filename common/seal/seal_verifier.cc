@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/base/bytes.h"
 #include "common/base/glob.h"
-#include "common/seal/seal_hex.h"
 #include "common/seal/seal_mac.h"
 
 namespace trailkeep {
@@ -262,8 +262,9 @@ void SealVerifier::NoteCollectorEvent(const v1::Event& e) {
       Report(f);
     }
     if (seal_seq != 0) {
-      auto mac = FromLowerHex(Field(e, "seal_mac"));
-      cuts_[{host, chain}].push_back({seal_seq, mac.value_or(""), e.ingest_seq()});
+      std::string mac;  // stays empty when not hex: the link then fails to verify
+      ParseLowerHex(Field(e, "seal_mac"), &mac);
+      cuts_[{host, chain}].push_back({seal_seq, mac, e.ingest_seq()});
     }
   }
 }

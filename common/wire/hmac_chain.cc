@@ -55,34 +55,6 @@ std::string FormatKeyElement(uint32_t enterprise_number, std::string_view key_id
   return "[" + KeySdId(enterprise_number) + " id=\"" + std::string(key_id) + "\"]";
 }
 
-std::string LowerHex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
-bool ParseLowerHex(std::string_view hex, std::string* out) {
-  if (hex.size() % 2 != 0) return false;
-  out->clear();
-  out->reserve(hex.size() / 2);
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out->push_back(static_cast<char>(hi << 4 | lo));
-  }
-  return true;
-}
-
 std::string FormatChainElement(uint32_t enterprise_number, uint64_t epoch, uint64_t seq,
                                std::string_view prev_mac) {
   return "[" + ChainSdId(enterprise_number) + " e=\"" + std::to_string(epoch) + "\" s=\"" +

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/base/bytes.h"  // LowerHex, ParseLowerHex: the chain's MACs in hex
 #include "common/base/status.h"
 
 namespace trailkeep::v1 {
@@ -95,10 +96,6 @@ ChainFields ApplyChainElement(uint32_t enterprise_number, v1::Event* event);
 bool VerifyMessageMac(std::string_view key, std::string_view raw, const ChainFields& fields);
 // The same with the key's HMAC set up already (the collector's hot path).
 bool VerifyMessageMac(const HmacSha256Key& key, std::string_view raw, const ChainFields& fields);
-
-// Lower-case hex of raw bytes, and back (false on bad input).
-std::string LowerHex(std::string_view bytes);
-bool ParseLowerHex(std::string_view hex, std::string* out);
 
 // Reads a key file: 64 hex digits (32 bytes), optional trailing newline.
 // Refuses files readable or writable by group or others (mode must be 0600

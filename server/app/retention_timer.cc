@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/base/bytes.h"
 #include "common/base/time_format.h"
-#include "common/seal/seal_hex.h"
 #include "server/selfaudit/self_audit.h"
 #include "server/store/committer.h"
 
@@ -59,7 +59,7 @@ void RecordRetentionCut(const RetentionCut& c, const std::string& retention, Sel
       {"cut_us", std::to_string(c.cut_us)},
       {"seal_chain", std::to_string(c.seal_chain)},
       {"seal_seq", std::to_string(c.seal_seq)},
-      {"seal_mac", LowerHexOf(c.seal_mac)},
+      {"seal_mac", LowerHex(c.seal_mac)},
       // The seal verifier accepts a "retention" cut only within the sealed
       // policy and lists any other reason as an early cut.
       {"reason", c.reason.empty() ? std::string("retention") : c.reason}};

@@ -15,10 +15,10 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include "common/base/bytes.h"
 #include "common/base/clock.h"
 #include "common/base/disk_space.h"
 #include "common/metrics/counter_registry.h"
-#include "common/seal/seal_hex.h"
 #include "server/app/audit_group_timer.h"
 #include "server/app/config_trail.h"
 #include "server/app/disk_rotation.h"
@@ -284,7 +284,7 @@ void RecordSealStart(const ServerConfig& config, const Result<SealStage::Opened>
   std::string old_heads;
   for (const auto& h : o.old_heads) {
     old_heads += (old_heads.empty() ? "" : " ") + h.host() + ":" + std::to_string(h.chain()) + ":" +
-                 std::to_string(h.seq()) + ":" + LowerHexOf(h.mac());
+                 std::to_string(h.seq()) + ":" + LowerHex(h.mac());
   }
   if (o.new_chain) {
     spdlog::warn("seal: new seal chain {}: {}", stage->chain(), o.reason);

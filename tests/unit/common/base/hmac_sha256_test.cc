@@ -7,18 +7,10 @@
 #include <gtest/gtest.h>
 #include <openssl/hmac.h>
 
+#include "common/base/bytes.h"
+
 namespace trailkeep {
 namespace {
-
-std::string Hex(const std::string& bytes) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
 
 std::string OneShot(const std::string& key, const std::string& data) {
   unsigned char out[32];
@@ -30,12 +22,12 @@ std::string OneShot(const std::string& key, const std::string& data) {
 
 // RFC 4231, test cases 1, 2 and 6 (a key longer than the block).
 TEST(HmacSha256KeyTest, MatchesRfc4231) {
-  EXPECT_EQ(Hex(HmacSha256Key(std::string(20, '\x0b')).Mac("Hi There")),
+  EXPECT_EQ(LowerHex(HmacSha256Key(std::string(20, '\x0b')).Mac("Hi There")),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
-  EXPECT_EQ(Hex(HmacSha256Key("Jefe").Mac("what do ya want for nothing?")),
+  EXPECT_EQ(LowerHex(HmacSha256Key("Jefe").Mac("what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-  EXPECT_EQ(Hex(HmacSha256Key(std::string(131, '\xaa'))
-                    .Mac("Test Using Larger Than Block-Size Key - Hash Key First")),
+  EXPECT_EQ(LowerHex(HmacSha256Key(std::string(131, '\xaa'))
+                         .Mac("Test Using Larger Than Block-Size Key - Hash Key First")),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 

@@ -6,8 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/base/bytes.h"
 #include "common/seal/seal_chains.h"
-#include "common/seal/seal_hex.h"
 #include "common/seal/seal_key.h"
 #include "common/seal/seal_mac.h"
 #include "common/seal/seal_state.h"
@@ -283,7 +283,7 @@ TEST(SealVerifierTest, RetentionCutsMustBeJustifiedByTheSealedPolicy) {
           {"cut_us", std::to_string(cut_us)},
           {"seal_chain", "1"},
           {"seal_seq", "3"},
-          {"seal_mac", LowerHexOf(last_removed.seal().mac())}};
+          {"seal_mac", LowerHex(last_removed.seal().mac())}};
       if (!reason.empty()) f.emplace_back("reason", reason);
       c.SelfEvent("RETENTION_CUT", kT0 + 200'000'000, f);
       std::erase_if(c.stored,
@@ -339,8 +339,8 @@ TEST(SealWorkedExample, PrintsTheBytes) {
   const std::string input = SealInput(e, 1, 1, 1, prev);
   const std::string mac = SealMac(w.KeyOf(1), input);
   std::printf("key_id   %s\nK_1      %s\ninput    %s\nmac      %s\n", vk.key_id().c_str(),
-              LowerHexOf(w.KeyOf(1)).c_str(), LowerHexOf(input).c_str(), LowerHexOf(mac).c_str());
-  EXPECT_EQ(LowerHexOf(mac).size(), 64u);
+              LowerHex(w.KeyOf(1)).c_str(), LowerHex(input).c_str(), LowerHex(mac).c_str());
+  EXPECT_EQ(LowerHex(mac).size(), 64u);
   v1::Event stored = e;
   stored.set_ingest_seq(42);
   stored.mutable_seal()->set_chain(1);
