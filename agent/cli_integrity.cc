@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/seal_export_check.h"
+
 namespace trailkeep {
 namespace {
 
@@ -69,6 +71,46 @@ int RunRemoteVerify(const ClientOptions& options, const std::string& host) {
                  2);
   }
   return *clean ? 0 : 1;
+}
+
+int RunRemoteVerifySeal(const ClientOptions& options, const std::string& key_file,
+                        const std::string& host_glob) {
+  auto key = ReadVerificationKeyFile(key_file);
+  if (!key.ok()) return Error("verify", key.status(), 2);
+  auto client = ApiClient::Create(options);
+  if (!client.ok()) return Error("verify", client.status(), 2);
+  agent::SealExportCheck check(key.value(), host_glob);
+  // Every event the token may read, in ingest order, a page (the server's
+  // default size) at a time, until a page comes back empty.
+  uint64_t cursor = 0, line_no = 0, checked = 0;
+  for (;;) {
+    std::optional<uint64_t> next;
+    uint64_t count = 0;
+    Status bad;
+    Status s = client.value()->Get(
+        "/v1/events?format=ndjson&seal_proof=true&cursor=" + std::to_string(cursor),
+        [&](std::string_view line) {
+          ++line_no;
+          json j = json::parse(line, nullptr, false);
+          if (j.is_object() && j.contains("next_cursor")) {
+            next = std::strtoull(Field(j, "next_cursor").c_str(), nullptr, 10);
+            return true;
+          }
+          if (!line.empty()) ++count;
+          bad = check.AddLine(line, line_no);
+          return bad.ok();
+        },
+        kListReadTimeoutMs);
+    if (client.value()->Interrupted()) return 2;
+    if (!s.ok()) return Error("verify", s, 2);
+    if (!bad.ok()) return Error("verify", bad, 2);
+    if (!next) return Error("verify", Status::Corruption("a page has no next_cursor line"), 2);
+    checked += count;
+    if (count == 0) break;
+    std::cerr << "trailkeep verify: " << checked << " events checked\n";
+    cursor = *next;
+  }
+  return agent::PrintSealResult(check.Finish());
 }
 
 int RunRemoteIntegrity(const ClientOptions& options, const IntegrityArgs& args) {

@@ -36,6 +36,9 @@
 //       Re-verifies the HMAC chain of an NDJSON export offline: OK N events and
 //       exit 0, or each broken range and exit 1 (agent/verify_export.h).
 //   trailkeep verify --server URL --host H
+//   trailkeep verify --seal-key FILE (--export FILE | --server URL) [--host GLOB]
+//       The store's seal, checked here with the operator's verification key
+//       (agent/seal_export_check.h); exit 0 clean, 1 findings, 2 errors.
 //       The same check run by the collector on its store (GET /v1/verify).
 //   trailkeep integrity --server URL [--since T] [--host GLOB] [--kind K]
 //       The integrity events the collector recorded (agent/cli_integrity.h).
@@ -60,6 +63,7 @@
 #include "agent/cli_remote.h"
 #include "agent/cli_report.h"
 #include "agent/forwarder.h"
+#include "agent/seal_export_check.h"
 #include "agent/verify_export.h"
 #include "common/base/clock.h"
 #include "common/event/event_format.h"
@@ -234,18 +238,23 @@ int main(int argc, char** argv) {
       "audisp", "auditd dispatcher plugin: relay audit records from stdin to `trailkeep forward`");
   audisp->add_option("--socket", audisp_socket, "the forwarder's [audisp] socket");
 
-  std::string verify_export, verify_key, verify_host, verify_keys_dir;
+  std::string verify_export, verify_key, verify_host, verify_keys_dir, verify_seal_key;
   auto* verify = app.add_subcommand(
       "verify",
-      "re-verify the HMAC chain of an NDJSON export offline (docs/formats/hmac_chain.md)");
+      "re-verify the HMAC chain of an NDJSON export offline (docs/formats/hmac_chain.md), or the "
+      "store's seal (docs/formats/seal.md)");
   verify->add_option("--export", verify_export, "NDJSON export file, - for stdin");
   verify->add_option("--key", verify_key, "with --export: the host's HMAC key file (mode 0600)");
   verify->add_option("--keys-dir", verify_keys_dir,
                      "with --export, instead of --key: a key folder like the collector's keys_dir "
                      "(H.key and the retired keys of H.retired/), to verify across key rotations");
+  verify->add_option("--seal-key", verify_seal_key,
+                     "the store seal's verification key file (trailkeepd seal-setup): checks the "
+                     "seal of every event of --export FILE (exported with seal_proof=true) or of "
+                     "the collector at --server");
   verify->add_option("--host", verify_host,
                      "the host to verify (with --server: required; with --export: needed when "
-                     "several are chained)");
+                     "several are chained; with --seal-key: a glob, default every host)");
   add_client_flags(verify, "--client-key");
 
   trailkeep::IntegrityArgs integrity_args;
@@ -282,6 +291,14 @@ int main(int argc, char** argv) {
     // are 105-109), as the docs promise.
     return app.exit(e) == 0 ? 0 : 2;
   }
+  if (*verify && !verify_seal_key.empty() && (!verify_key.empty() || !verify_keys_dir.empty())) {
+    std::cerr << "trailkeep verify: --seal-key checks the seal, --key/--keys-dir the agent's "
+                 "chain: give one\n";
+    return 2;
+  }
+  if (*verify && !verify_export.empty() && !verify_seal_key.empty()) {
+    return trailkeep::agent::RunVerifySealExport(verify_export, verify_seal_key, verify_host);
+  }
   if (*verify && !verify_export.empty()) {
     if (verify_key.empty() == verify_keys_dir.empty()) {
       std::cerr << "trailkeep verify: --export needs --key KEYFILE or --keys-dir DIR (one)\n";
@@ -306,6 +323,9 @@ int main(int argc, char** argv) {
                 << (*verify ? "; or --export FILE --key KEYFILE to check an export offline" : "")
                 << "\n";
       return 2;
+    }
+    if (*verify && !verify_seal_key.empty()) {
+      return trailkeep::RunRemoteVerifySeal(client, verify_seal_key, verify_host);
     }
     if (*verify) {
       if (verify_host.empty()) {

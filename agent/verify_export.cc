@@ -99,7 +99,7 @@ std::string FormatFieldDiff(const std::string& host, uint64_t line, const FieldD
 std::string FormatUnverified(const FieldCoverage& c, const ChainAuditResult& r) {
   std::string s =
       "unverified (not covered by the chain): ingest_seq, receive_time, peer, transport, "
-      "integrity, refs, description, hostname_mismatch, sender_identity";
+      "integrity, refs, description, hostname_mismatch, sender_identity, seal";
   if (c.groups != 0) {
     s += ", the audit interpretation (audit.records[].fields, audit.complete, "
          "audit.identity_map, audit.node without node=)";

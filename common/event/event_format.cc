@@ -4,6 +4,7 @@
 
 #include "common/base/bytes.h"
 #include "common/base/time_format.h"
+#include "common/event/seal_proof.h"
 #include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
@@ -123,9 +124,20 @@ json AuditToJson(const v1::AuditEvent& a) {
           {"records", std::move(records)}};
 }
 
+// The seal element; a u64 period or seq fits a JSON number exactly up to 2^53,
+// far beyond a chain's length or a period's index.
+json SealToJson(const v1::Event& e, bool seal_proof) {
+  if (!e.has_seal()) return nullptr;
+  const v1::SealElement& s = e.seal();
+  json j = {
+      {"chain", s.chain()}, {"period", s.period()}, {"seq", s.seq()}, {"mac", LowerHex(s.mac())}};
+  if (seal_proof) j["stored_b64"] = Base64Encode(SealProofBytes(e));
+  return j;
+}
+
 }  // namespace
 
-std::string EventToJson(const v1::Event& e) {
+std::string EventToJson(const v1::Event& e, bool seal_proof) {
   json j;
   j["ingest_seq"] = e.ingest_seq();
   j["receive_time"] = FormatRfc3339Micros(e.receive_time_us());
@@ -189,6 +201,7 @@ std::string EventToJson(const v1::Event& e) {
   j["audit"] = e.has_audit() ? AuditToJson(e.audit()) : json(nullptr);
   j["enterprise_number"] = e.enterprise_number() != 0 ? json(e.enterprise_number()) : json(nullptr);
   if (e.audit_member()) j["audit_member"] = true;
+  j["seal"] = SealToJson(e, seal_proof);
   return j.dump(-1, ' ', false, kLossy);
 }
 

@@ -15,7 +15,10 @@ namespace trailkeep {
 
 // One JSON object on one line, no trailing newline. Text fields that are not
 // valid UTF-8 are rendered with U+FFFD; `raw_b64` always carries the exact bytes.
-std::string EventToJson(const v1::Event& event);
+// `seal` is the event's seal element (docs/formats/seal.md), null when unsealed;
+// with `seal_proof` it also carries `stored_b64` (SealProofBytes, seal_proof.h),
+// from which `trailkeep verify --seal-key` rebuilds what was sealed.
+std::string EventToJson(const v1::Event& event, bool seal_proof = false);
 // "2026-11-23T05:08:34.858884Z host app[pid] <auth.notice> [refs] ~ message".
 std::string EventToText(const v1::Event& event);
 // A host's state; a [[tunnel]] node's object has a "tunnel" member

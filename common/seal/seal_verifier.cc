@@ -193,6 +193,7 @@ void SealVerifier::CheckSealed(const v1::Event& e, bool* authentic) {
 void SealVerifier::ClaimHeads(const v1::Event& tick) {
   ++result_.ticks;
   for (const v1::SealHead& h : tick.seal_tick().heads()) {
+    if (!scope_.empty() && !GlobMatch(scope_, h.host())) continue;
     // The tick's own chain: its head is the tick's predecessor, which the
     // tick's MAC (made over that predecessor's MAC) has just checked.
     if (h.host() == tick.host() && h.chain() == tick.seal().chain() &&

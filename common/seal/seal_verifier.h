@@ -57,6 +57,10 @@ class SealVerifier {
  public:
   // grace_us < 0: one period.
   explicit SealVerifier(VerificationKey key, int64_t grace_us = -1);
+  // Checks only the heads of hosts matching `host_glob` that ticks name: for
+  // a part of a store (an export of some hosts), where the other hosts'
+  // events are absent by choice, not removed. "" (the default): every host.
+  void SetScope(std::string host_glob) { scope_ = std::move(host_glob); }
   // Each stored event, in ingest order.
   void Add(const v1::Event& event);
   SealVerifyResult Finish();
@@ -100,6 +104,7 @@ class SealVerifier {
   std::map<uint32_t, std::string> chain_keys_;  // chain -> key id (SEAL_CHAIN_START)
   Policy policy_;
   bool seen_sealed_ = false;
+  std::string scope_;
   SealVerifyResult result_;
 };
 

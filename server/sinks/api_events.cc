@@ -159,7 +159,7 @@ void EventsResponse::WriteChunk() {
   std::string chunk;
   const auto& events = page_->events;
   while (next_ < events.size() && chunk.size() < kChunkBytes) {
-    AppendExportedEvent(req_.format, events[next_++], &chunk);
+    AppendExportedEvent(req_.format, events[next_++], &chunk, req_.seal_proof);
   }
   if (next_ >= events.size() && !trailer_written_ && req_.format == ExportFormat::kNdjson) {
     chunk += "{\"next_cursor\": \"" + std::to_string(page_->next_cursor) + "\"";

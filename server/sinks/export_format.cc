@@ -130,10 +130,11 @@ std::string EventToCef(const v1::Event& e) {
   return out;
 }
 
-void AppendExportedEvent(ExportFormat format, const v1::Event& e, std::string* out) {
+void AppendExportedEvent(ExportFormat format, const v1::Event& e, std::string* out,
+                         bool seal_proof) {
   switch (format) {
     case ExportFormat::kNdjson:
-      *out += EventToJson(e);
+      *out += EventToJson(e, seal_proof);
       out->push_back('\n');
       return;
     case ExportFormat::kCef:

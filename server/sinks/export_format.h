@@ -24,8 +24,10 @@ std::optional<ExportFormat> ParseExportFormat(std::string_view name);
 const char* ExportContentType(ExportFormat format);
 
 // Appends `event` in `format` to *out, with its line terminator (LF for
-// ndjson and cef; none for octet-counted rfc5424).
-void AppendExportedEvent(ExportFormat format, const v1::Event& event, std::string* out);
+// ndjson and cef; none for octet-counted rfc5424). `seal_proof`: NDJSON lines
+// carry the seal proof (EventToJson).
+void AppendExportedEvent(ExportFormat format, const v1::Event& event, std::string* out,
+                         bool seal_proof = false);
 
 // CEF text escaping. Header fields: '\' and '|' take a backslash, CR/LF become
 // spaces. Extension values: '\' and '=' take a backslash, LF -> "\n", CR -> "\r".

@@ -146,12 +146,18 @@ Result<EventsRequest> ParseEventsRequest(const QueryParams& params, int64_t now_
       auto f = ParseExportFormat(v);
       if (!f) return Status::InvalidArgument("format must be ndjson, cef or rfc5424");
       r.format = *f;
+    } else if (k == "seal_proof") {
+      if (v != "true" && v != "false")
+        return Status::InvalidArgument("seal_proof must be true or false");
+      r.seal_proof = v == "true";
     } else {
-      return Status::InvalidArgument(
-          "unknown parameter '" + k +
-          "' (cursor, host, ref, since, until, q, hostname_mismatch, limit, format are known)");
+      return Status::InvalidArgument("unknown parameter '" + k +
+                                     "' (cursor, host, ref, since, until, q, hostname_mismatch, "
+                                     "limit, format, seal_proof are known)");
     }
   }
+  if (r.seal_proof && r.format != ExportFormat::kNdjson)
+    return Status::InvalidArgument("seal_proof is a member of NDJSON lines: use format=ndjson");
   return r;
 }
 
@@ -283,9 +289,10 @@ Result<std::string> ParseVerifyRequest(const QueryParams& params) {
 
 std::string RedactTarget(std::string_view target) {
   // Every parameter name an endpoint defines: their values are filters, not secrets.
-  static constexpr std::string_view kKnown[] = {"cursor", "host",   "ref",     "since",
-                                                "until",  "q",      "limit",   "format",
-                                                "kind",   "failed", "backlog", "hostname_mismatch"};
+  static constexpr std::string_view kKnown[] = {
+      "cursor",    "host",   "ref",  "since",  "until",   "q",
+      "limit",     "format", "kind", "failed", "backlog", "hostname_mismatch",
+      "seal_proof"};
   // Names under which clients commonly put credentials: kept, so the record
   // says what was tried; any other name might itself be a secret.
   static constexpr std::string_view kCredentialNames[] = {

@@ -27,11 +27,12 @@ struct EventsRequest {
   EventFilter filter;
   uint64_t limit = 1000;
   ExportFormat format = ExportFormat::kNdjson;
+  bool seal_proof = false;  // NDJSON lines carry seal.stored_b64 (seal_proof.h)
   std::string filter_text;  // the filter as given, for the audit record
 };
 
 // Validates cursor, host, ref, since, until, q, hostname_mismatch (true |
-// false), limit, format; refuses
+// false), limit, format, seal_proof (true | false, ndjson only); refuses
 // unknown parameters. `limit` above `max_limit` is an error, not clamped.
 Result<EventsRequest> ParseEventsRequest(const QueryParams& params, int64_t now_us,
                                          uint64_t default_limit, uint64_t max_limit);

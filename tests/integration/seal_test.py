@@ -13,7 +13,14 @@
   3. A store restored from an older copy starts a new seal chain, records SEAL_CHAIN_START
      naming the old heads, and verifies.
   4. A collector without seal state runs, records SEAL_UNSEALED and says so in its log.
+  5. Exports carry each event's seal element, and with seal_proof=true what the collector
+     sealed: `trailkeep verify --seal-key` checks an export file and a running collector
+     (--server) on the operator's side; an edit of any member of a line (the message, or a
+     field the collector derived) is a `field_differs` finding, an edited raw message or a
+     removed line a seal finding, an export without the proof a usage error.
 """
+import base64
+import json
 import os
 import re
 import shutil
@@ -24,7 +31,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import BIN, Collector, log, sd_param  # noqa: E402
-from retention_test import config as retention_config  # noqa: E402
+from retention_test import config as retention_config, get  # noqa: E402
 from audit_remote_test import MESSAGE, connect, frame, read_reply, record  # noqa: E402
 
 PERIOD_S = 2
@@ -108,13 +115,18 @@ def expect_finding(base, workdir, key, name, kind, host, where, *args):
     shutil.rmtree(copy)
 
 
-def test_sealed_store_tamper_and_restore():
+def sealed_collector():
+    """A collector set up for sealing (not started), its verification key and its dev folder."""
     dev_c = Collector()
     dev_c.start()
     dev_c.stop()
     dev = os.path.join(dev_c.workdir, "dev")
     c = Collector(workdir=dev_c.workdir, config_text=config(dev))
-    key = set_up(c)
+    return c, set_up(c), dev
+
+
+def test_sealed_store_tamper_and_restore():
+    c, key, _ = sealed_collector()
     with c:
         populate(c, 3)
     base = os.path.join(c.data_dir, "store")
@@ -187,5 +199,99 @@ def test_unsealed_start_is_recorded():
     assert "NOT sealed" in c.read_log()
 
 
+def trailkeep_verify(*args):
+    r = subprocess.run([os.path.join(BIN, "trailkeep"), "verify"] + list(args), capture_output=True,
+                       timeout=120)
+    return r.returncode, r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+
+
+def edited_export(lines, workdir, name, index, edit):
+    """A copy of the export with line `index` changed by edit(event) (None: removed)."""
+    out = list(lines)
+    event = json.loads(out[index])
+    changed = edit(event)
+    if changed is None:
+        del out[index]
+    else:
+        out[index] = json.dumps(changed)
+    path = os.path.join(workdir, name + ".ndjson")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+    return path
+
+
+def test_export_carries_the_seal():
+    c, key, dev = sealed_collector()
+    with open(os.path.join(dev, "admin.token")) as f:
+        token = f.read().strip()
+    with c:
+        populate(c, 2)
+        status, _, body = get(c, "/v1/events?cursor=0&limit=1000", token)
+        assert status == 200
+        plain = [json.loads(line) for line in body.decode().splitlines() if '"ingest_seq"' in line]
+        assert plain and all(e["seal"] and set(e["seal"]) == {"chain", "period", "seq", "mac"}
+                             for e in plain), plain[:2]
+        status, _, body = get(c, "/v1/events?cursor=0&limit=1000&seal_proof=true", token)
+        assert status == 200
+        lines = [line for line in body.decode().splitlines() if line]
+        status, _, err = get(c, "/v1/events?cursor=0&format=cef&seal_proof=true", token)
+        assert status == 400 and b"ndjson" in err, (status, err)
+
+        server = ["--server", "https://127.0.0.1:%d" % c.export_port, "--cacert",
+                  os.path.join(dev, "pki", "ca.pem"), "--token-file", os.path.join(dev, "admin.token")]
+        rc, out = trailkeep_verify("--seal-key", key, *server)
+        assert rc == 0 and re.search(r"^OK \d+ events", out, re.M), out
+        log("--server: " + [x for x in out.splitlines() if x.startswith("OK")][0])
+
+    export = os.path.join(c.workdir, "export.ndjson")
+    with open(export, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    rc, out = trailkeep_verify("--seal-key", key, "--export", export)
+    assert rc == 0 and "OK" in out, out
+    rc, out = trailkeep_verify("--seal-key", key, "--export", export, "--host", "legacy.test")
+    assert rc == 0 and "OK" in out, out
+
+    events = [json.loads(line) for line in lines]
+    legacy = [i for i, e in enumerate(events) if e.get("host") == "legacy.test"]
+    own = [i for i, e in enumerate(events) if e.get("transport") == "self"]
+
+    def expect(name, index, edit, pattern):
+        rc, out = trailkeep_verify("--seal-key", key, "--export",
+                                   edited_export(lines, c.workdir, name, index, edit))
+        assert rc == 1 and re.search(pattern, out, re.M), "%s:\n%s" % (name, out)
+        log("%s: %s" % (name, re.search(pattern + ".*$", out, re.M).group(0)))
+
+    def set_member(path, value):
+        def edit(e):
+            target = e
+            for k in path[:-1]:
+                target = target[k]
+            target[path[-1]] = value
+            return e
+        return edit
+
+    expect("msg", legacy[2], set_member(["msg"], "nothing happened"),
+           r"^field_differs host=legacy.test .*: msg: export \"nothing happened\"")
+    expect("refs", legacy[3], set_member(["refs"], ["FAU_GEN.1"]),
+           r"^field_differs host=legacy.test .*: refs:")
+    expect("peer", legacy[1], set_member(["peer", "address"], "10.9.9.9:514"),
+           r"^field_differs host=legacy.test .*: peer/address: export \"10.9.9.9:514\"")
+    expect("own", own[0], set_member(["description"], "all quiet"),
+           r"^field_differs host=%s .*: description:" % COLLECTOR)
+    raw = base64.b64encode(b"<13>1 - legacy.test app - - - forged").decode()
+    expect("raw", legacy[4], set_member(["raw_b64"], raw), r"^edited host=legacy.test ")
+    expect("removed", legacy[2], lambda e: None, r"^missing host=legacy.test ")
+
+    stripped = os.path.join(c.workdir, "without-proof.ndjson")
+    with open(stripped, "w") as f:
+        for e in events:
+            if e.get("seal"):
+                e["seal"].pop("stored_b64", None)
+            f.write(json.dumps(e) + "\n")
+    rc, out = trailkeep_verify("--seal-key", key, "--export", stripped)
+    assert rc == 2 and "seal_proof=true" in out, out
+
+
 if __name__ == "__main__":
-    harness.main([test_sealed_store_tamper_and_restore, test_unsealed_start_is_recorded])
+    harness.main([test_sealed_store_tamper_and_restore, test_unsealed_start_is_recorded,
+                  test_export_carries_the_seal])

@@ -182,7 +182,7 @@ json Edited(const json& v) {
 bool Unverified(const std::string& path, bool grouped) {
   static const std::set<std::string> kCollector = {
       "/ingest_seq",  "/receive_time",      "/peer",           "/transport", "/integrity", "/refs",
-      "/description", "/hostname_mismatch", "/sender_identity"};
+      "/description", "/hostname_mismatch", "/sender_identity", "/seal"};
   const std::string top = path.substr(0, path.find('/', 1));
   if (kCollector.count(top) != 0) return true;
   if (!grouped) return false;
@@ -347,7 +347,7 @@ TEST_F(VerifyExportCommand, UntouchedPassesAndSaysWhatIsNotCovered) {
   EXPECT_NE(out.find("OK 8 events"), std::string::npos) << out;
   EXPECT_NE(out.find("unverified (not covered by the chain): ingest_seq, receive_time, peer, "
                      "transport, integrity, refs, description, hostname_mismatch, "
-                     "sender_identity, the audit interpretation"),
+                     "sender_identity, seal, the audit interpretation"),
             std::string::npos)
       << out;
   EXPECT_NE(out.find("compared with the signed bytes: 8 chained events, 2 grouped audit events "
