@@ -26,6 +26,7 @@ Standard library only.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -380,23 +381,66 @@ class Receiver:
 
 
 class Trailkeepd(Receiver):
+    """trailkeepd from a config file on the bench's certificate, sealed (`trailkeepd seal-setup`,
+    as a deployment is) or, as "trailkeepd-unsealed", with no seal state: the one difference
+    between the two rows is the seal's HMAC per stored event and its ticks."""
     name = "trailkeepd"
 
     def notes(self, run_dir):
-        """trailkeepd's own shutdown summary: events committed in how many group commits."""
+        """trailkeepd's own shutdown summary (events committed in how many group commits) and,
+        sealed, how long the stopped store's seal takes to verify."""
+        summary = ""
         for line in reversed(tail(os.path.join(run_dir, "trailkeepd.log"), 20).splitlines()):
             if "committed in" in line:
-                return line.split(" info ", 1)[-1].strip()
-        return ""
+                summary = line.split(" info ", 1)[-1].strip()
+                break
+        if self.sealed:
+            summary += "; " + self.verify_seal(run_dir)
+        return summary
 
-    def __init__(self, build, pki):
+    def verify_seal(self, run_dir):
+        """`trailkeepd verify --seal-key` over the stopped store, timed (wall and CPU)."""
+        t0, c0 = time.time(), os.times()
+        r = subprocess.run([self.bin, "verify", "--seal-key", os.path.join(run_dir, "seal-verification.key"),
+                            "--db", os.path.join(run_dir, "data")], capture_output=True, timeout=1800)
+        wall, c1 = time.time() - t0, os.times()
+        cpu = (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
+        out = r.stdout.decode(errors="replace").strip().splitlines()
+        m = re.search(r"(\d+) events", out[-1] if out else "")
+        n = int(m.group(1)) if m else 0
+        per_million = " = %.2f s per million events" % (wall * 1e6 / n) if n else ""
+        return "verify --seal-key: %s in %.2f s wall, %.2f s CPU%s (exit %d)" % (
+            out[-1] if out else "no output", wall, cpu, per_million, r.returncode)
+
+    def __init__(self, build, pki, sealed=True):
         self.bin = os.path.join(build, "bin", "trailkeepd")
+        self.cert, self.key, _ = pki
+        self.sealed = sealed
+        if not sealed:
+            self.name = "trailkeepd-unsealed"
 
     def start(self, run_dir):
-        dev = os.path.join(run_dir, "dev")
-        data = os.path.join(dev, "data")
+        data = os.path.join(run_dir, "data")
+        conf = os.path.join(run_dir, "trailkeepd.toml")
+        with open(conf, "w") as f:
+            f.write("\n".join([
+                'data_dir = "%s"' % data,
+                "[[listen.syslog]]",
+                'address = "127.0.0.1:0"',
+                "[tls]",
+                'cert_file = "%s"' % self.cert,
+                'key_file = "%s"' % self.key,
+                'client_auth = "none"',
+                "[store]",
+                'retention = "forever"',
+            ]) + "\n")
+        if self.sealed:
+            r = subprocess.run([self.bin, "seal-setup", "--config", conf, "--verification-key-out",
+                                os.path.join(run_dir, "seal-verification.key")], capture_output=True)
+            if r.returncode != 0:
+                die("trailkeepd seal-setup failed:\n" + r.stderr.decode(errors="replace"))
         logfile = os.path.join(run_dir, "trailkeepd.log")
-        p = spawn([self.bin, "--dev", dev, "--listen-syslog", "127.0.0.1:0"], logfile)
+        p = spawn([self.bin, "--config", conf], logfile)
         ports = os.path.join(data, "ports.json")
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -578,7 +622,8 @@ def main():
     repeat = int(os.environ.get("REPEAT", "1"))
     stall = int(os.environ.get("STALL_SECONDS", "30"))
     keep = os.environ.get("KEEP", "0") == "1"
-    names = [n.strip() for n in os.environ.get("RECEIVERS", "trailkeepd,rsyslog,syslog-ng").split(",") if n.strip()]
+    names = [n.strip() for n in os.environ.get(
+        "RECEIVERS", "trailkeepd,trailkeepd-unsealed,rsyslog,syslog-ng").split(",") if n.strip()]
     if total < conns or conns < 1 or repeat < 1:
         die("need MESSAGES >= CONNECTIONS >= 1 and REPEAT >= 1")
     per_conn = total // conns
@@ -591,10 +636,11 @@ def main():
     os.makedirs(base, exist_ok=True)
     work = tempfile.mkdtemp(prefix="run-", dir=base)
     pki = make_pki(work)
-    kinds = {"trailkeepd": Trailkeepd, "rsyslog": Rsyslog, "syslog-ng": SyslogNg}
+    kinds = {"trailkeepd": Trailkeepd, "trailkeepd-unsealed": lambda b, p: Trailkeepd(b, p, sealed=False),
+             "rsyslog": Rsyslog, "syslog-ng": SyslogNg}
     for n in names:
         if n not in kinds:
-            die("unknown receiver %r (RECEIVERS takes trailkeepd, rsyslog, syslog-ng)" % n)
+            die("unknown receiver %r (RECEIVERS takes %s)" % (n, ", ".join(kinds)))
     receivers = [kinds[n](build, pki) for n in names]
 
     log("bench: %d messages (%d connections x %d), loggen --size %d, TLS; %d round(s); receivers %s"
@@ -657,6 +703,9 @@ def main():
     if repeat > 1:
         log("")
         log("Medians over %d rounds (per-round msg/s in brackets); stored is the lowest count of any round." % repeat)
+    for r in results:
+        if "verify --seal-key" in r["notes"]:
+            log("round %d trailkeepd, %s" % (r["round"], r["notes"].split("; ", 1)[-1]))
     log(PAGE_NOTE + ".")
     log("receiver CPU = utime+stime of the whole process; other CPU = user+system time of all other processes "
         "from loggen's start until the count was complete (noise); steal = CPU time the hypervisor withheld.")
