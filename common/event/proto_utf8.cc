@@ -1,6 +1,11 @@
 #include "common/event/proto_utf8.h"
 
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/coded_stream.h>
@@ -9,6 +14,8 @@
 #include <google/protobuf/wire_format_lite.h>
 
 #include "common/base/utf8.h"
+#include "common/event/event_utf8.h"
+#include "trailkeep/v1/record.pb.h"
 
 namespace trailkeep {
 namespace {
@@ -16,35 +23,82 @@ namespace {
 namespace pb = google::protobuf;
 using pb::internal::WireFormatLite;
 
-// Escapes *s in place through the reflection setter `set` when it is not valid UTF-8.
-template <typename Set>
-size_t FixString(const std::string& s, Set set) {
-  if (IsValidUtf8(s)) return 0;
-  set(EscapeInvalidUtf8(s));
-  return 1;
+// What MakeStringsValidUtf8 visits in a message type: its string fields, and
+// the message fields whose type holds a string somewhere below. An Event has
+// 37 fields, most of them numbers, bytes and enums; walking only these is
+// what keeps the pass cheap enough to run on every stored event.
+struct StringPlan {
+  std::vector<const pb::FieldDescriptor*> strings;
+  std::vector<const pb::FieldDescriptor*> messages;
+};
+
+// True when `type` or a message type below it has a string field. A type met
+// again while it is being looked at (a recursive message) counts as holding
+// strings: visiting it costs little, missing one would store bad bytes.
+bool HoldsStrings(const pb::Descriptor* type, std::unordered_set<const pb::Descriptor*>* open) {
+  if (!open->insert(type).second) return true;
+  bool holds = false;
+  for (int i = 0; i < type->field_count() && !holds; ++i) {
+    const pb::FieldDescriptor* f = type->field(i);
+    holds =
+        f->type() == pb::FieldDescriptor::TYPE_STRING ||
+        (f->type() == pb::FieldDescriptor::TYPE_MESSAGE && HoldsStrings(f->message_type(), open));
+  }
+  open->erase(type);
+  return holds;
 }
 
-size_t FixField(pb::Message* m, const pb::Reflection* r, const pb::FieldDescriptor* f) {
-  size_t fixed = 0;
+StringPlan MakePlan(const pb::Descriptor* type) {
+  StringPlan plan;
+  for (int i = 0; i < type->field_count(); ++i) {
+    const pb::FieldDescriptor* f = type->field(i);
+    std::unordered_set<const pb::Descriptor*> open{type};
+    if (f->type() == pb::FieldDescriptor::TYPE_STRING) {
+      plan.strings.push_back(f);
+    } else if (f->type() == pb::FieldDescriptor::TYPE_MESSAGE &&
+               HoldsStrings(f->message_type(), &open)) {
+      plan.messages.push_back(f);
+    }
+  }
+  return plan;
+}
+
+// Descriptors are immutable and live as long as the process, so a type's
+// plan is made once and shared by every thread (the only state this file
+// keeps: a cache of what the descriptors say).
+const StringPlan& PlanFor(const pb::Descriptor* type) {
+  static std::mutex mutex;
+  static std::unordered_map<const pb::Descriptor*, std::unique_ptr<const StringPlan>> plans;
+  std::lock_guard lock(mutex);
+  auto& plan = plans[type];
+  if (!plan) plan = std::make_unique<const StringPlan>(MakePlan(type));
+  return *plan;
+}
+
+size_t FixStrings(pb::Message* m, const pb::Reflection* r, const pb::FieldDescriptor* f) {
   std::string scratch;
-  if (f->type() == pb::FieldDescriptor::TYPE_STRING) {
-    if (f->is_repeated()) {
-      for (int j = 0; j < r->FieldSize(*m, f); ++j) {
-        fixed += FixString(r->GetRepeatedStringReference(*m, f, j, &scratch),
-                           [&](std::string v) { r->SetRepeatedString(m, f, j, std::move(v)); });
-      }
-    } else {
-      fixed += FixString(r->GetStringReference(*m, f, &scratch),
-                         [&](std::string v) { r->SetString(m, f, std::move(v)); });
-    }
-  } else if (f->type() == pb::FieldDescriptor::TYPE_MESSAGE) {
-    if (f->is_repeated()) {
-      for (int j = 0; j < r->FieldSize(*m, f); ++j) {
-        fixed += MakeStringsValidUtf8(r->MutableRepeatedMessage(m, f, j));
-      }
-    } else if (r->HasField(*m, f)) {
-      fixed += MakeStringsValidUtf8(r->MutableMessage(m, f));
-    }
+  if (!f->is_repeated()) {
+    const std::string& s = r->GetStringReference(*m, f, &scratch);
+    if (IsValidUtf8(s)) return 0;
+    r->SetString(m, f, EscapeInvalidUtf8(s));
+    return 1;
+  }
+  size_t fixed = 0;
+  for (int j = 0, n = r->FieldSize(*m, f); j < n; ++j) {
+    const std::string& s = r->GetRepeatedStringReference(*m, f, j, &scratch);
+    if (IsValidUtf8(s)) continue;
+    r->SetRepeatedString(m, f, j, EscapeInvalidUtf8(s));
+    ++fixed;
+  }
+  return fixed;
+}
+
+size_t FixMessages(pb::Message* m, const pb::Reflection* r, const pb::FieldDescriptor* f) {
+  if (!f->is_repeated())
+    return r->HasField(*m, f) ? MakeStringsValidUtf8(r->MutableMessage(m, f)) : 0;
+  size_t fixed = 0;
+  for (int j = 0, n = r->FieldSize(*m, f); j < n; ++j) {
+    fixed += MakeStringsValidUtf8(r->MutableRepeatedMessage(m, f, j));
   }
   return fixed;
 }
@@ -91,12 +145,13 @@ bool RewriteStrings(const pb::Descriptor* type, std::string_view in, std::string
 }  // namespace
 
 size_t MakeStringsValidUtf8(pb::Message* message) {
-  const pb::Descriptor* type = message->GetDescriptor();
+  // The stored event, on every commit: the generated accessors' path.
+  if (auto* event = dynamic_cast<v1::Event*>(message)) return MakeEventStringsValidUtf8(event);
+  const StringPlan& plan = PlanFor(message->GetDescriptor());
   const pb::Reflection* reflection = message->GetReflection();
   size_t fixed = 0;
-  for (int i = 0; i < type->field_count(); ++i) {
-    fixed += FixField(message, reflection, type->field(i));
-  }
+  for (const pb::FieldDescriptor* f : plan.strings) fixed += FixStrings(message, reflection, f);
+  for (const pb::FieldDescriptor* f : plan.messages) fixed += FixMessages(message, reflection, f);
   return fixed;
 }
 
