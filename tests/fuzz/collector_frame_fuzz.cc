@@ -1,7 +1,7 @@
 // The agent's reader of what the collector sends on a trailkeep/1
 // connection (agent/collector_link.cc, ReadFrame): octet-counted frames of
 // at most 64 KiB, each one serialized CollectorFrame (Resume, Ack,
-// Goodbye). The link's handling of a frame is inside its coroutine; what
+// Goodbye, Pause, Proceed). The link's handling of a frame is inside its coroutine; what
 // it reads of one is checked here. Input: byte 0 picks the chunk size, the
 // rest is the stream. Invariants: a frame that parses serialises to bytes
 // that parse to the same frame; a line frame is a protocol error.
@@ -39,6 +39,9 @@ bool OnFrame(std::string_view bytes, trailkeep::OctetFramer::Kind kind) {
     (void)(frame.resume().contiguous_seq() + 1);
   } else if (frame.has_goodbye()) {
     (void)std::string("collector said goodbye: " + frame.goodbye().reason());
+  } else if (frame.has_pause()) {
+    // Disk full: the link logs the reason and keeps spooling until Proceed.
+    (void)std::string("collector paused: " + frame.pause().reason());
   }
   return true;
 }

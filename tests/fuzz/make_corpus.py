@@ -197,7 +197,11 @@ def collector_seeds():
                          field_varint(3, 42) + field_bytes(4, b"\x11" * 32))
     ack = field_bytes(2, field_varint(1, EPOCH) + field_varint(2, 43))
     bye = field_bytes(3, field_bytes(1, b"replaced by a newer connection \xff"))
-    for frames in ([resume, ack, ack], [bye], [resume, bye], [ack]):
+    # The disk-full back-off: Pause (with its reason), later Proceed.
+    pause = field_bytes(4, field_bytes(1, b"the collector's disk is full \xff"))
+    proceed = field_bytes(5, b"")
+    for frames in ([resume, ack, ack], [bye], [resume, bye], [ack], [resume, ack, pause, proceed, ack],
+                   [pause, bye], [proceed]):
         stream = b"".join(b"%d %s" % (len(f), f) for f in frames)
         write("collector_frame_fuzz", bytes([63]) + stream)
         write("collector_frame_fuzz", bytes([2]) + stream)
