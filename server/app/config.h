@@ -16,6 +16,7 @@
 #include "server/pipeline/plain_source_host.h"
 #include "server/sinks/export_https_server.h"
 #include "server/store/retention.h"
+#include "server/store/store.h"
 #include "server/tunnel/tunnel_config.h"
 
 namespace trailkeep {
@@ -61,7 +62,11 @@ struct ServerConfig {
   PlainSourceConfig plain_sources;
 
   size_t commit_queue_bytes = 32u << 20;
-  size_t max_batch_events = 16384;
+  // [store] memtable_bytes, block_cache_bytes: the store's memory
+  // (server/store/store.h, StoreMemory); with commit_queue_bytes, what the
+  // collector holds for ingest whatever the load.
+  StoreMemory store_memory;
+  size_t max_batch_events = 4096;
   // [store] space_left (or its older spelling space_warning_mb),
   // admin_space_left, reserve, disk_full_action: the levels of free space on
   // the store's disk and what happens at each (server/app/disk_policy.h).

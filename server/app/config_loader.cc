@@ -333,6 +333,9 @@ void ReadStore(const toml::table& root, TomlReader* r, ServerConfig* c) {
   const toml::table* t = root["store"].as_table();
   if (t == nullptr) return;
   r->Integer(*t, "store.", "commit_queue_bytes", &c->commit_queue_bytes, 1 << 20, 1LL << 34);
+  r->Integer(*t, "store.", "memtable_bytes", &c->store_memory.memtable_bytes, 4 << 20, 1LL << 36);
+  r->Integer(*t, "store.", "block_cache_bytes", &c->store_memory.block_cache_bytes, 1 << 20,
+             1LL << 36);
   r->Integer(*t, "store.", "max_batch_events", &c->max_batch_events, 1, 1'000'000);
   ReadDiskSpaceConfig(*t, r, &c->disk);
   r->Path(*t, "store.", "backup_dir", &c->backup_dir);

@@ -322,7 +322,8 @@ int RunServer(const ServerConfig& config) {
   RaiseFileLimit();
   // The one clock every component reads (tests give theirs a ManualClock).
   const ClockPtr clock = MakeSystemClock();
-  auto opened = OpenRocksDbStore(config.data_dir + "/store", StoreMode::kReadWrite);
+  auto opened =
+      OpenRocksDbStore(config.data_dir + "/store", StoreMode::kReadWrite, config.store_memory);
   if (!opened.ok()) {
     spdlog::critical("cannot open the store: {}", opened.status().ToString());
     return 1;

@@ -55,7 +55,7 @@ class CommitStage {
 
 struct CommitterOptions {
   size_t max_queue_bytes = 32u << 20;
-  size_t max_batch_events = 16384;
+  size_t max_batch_events = 4096;
 };
 
 struct CommitterStats {

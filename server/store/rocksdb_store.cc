@@ -119,18 +119,22 @@ struct RetentionFilters {
   DedupeRetentionFilter dedupe{&cuts};
 };
 
+// The events family's own write buffer: half the memtable budget, at most
+// 32 MiB (more only delays the flush that the budget forces anyway).
+constexpr size_t kEventsWriteBufferMax = 32u << 20;
+
 // `block_cache` is shared by every column family: left to itself each
 // family's table factory makes its own 8 MiB cache.
 rocksdb::ColumnFamilyOptions CfOptions(const std::string& name,
                                        const std::shared_ptr<rocksdb::Cache>& block_cache,
-                                       const RetentionFilters* filters) {
+                                       const RetentionFilters* filters, size_t memtable_bytes) {
   rocksdb::ColumnFamilyOptions o;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = block_cache;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   o.compression = rocksdb::kNoCompression;
   if (name == keys::kCfEvents) {
-    o.write_buffer_size = 32 << 20;
+    o.write_buffer_size = std::min(kEventsWriteBufferMax, memtable_bytes / 2);
     o.compression = rocksdb::kLZ4Compression;
     o.bottommost_compression = rocksdb::kZSTD;
   }
@@ -139,10 +143,6 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::string& name,
   return o;
 }
 
-// The memtables of every column family together (see DoOpen), and the block
-// cache they share: with the commit queue, the store's memory budget.
-constexpr size_t kMemtableBudgetBytes = 128u << 20;
-constexpr size_t kBlockCacheBytes = 32u << 20;
 
 // Free space below which commits are refused (the disk counts as full) until
 // SetReserveBytes: room for RocksDB's flushes and compactions, and for a WAL
@@ -161,9 +161,10 @@ class RocksDbStore final : public Store {
     }
   }
 
-  static Result<std::unique_ptr<Store>> Open(const std::string& dir, StoreMode mode) {
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, StoreMode mode,
+                                             StoreMemory memory) {
     auto store = std::unique_ptr<RocksDbStore>(new RocksDbStore());
-    Status s = store->DoOpen(dir, mode);
+    Status s = store->DoOpen(dir, mode, memory);
     if (!s.ok()) return s;
     return std::unique_ptr<Store>(std::move(store));
   }
@@ -211,7 +212,7 @@ class RocksDbStore final : public Store {
 
  private:
   RocksDbStore() = default;
-  Status DoOpen(const std::string& dir, StoreMode mode);
+  Status DoOpen(const std::string& dir, StoreMode mode, StoreMemory memory);
   Status CheckSchema(bool fresh);
   Status RecoverCounters();
   v1::HostState* HostFor(const std::string& name, rocksdb::WriteBatch* wb, bool* new_id);
@@ -251,7 +252,7 @@ class RocksDbStore final : public Store {
   std::unordered_map<std::string, v1::HostState> hosts_;
 };
 
-Status RocksDbStore::DoOpen(const std::string& dir, StoreMode mode) {
+Status RocksDbStore::DoOpen(const std::string& dir, StoreMode mode, StoreMemory memory) {
   dir_ = dir;
   rocksdb::DBOptions opts;
   opts.create_if_missing = mode == StoreMode::kReadWrite;
@@ -261,7 +262,7 @@ Status RocksDbStore::DoOpen(const std::string& dir, StoreMode mode) {
   // own write buffer (64 MiB by default, 9 families, two buffers each) would
   // let a flood of small events hold over a GiB before any flush. Reaching
   // the cap flushes the largest memtable.
-  opts.db_write_buffer_size = kMemtableBudgetBytes;
+  opts.db_write_buffer_size = memory.memtable_bytes;
   opts.keep_log_file_num = 4;
   opts.info_log_level = rocksdb::WARN_LEVEL;
 
@@ -276,8 +277,11 @@ Status RocksDbStore::DoOpen(const std::string& dir, StoreMode mode) {
     if (std::find(names.begin(), names.end(), e) == names.end()) names.push_back(e);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  const std::shared_ptr<rocksdb::Cache> block_cache = rocksdb::NewLRUCache(kBlockCacheBytes);
-  for (const auto& n : names) descs.emplace_back(n, CfOptions(n, block_cache, filters_.get()));
+  const std::shared_ptr<rocksdb::Cache> block_cache =
+      rocksdb::NewLRUCache(memory.block_cache_bytes);
+  for (const auto& n : names) {
+    descs.emplace_back(n, CfOptions(n, block_cache, filters_.get(), memory.memtable_bytes));
+  }
 
   rocksdb::DB* raw = nullptr;
   rocksdb::Status rs;
@@ -964,8 +968,9 @@ Status RocksDbStore::CatchUp() {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir, StoreMode mode) {
-  return RocksDbStore::Open(dir, mode);
+Result<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir, StoreMode mode,
+                                                StoreMemory memory) {
+  return RocksDbStore::Open(dir, mode, memory);
 }
 
 }  // namespace trailkeep

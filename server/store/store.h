@@ -188,8 +188,17 @@ class Store {
 
 enum class StoreMode { kReadWrite, kSecondary };
 
+// What the store may hold in memory ([store] memtable_bytes, block_cache_bytes):
+// the memtables of every column family together (reaching the cap flushes
+// the largest), and the block cache they share for reads.
+struct StoreMemory {
+  size_t memtable_bytes = 128u << 20;
+  size_t block_cache_bytes = 32u << 20;
+};
+
 // Opens (creating when kReadWrite) the store under `dir`. Fails with a clear
 // message when the schema version on disk differs from this build's.
-Result<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir, StoreMode mode);
+Result<std::unique_ptr<Store>> OpenRocksDbStore(const std::string& dir, StoreMode mode,
+                                                StoreMemory memory = {});
 
 }  // namespace trailkeep

@@ -433,7 +433,9 @@ class Trailkeepd(Receiver):
                 'client_auth = "none"',
                 "[store]",
                 'retention = "forever"',
-            ]) + "\n")
+                # TRAILKEEPD_STORE: more [store] lines, e.g. the memory settings
+                # ("memtable_bytes = 16777216; block_cache_bytes = 8388608").
+            ] + [x.strip() for x in os.environ.get("TRAILKEEPD_STORE", "").split(";") if x.strip()]) + "\n")
         if self.sealed:
             r = subprocess.run([self.bin, "seal-setup", "--config", conf, "--verification-key-out",
                                 os.path.join(run_dir, "seal-verification.key")], capture_output=True)
