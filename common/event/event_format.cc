@@ -4,6 +4,7 @@
 
 #include "common/base/bytes.h"
 #include "common/base/time_format.h"
+#include "common/event/json_writer.h"
 #include "common/event/seal_proof.h"
 #include "trailkeep/v1/record.pb.h"
 
@@ -101,108 +102,230 @@ namespace {
 
 // The grouped audit event: records as sent, each with its interpreted fields
 // ({"name", "raw", "value", "unresolved"}).
-json AuditToJson(const v1::AuditEvent& a) {
-  json records = json::array();
+void WriteAudit(const v1::AuditEvent& a, JsonWriter& w) {
+  w.BeginObject();
+  w.Key("node");
+  w.String(a.node());
+  w.Key("serial");
+  w.Uint(a.serial());
+  w.Key("time");
+  w.String(a.time());
+  w.Key("complete");
+  w.Bool(a.complete());
+  w.Key("identity_map");
+  w.Bool(a.identity_map());
+  w.Key("records");
+  w.BeginArray();
   for (const auto& r : a.records()) {
-    json fields = json::array();
+    w.BeginObject();
+    w.Key("type");
+    w.String(r.type());
+    w.Key("text");
+    w.String(r.text());
+    w.Key("chain_seq");
+    w.Uint(r.chain_seq());
+    w.Key("fields");
+    w.BeginArray();
     for (const auto& f : r.fields()) {
-      fields.push_back({{"name", f.name()},
-                        {"raw", f.raw()},
-                        {"value", f.value()},
-                        {"unresolved", f.unresolved()}});
+      w.BeginObject();
+      w.Key("name");
+      w.String(f.name());
+      w.Key("raw");
+      w.String(f.raw());
+      w.Key("value");
+      w.String(f.value());
+      w.Key("unresolved");
+      w.Bool(f.unresolved());
+      w.EndObject();
     }
-    records.push_back({{"type", r.type()},
-                       {"text", r.text()},
-                       {"chain_seq", r.chain_seq()},
-                       {"fields", std::move(fields)}});
+    w.EndArray();
+    w.EndObject();
   }
-  return {{"node", a.node()},
-          {"serial", a.serial()},
-          {"time", a.time()},
-          {"complete", a.complete()},
-          {"identity_map", a.identity_map()},
-          {"records", std::move(records)}};
+  w.EndArray();
+  w.EndObject();
 }
 
 // The seal element; a u64 period or seq fits a JSON number exactly up to 2^53,
 // far beyond a chain's length or a period's index.
-json SealToJson(const v1::Event& e, bool seal_proof) {
-  if (!e.has_seal()) return nullptr;
+void WriteSeal(const v1::Event& e, bool seal_proof, JsonWriter& w) {
+  if (!e.has_seal()) {
+    w.Null();
+    return;
+  }
   const v1::SealElement& s = e.seal();
-  json j = {
-      {"chain", s.chain()}, {"period", s.period()}, {"seq", s.seq()}, {"mac", LowerHex(s.mac())}};
-  if (seal_proof) j["stored_b64"] = Base64Encode(SealProofBytes(e));
-  return j;
+  w.BeginObject();
+  w.Key("chain");
+  w.Uint(s.chain());
+  w.Key("period");
+  w.Uint(s.period());
+  w.Key("seq");
+  w.Uint(s.seq());
+  w.Key("mac");
+  w.String(LowerHex(s.mac()));
+  if (seal_proof) {
+    w.Key("stored_b64");
+    w.String(Base64Encode(SealProofBytes(e)));
+  }
+  w.EndObject();
+}
+
+template <typename Strings>
+void WriteStrings(const Strings& strings, JsonWriter& w) {
+  w.BeginArray();
+  for (const auto& s : strings) w.String(s);
+  w.EndArray();
 }
 
 }  // namespace
 
-std::string EventToJson(const v1::Event& e, bool seal_proof) {
-  json j;
-  j["ingest_seq"] = e.ingest_seq();
-  j["receive_time"] = FormatRfc3339Micros(e.receive_time_us());
-  j["host"] = e.host();
+void AppendEventJson(const v1::Event& e, bool seal_proof, std::string* out) {
+  // Room for the members' names and fixed parts; the text fields on top.
+  out->reserve(out->size() + 1024 + 2 * (e.msg().size() + e.raw().size()));
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("ingest_seq");
+  w.Uint(e.ingest_seq());
+  w.Key("receive_time");
+  w.String(FormatRfc3339Micros(e.receive_time_us()));
+  w.Key("host");
+  w.String(e.host());
   const v1::Peer& p = e.peer();
-  j["peer"] = {{"address", p.address()},
-               {"authenticated", p.authenticated()},
-               {"cert_subject", p.cert_subject()},
-               {"cert_common_name", p.cert_common_name()},
-               {"cert_sha256", p.cert_sha256()},
-               {"cert_dns_names", json(std::vector<std::string>(p.cert_dns_names().begin(),
-                                                                p.cert_dns_names().end()))},
-               {"listener", p.listener()},
-               {"bound_host", p.bound_host()},
-               {"tunnel", p.tunnel()}};
-  j["transport"] = TransportName(e.transport());
-  j["format"] = FormatName(e.format());
+  w.Key("peer");
+  w.BeginObject();
+  w.Key("address");
+  w.String(p.address());
+  w.Key("authenticated");
+  w.Bool(p.authenticated());
+  w.Key("cert_subject");
+  w.String(p.cert_subject());
+  w.Key("cert_common_name");
+  w.String(p.cert_common_name());
+  w.Key("cert_sha256");
+  w.String(p.cert_sha256());
+  w.Key("cert_dns_names");
+  WriteStrings(p.cert_dns_names(), w);
+  w.Key("listener");
+  w.String(p.listener());
+  w.Key("bound_host");
+  w.String(p.bound_host());
+  w.Key("tunnel");
+  w.String(p.tunnel());
+  w.EndObject();
+  w.Key("transport");
+  w.String(TransportName(e.transport()));
+  w.Key("format");
+  w.String(FormatName(e.format()));
   if (e.pri() >= 0) {
-    j["pri"] = e.pri();
-    j["facility"] = FacilityName(e.pri() / 8);
-    j["severity"] = SeverityName(e.pri() % 8);
+    w.Key("pri");
+    w.Int(e.pri());
+    w.Key("facility");
+    w.String(FacilityName(e.pri() / 8));
+    w.Key("severity");
+    w.String(SeverityName(e.pri() % 8));
   } else {
-    j["pri"] = nullptr;
-    j["facility"] = nullptr;
-    j["severity"] = nullptr;
+    w.Key("pri");
+    w.Null();
+    w.Key("facility");
+    w.Null();
+    w.Key("severity");
+    w.Null();
   }
-  j["version"] = e.version();
-  j["timestamp"] = e.timestamp_text();
-  j["event_time"] = FormatRfc3339Micros(e.event_time_us());
-  j["event_time_inferred"] = e.event_time_inferred();
-  j["tz_offset_min"] = e.event_tz_offset_min();
-  j["hostname"] = e.hostname();
-  j["app_name"] = e.app_name();
-  j["procid"] = e.procid();
-  j["msgid"] = e.msgid();
-  json sd = json::array();
+  w.Key("version");
+  w.Int(e.version());
+  w.Key("timestamp");
+  w.String(e.timestamp_text());
+  w.Key("event_time");
+  w.String(FormatRfc3339Micros(e.event_time_us()));
+  w.Key("event_time_inferred");
+  w.Bool(e.event_time_inferred());
+  w.Key("tz_offset_min");
+  w.Int(e.event_tz_offset_min());
+  w.Key("hostname");
+  w.String(e.hostname());
+  w.Key("app_name");
+  w.String(e.app_name());
+  w.Key("procid");
+  w.String(e.procid());
+  w.Key("msgid");
+  w.String(e.msgid());
+  w.Key("structured_data");
+  w.BeginArray();
   for (const auto& el : e.structured_data()) {
-    json params = json::array();
-    for (const auto& prm : el.params())
-      params.push_back({{"name", prm.name()}, {"value", prm.value()}});
-    sd.push_back({{"id", el.id()}, {"params", std::move(params)}});
+    w.BeginObject();
+    w.Key("id");
+    w.String(el.id());
+    w.Key("params");
+    w.BeginArray();
+    for (const auto& prm : el.params()) {
+      w.BeginObject();
+      w.Key("name");
+      w.String(prm.name());
+      w.Key("value");
+      w.String(prm.value());
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
   }
-  j["structured_data"] = std::move(sd);
-  j["msg"] = e.msg();
-  j["msg_has_bom"] = e.msg_has_bom();
-  j["raw_b64"] = Base64Encode(e.raw());
-  j["parse_error"] = e.parse_error();
-  j["integrity"] = IntegrityName(e.integrity());
-  j["refs"] = json(std::vector<std::string>(e.ndcpp_refs().begin(), e.ndcpp_refs().end()));
-  j["description"] = e.description();
-  j["hostname_mismatch"] = e.hostname_mismatch();
-  j["sender_identity"] = e.sender_identity();
+  w.EndArray();
+  w.Key("msg");
+  w.String(e.msg());
+  w.Key("msg_has_bom");
+  w.Bool(e.msg_has_bom());
+  w.Key("raw_b64");
+  w.String(Base64Encode(e.raw()));
+  w.Key("parse_error");
+  w.String(e.parse_error());
+  w.Key("integrity");
+  w.String(IntegrityName(e.integrity()));
+  w.Key("refs");
+  WriteStrings(e.ndcpp_refs(), w);
+  w.Key("description");
+  w.String(e.description());
+  w.Key("hostname_mismatch");
+  w.Bool(e.hostname_mismatch());
+  w.Key("sender_identity");
+  w.String(e.sender_identity());
+  w.Key("chain");
   if (e.chain_epoch() != 0 || e.chain_seq() != 0) {
-    j["chain"] = {{"e", std::to_string(e.chain_epoch())},
-                  {"s", e.chain_seq()},
-                  {"p", LowerHex(e.chain_prev_mac())},
-                  {"m", LowerHex(e.chain_mac())}};
+    w.BeginObject();
+    w.Key("e");
+    w.String(std::to_string(e.chain_epoch()));
+    w.Key("s");
+    w.Uint(e.chain_seq());
+    w.Key("p");
+    w.String(LowerHex(e.chain_prev_mac()));
+    w.Key("m");
+    w.String(LowerHex(e.chain_mac()));
+    w.EndObject();
   } else {
-    j["chain"] = nullptr;
+    w.Null();
   }
-  j["audit"] = e.has_audit() ? AuditToJson(e.audit()) : json(nullptr);
-  j["enterprise_number"] = e.enterprise_number() != 0 ? json(e.enterprise_number()) : json(nullptr);
-  if (e.audit_member()) j["audit_member"] = true;
-  j["seal"] = SealToJson(e, seal_proof);
-  return j.dump(-1, ' ', false, kLossy);
+  w.Key("audit");
+  if (e.has_audit()) {
+    WriteAudit(e.audit(), w);
+  } else {
+    w.Null();
+  }
+  w.Key("enterprise_number");
+  if (e.enterprise_number() != 0) {
+    w.Uint(e.enterprise_number());
+  } else {
+    w.Null();
+  }
+  if (e.audit_member()) {
+    w.Key("audit_member");
+    w.Bool(true);
+  }
+  w.Key("seal");
+  WriteSeal(e, seal_proof, w);
+  w.EndObject();
+}
+
+std::string EventToJson(const v1::Event& e, bool seal_proof) {
+  std::string out;
+  AppendEventJson(e, seal_proof, &out);
+  return out;
 }
 
 std::string EventToText(const v1::Event& e) {

@@ -18,7 +18,12 @@ namespace trailkeep {
 // `seal` is the event's seal element (docs/formats/seal.md), null when unsealed;
 // with `seal_proof` it also carries `stored_b64` (SealProofBytes, seal_proof.h),
 // from which `trailkeep verify --seal-key` rebuilds what was sealed.
+// Written directly (common/event/json_writer.h), byte for byte what the
+// nlohmann-based renderer wrote before (tests/unit/common/event keeps it as
+// the oracle).
 std::string EventToJson(const v1::Event& event, bool seal_proof = false);
+// EventToJson appended to *out: the export path's pages, without a copy.
+void AppendEventJson(const v1::Event& event, bool seal_proof, std::string* out);
 // "2026-11-23T05:08:34.858884Z host app[pid] <auth.notice> [refs] ~ message".
 std::string EventToText(const v1::Event& event);
 // A host's state; a [[tunnel]] node's object has a "tunnel" member

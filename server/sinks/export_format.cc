@@ -134,7 +134,7 @@ void AppendExportedEvent(ExportFormat format, const v1::Event& e, std::string* o
                          bool seal_proof) {
   switch (format) {
     case ExportFormat::kNdjson:
-      *out += EventToJson(e, seal_proof);
+      AppendEventJson(e, seal_proof, out);
       out->push_back('\n');
       return;
     case ExportFormat::kCef:

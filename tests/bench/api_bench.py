@@ -6,7 +6,9 @@
   1. Export throughput: EVENTS (1,000,000) RFC 5424 events of ~200 bytes are loaded with loggen
      over 4 TLS connections into a dev-mode trailkeepd; then curl pulls them all as NDJSON over
      HTTPS in pages of PAGE (10,000, the maximum) by cursor, one curl per page, one page after
-     the other. Reported: events pulled, seconds, events/s, MB/s of NDJSON.
+     the other. Reported: events pulled, seconds, events/s, MB/s of NDJSON, and the collector's CPU
+     per exported event (utime + stime from /proc/PID/stat across the export, over the events):
+     on a shared machine that figure is steadier than events/s.
   2. Tail latency: one `curl -N /v1/tail` client follows the collector while a Python TLS sender
      writes TAIL_RATE (10,000) events/s for TAIL_SECONDS (20), in batches every 10 ms, each
      message carrying its send time (time.time_ns(), same machine). Latency = when the tail
@@ -58,6 +60,13 @@ def stop(p, timeout=30):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+def proc_cpu_seconds(pid):
+    """utime + stime of the process so far, in seconds (/proc/PID/stat fields 14 and 15)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()  # after "(comm)", which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def proc_status(pid, field):
@@ -256,9 +265,13 @@ def main():
         log("api_bench: %s; %d CPUs; work %s" %
             (" ".join("%s=%d" % kv for kv in SETTINGS.items()), os.cpu_count(), work))
         loaded = load(c, EVENTS)
+        cpu0 = proc_cpu_seconds(c.proc.pid)
         events, dt, nbytes, pages = export_all(c)
+        cpu = proc_cpu_seconds(c.proc.pid) - cpu0
         log("export: %d events in %d pages (NDJSON over HTTPS, one curl per page) in %.2f s = %.0f events/s, "
-            "%.1f MB/s" % (events, pages, dt, events / dt, nbytes / dt / 1e6))
+            "%.1f MB/s; collector CPU %.2f s = %.2f us per event (%.0f events per CPU-second)" %
+            (events, pages, dt, events / dt, nbytes / dt / 1e6, cpu, cpu / max(events, 1) * 1e6,
+             events / max(cpu, 1e-9)))
         if events < loaded:
             log("export: FEWER events than stored (%d < %d)" % (events, loaded))
             rc = 1
