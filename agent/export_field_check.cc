@@ -35,8 +35,9 @@ constexpr const char* kDerivedKeys[] = {"format",        "pri",
 // Keys the collector adds from outside the bytes: shown, not covered (the
 // store seal covers them: `verify --seal-key`, agent/seal_export_check.h).
 constexpr const char* kCollectorKeys[] = {
-    "ingest_seq",  "receive_time",      "host",           "peer", "transport", "integrity", "refs",
-    "description", "hostname_mismatch", "sender_identity", "seal"};
+    "ingest_seq",        "receive_time",    "host", "peer",
+    "transport",         "integrity",       "refs", "description",
+    "hostname_mismatch", "sender_identity", "seal"};
 // Of a grouped event's `audit`, the keys derived from the record lines.
 constexpr const char* kAuditKeys[] = {"node", "serial", "time"};
 constexpr const char* kAuditRecordKeys[] = {"type", "text", "chain_seq"};

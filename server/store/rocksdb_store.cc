@@ -143,7 +143,6 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::string& name,
   return o;
 }
 
-
 // Free space below which commits are refused (the disk counts as full) until
 // SetReserveBytes: room for RocksDB's flushes and compactions, and for a WAL
 // append never to fail.

@@ -181,8 +181,9 @@ json Edited(const json& v) {
 // The collector's own keys: shown by the export, not covered by the chain.
 bool Unverified(const std::string& path, bool grouped) {
   static const std::set<std::string> kCollector = {
-      "/ingest_seq",  "/receive_time",      "/peer",           "/transport", "/integrity", "/refs",
-      "/description", "/hostname_mismatch", "/sender_identity", "/seal"};
+      "/ingest_seq",      "/receive_time", "/peer",        "/transport",
+      "/integrity",       "/refs",         "/description", "/hostname_mismatch",
+      "/sender_identity", "/seal"};
   const std::string top = path.substr(0, path.find('/', 1));
   if (kCollector.count(top) != 0) return true;
   if (!grouped) return false;
