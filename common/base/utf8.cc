@@ -7,33 +7,10 @@ namespace trailkeep {
 namespace {
 
 // Length of the valid UTF-8 sequence at the start of `s`, 0 when the first
-// byte does not start one. Bounds follow RFC 3629's table of well-formed
-// byte sequences (its section 4).
+// byte does not start one.
 size_t ValidSequenceLength(std::string_view s) {
-  const auto b = [&](size_t i) { return static_cast<uint8_t>(s[i]); };
-  const uint8_t c = b(0);
-  if (c < 0x80) return 1;
-  size_t len;
-  uint8_t lo = 0x80, hi = 0xBF;  // range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;  // no overlong forms
-    if (c == 0xED) hi = 0x9F;  // no surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;  // no overlong forms
-    if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (s.size() < len) return 0;
-  if (b(1) < lo || b(1) > hi) return 0;
-  for (size_t i = 2; i < len; ++i) {
-    if (b(i) < 0x80 || b(i) > 0xBF) return 0;
-  }
-  return len;
+  const Utf8Sequence q = NextUtf8Sequence(s);
+  return q.valid ? q.length : 0;
 }
 
 // Index of the first byte with the high bit set, or s.size(): most text is
@@ -50,6 +27,35 @@ size_t FirstNonAscii(std::string_view s) {
 }
 
 }  // namespace
+
+// Bounds follow RFC 3629's table of well-formed byte sequences (its section 4).
+Utf8Sequence NextUtf8Sequence(std::string_view s) {
+  const auto lead = static_cast<uint8_t>(s[0]);
+  if (lead < 0x80) return {1, true};
+  size_t need;
+  uint8_t lo = 0x80, hi = 0xBF;  // range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    need = 1;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    need = 2;
+    if (lead == 0xE0) lo = 0xA0;  // no overlong forms
+    if (lead == 0xED) hi = 0x9F;  // no surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    need = 3;
+    if (lead == 0xF0) lo = 0x90;  // no overlong forms
+    if (lead == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+  } else {
+    return {1, false};
+  }
+  for (size_t k = 1; k <= need; ++k) {
+    if (k >= s.size()) return {s.size(), false};
+    const auto c = static_cast<uint8_t>(s[k]);
+    if (c < lo || c > hi) return {k, false};
+    lo = 0x80;
+    hi = 0xBF;
+  }
+  return {need + 1, true};
+}
 
 bool IsValidUtf8(std::string_view text) {
   size_t i = FirstNonAscii(text);

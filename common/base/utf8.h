@@ -7,6 +7,7 @@
 // nothing above U+10FFFF. NUL is valid.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -19,5 +20,16 @@ bool IsValidUtf8(std::string_view text);
 // unchanged. The exact bytes, where they matter, are kept elsewhere (an
 // event's `raw`), so the escape favours readability over reversibility.
 std::string EscapeInvalidUtf8(std::string_view text);
+
+// The UTF-8 sequence at the start of `text` (not empty): its length and
+// whether it is valid. An invalid one spans what a decoder reading on would
+// give up on: a bad lead byte alone; a sequence broken by a later byte up to
+// that byte, exclusive (it starts the next step); one cut by the end of
+// `text` to the end. A JSON writer replaces each invalid span with one U+FFFD.
+struct Utf8Sequence {
+  size_t length;
+  bool valid;
+};
+Utf8Sequence NextUtf8Sequence(std::string_view text);
 
 }  // namespace trailkeep

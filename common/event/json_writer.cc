@@ -3,45 +3,10 @@
 #include <array>
 #include <charconv>
 
+#include "common/base/utf8.h"
+
 namespace trailkeep {
 namespace {
-
-struct Utf8Step {
-  size_t length;  // bytes consumed
-  bool valid;     // false: the consumed bytes become one U+FFFD
-};
-
-// The sequence starting at s[i] (a byte >= 0x80), by Unicode's table of
-// well-formed UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF).
-// An invalid lead byte is consumed alone; a sequence broken by byte k is
-// consumed up to k, exclusive (k is read again, as nlohmann does); a sequence
-// cut by the end of the string is consumed to the end.
-Utf8Step Utf8At(std::string_view s, size_t i) {
-  const auto lead = static_cast<unsigned char>(s[i]);
-  size_t need;
-  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    need = 1;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    need = 2;
-    if (lead == 0xE0) lo = 0xA0;
-    if (lead == 0xED) hi = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    need = 3;
-    if (lead == 0xF0) lo = 0x90;
-    if (lead == 0xF4) hi = 0x8F;
-  } else {
-    return {1, false};
-  }
-  for (size_t k = 1; k <= need; ++k) {
-    if (i + k >= s.size()) return {s.size() - i, false};
-    const auto c = static_cast<unsigned char>(s[i + k]);
-    if (c < lo || c > hi) return {k, false};
-    lo = 0x80;
-    hi = 0xBF;
-  }
-  return {need + 1, true};
-}
 
 // The escape of an ASCII byte that needs one (< 0x20, '"', '\').
 void AppendEscape(unsigned char c, std::string* out) {
@@ -108,7 +73,7 @@ void AppendJsonString(std::string_view s, std::string* out) {
       run = ++i;
       continue;
     }
-    const Utf8Step step = Utf8At(s, i);
+    const Utf8Sequence step = NextUtf8Sequence(s.substr(i));
     if (step.valid) {
       i += step.length;  // stays in the run
       continue;
