@@ -42,14 +42,7 @@ constexpr const char* kCollectorKeys[] = {
 constexpr const char* kAuditKeys[] = {"node", "serial", "time"};
 constexpr const char* kAuditRecordKeys[] = {"type", "text", "chain_seq"};
 
-constexpr size_t kShownMax = 160;
-
-std::string Show(const json* v) {
-  if (v == nullptr) return "(absent)";
-  std::string s = v->dump(-1, ' ', false, json::error_handler_t::replace);
-  if (s.size() > kShownMax) s = s.substr(0, kShownMax) + "...";
-  return s;
-}
+std::string Show(const json* v) { return ShowExportedValue(v); }
 
 // A key an older export may lack, and what its absence means.
 const json* Optional(std::string_view key) {
@@ -156,6 +149,14 @@ void ExportFieldCheck::NoteKeys(const json& event) {
     };
     if (!known(kDerivedKeys) && !known(kCollectorKeys)) coverage_.unknown_keys.insert(k);
   }
+}
+
+std::string ShowExportedValue(const json* v) {
+  constexpr size_t kShownMax = 160;
+  if (v == nullptr) return "(absent)";
+  std::string s = v->dump(-1, ' ', false, json::error_handler_t::replace);
+  if (s.size() > kShownMax) s = s.substr(0, kShownMax) + "...";
+  return s;
 }
 
 ExportFieldCheck::Kind ExportFieldCheck::Check(const json& event, const std::string& raw,

@@ -69,6 +69,10 @@ struct FieldCoverage {
 // before it is rendered and compared (exports show stored events).
 void NormaliseAsStored(v1::Event* event);
 
+// An exported member's value as a finding line shows it: compact JSON,
+// invalid UTF-8 replaced, cut after 160 characters; "(absent)" for nullptr.
+std::string ShowExportedValue(const nlohmann::json* v);
+
 class ExportFieldCheck {
  public:
   enum class Kind { kUnsigned, kChained, kGrouped };

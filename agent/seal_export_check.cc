@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/base64_decode.h"
+#include "agent/export_field_check.h"
 #include "common/base/bytes.h"
 #include "common/base/glob.h"
 #include "common/event/event_format.h"
@@ -18,13 +19,7 @@ namespace {
 
 using json = nlohmann::json;
 
-// A member's value for a finding line, cut short: a message may be long.
-std::string Show(const json* v) {
-  if (v == nullptr) return "(absent)";
-  std::string text = v->dump(-1, ' ', false, json::error_handler_t::replace);
-  if (text.size() > 80) text = text.substr(0, 77) + "...";
-  return text;
-}
+std::string Show(const json* v) { return ShowExportedValue(v); }
 
 uint64_t U64(const json& j, const char* key) {
   auto it = j.find(key);
