@@ -333,7 +333,8 @@ def audisp_remote(workdir, address, records):
     err = open(os.path.join(workdir, "audisp-remote.err"), "ab")
     p = subprocess.Popen(["unshare", "-m", "sh", "-c", "mount --bind %s /etc/audit/audisp-remote.conf && exec %s"
                           % (conf, AUDISP_REMOTE)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err,
-                         start_new_session=True)
+                         start_new_session=True,
+                         restore_signals=False)  # SIGPIPE ignored, as under auditd
     err.close()
     bench.CHILDREN.append(p)
     return p

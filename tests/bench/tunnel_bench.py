@@ -141,7 +141,8 @@ class AudispRemote:
         self.proc = subprocess.Popen(
             ["unshare", "-m", "sh", "-c",
              "mount --bind %s /etc/audit/audisp-remote.conf && exec %s" % (self.conf, AUDISP_REMOTE)],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+            restore_signals=False)  # SIGPIPE ignored, as under auditd
         err.close()
         bench.CHILDREN.append(self.proc)
         return self

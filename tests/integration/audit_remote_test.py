@@ -256,6 +256,22 @@ def test_low_space_answers_disklow_and_recovers():
         log("%s; then DISKLOW for a stored record; %s" % (low[0]["msg"], c.self_events("STORAGE_RECOVERED")[0]["msg"]))
 
 
+def start_audisp_remote(conf, stderr):
+    """audisp-remote as auditd runs it, reading records from our stdin.
+
+    It reads only /etc/audit/audisp-remote.conf: it gets ours in a private
+    mount namespace. auditd ignores every signal and its plugins inherit that
+    (they catch only the ones they handle), so SIGPIPE stays ignored here too
+    (restore_signals=False keeps Python's SIG_IGN): a write to a connection
+    the far end already closed is an EPIPE audisp-remote handles, where the
+    default action would kill it.
+    """
+    return subprocess.Popen(["unshare", "-m", "sh", "-c",
+                             "mount --bind %s /etc/audit/audisp-remote.conf && exec %s" % (conf, AUDISP_REMOTE)],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
+                            restore_signals=False)
+
+
 def run_audisp_remote(port, records, workdir, fmt="managed"):
     conf = os.path.join(workdir, "audisp-remote.conf")
     with open(conf, "w") as f:
@@ -263,11 +279,7 @@ def run_audisp_remote(port, records, workdir, fmt="managed"):
                 "heartbeat_timeout = 1\nnetwork_failure_action = syslog\n"
                 "queue_depth = 20000\n" % (port, fmt))
     os.chmod(conf, 0o640)
-    # audisp-remote reads only /etc/audit/audisp-remote.conf: give it ours in
-    # a private mount namespace.
-    p = subprocess.Popen(["unshare", "-m", "sh", "-c",
-                          "mount --bind %s /etc/audit/audisp-remote.conf && exec %s" % (conf, AUDISP_REMOTE)],
-                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = start_audisp_remote(conf, stderr=subprocess.PIPE)
     for r in records:
         p.stdin.write(r)
         # An EOE closes each event; audisp-remote filters it out.

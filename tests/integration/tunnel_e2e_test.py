@@ -54,7 +54,7 @@ import harness
 from harness import BIN, free_port, log
 from pki import shared_pki as pki
 from agents import Agent, Writer, integrity_alarms, verify_db, wait_stored
-from audit_remote_test import AUDISP_REMOTE, record, stored_records
+from audit_remote_test import AUDISP_REMOTE, record, start_audisp_remote, stored_records
 from tunnel_test import METRICS_TOKEN, SSHD, Sshd, collector, tunnel_events, tunnel_table
 
 
@@ -164,10 +164,7 @@ class AudispRemote:
         os.chmod(conf, 0o640)
         self.stderr_path = os.path.join(workdir, "audisp-remote.err")
         self.err = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen(
-            ["unshare", "-m", "sh", "-c",
-             "mount --bind %s /etc/audit/audisp-remote.conf && exec %s" % (conf, AUDISP_REMOTE)],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.err)
+        self.proc = start_audisp_remote(conf, stderr=self.err)
 
     def feed(self, records, rate):
         """Writes records (each followed by its EOE, which audisp-remote drops)
@@ -179,6 +176,16 @@ class AudispRemote:
             self.proc.stdin.flush()
             due += 1.0 / rate
             time.sleep(max(0.0, due - time.time()))
+
+    def check_alive(self):
+        """True while it runs; once it has exited, an AssertionError naming
+        its exit status (a negative one is the signal that killed it)."""
+        rc = self.proc.poll()
+        if rc is not None:
+            self.err.flush()
+            with open(self.stderr_path, errors="replace") as f:
+                raise AssertionError("audisp-remote exited early with %s: %s" % (rc, f.read()))
+        return True
 
     def close(self, timeout=60):
         """EOF on stdin: it drains its queue and exits; returns its exit code."""
@@ -207,6 +214,12 @@ def test_audisp_remote_through_tunnel_across_sshd_restart():
         back = threading.Event()
 
         def feed():
+            try:
+                feed_all()
+            except BrokenPipeError:
+                pass  # it exited: check_alive says how
+
+        def feed_all():
             # Two thirds before and while the node is down, the rest once it
             # is back: auditd keeps producing records, and audisp-remote
             # reconnects after a failure only when a new record arrives.
@@ -221,7 +234,8 @@ def test_audisp_remote_through_tunnel_across_sshd_restart():
         lost = kill_and_restart_node(c, name, sshd)
         back.set()
         feeder.join(120)
-        got = c.wait_for(lambda: (lambda s: s if len(s) >= count else None)(stored_records(c, name)),
+        got = c.wait_for(lambda: sender.check_alive() and
+                         (lambda s: s if len(s) >= count else None)(stored_records(c, name)),
                          timeout=120, what="every record stored")
         rc = sender.close()
         with open(sender.stderr_path, errors="replace") as f:
