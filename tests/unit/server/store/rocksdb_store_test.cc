@@ -1,4 +1,5 @@
 #include <filesystem>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -124,6 +125,23 @@ TEST(RocksDbStoreTest, SecondaryReadsWhilePrimaryWrites) {
   ASSERT_TRUE(primary->Commit(&b2).ok());
   ASSERT_TRUE(secondary->CatchUp().ok());
   EXPECT_EQ(ScanAll(*secondary).size(), 2u);
+}
+
+TEST(RocksDbStoreTest, EngineStatsShowWhatTheWriteAheadLogHolds) {
+  TempDir dir;
+  auto store = Open(dir.path());
+  std::vector<v1::Event> b = {MakeEvent("a", 1, std::string(4096, 'x'))};
+  ASSERT_TRUE(store->Commit(&b).ok());
+  std::map<std::string, uint64_t> stats;
+  for (const auto& [name, value] : store->EngineStats()) stats[name] = value;
+  // Committed, not flushed: the event is in a memtable and the log.
+  ASSERT_TRUE(stats.count("wal_bytes"));
+  EXPECT_GE(stats["wal_bytes"], 4096u);
+  EXPECT_GT(stats["memtable_bytes"], 0u);
+  EXPECT_GE(stats["total_sst_bytes"], stats["live_sst_bytes"]);
+  // A read-only copy has no log of its own to report.
+  auto secondary = Open(dir.path(), StoreMode::kSecondary);
+  for (const auto& [name, value] : secondary->EngineStats()) EXPECT_NE(name, "wal_bytes");
 }
 
 TEST(RocksDbStoreTest, SecondaryOnMissingStoreSaysSo) {
