@@ -11,6 +11,7 @@ Environment:
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -39,6 +40,24 @@ os.makedirs(SANITIZER_DIR)
 os.chmod(SANITIZER_DIR, 0o1777)  # a collector that switched users reports too
 for _var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"):
     os.environ[_var] = ":".join(filter(None, (os.environ.get(_var), "log_path=" + SANITIZER_DIR + "/report")))
+
+
+def _asan_quarantine_mib():
+    """What an ASan build of trailkeepd holds back after frees (its
+    quarantine, quarantine_size_mb, 256 unless set); 0 for an ordinary
+    build, so also the test of whether the binaries are an ASan build."""
+    try:
+        linked = subprocess.run(["ldd", os.path.join(BIN, "trailkeepd")], capture_output=True,
+                                timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    if b"libasan" not in linked:
+        return 0
+    m = re.search(r"quarantine_size_mb=(\d+)", os.environ.get("ASAN_OPTIONS", ""))
+    return int(m.group(1)) if m else 256
+
+
+ASAN_QUARANTINE_MIB = _asan_quarantine_mib()
 
 
 def scaled(n):

@@ -46,6 +46,16 @@ FULL = os.environ.get("TRAILKEEP_HOSTILE_FULL") == "1"
 RSS_BUDGET_MIB = 64
 
 
+def assert_rss(grown, budget, what):
+    """The RSS bound, asserted for an ordinary build. Under ASan (make
+    sanitize) RSS is its allocator's (redzones, the quarantine), not the
+    collector's: logged there, not asserted."""
+    if harness.ASAN_QUARANTINE_MIB:
+        log("  (ASan build: RSS bound of %d MiB not asserted; %s)" % (budget, what))
+        return
+    assert grown < budget, what
+
+
 def rss_mib(pid):
     with open("/proc/%d/status" % pid) as f:
         for l in f:
@@ -191,7 +201,7 @@ def test_slowloris_on_every_listener():
             s.close()
         agent.stop()
         assert c.alive()
-        assert grown < RSS_BUDGET_MIB, "RSS grew %.1f MiB under slowloris" % grown
+        assert_rss(grown, RSS_BUDGET_MIB, "RSS grew %.1f MiB under slowloris" % grown)
         log("  slowloris: %d syslog, %d agent, %d API (closed after %s s), %d port-60 stalled; "
             "%d lines delivered, %d admin answers, RSS +%.1f MiB"
             % (n, len(agents), len(api), sorted(int(v) for v in closed_api.values())[:1] +
@@ -222,7 +232,7 @@ def test_agent_that_never_reads_acks():
         assert c.alive()
         # The commit queue may fill to its 32 MiB bound when the committer falls behind the
         # reader on a loaded machine (66-69 MiB seen then, 51 MiB on a quieter one).
-        assert grown < RSS_BUDGET_MIB + 32, "RSS grew %.1f MiB" % grown
+        assert_rss(grown, RSS_BUDGET_MIB + 32, "RSS grew %.1f MiB" % grown)
         log("  agent that never reads: %d events stored, another sender served, RSS +%.1f MiB"
             % (stored, grown))
 
@@ -273,7 +283,7 @@ def test_deaf_agent_keeps_its_outbox_bounded():
         # A Resume, one Ack being written and one waiting: a few hundred bytes at most.
         assert max(outbox) < 1024, "outbox grew to %d bytes (%d commits)" % (max(outbox), commits)
         assert overflows == 0, overflows
-        assert max(rss) < RSS_BUDGET_MIB, "RSS grew %.1f MiB" % max(rss)
+        assert_rss(max(rss), RSS_BUDGET_MIB, "RSS grew %.1f MiB" % max(rss))
         log("  deaf agent: %d events stored over %d commits, outbox at most %d bytes, another "
             "agent's %d lines stored, RSS +%.1f MiB at most"
             % (stored, commits, max(outbox), writer.written, max(rss)))
@@ -352,8 +362,8 @@ def test_flood_of_one_byte_frames():
         took = time.time() - started
         assert done >= count, "%d of %d one-byte frames stored" % (done, count)
         assert c.alive()
-        assert rss[1] < 4 * RSS_BUDGET_MIB, \
-            "RSS grew %.1f MiB, then %.1f MiB more" % (rss[0], rss[1] - rss[0])
+        assert_rss(rss[1], 4 * RSS_BUDGET_MIB,
+                   "RSS grew %.1f MiB, then %.1f MiB more" % (rss[0], rss[1] - rss[0]))
         assert queued < 48 * 2**20, "the commit queue held %.1f MiB" % (queued / 2**20)
         log("  %d one-byte frames stored in %.1f s (%.0f/s); RSS +%.1f MiB after half, "
             "+%.1f MiB after all; commit queue at most %.1f MiB"
