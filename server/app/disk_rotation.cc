@@ -1,5 +1,6 @@
 #include "server/app/disk_rotation.h"
 
+#include <algorithm>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -8,6 +9,7 @@
 #include "common/event/event_format.h"
 #include "server/app/disk_policy.h"
 #include "server/app/retention_timer.h"
+#include "server/app/rotate_plan.h"
 #include "server/selfaudit/self_audit.h"
 #include "server/store/committer.h"
 #include "server/store/store.h"
@@ -16,8 +18,9 @@
 namespace trailkeep {
 namespace {
 
-// Cuts per pass: the committer stores what queued between two passes.
-constexpr int kCutsPerPass = 32;
+// Rounds per pass: between passes the committer stores what queued (the
+// collector's own events, RETENTION_CUT among them).
+constexpr int kRoundsPerPass = 8;
 
 }  // namespace
 
@@ -28,43 +31,71 @@ void DiskRotation::Start() {
 
 void DiskRotation::Pass() {
   bool more = false;
-  for (int i = 0; i < kCutsPerPass; ++i) {
-    if (FreeDiskBytes(dir_).value_or(0) > target_bytes_) break;
-    std::vector<HostAge> hosts;
-    Status listed = store_->ListHosts([&hosts](const v1::HostState& h) {
-      hosts.push_back({h.name(), OldestKeptUs(h), h.last_seen_us()});
-    });
-    const RotateCut next = listed.ok() ? PickRotateCut(hosts) : RotateCut{};
-    if (!listed.ok() || next.host.empty()) {
-      spdlog::error(
-          "disk_full_action rotate: {}; ingest stays held until space is freed",
-          listed.ok() ? "nothing left to remove but each host's newest events" : listed.ToString());
-      break;
-    }
+  for (int i = 0; i < kRoundsPerPass; ++i) {
+    const uint64_t free_bytes = FreeDiskBytes(dir_).value_or(0);
+    if (free_bytes > target_bytes_) break;
+    if (!Round(free_bytes)) break;
+    more = i + 1 == kRoundsPerPass;
+  }
+  queued_.store(false);
+  if (after_) after_();
+  if (more) Start();
+}
+
+bool DiskRotation::Round(uint64_t free_bytes) {
+  // One byte above the target is what the watch needs to let ingest resume.
+  const uint64_t needed = target_bytes_ - free_bytes + 1;
+  auto sizes = store_->ApproximateHostBytes();
+  if (!sizes.ok()) {
+    spdlog::error("disk_full_action rotate: {}", sizes.status().ToString());
+    return false;
+  }
+  const RotatePlan plan = PlanRotateCuts(sizes.value(), needed);
+  if (plan.cuts.empty()) {
+    spdlog::error(
+        "disk_full_action rotate: {} needed, nothing left to remove but each host's newest "
+        "events; ingest stays held until space is freed",
+        DescribeBytes(needed));
+    return false;
+  }
+  spdlog::warn("disk_full_action rotate: {} free, {} needed; cutting {} host(s), {} by estimate{}",
+               DescribeBytes(free_bytes), DescribeBytes(needed), plan.cuts.size(),
+               DescribeBytes(plan.estimate_bytes),
+               plan.covers ? "" : " (all but each host's newest events)");
+  uint64_t first_seq = 0, last_seq = 0, removed = 0;
+  int64_t oldest_kept = 0;
+  for (const RotateCut& next : plan.cuts) {
     auto cut = store_->ExpireHost(next.host, next.cut_us, kEarlyCutReason);
     if (!cut.ok()) {
       spdlog::error("disk_full_action rotate: {}", cut.status().ToString());
       audit_->Record(SelfEventKind::kStoreError, "",
                      "early retention cut failed: " + cut.status().ToString());
-      break;
+      return false;
     }
-    if (cut.value().events != 0) RecordRetentionCut(cut.value(), retention_, audit_);
-    more = i + 1 == kCutsPerPass;
+    const RetentionCut& c = cut.value();
+    if (c.events == 0) continue;
+    RecordRetentionCut(c, retention_, audit_);
+    first_seq = removed == 0 ? c.first_seq : std::min(first_seq, c.first_seq);
+    last_seq = std::max(last_seq, c.last_seq);
+    removed += c.events;
   }
   // The time index keeps nothing older than the oldest event any host keeps.
-  int64_t oldest = 0;
-  Status listed = store_->ListHosts([&oldest](const v1::HostState& h) {
+  Status listed = store_->ListHosts([&oldest_kept](const v1::HostState& h) {
     const int64_t o = OldestKeptUs(h);
-    if (o != 0 && (oldest == 0 || o < oldest)) oldest = o;
+    if (o != 0 && (oldest_kept == 0 || o < oldest_kept)) oldest_kept = o;
   });
-  if (listed.ok() && oldest != 0) {
-    if (Status s = store_->ExpireTimeIndex(oldest); !s.ok()) {
+  if (listed.ok() && oldest_kept != 0) {
+    if (Status s = store_->ExpireTimeIndex(oldest_kept); !s.ok()) {
       spdlog::warn("disk_full_action rotate: {}", s.ToString());
     }
   }
-  queued_.store(false);
-  if (after_) after_();
-  if (more) Start();
+  if (removed == 0) {
+    // A block straddling each cut (events received out of order) kept it all.
+    spdlog::error("disk_full_action rotate: the cuts removed nothing; ingest stays held");
+    return false;
+  }
+  spdlog::info("disk_full_action rotate: {} events removed early", removed);
+  return true;
 }
 
 }  // namespace trailkeep

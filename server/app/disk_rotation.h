@@ -1,9 +1,15 @@
 // DiskRotation: [store] disk_full_action = "rotate". While the store's disk
-// is below admin_space_left (ingest is held meanwhile, as under "block"), a
-// pass on the committer thread removes the oldest events early, one host's
-// oldest quarter at a time (PickRotateCut, server/app/disk_policy.h), until
-// the disk is 10 % above the level or nothing but each host's newest event
-// is left. Each cut is a RETENTION_CUT with reason "disk_full_rotate"
+// is at or below the target (admin_space_left + 10 %, where the space watch
+// lets ingest resume; ingest is held meanwhile, as under "block"), a pass on
+// the committer thread removes the oldest events early, only as much as is
+// needed:
+//   1. needed = target - free, from one reading of the disk;
+//   2. the cuts are sized from RocksDB's estimate of each stored block
+//      (Store::ApproximateHostBytes, PlanRotateCuts in rotate_plan.h):
+//      oldest first over every host, the smallest that covers `needed`,
+//      never a host's newest event;
+//   3. only a disk still at or below the target is cut again.
+// Each cut is a RETENTION_CUT with reason "disk_full_rotate"
 // (RecordRetentionCut), and the host's HostState names its last cut early
 // (docs/formats/record_store.md, "Retention"), so `trailkeepd verify` and
 // `hosts` tell it from a policy cut and from a missing range.
@@ -26,8 +32,8 @@ class Store;
 class DiskRotation {
  public:
   // `dir`: the store's folder (its disk is measured); `target_bytes`: the
-  // free space a pass stops at; `retention`: the policy as written, for the
-  // events; `after`: runs on the committer thread after each pass (the
+  // free space a pass stops above; `retention`: the policy as written, for
+  // the events; `after`: runs on the committer thread after each pass (the
   // watch checks again). All must outlive this.
   DiskRotation(Store* store, Committer* committer, SelfAudit* audit, std::string dir,
                uint64_t target_bytes, std::string retention, std::function<void()> after)
@@ -44,6 +50,8 @@ class DiskRotation {
 
  private:
   void Pass();
+  // One round: plan and cut. False when nothing more can be done now.
+  bool Round(uint64_t free_bytes);
 
   Store* const store_;
   Committer* const committer_;

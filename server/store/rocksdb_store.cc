@@ -10,10 +10,12 @@
 #include <optional>
 #include <set>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
+#include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -207,6 +209,10 @@ class RocksDbStore final : public Store {
   Result<RetentionCut> ExpireHost(const std::string& host, int64_t cut_us,
                                   const std::string& reason) override;
   Status ExpireTimeIndex(int64_t before_us) override;
+  Result<std::vector<HostBlockBytes>> ApproximateHostBytes() const override;
+  Result<bool> SettleAfterCuts(uint64_t first_seq, uint64_t last_seq,
+                               std::chrono::milliseconds timeout,
+                               const std::function<bool()>& stop) override;
   Result<uint64_t> FirstSeq() const override;
 
  private:
@@ -844,14 +850,123 @@ Result<RetentionCut> RocksDbStore::ExpireHost(const std::string& host, int64_t c
   Status s = FromRocks(db_->CompactRange(co, cf(kDedupe), &db, &de), "compacting dedupe");
   if (s.ok())
     s = FromRocks(db_->CompactRange(co, cf(kIntegrity), nullptr, &ie), "compacting integrity");
-  if (s.ok() && !reason.empty()) {
-    // An early cut is made to free the disk now, not at the next compaction.
-    const std::string eb = keys::EventsKey(cut.first_seq), ee = keys::EventsKey(cut.last_seq + 1);
-    const rocksdb::Slice b(eb), e(ee);
-    s = FromRocks(db_->CompactRange(co, cf(kEvents), &b, &e), "compacting events");
-  }
   if (!s.ok()) return s;
   return cut;
+}
+
+Result<std::vector<HostBlockBytes>> RocksDbStore::ApproximateHostBytes() const {
+  std::unordered_map<uint64_t, std::string> names;  // host id -> name
+  Status listed = ListHosts([&names](const v1::HostState& h) { names[h.id()] = h.name(); });
+  if (!listed.ok()) return listed;
+  // Every stored block's first seq (all hosts): the next one ends a block's
+  // key range in `events`. by_host holds one 24-byte key per block, no value.
+  struct Block {
+    uint64_t host_id;
+    int64_t receive_us;
+    uint64_t seq;
+  };
+  std::vector<Block> blocks;
+  std::vector<uint64_t> starts;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kByHost)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() != 24) continue;
+    blocks.push_back(
+        {DecodeFixed64BE(key), keys::DecodeByHostTime(key), keys::DecodeByHostSeq(key)});
+    starts.push_back(blocks.back().seq);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading by_host");
+  std::sort(starts.begin(), starts.end());
+  std::vector<std::string> bounds;  // begin, end of each block's range
+  bounds.reserve(2 * blocks.size());
+  for (const Block& b : blocks) {
+    const auto next = std::upper_bound(starts.begin(), starts.end(), b.seq);
+    bounds.push_back(keys::EventsKey(b.seq));
+    bounds.push_back(keys::EventsKey(next != starts.end() ? *next : LastSeq() + 1));
+  }
+  std::vector<rocksdb::Range> ranges;
+  ranges.reserve(blocks.size());
+  for (size_t i = 0; i < blocks.size(); ++i) ranges.emplace_back(bounds[2 * i], bounds[2 * i + 1]);
+  std::vector<uint64_t> sizes(blocks.size());
+  rocksdb::SizeApproximationOptions o;
+  o.include_memtables = true;
+  o.include_files = true;
+  if (!ranges.empty()) {
+    rocksdb::Status rs = db_->GetApproximateSizes(o, cf(kEvents), ranges.data(),
+                                                  static_cast<int>(ranges.size()), sizes.data());
+    if (!rs.ok()) return FromRocks(rs, "estimating the blocks' sizes");
+  }
+  // by_host is in (host id, time) order: each host's blocks come together, oldest first.
+  std::vector<HostBlockBytes> out;
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const auto name = names.find(blocks[i].host_id);
+    if (name == names.end()) continue;  // a host state that did not parse (reported)
+    if (out.empty() || out.back().host != name->second) out.push_back({name->second, {}});
+    out.back().blocks.push_back({blocks[i].receive_us, sizes[i]});
+  }
+  return out;
+}
+
+Result<bool> RocksDbStore::SettleAfterCuts(uint64_t first_seq, uint64_t last_seq,
+                                           std::chrono::milliseconds timeout,
+                                           const std::function<bool()>& stop) {
+  if (read_only_) return Status::InvalidArgument("SettleAfterCuts on a read-only store");
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  // First the files that hold nothing but removed blocks: dropped whole,
+  // with no new file written (a compaction first adds, and the disk is
+  // full). Between two blocks still stored every `events` key is a removed
+  // block's (each block has its by_host key), so those gaps are safe.
+  std::vector<uint64_t> kept;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kByHost)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() != 24) continue;
+    const uint64_t seq = keys::DecodeByHostSeq(key);
+    if (seq >= first_seq && seq <= last_seq) kept.push_back(seq);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading by_host");
+  std::sort(kept.begin(), kept.end());
+  std::vector<std::string> bounds;
+  uint64_t from = first_seq;
+  for (uint64_t k : kept) {
+    if (k > from) {
+      bounds.push_back(keys::EventsKey(from));
+      bounds.push_back(keys::EventsKey(k));
+    }
+    from = k + 1;
+  }
+  if (last_seq >= from) {
+    bounds.push_back(keys::EventsKey(from));
+    bounds.push_back(keys::EventsKey(last_seq + 1));
+  }
+  std::vector<rocksdb::RangePtr> gaps;
+  std::vector<rocksdb::Slice> slices(bounds.begin(), bounds.end());
+  for (size_t i = 0; i + 1 < slices.size(); i += 2) gaps.emplace_back(&slices[i], &slices[i + 1]);
+  Status s = FromRocks(rocksdb::DeleteFilesInRanges(db_.get(), cf(kEvents), gaps.data(),
+                                                    gaps.size(), /*include_end=*/false),
+                       "dropping the files of removed blocks");
+  if (!s.ok()) return s;
+  // Then the files the cuts only partly emptied, rewritten without the
+  // removed blocks, while the disk has room for the rewrite: below the
+  // reserve RocksDB would meet ENOSPC, and its flush would wait for space.
+  const uint64_t reserve = reserve_bytes_.load(std::memory_order_relaxed);
+  if (FreeDiskBytes(dir_).value_or(0) > 2 * reserve) {
+    const std::string eb = keys::EventsKey(first_seq), ee = keys::EventsKey(last_seq + 1);
+    const rocksdb::Slice b(eb), e(ee);
+    rocksdb::CompactRangeOptions co;
+    co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    s = FromRocks(db_->CompactRange(co, cf(kEvents), &b, &e), "compacting events");
+    if (!s.ok()) return s;
+  }
+  // Flushes and automatic compactions still move the free space.
+  for (;;) {
+    uint64_t compactions = 0, flushes = 0;
+    db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &compactions);
+    db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningFlushes, &flushes);
+    if (compactions == 0 && flushes == 0) return true;
+    if (std::chrono::steady_clock::now() >= until || (stop && stop())) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 Status RocksDbStore::ExpireTimeIndex(int64_t before_us) {
