@@ -1,6 +1,7 @@
 #include "server/app/disk_rotation.h"
 
 #include <algorithm>
+#include <chrono>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -21,17 +22,19 @@ namespace {
 // Rounds per pass: between passes the committer stores what queued (the
 // collector's own events, RETENTION_CUT among them).
 constexpr int kRoundsPerPass = 8;
+// How long a round waits for RocksDB to settle before reading the disk.
+constexpr std::chrono::seconds kSettleTimeout{20};
 
 }  // namespace
 
 void DiskRotation::Start() {
   if (queued_.exchange(true)) return;
-  committer_->RunInOrder([this] { Pass(); });
+  committer_->RunBetweenCommits([this] { Pass(); });
 }
 
 void DiskRotation::Pass() {
   bool more = false;
-  for (int i = 0; i < kRoundsPerPass; ++i) {
+  for (int i = 0; i < kRoundsPerPass && !committer_->stopping(); ++i) {
     const uint64_t free_bytes = FreeDiskBytes(dir_).value_or(0);
     if (free_bytes > target_bytes_) break;
     if (!Round(free_bytes)) break;
@@ -94,7 +97,16 @@ bool DiskRotation::Round(uint64_t free_bytes) {
     spdlog::error("disk_full_action rotate: the cuts removed nothing; ingest stays held");
     return false;
   }
-  spdlog::info("disk_full_action rotate: {} events removed early", removed);
+  // Read the disk again only once RocksDB is done with what the cuts set off.
+  auto settled = store_->SettleAfterCuts(first_seq, last_seq, kSettleTimeout,
+                                         [this] { return committer_->stopping(); });
+  if (!settled.ok()) {
+    spdlog::error("disk_full_action rotate: {}", settled.status().ToString());
+    return false;
+  }
+  spdlog::info("disk_full_action rotate: {} events removed early, {} free {}", removed,
+               DescribeBytes(FreeDiskBytes(dir_).value_or(0)),
+               settled.value() ? "once the store settled" : "(the store still busy)");
   return true;
 }
 

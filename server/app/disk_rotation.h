@@ -8,14 +8,21 @@
 //      (Store::ApproximateHostBytes, PlanRotateCuts in rotate_plan.h):
 //      oldest first over every host, the smallest that covers `needed`,
 //      never a host's newest event;
-//   3. only a disk still at or below the target is cut again.
+//   3. after the cuts the store settles (Store::SettleAfterCuts: the removed
+//      blocks' files dropped or compacted, no flush or compaction running)
+//      before the disk is read again: RocksDB's own write-ahead log,
+//      flushes and compactions move the free space by tens of MiB, and a
+//      reading taken in their midst cut far more than needed;
+//   4. only a disk still at or below the target is cut again.
 // Each cut is a RETENTION_CUT with reason "disk_full_rotate"
 // (RecordRetentionCut), and the host's HostState names its last cut early
 // (docs/formats/record_store.md, "Retention"), so `trailkeepd verify` and
 // `hosts` tell it from a policy cut and from a missing range.
 //
 // Concurrency: Start() from any thread; the pass runs on the committer
-// thread (Committer::RunInOrder), between commits.
+// thread ahead of queued batches (Committer::RunBetweenCommits): a commit
+// refused below the reserve waits for the space the pass frees. A pass
+// gives up when the committer stops.
 #pragma once
 
 #include <atomic>
@@ -50,7 +57,7 @@ class DiskRotation {
 
  private:
   void Pass();
-  // One round: plan and cut. False when nothing more can be done now.
+  // One round: plan, cut, settle. False when nothing more can be done now.
   bool Round(uint64_t free_bytes);
 
   Store* const store_;
