@@ -34,6 +34,13 @@ void DiskRotation::Start() {
 
 void DiskRotation::Pass() {
   bool more = false;
+  // What RocksDB holds that is no event (its write-ahead logs) goes first:
+  // it may be all that is needed.
+  if (auto settled =
+          store_->SettleAfterCuts(1, 0, kSettleTimeout, [this] { return committer_->stopping(); });
+      !settled.ok()) {
+    spdlog::warn("disk_full_action rotate: {}", settled.status().ToString());
+  }
   for (int i = 0; i < kRoundsPerPass && !committer_->stopping(); ++i) {
     const uint64_t free_bytes = FreeDiskBytes(dir_).value_or(0);
     if (free_bytes > target_bytes_) break;
@@ -104,9 +111,21 @@ bool DiskRotation::Round(uint64_t free_bytes) {
     spdlog::error("disk_full_action rotate: {}", settled.status().ToString());
     return false;
   }
+  const uint64_t now_free = FreeDiskBytes(dir_).value_or(0);
   spdlog::info("disk_full_action rotate: {} events removed early, {} free {}", removed,
-               DescribeBytes(FreeDiskBytes(dir_).value_or(0)),
+               DescribeBytes(now_free),
                settled.value() ? "once the store settled" : "(the store still busy)");
+  // Cutting again is for a disk the cuts did not free enough, not for one
+  // RocksDB has not given the cuts' space back to (too full to compact):
+  // more cuts would remove events and free nothing more.
+  const uint64_t gained = now_free > free_bytes ? now_free - free_bytes : 0;
+  if (gained < plan.estimate_bytes / 4) {
+    spdlog::error(
+        "disk_full_action rotate: the cuts freed {} of the {} estimated; no further cut until "
+        "the store gives it back; ingest stays held",
+        DescribeBytes(gained), DescribeBytes(plan.estimate_bytes));
+    return false;
+  }
   return true;
 }
 

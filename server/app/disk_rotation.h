@@ -3,17 +3,21 @@
 // lets ingest resume; ingest is held meanwhile, as under "block"), a pass on
 // the committer thread removes the oldest events early, only as much as is
 // needed:
+//   0. RocksDB's memtables are flushed first: its write-ahead logs give
+//      their space back, which may be all that is needed;
 //   1. needed = target - free, from one reading of the disk;
 //   2. the cuts are sized from RocksDB's estimate of each stored block
 //      (Store::ApproximateHostBytes, PlanRotateCuts in rotate_plan.h):
 //      oldest first over every host, the smallest that covers `needed`,
 //      never a host's newest event;
 //   3. after the cuts the store settles (Store::SettleAfterCuts: the removed
-//      blocks' files dropped or compacted, no flush or compaction running)
+//      range compacted, no flush or compaction running)
 //      before the disk is read again: RocksDB's own write-ahead log,
 //      flushes and compactions move the free space by tens of MiB, and a
 //      reading taken in their midst cut far more than needed;
-//   4. only a disk still at or below the target is cut again.
+//   4. only a disk still at or below the target is cut again, and only
+//      if the last cuts gave back at least a quarter of their estimate
+//      (else more cuts would remove events and free nothing).
 // Each cut is a RETENTION_CUT with reason "disk_full_rotate"
 // (RecordRetentionCut), and the host's HostState names its last cut early
 // (docs/formats/record_store.md, "Retention"), so `trailkeepd verify` and

@@ -17,6 +17,7 @@
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
+#include <rocksdb/metadata.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -220,6 +221,10 @@ class RocksDbStore final : public Store {
   Status DoOpen(const std::string& dir, StoreMode mode, StoreMemory memory);
   Status CheckSchema(bool fresh);
   Status RecoverCounters();
+  // SettleAfterCuts: drops the `events` files holding only removed blocks
+  // of [first_seq, last_seq], then compacts the range when the disk has
+  // room above `reserve` for every file it touches.
+  Status FreeRemovedBlocks(uint64_t first_seq, uint64_t last_seq, uint64_t reserve);
   v1::HostState* HostFor(const std::string& name, rocksdb::WriteBatch* wb, bool* new_id);
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }
   // Parses an event block stored at `key`, repairing invalid UTF-8; false
@@ -834,6 +839,7 @@ Result<RetentionCut> RocksDbStore::ExpireHost(const std::string& host, int64_t c
   rocksdb::Status rs = db_->Write(wo, &wb);
   if (!rs.ok()) {
     *hs = std::move(before);
+    needs_resume_ = true;  // as after a failed commit
     return FromRocks(rs, "removing expired events of " + host);
   }
   filters_->cuts.Set(host, {hs->retention_cut_us(), hs->expired_through_seq()});
@@ -907,11 +913,7 @@ Result<std::vector<HostBlockBytes>> RocksDbStore::ApproximateHostBytes() const {
   return out;
 }
 
-Result<bool> RocksDbStore::SettleAfterCuts(uint64_t first_seq, uint64_t last_seq,
-                                           std::chrono::milliseconds timeout,
-                                           const std::function<bool()>& stop) {
-  if (read_only_) return Status::InvalidArgument("SettleAfterCuts on a read-only store");
-  const auto until = std::chrono::steady_clock::now() + timeout;
+Status RocksDbStore::FreeRemovedBlocks(uint64_t first_seq, uint64_t last_seq, uint64_t reserve) {
   // First the files that hold nothing but removed blocks: dropped whole,
   // with no new file written (a compaction first adds, and the disk is
   // full). Between two blocks still stored every `events` key is a removed
@@ -939,23 +941,49 @@ Result<bool> RocksDbStore::SettleAfterCuts(uint64_t first_seq, uint64_t last_seq
     bounds.push_back(keys::EventsKey(from));
     bounds.push_back(keys::EventsKey(last_seq + 1));
   }
+  const std::vector<rocksdb::Slice> slices(bounds.begin(), bounds.end());
   std::vector<rocksdb::RangePtr> gaps;
-  std::vector<rocksdb::Slice> slices(bounds.begin(), bounds.end());
   for (size_t i = 0; i + 1 < slices.size(); i += 2) gaps.emplace_back(&slices[i], &slices[i + 1]);
   Status s = FromRocks(rocksdb::DeleteFilesInRanges(db_.get(), cf(kEvents), gaps.data(),
                                                     gaps.size(), /*include_end=*/false),
                        "dropping the files of removed blocks");
   if (!s.ok()) return s;
   // Then the files the cuts only partly emptied, rewritten without the
-  // removed blocks, while the disk has room for the rewrite: below the
-  // reserve RocksDB would meet ENOSPC, and its flush would wait for space.
+  // removed blocks, when the disk has room above the reserve for all they
+  // hold: a rewrite first adds what they keep before the old files go.
+  const std::string eb = keys::EventsKey(first_seq), ee = keys::EventsKey(last_seq + 1);
+  rocksdb::ColumnFamilyMetaData meta;
+  db_->GetColumnFamilyMetaData(cf(kEvents), &meta);
+  uint64_t overlapping = 0;
+  for (const auto& level : meta.levels) {
+    for (const auto& f : level.files) {
+      if (f.largestkey >= eb && f.smallestkey < ee) overlapping += f.size;
+    }
+  }
+  if (FreeDiskBytes(dir_).value_or(0) <= reserve + overlapping) return Status::Ok();
+  const rocksdb::Slice b(eb), e(ee);
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return FromRocks(db_->CompactRange(co, cf(kEvents), &b, &e), "compacting events");
+}
+
+Result<bool> RocksDbStore::SettleAfterCuts(uint64_t first_seq, uint64_t last_seq,
+                                           std::chrono::milliseconds timeout,
+                                           const std::function<bool()>& stop) {
+  if (read_only_) return Status::InvalidArgument("SettleAfterCuts on a read-only store");
+  const auto until = std::chrono::steady_clock::now() + timeout;
   const uint64_t reserve = reserve_bytes_.load(std::memory_order_relaxed);
-  if (FreeDiskBytes(dir_).value_or(0) > 2 * reserve) {
-    const std::string eb = keys::EventsKey(first_seq), ee = keys::EventsKey(last_seq + 1);
-    const rocksdb::Slice b(eb), e(ee);
-    rocksdb::CompactRangeOptions co;
-    co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-    s = FromRocks(db_->CompactRange(co, cf(kEvents), &b, &e), "compacting events");
+  // The write-ahead logs hold what no family has flushed yet: on a busy
+  // store tens of MiB, kept alive by the family written least. A flush of
+  // every family gives them back (it writes no more than the memtables).
+  if (FreeDiskBytes(dir_).value_or(0) > reserve) {
+    rocksdb::FlushOptions fo;
+    fo.allow_write_stall = true;
+    Status s = FromRocks(db_->Flush(fo, handles_), "flushing the memtables");
+    if (!s.ok()) return s;
+  }
+  if (first_seq <= last_seq) {
+    Status s = FreeRemovedBlocks(first_seq, last_seq, reserve);
     if (!s.ok()) return s;
   }
   // Flushes and automatic compactions still move the free space.

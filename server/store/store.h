@@ -193,14 +193,16 @@ class Store {
   virtual Result<std::vector<HostBlockBytes>> ApproximateHostBytes() const {
     return Status::Unavailable("this store cannot estimate its hosts' sizes");
   }
-  // After early cuts removed blocks in [first_seq, last_seq]: frees their
-  // space now rather than at a later compaction (the files holding nothing
-  // but removed blocks are dropped; the rest of the range is compacted when
-  // the disk has more than twice the reserve free, since a rewrite first
-  // adds), then waits, at most `timeout`, until RocksDB runs no flush and
-  // no compaction, so that the free space read next is what the cuts left.
-  // False when the wait timed out or `stop` (polled) said to give up.
-  // Committing thread, between commits.
+  // Gives RocksDB's space back before the disk is read: flushes every
+  // family (the write-ahead logs go), and after early cuts that removed
+  // blocks in [first_seq, last_seq] (none when first_seq > last_seq) frees
+  // them now rather than at a later compaction: the files holding nothing
+  // but removed blocks are dropped, and the range is compacted when the
+  // disk has room above the reserve for every file it touches (a rewrite
+  // first adds what they keep). Then waits, at most
+  // `timeout`, until RocksDB runs no flush and no compaction. False when
+  // the wait timed out or `stop` (polled) said to give up. Committing
+  // thread, between commits.
   virtual Result<bool> SettleAfterCuts(uint64_t first_seq, uint64_t last_seq,
                                        std::chrono::milliseconds timeout,
                                        const std::function<bool()>& stop) {
