@@ -25,6 +25,20 @@ constexpr int kRoundsPerPass = 8;
 // How long a round waits for RocksDB to settle before reading the disk.
 constexpr std::chrono::seconds kSettleTimeout{20};
 
+// What RocksDB holds on the disk besides the events, for the log: the
+// readings a cut is sized from move with it.
+std::string DescribeEngineSpace(const Store& store) {
+  std::string out;
+  for (const auto& [name, value] : store.EngineStats()) {
+    if (name != "wal_bytes" && name != "memtable_bytes" && name != "live_sst_bytes" &&
+        name != "total_sst_bytes") {
+      continue;
+    }
+    out += (out.empty() ? "" : ", ") + name + " " + DescribeBytes(value);
+  }
+  return out;
+}
+
 }  // namespace
 
 void DiskRotation::Start() {
@@ -36,11 +50,14 @@ void DiskRotation::Pass() {
   bool more = false;
   // What RocksDB holds that is no event (its write-ahead logs) goes first:
   // it may be all that is needed.
+  const uint64_t before = FreeDiskBytes(dir_).value_or(0);
   if (auto settled =
           store_->SettleAfterCuts(1, 0, kSettleTimeout, [this] { return committer_->stopping(); });
       !settled.ok()) {
     spdlog::warn("disk_full_action rotate: {}", settled.status().ToString());
   }
+  spdlog::info("disk_full_action rotate: {} free, {} after a flush ({})", DescribeBytes(before),
+               DescribeBytes(FreeDiskBytes(dir_).value_or(0)), DescribeEngineSpace(*store_));
   for (int i = 0; i < kRoundsPerPass && !committer_->stopping(); ++i) {
     const uint64_t free_bytes = FreeDiskBytes(dir_).value_or(0);
     if (free_bytes > target_bytes_) break;
@@ -68,10 +85,11 @@ bool DiskRotation::Round(uint64_t free_bytes) {
         DescribeBytes(needed));
     return false;
   }
-  spdlog::warn("disk_full_action rotate: {} free, {} needed; cutting {} host(s), {} by estimate{}",
-               DescribeBytes(free_bytes), DescribeBytes(needed), plan.cuts.size(),
-               DescribeBytes(plan.estimate_bytes),
-               plan.covers ? "" : " (all but each host's newest events)");
+  spdlog::warn(
+      "disk_full_action rotate: {} free, {} needed; cutting {} host(s), {} by estimate{} ({})",
+      DescribeBytes(free_bytes), DescribeBytes(needed), plan.cuts.size(),
+      DescribeBytes(plan.estimate_bytes),
+      plan.covers ? "" : " (all but each host's newest events)", DescribeEngineSpace(*store_));
   uint64_t first_seq = 0, last_seq = 0, removed = 0;
   int64_t oldest_kept = 0;
   for (const RotateCut& next : plan.cuts) {
@@ -112,9 +130,10 @@ bool DiskRotation::Round(uint64_t free_bytes) {
     return false;
   }
   const uint64_t now_free = FreeDiskBytes(dir_).value_or(0);
-  spdlog::info("disk_full_action rotate: {} events removed early, {} free {}", removed,
+  spdlog::info("disk_full_action rotate: {} events removed early, {} free {} ({})", removed,
                DescribeBytes(now_free),
-               settled.value() ? "once the store settled" : "(the store still busy)");
+               settled.value() ? "once the store settled" : "(the store still busy)",
+               DescribeEngineSpace(*store_));
   // Cutting again is for a disk the cuts did not free enough, not for one
   // RocksDB has not given the cuts' space back to (too full to compact):
   // more cuts would remove events and free nothing more.

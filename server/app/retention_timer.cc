@@ -44,6 +44,11 @@ void RecordRetentionCut(const RetentionCut& c, const std::string& retention, Sel
                                                  "; retention " + retention;
   spdlog::info("retention: {} events of {} received before {} removed ({})", c.events, c.host,
                FormatRfc3339Micros(c.cut_us), why);
+  if (!c.index_compaction_error.empty()) {
+    spdlog::warn("retention: the cut of {} stands; its expired index keys leave at a later "
+                 "compaction ({})",
+                 c.host, c.index_compaction_error);
+  }
   std::vector<std::pair<std::string, std::string>> fields = {
       {"host", c.host},
       {"retention", retention},

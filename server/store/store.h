@@ -81,6 +81,10 @@ struct RetentionCut {
   uint32_t seal_chain = 0;
   uint64_t seal_seq = 0;
   std::string seal_mac;
+  // Non-empty when compacting the index families after the cut failed (a
+  // disk too full for the output): the cut stands, and their expired keys
+  // leave at a later compaction.
+  std::string index_compaction_error;
 };
 
 // RetentionCut::reason and HostState.retention_cut_reason of a cut made

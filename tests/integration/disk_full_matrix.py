@@ -258,7 +258,7 @@ def test_rotate():
         busy.acked = acked
         busy.start()
         passes = c.read_log().count("disk_full_action rotate:")
-        extra = site.fill(leave_mib=8) if free_bytes(c.data_dir) > 8 * MiB else None
+        extra = site.fill(leave_mib=8, name="filler2") if free_bytes(c.data_dir) > 8 * MiB else None
         c.wait_for(lambda: c.read_log().count("disk_full_action rotate:") > passes, timeout=60,
                    what="a rotation pass after the disk is below the reserve")
         time.sleep(1)

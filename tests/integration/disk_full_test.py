@@ -84,9 +84,10 @@ class Site:
         self.agents.append(agent)
         return agent
 
-    def fill(self, leave_mib):
-        """A file that leaves about `leave_mib` free on the data folder's disk."""
-        filler = os.path.join(self.data, "filler")
+    def fill(self, leave_mib, name="filler"):
+        """A file `name` that leaves about `leave_mib` free on the data
+        folder's disk (another name for a second one: the file is rewritten)."""
+        filler = os.path.join(self.data, name)
         free = free_bytes(self.data)
         with open(filler, "wb") as f:
             f.truncate(0)
