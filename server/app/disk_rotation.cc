@@ -24,6 +24,28 @@ namespace {
 constexpr int kRoundsPerPass = 8;
 // How long a round waits for RocksDB to settle before reading the disk.
 constexpr std::chrono::seconds kSettleTimeout{20};
+// How long earlier cuts may keep their space (RocksDB frees a cut's blocks
+// only by dropping or rewriting whole files) before more is cut, and how
+// often a pass runs meanwhile.
+constexpr std::chrono::seconds kPendingPatience{30};
+constexpr std::chrono::seconds kPendingRecheck{2};
+
+// Room a flush needs beyond the memtables (as the store's own check).
+constexpr uint64_t kFlushSlack = 1u << 20;
+
+struct EngineSpace {
+  uint64_t wal_bytes = 0;
+  uint64_t memtable_bytes = 0;
+};
+
+EngineSpace ReadEngineSpace(const Store& store) {
+  EngineSpace out;
+  for (const auto& [name, value] : store.EngineStats()) {
+    if (name == "wal_bytes") out.wal_bytes = value;
+    if (name == "memtable_bytes") out.memtable_bytes = value;
+  }
+  return out;
+}
 
 // What RocksDB holds on the disk besides the events, for the log: the
 // readings a cut is sized from move with it.
@@ -42,6 +64,9 @@ std::string DescribeEngineSpace(const Store& store) {
 }  // namespace
 
 void DiskRotation::Start() {
+  // While earlier cuts' space is awaited, the watch's next check starts
+  // the next pass, not the check right after this one.
+  if (std::chrono::steady_clock::now().time_since_epoch().count() < hold_until_.load()) return;
   if (queued_.exchange(true)) return;
   committer_->RunBetweenCommits([this] { Pass(); });
 }
@@ -60,7 +85,11 @@ void DiskRotation::Pass() {
                DescribeBytes(FreeDiskBytes(dir_).value_or(0)), DescribeEngineSpace(*store_));
   for (int i = 0; i < kRoundsPerPass && !committer_->stopping(); ++i) {
     const uint64_t free_bytes = FreeDiskBytes(dir_).value_or(0);
-    if (free_bytes > target_bytes_) break;
+    if (free_bytes > target_bytes_) {
+      pending_ = {};  // the episode is over
+      break;
+    }
+    if (AwaitPending(free_bytes)) break;
     if (!Round(free_bytes)) break;
     more = i + 1 == kRoundsPerPass;
   }
@@ -69,9 +98,51 @@ void DiskRotation::Pass() {
   if (more) Start();
 }
 
+bool DiskRotation::AwaitPending(uint64_t free_bytes) {
+  const auto now = std::chrono::steady_clock::now();
+  if (pending_.bytes == 0) return false;
+  // What the disk gained since the last reading came from earlier cuts.
+  if (free_bytes > pending_.free_after) {
+    pending_.bytes -= std::min(pending_.bytes, free_bytes - pending_.free_after);
+    pending_.since = now;  // progress
+  }
+  pending_.free_after = free_bytes;
+  const uint64_t needed = target_bytes_ - free_bytes + 1;
+  if (pending_.bytes < needed || now - pending_.since >= kPendingPatience) {
+    // Not enough is pending, or it stays held: the next cut reaches further
+    // (on a disk too full to rewrite a file, until whole files can go).
+    pending_.bytes = 0;
+    return false;
+  }
+  // Try again to give it back (a compaction the disk had no room for may
+  // fit now), then wait for the watch's next check.
+  if (auto settled = store_->SettleAfterCuts(pending_.first_seq, pending_.last_seq, kSettleTimeout,
+                                             [this] { return committer_->stopping(); });
+      !settled.ok()) {
+    spdlog::warn("disk_full_action rotate: {}", settled.status().ToString());
+  }
+  spdlog::info(
+      "disk_full_action rotate: {} free, {} needed, {} of earlier cuts not yet given back: no "
+      "new cut for now",
+      DescribeBytes(free_bytes), DescribeBytes(needed), DescribeBytes(pending_.bytes));
+  hold_until_.store((now + kPendingRecheck).time_since_epoch().count());
+  return true;
+}
+
 bool DiskRotation::Round(uint64_t free_bytes) {
   // One byte above the target is what the watch needs to let ingest resume.
-  const uint64_t needed = target_bytes_ - free_bytes + 1;
+  uint64_t needed = target_bytes_ - free_bytes + 1;
+  // A disk too full for the pass's flush still has the write-ahead logs to
+  // give back: when they would cover the rest, cut only what lets the
+  // memtables flush (the settle after the cut flushes).
+  const EngineSpace engine = ReadEngineSpace(*store_);
+  if (free_bytes <= engine.memtable_bytes + kFlushSlack &&
+      free_bytes + engine.wal_bytes > target_bytes_ + engine.memtable_bytes) {
+    needed = engine.memtable_bytes + kFlushSlack - free_bytes + 1;
+  }
+  // Earlier cuts not yet given back count (AwaitPending left less than
+  // `needed` of them).
+  needed -= std::min(needed - 1, pending_.bytes);
   auto sizes = store_->ApproximateHostBytes();
   if (!sizes.ok()) {
     spdlog::error("disk_full_action rotate: {}", sizes.status().ToString());
@@ -88,8 +159,8 @@ bool DiskRotation::Round(uint64_t free_bytes) {
   spdlog::warn(
       "disk_full_action rotate: {} free, {} needed; cutting {} host(s), {} by estimate{} ({})",
       DescribeBytes(free_bytes), DescribeBytes(needed), plan.cuts.size(),
-      DescribeBytes(plan.estimate_bytes),
-      plan.covers ? "" : " (all but each host's newest events)", DescribeEngineSpace(*store_));
+      DescribeBytes(plan.estimate_bytes), plan.covers ? "" : " (all but each host's newest events)",
+      DescribeEngineSpace(*store_));
   uint64_t first_seq = 0, last_seq = 0, removed = 0;
   int64_t oldest_kept = 0;
   for (const RotateCut& next : plan.cuts) {
@@ -138,6 +209,18 @@ bool DiskRotation::Round(uint64_t free_bytes) {
   // RocksDB has not given the cuts' space back to (too full to compact):
   // more cuts would remove events and free nothing more.
   const uint64_t gained = now_free > free_bytes ? now_free - free_bytes : 0;
+  // What the cuts have not given back yet is counted against what the next
+  // rounds need, so a reading that has not moved does not cut again.
+  if (gained < plan.estimate_bytes) {
+    if (pending_.bytes == 0) {
+      pending_.first_seq = first_seq;
+      pending_.since = std::chrono::steady_clock::now();
+    }
+    pending_.first_seq = std::min(pending_.first_seq, first_seq);
+    pending_.last_seq = std::max(pending_.last_seq, last_seq);
+    pending_.bytes += plan.estimate_bytes - gained;
+    pending_.free_after = now_free;
+  }
   if (gained < plan.estimate_bytes / 4) {
     spdlog::error(
         "disk_full_action rotate: the cuts freed {} of the {} estimated; no further cut until "

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -63,6 +64,21 @@ class DiskRotation {
   void Pass();
   // One round: plan, cut, settle. False when nothing more can be done now.
   bool Round(uint64_t free_bytes);
+  // True when earlier cuts not yet given back cover what is needed and have
+  // not been held past the patience: no new cut this pass.
+  bool AwaitPending(uint64_t free_bytes);
+
+  // Cuts made whose space RocksDB has not given back yet (committer thread).
+  struct Pending {
+    uint64_t bytes = 0;  // their estimate, less what the disk gained since
+    uint64_t first_seq = 0, last_seq = 0;
+    uint64_t free_after = 0;                      // the last reading
+    std::chrono::steady_clock::time_point since;  // the last progress
+  };
+  Pending pending_;
+  // Start() does nothing before this (steady_clock ticks): set while
+  // pending space is awaited.
+  std::atomic<int64_t> hold_until_{0};
 
   Store* const store_;
   Committer* const committer_;

@@ -150,6 +150,9 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::string& name,
 // SetReserveBytes: room for RocksDB's flushes and compactions, and for a WAL
 // append never to fail.
 constexpr uint64_t kDefaultReserveFreeBytes = 16u << 20;
+// Room a flush needs beyond what the memtables hold (file metadata, the
+// manifest's new record).
+constexpr uint64_t kFlushSlackBytes = 1u << 20;
 
 class RocksDbStore final : public Store {
  public:
@@ -274,6 +277,11 @@ Status RocksDbStore::DoOpen(const std::string& dir, StoreMode mode, StoreMemory 
   // the cap flushes the largest memtable.
   opts.db_write_buffer_size = memory.memtable_bytes;
   opts.keep_log_file_num = 4;
+  // No preallocation: RocksDB reserves each new write-ahead log's space
+  // ahead (a tenth over the largest write buffer, tens of MiB) with
+  // fallocate, which the disk's free space shows and no file size does;
+  // the disk-full policy reads that free space.
+  opts.allow_fallocate = false;
   opts.info_log_level = rocksdb::WARN_LEVEL;
 
   std::vector<std::string> existing;
@@ -977,9 +985,12 @@ Result<bool> RocksDbStore::SettleAfterCuts(uint64_t first_seq, uint64_t last_seq
   const auto until = std::chrono::steady_clock::now() + timeout;
   const uint64_t reserve = reserve_bytes_.load(std::memory_order_relaxed);
   // The write-ahead logs hold what no family has flushed yet: on a busy
-  // store tens of MiB, kept alive by the family written least. A flush of
-  // every family gives them back (it writes no more than the memtables).
-  if (FreeDiskBytes(dir_).value_or(0) > reserve) {
+  // store up to hundreds of MiB, kept alive by the family written least. A
+  // flush of every family gives them back, and writes no more than the
+  // memtables hold: it needs room for that, not the reserve.
+  uint64_t memtables = 0;
+  db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &memtables);
+  if (FreeDiskBytes(dir_).value_or(0) > memtables + kFlushSlackBytes) {
     rocksdb::FlushOptions fo;
     fo.allow_write_stall = true;
     Status s = FromRocks(db_->Flush(fo, handles_), "flushing the memtables");
