@@ -3,21 +3,24 @@
 // lets ingest resume; ingest is held meanwhile, as under "block"), a pass on
 // the committer thread removes the oldest events early, only as much as is
 // needed:
-//   0. RocksDB's memtables are flushed first: its write-ahead logs give
-//      their space back, which may be all that is needed;
-//   1. needed = target - free, from one reading of the disk;
+//   0. RocksDB's memtables are flushed first when the disk has room for
+//      them: its write-ahead logs give their space back (up to hundreds of
+//      MiB on a busy store), which may be all that is needed;
+//   1. needed = target - free, from one reading of the disk, less what
+//      earlier cuts have not given back yet; on a disk too full to flush,
+//      when the logs would cover the rest, only what lets it flush;
 //   2. the cuts are sized from RocksDB's estimate of each stored block
 //      (Store::ApproximateHostBytes, PlanRotateCuts in rotate_plan.h):
 //      oldest first over every host, the smallest that covers `needed`,
 //      never a host's newest event;
-//   3. after the cuts the store settles (Store::SettleAfterCuts: the removed
-//      range compacted, no flush or compaction running)
-//      before the disk is read again: RocksDB's own write-ahead log,
-//      flushes and compactions move the free space by tens of MiB, and a
-//      reading taken in their midst cut far more than needed;
-//   4. only a disk still at or below the target is cut again, and only
-//      if the last cuts gave back at least a quarter of their estimate
-//      (else more cuts would remove events and free nothing).
+//   3. after the cuts the store settles (Store::SettleAfterCuts: files
+//      holding only removed blocks dropped, the rest of the range compacted
+//      when there is room, no flush or compaction running) before the disk
+//      is read again;
+//   4. cuts RocksDB has not given back (it frees a block only by dropping
+//      or rewriting a whole file) are awaited while they cover what is
+//      needed, a pass every 2 s, for at most 30 s before the next cut
+//      reaches further; a disk still at or below the target is cut again.
 // Each cut is a RETENTION_CUT with reason "disk_full_rotate"
 // (RecordRetentionCut), and the host's HostState names its last cut early
 // (docs/formats/record_store.md, "Retention"), so `trailkeepd verify` and
