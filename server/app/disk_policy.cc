@@ -1,6 +1,5 @@
 #include "server/app/disk_policy.h"
 
-#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -113,18 +112,6 @@ bool SpaceIsLow(bool was_low, uint64_t free_bytes, uint64_t level_bytes) {
   if (level_bytes == 0) return false;
   if (!was_low) return free_bytes < level_bytes;
   return free_bytes <= level_bytes + level_bytes / 10;  // hysteresis: 10 % above the level
-}
-
-RotateCut PickRotateCut(const std::vector<HostAge>& hosts) {
-  const HostAge* oldest = nullptr;
-  for (const HostAge& h : hosts) {
-    if (h.oldest_kept_us == 0 || h.oldest_kept_us >= h.last_seen_us) continue;
-    if (oldest == nullptr || h.oldest_kept_us < oldest->oldest_kept_us) oldest = &h;
-  }
-  if (oldest == nullptr) return {};
-  const int64_t span = oldest->last_seen_us - oldest->oldest_kept_us;
-  const int64_t step = std::max<int64_t>(span / 4, 1000);
-  return RotateCut{oldest->host, std::min(oldest->last_seen_us, oldest->oldest_kept_us + step)};
 }
 
 }  // namespace trailkeep

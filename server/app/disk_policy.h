@@ -1,7 +1,7 @@
 // The disk-full policy's decisions (docs/configuration.md, [store]), pure so
 // that they are tested without a disk: the sizes an operator writes
-// ("256MiB", "5%"), the levels they resolve to on the store's file system,
-// what those levels allow, and which data `rotate` removes first.
+// ("256MiB", "5%"), the levels they resolve to on the store's file system
+// and what those levels allow (which data `rotate` removes: rotate_plan.h).
 //
 // Three levels of free space on the store's disk, from the highest:
 //   space_left        warning: STORAGE_LOW, port-60 records answered DISKLOW
@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace trailkeep {
 
@@ -72,21 +71,5 @@ std::string CheckDiskLevels(const DiskLevels& levels);
 // given whether it was before: below it to enter, more than 10 % above it
 // to leave. A level of 0 is never reached.
 bool SpaceIsLow(bool was_low, uint64_t free_bytes, uint64_t level_bytes);
-
-// What `rotate` removes next: one host's oldest events.
-struct HostAge {
-  std::string host;
-  int64_t oldest_kept_us = 0;  // 0: nothing kept
-  int64_t last_seen_us = 0;
-};
-struct RotateCut {
-  std::string host;  // "" when nothing is left to remove
-  int64_t cut_us = 0;
-};
-// The host keeping the oldest event, cut a quarter of its kept span after
-// that event (at least 1 ms, never past its newest event, which rotate
-// keeps), or an empty host when no host keeps anything older than its
-// newest event. Repeated calls walk forward from the oldest data.
-RotateCut PickRotateCut(const std::vector<HostAge>& hosts);
 
 }  // namespace trailkeep

@@ -35,15 +35,6 @@ void ReadDiskSpaceConfig(const toml::table& t, TomlReader* r, DiskSpaceConfig* c
       !ParseDiskFullAction(action, &config->action)) {
     r->Error(t.get("disk_full_action"),
              "store.disk_full_action must be one of block, halt, rotate, not \"" + action + "\"");
-  } else if (config->action == DiskFullAction::kRotate) {
-    // Refused until its cuts stop at what is needed: each cut's compaction
-    // moves the free space the next decision reads, so on a small disk it
-    // went on cutting (docs/operations.md, "A full disk"). Losing audit
-    // records beyond need is worse than refusing the setting.
-    r->Error(t.get("disk_full_action"),
-             "store.disk_full_action = \"rotate\" is not available in this version: its early "
-             "cuts remove far more than needed on a small disk; use \"block\" or \"halt\" "
-             "(docs/operations.md, \"A full disk\")");
   }
   // Levels of one kind compare here, with their lines; percentages against
   // sizes only once the file system is known (server start-up).

@@ -607,6 +607,9 @@ int RunServer(const ServerConfig& config) {
         return std::vector<std::pair<std::string, std::string>>{
             {"udp_datagrams_dropped", std::to_string(udp_dropped() - udp_dropped_before)}};
       },
+      [&](uint64_t) {
+        if (config.disk.action == DiskFullAction::kRotate) rotation.Start();
+      },
   };
   std::unique_ptr<SealTicker> seal_ticker;
   if (seal_stage) {

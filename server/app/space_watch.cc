@@ -94,6 +94,8 @@ void SpaceWatch::Check() {
   if (full != was_full) {
     full_->store(full);
     RecordFull(full, free_bytes);
+  } else if (full && hooks_.still_full) {
+    hooks_.still_full(free_bytes);
   }
 }
 

@@ -41,6 +41,9 @@ struct SpaceWatchHooks {
   std::function<void(uint64_t free_bytes)> on_recovered;
   // Extra fields of DISK_SPACE_RECOVERED: what the episode cost (UDP drops).
   std::function<std::vector<std::pair<std::string, std::string>>()> recovered_fields;
+  // At each check after on_full while the disk stays below the level (rotate
+  // tries again: its last pass may have stopped short).
+  std::function<void(uint64_t free_bytes)> still_full;
 };
 
 class SpaceWatch {

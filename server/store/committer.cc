@@ -70,6 +70,35 @@ void Committer::RunInOrder(std::function<void()> fn) {
   wake_.notify_one();
 }
 
+void Committer::RunBetweenCommits(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  urgent_.push_back(std::move(fn));
+  wake_.notify_one();
+}
+
+bool Committer::stopping() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stopping_;
+}
+
+bool Committer::RunUrgent() {
+  for (;;) {
+    std::function<void()> fn;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) {
+        urgent_.clear();
+        return false;
+      }
+      if (urgent_.empty()) return true;
+      fn = std::move(urgent_.front());
+      urgent_.pop_front();
+    }
+    fn();
+  }
+}
+
 void Committer::Enqueue(std::vector<v1::Event>* events, size_t bytes,
                         std::function<void()> on_durable) {
   queue_.push_back({std::move(*events), bytes, nullptr, std::move(on_durable)});
@@ -100,9 +129,11 @@ void Committer::Run() {
   for (;;) {
     size_t taken_bytes = 0;
     std::function<void()> control;
+    RunUrgent();
     {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty() || !urgent_.empty(); });
+      if (!urgent_.empty() && !stopping_) continue;
       if (queue_.empty()) return;  // stopping and drained
       if (queue_.front().control) {
         control = std::move(queue_.front().control);
@@ -163,7 +194,13 @@ bool Committer::CommitBatch(std::vector<v1::Event>* batch, size_t taken_bytes) {
         return false;
       }
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    // Work that may free what the store lacks runs between the retries;
+    // Stop() ends the wait at once.
+    if (RunUrgent()) {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait_for(lock, std::chrono::milliseconds(500),
+                     [this] { return stopping_ || !urgent_.empty(); });
+    }
     started = std::chrono::steady_clock::now();
     s = store_->Commit(batch, &extras);
   }

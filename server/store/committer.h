@@ -19,7 +19,12 @@
 // before it is stored, dropping events, appending derived ones (counted in
 // CommitExtras::events_added) and adding what goes in the same WriteBatch.
 // RunInOrder() queues work that must see every batch offered before it
-// committed (the Resume answer of an agent connection).
+// committed (the Resume answer of an agent connection); RunBetweenCommits()
+// work that must not wait for them (disk rotation).
+//
+// Stop() commits what is queued; a batch the store keeps refusing (a full
+// disk) is abandoned at the next retry, never acknowledged, so a store that
+// cannot write does not hold the shutdown.
 //
 // Concurrency: Offer*/Stop/stats are thread-safe. Listeners run on the
 // committer thread and must not block.
@@ -100,6 +105,14 @@ class Committer {
   // Runs `fn` on the committer thread once everything queued before it is
   // committed. Dropped (never run) after Stop().
   void RunInOrder(std::function<void()> fn);
+  // Runs `fn` on the committer thread ahead of everything queued, at the
+  // next turn of the thread, also between the retries of a commit the
+  // store refuses: work that frees what that commit waits for (the disk,
+  // under disk_full_action = "rotate") must not queue behind it. Dropped
+  // (never run) once Stop() was called.
+  void RunBetweenCommits(std::function<void()> fn);
+  // True once Stop() was called: long work on the committer thread gives up.
+  bool stopping() const;
   // A hint for producers: false while the queue is full, so they can wait
   // without preparing a batch that Offer() would refuse.
   bool HasRoom() const;
@@ -114,6 +127,8 @@ class Committer {
                std::function<void()> on_durable = nullptr);
   // Commits `batch` (retrying while the store fails); false when abandoned.
   bool CommitBatch(std::vector<v1::Event>* batch, size_t taken_bytes);
+  // Runs what RunBetweenCommits queued; false once stopping (then drops it).
+  bool RunUrgent();
 
   Store* const store_;
   const CommitterOptions options_;
@@ -130,10 +145,11 @@ class Committer {
     std::function<void()> control;     // set for RunInOrder items
     std::function<void()> on_durable;  // Offer(events, on_durable)
   };
-  std::deque<Queued> queue_;  // GUARDED_BY(mu_)
-  size_t queued_bytes_ = 0;   // GUARDED_BY(mu_)
-  bool stopping_ = false;     // GUARDED_BY(mu_)
-  CommitterStats stats_;      // GUARDED_BY(mu_)
+  std::deque<Queued> queue_;                  // GUARDED_BY(mu_)
+  std::deque<std::function<void()>> urgent_;  // GUARDED_BY(mu_)
+  size_t queued_bytes_ = 0;                   // GUARDED_BY(mu_)
+  bool stopping_ = false;                     // GUARDED_BY(mu_)
+  CommitterStats stats_;                      // GUARDED_BY(mu_)
   std::thread thread_;
 };
 

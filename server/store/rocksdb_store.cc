@@ -10,11 +10,14 @@
 #include <optional>
 #include <set>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
+#include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
+#include <rocksdb/metadata.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -147,6 +150,9 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::string& name,
 // SetReserveBytes: room for RocksDB's flushes and compactions, and for a WAL
 // append never to fail.
 constexpr uint64_t kDefaultReserveFreeBytes = 16u << 20;
+// Room a flush needs beyond what the memtables hold (file metadata, the
+// manifest's new record).
+constexpr uint64_t kFlushSlackBytes = 1u << 20;
 
 class RocksDbStore final : public Store {
  public:
@@ -207,6 +213,10 @@ class RocksDbStore final : public Store {
   Result<RetentionCut> ExpireHost(const std::string& host, int64_t cut_us,
                                   const std::string& reason) override;
   Status ExpireTimeIndex(int64_t before_us) override;
+  Result<std::vector<HostBlockBytes>> ApproximateHostBytes() const override;
+  Result<bool> SettleAfterCuts(uint64_t first_seq, uint64_t last_seq,
+                               std::chrono::milliseconds timeout,
+                               const std::function<bool()>& stop) override;
   Result<uint64_t> FirstSeq() const override;
 
  private:
@@ -214,6 +224,10 @@ class RocksDbStore final : public Store {
   Status DoOpen(const std::string& dir, StoreMode mode, StoreMemory memory);
   Status CheckSchema(bool fresh);
   Status RecoverCounters();
+  // SettleAfterCuts: drops the `events` files holding only removed blocks
+  // of [first_seq, last_seq], then compacts the range when the disk has
+  // room above `reserve` for every file it touches.
+  Status FreeRemovedBlocks(uint64_t first_seq, uint64_t last_seq, uint64_t reserve);
   v1::HostState* HostFor(const std::string& name, rocksdb::WriteBatch* wb, bool* new_id);
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }
   // Parses an event block stored at `key`, repairing invalid UTF-8; false
@@ -263,6 +277,11 @@ Status RocksDbStore::DoOpen(const std::string& dir, StoreMode mode, StoreMemory 
   // the cap flushes the largest memtable.
   opts.db_write_buffer_size = memory.memtable_bytes;
   opts.keep_log_file_num = 4;
+  // No preallocation: RocksDB reserves each new write-ahead log's space
+  // ahead (a tenth over the largest write buffer, tens of MiB) with
+  // fallocate, which the disk's free space shows and no file size does;
+  // the disk-full policy reads that free space.
+  opts.allow_fallocate = false;
   opts.info_log_level = rocksdb::WARN_LEVEL;
 
   std::vector<std::string> existing;
@@ -828,6 +847,7 @@ Result<RetentionCut> RocksDbStore::ExpireHost(const std::string& host, int64_t c
   rocksdb::Status rs = db_->Write(wo, &wb);
   if (!rs.ok()) {
     *hs = std::move(before);
+    needs_resume_ = true;  // as after a failed commit
     return FromRocks(rs, "removing expired events of " + host);
   }
   filters_->cuts.Set(host, {hs->retention_cut_us(), hs->expired_through_seq()});
@@ -841,20 +861,157 @@ Result<RetentionCut> RocksDbStore::ExpireHost(const std::string& host, int64_t c
   const rocksdb::Slice db(dedupe_begin), de(dedupe_end), ie(integrity_end);
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  // The cut is made and must be reported as made: a compaction RocksDB
+  // refuses (a disk too full for its output) only leaves the keys to a later
+  // one, which the filters drop them from.
   Status s = FromRocks(db_->CompactRange(co, cf(kDedupe), &db, &de), "compacting dedupe");
   if (s.ok())
     s = FromRocks(db_->CompactRange(co, cf(kIntegrity), nullptr, &ie), "compacting integrity");
-  if (s.ok() && !reason.empty()) {
-    // An early cut is made to free the disk now, not at the next compaction.
-    const std::string eb = keys::EventsKey(cut.first_seq), ee = keys::EventsKey(cut.last_seq + 1);
-    const rocksdb::Slice b(eb), e(ee);
-    s = FromRocks(db_->CompactRange(co, cf(kEvents), &b, &e), "compacting events");
-  }
   // The cut is made and must be reported as made: a compaction RocksDB
   // refuses (a disk too full for its output) only leaves the keys to a later
   // one, which the filters drop them from.
   if (!s.ok()) cut.index_compaction_error = s.ToString();
   return cut;
+}
+
+Result<std::vector<HostBlockBytes>> RocksDbStore::ApproximateHostBytes() const {
+  std::unordered_map<uint64_t, std::string> names;  // host id -> name
+  Status listed = ListHosts([&names](const v1::HostState& h) { names[h.id()] = h.name(); });
+  if (!listed.ok()) return listed;
+  // Every stored block's first seq (all hosts): the next one ends a block's
+  // key range in `events`. by_host holds one 24-byte key per block, no value.
+  struct Block {
+    uint64_t host_id;
+    int64_t receive_us;
+    uint64_t seq;
+  };
+  std::vector<Block> blocks;
+  std::vector<uint64_t> starts;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kByHost)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() != 24) continue;
+    blocks.push_back(
+        {DecodeFixed64BE(key), keys::DecodeByHostTime(key), keys::DecodeByHostSeq(key)});
+    starts.push_back(blocks.back().seq);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading by_host");
+  std::sort(starts.begin(), starts.end());
+  std::vector<std::string> bounds;  // begin, end of each block's range
+  bounds.reserve(2 * blocks.size());
+  for (const Block& b : blocks) {
+    const auto next = std::upper_bound(starts.begin(), starts.end(), b.seq);
+    bounds.push_back(keys::EventsKey(b.seq));
+    bounds.push_back(keys::EventsKey(next != starts.end() ? *next : LastSeq() + 1));
+  }
+  std::vector<rocksdb::Range> ranges;
+  ranges.reserve(blocks.size());
+  for (size_t i = 0; i < blocks.size(); ++i) ranges.emplace_back(bounds[2 * i], bounds[2 * i + 1]);
+  std::vector<uint64_t> sizes(blocks.size());
+  rocksdb::SizeApproximationOptions o;
+  o.include_memtables = true;
+  o.include_files = true;
+  if (!ranges.empty()) {
+    rocksdb::Status rs = db_->GetApproximateSizes(o, cf(kEvents), ranges.data(),
+                                                  static_cast<int>(ranges.size()), sizes.data());
+    if (!rs.ok()) return FromRocks(rs, "estimating the blocks' sizes");
+  }
+  // by_host is in (host id, time) order: each host's blocks come together, oldest first.
+  std::vector<HostBlockBytes> out;
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const auto name = names.find(blocks[i].host_id);
+    if (name == names.end()) continue;  // a host state that did not parse (reported)
+    if (out.empty() || out.back().host != name->second) out.push_back({name->second, {}});
+    out.back().blocks.push_back({blocks[i].receive_us, sizes[i]});
+  }
+  return out;
+}
+
+Status RocksDbStore::FreeRemovedBlocks(uint64_t first_seq, uint64_t last_seq, uint64_t reserve) {
+  // First the files that hold nothing but removed blocks: dropped whole,
+  // with no new file written (a compaction first adds, and the disk is
+  // full). Between two blocks still stored every `events` key is a removed
+  // block's (each block has its by_host key), so those gaps are safe.
+  std::vector<uint64_t> kept;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kByHost)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() != 24) continue;
+    const uint64_t seq = keys::DecodeByHostSeq(key);
+    if (seq >= first_seq && seq <= last_seq) kept.push_back(seq);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading by_host");
+  std::sort(kept.begin(), kept.end());
+  std::vector<std::string> bounds;
+  uint64_t from = first_seq;
+  for (uint64_t k : kept) {
+    if (k > from) {
+      bounds.push_back(keys::EventsKey(from));
+      bounds.push_back(keys::EventsKey(k));
+    }
+    from = k + 1;
+  }
+  if (last_seq >= from) {
+    bounds.push_back(keys::EventsKey(from));
+    bounds.push_back(keys::EventsKey(last_seq + 1));
+  }
+  const std::vector<rocksdb::Slice> slices(bounds.begin(), bounds.end());
+  std::vector<rocksdb::RangePtr> gaps;
+  for (size_t i = 0; i + 1 < slices.size(); i += 2) gaps.emplace_back(&slices[i], &slices[i + 1]);
+  Status s = FromRocks(rocksdb::DeleteFilesInRanges(db_.get(), cf(kEvents), gaps.data(),
+                                                    gaps.size(), /*include_end=*/false),
+                       "dropping the files of removed blocks");
+  if (!s.ok()) return s;
+  // Then the files the cuts only partly emptied, rewritten without the
+  // removed blocks, when the disk has room above the reserve for all they
+  // hold: a rewrite first adds what they keep before the old files go.
+  const std::string eb = keys::EventsKey(first_seq), ee = keys::EventsKey(last_seq + 1);
+  rocksdb::ColumnFamilyMetaData meta;
+  db_->GetColumnFamilyMetaData(cf(kEvents), &meta);
+  uint64_t overlapping = 0;
+  for (const auto& level : meta.levels) {
+    for (const auto& f : level.files) {
+      if (f.largestkey >= eb && f.smallestkey < ee) overlapping += f.size;
+    }
+  }
+  if (FreeDiskBytes(dir_).value_or(0) <= reserve + overlapping) return Status::Ok();
+  const rocksdb::Slice b(eb), e(ee);
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return FromRocks(db_->CompactRange(co, cf(kEvents), &b, &e), "compacting events");
+}
+
+Result<bool> RocksDbStore::SettleAfterCuts(uint64_t first_seq, uint64_t last_seq,
+                                           std::chrono::milliseconds timeout,
+                                           const std::function<bool()>& stop) {
+  if (read_only_) return Status::InvalidArgument("SettleAfterCuts on a read-only store");
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  const uint64_t reserve = reserve_bytes_.load(std::memory_order_relaxed);
+  // The write-ahead logs hold what no family has flushed yet: on a busy
+  // store up to hundreds of MiB, kept alive by the family written least. A
+  // flush of every family gives them back, and writes no more than the
+  // memtables hold: it needs room for that, not the reserve.
+  uint64_t memtables = 0;
+  db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &memtables);
+  if (FreeDiskBytes(dir_).value_or(0) > memtables + kFlushSlackBytes) {
+    rocksdb::FlushOptions fo;
+    fo.allow_write_stall = true;
+    Status s = FromRocks(db_->Flush(fo, handles_), "flushing the memtables");
+    if (!s.ok()) return s;
+  }
+  if (first_seq <= last_seq) {
+    Status s = FreeRemovedBlocks(first_seq, last_seq, reserve);
+    if (!s.ok()) return s;
+  }
+  // Flushes and automatic compactions still move the free space.
+  for (;;) {
+    uint64_t compactions = 0, flushes = 0;
+    db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &compactions);
+    db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningFlushes, &flushes);
+    if (compactions == 0 && flushes == 0) return true;
+    if (std::chrono::steady_clock::now() >= until || (stop && stop())) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 Status RocksDbStore::ExpireTimeIndex(int64_t before_us) {

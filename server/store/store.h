@@ -7,6 +7,7 @@
 // are safe from any thread, concurrently with Commit().
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -90,6 +91,19 @@ struct RetentionCut {
 // early to free disk space ([store] disk_full_action = "rotate").
 inline constexpr char kEarlyCutReason[] = "disk_full_rotate";
 
+// One stored block of a host: its first event's receive time (a cut at a
+// later time removes it, unless one of its events is later still) and
+// RocksDB's estimate of the disk space it takes.
+struct BlockBytes {
+  int64_t receive_us = 0;
+  uint64_t bytes = 0;
+};
+// The blocks a host keeps, oldest first (its newest event is in the last).
+struct HostBlockBytes {
+  std::string host;
+  std::vector<BlockBytes> blocks;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -158,7 +172,8 @@ class Store {
   // in `events`, `chain` and `by_ndcpp` (point deletes), `by_host` loses the
   // range itself, and the `integrity` and `dedupe` keys of the host go at
   // their next compaction (a filter with the host's cut; the call compacts
-  // the ranges it touched). The host's
+  // the ranges it touched; the blocks' own files shrink at the next
+  // compaction of `events`, which SettleAfterCuts runs at once). The host's
   // HostState keeps the cut, its chain position and the count, in the same
   // synced WriteBatch, and `reason` ("" for the policy, kEarlyCutReason)
   // in retention_cut_reason (early cuts also add to early_expired_events).
@@ -171,6 +186,35 @@ class Store {
   }
   Result<RetentionCut> ExpireHost(const std::string& host, int64_t cut_us) {
     return ExpireHost(host, cut_us, "");
+  }
+  // What an early cut would free, before making it: for every host that
+  // keeps events, each block with RocksDB's own estimate of its size
+  // (GetApproximateSizes, files and memtables, over the block's key range in
+  // `events`: from its key to the next block's of any host, as hosts
+  // interleave there). Data-block granular: a small block sharing a 4 KiB
+  // data block may count 0 and the one ending it the whole; the index
+  // families (tens of bytes an event) are left out. Committing thread.
+  virtual Result<std::vector<HostBlockBytes>> ApproximateHostBytes() const {
+    return Status::Unavailable("this store cannot estimate its hosts' sizes");
+  }
+  // Gives RocksDB's space back before the disk is read: flushes every
+  // family (the write-ahead logs go), and after early cuts that removed
+  // blocks in [first_seq, last_seq] (none when first_seq > last_seq) frees
+  // them now rather than at a later compaction: the files holding nothing
+  // but removed blocks are dropped, and the range is compacted when the
+  // disk has room above the reserve for every file it touches (a rewrite
+  // first adds what they keep). Then waits, at most
+  // `timeout`, until RocksDB runs no flush and no compaction. False when
+  // the wait timed out or `stop` (polled) said to give up. Committing
+  // thread, between commits.
+  virtual Result<bool> SettleAfterCuts(uint64_t first_seq, uint64_t last_seq,
+                                       std::chrono::milliseconds timeout,
+                                       const std::function<bool()>& stop) {
+    (void)first_seq;
+    (void)last_seq;
+    (void)timeout;
+    (void)stop;
+    return Status::Unavailable("this store cannot compact");
   }
   // Removes the `by_time` entries of seconds before `before_us`; the caller
   // passes the oldest receive time any host still keeps, so SeqAtTime stays

@@ -46,10 +46,11 @@ MiB = 1 << 20
 
 
 class Site:
-    """A collector on a tmpfs of `size_mib` with [store] `store` keys, its
-    agents enrolled with `trailkeepd enroll --config`."""
+    """A collector on a tmpfs of `size_mib` with [store] `store` keys (and
+    `extra` configuration after them), its agents enrolled with `trailkeepd
+    enroll --config`."""
 
-    def __init__(self, name, size_mib, store):
+    def __init__(self, name, size_mib, store, extra=""):
         self.work = tempfile.mkdtemp(prefix=name + "-", dir=RUN_DIR)
         cdir = os.path.join(self.work, "collector")
         keys = os.path.join(cdir, "keys")  # beside the data folder: where verify --db looks
@@ -61,7 +62,7 @@ class Site:
                 '\n[agents]\nkeys_dir = "%s"\nenroll_ca_cert = "%s"\nenroll_ca_key = "%s"\n'
                 % (keys, pki().cert("ca"), pki().key("ca")) +
                 '\n[export]\ntoken_file = "%s"\n' % tokens +
-                "\n[store]\n" + "".join("%s = %s\n" % kv for kv in store.items()))
+                "\n[store]\n" + "".join("%s = %s\n" % kv for kv in store.items()) + extra)
         # A fixed syslog port: agents find a restarted collector (halt) where they left it.
         self.collector = Collector(cdir, config_text=text, syslog_listen="127.0.0.1:%d" % free_port(),
                                    extra_args=["--listen-udp", "127.0.0.1:0"])
@@ -83,9 +84,10 @@ class Site:
         self.agents.append(agent)
         return agent
 
-    def fill(self, leave_mib):
-        """A file that leaves about `leave_mib` free on the data folder's disk."""
-        filler = os.path.join(self.data, "filler")
+    def fill(self, leave_mib, name="filler"):
+        """A file `name` that leaves about `leave_mib` free on the data
+        folder's disk (another name for a second one: the file is rewritten)."""
+        filler = os.path.join(self.data, name)
         free = free_bytes(self.data)
         with open(filler, "wb") as f:
             f.truncate(0)
@@ -104,13 +106,13 @@ class Site:
             subprocess.run(["umount", "-l", self.data])
 
 
-def mounted_site(test, name, size_mib, store):
+def mounted_site(test, name, size_mib, store, extra=""):
     """A Site on a mounted tmpfs, or None when this machine cannot make one
     (not root, no tmpfs): a SKIP, a failure under CI=true."""
     if os.geteuid() != 0:
         harness.cannot_run(test + " needs root to mount a tmpfs")
         return None
-    site = Site(name, size_mib, store)
+    site = Site(name, size_mib, store, extra)
     if not site.mounted:
         harness.cannot_run(test + " cannot mount a tmpfs: " + site.mount_error)
         return None

@@ -1,6 +1,6 @@
 // The disk-full policy's decisions (server/app/disk_policy.h): sizes as an
 // operator writes them, levels on a file system and what they allow, the
-// two-level hysteresis, and which host `rotate` cuts first.
+// two-level hysteresis.
 
 #include "server/app/disk_policy.h"
 
@@ -91,25 +91,6 @@ TEST(DiskPolicyTest, LevelsAreCrossedWithHysteresis) {
   EXPECT_TRUE(SpaceIsLow(true, 70 * kMiB, 64 * kMiB));
   EXPECT_FALSE(SpaceIsLow(true, 64 * kMiB + 64 * kMiB / 10 + 1, 64 * kMiB));
   EXPECT_FALSE(SpaceIsLow(true, 0, 0));  // level off
-}
-
-TEST(DiskPolicyTest, RotateCutsTheOldestHostFirstAndKeepsItsNewestEvent) {
-  const int64_t s = 1'000'000;
-  std::vector<HostAge> hosts = {{"new", 500 * s, 900 * s},
-                                {"old", 100 * s, 500 * s},
-                                {"empty", 0, 0},
-                                {"one-instant", 50 * s, 50 * s}};
-  RotateCut c = PickRotateCut(hosts);
-  EXPECT_EQ(c.host, "old");
-  EXPECT_EQ(c.cut_us, 200 * s);                 // a quarter of its span kept
-  hosts[1].oldest_kept_us = 499 * s + 999'500;  // half a millisecond before its newest
-  c = PickRotateCut(hosts);
-  EXPECT_EQ(c.host, "old");
-  EXPECT_EQ(c.cut_us, 500 * s);  // at least 1 ms, never past the newest
-  hosts[1].oldest_kept_us = 500 * s;
-  EXPECT_EQ(PickRotateCut(hosts).host, "new");
-  hosts[0].oldest_kept_us = 900 * s;
-  EXPECT_EQ(PickRotateCut(hosts).host, "");  // nothing but newest events left
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -219,6 +222,112 @@ TEST(CommitterTest, ListenersSeeIngestOrderAcrossHosts) {
   committer.Start();
   committer.Stop();
   EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2, 3}));
+}
+
+// A message of `n` bytes RocksDB cannot compress (a fixed pseudo-random text).
+std::string Incompressible(size_t n, uint64_t seed) {
+  std::string out(n, ' ');
+  uint64_t x = seed * 2654435761u + 1;
+  for (char& c : out) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>('!' + x % 90);
+  }
+  return out;
+}
+
+// Host "a" and host "b" commit in turns, one 20 KB block each per commit:
+// their blocks interleave in `events`.
+void CommitInterleaved(Store* store, int rounds) {
+  for (int i = 0; i < rounds; ++i) {
+    std::vector<v1::Event> batch = {
+        MakeEvent("a", (100 + i) * 1'000'000, Incompressible(20000, 2 * i)),
+        MakeEvent("b", (100 + i) * 1'000'000 + 1, Incompressible(20000, 2 * i + 1))};
+    ASSERT_TRUE(store->Commit(&batch).ok());
+  }
+}
+
+TEST(RocksDbStoreTest, ApproximateHostBytesEstimatesEachBlock) {
+  TempDir dir;
+  auto store = Open(dir.path());
+  CommitInterleaved(store.get(), 20);
+  // A checkpoint flushes the memtables: the estimates then come from files.
+  ASSERT_TRUE(store->CreateCheckpoint(dir.path() + "/copy").ok());
+  auto sizes = store->ApproximateHostBytes();
+  ASSERT_TRUE(sizes.ok()) << sizes.status().ToString();
+  ASSERT_EQ(sizes.value().size(), 2u);
+  for (const HostBlockBytes& h : sizes.value()) {
+    ASSERT_EQ(h.blocks.size(), 20u) << h.host;
+    for (size_t i = 0; i < h.blocks.size(); ++i) {
+      EXPECT_EQ(h.blocks[i].receive_us,
+                static_cast<int64_t>(100 + i) * 1'000'000 + (h.host == "b" ? 1 : 0));
+      // Each block is about its 20 KB message, not the other host's as well.
+      EXPECT_GT(h.blocks[i].bytes, 15000u) << h.host << " block " << i;
+      EXPECT_LT(h.blocks[i].bytes, 30000u) << h.host << " block " << i;
+    }
+  }
+}
+
+TEST(RocksDbStoreTest, SettleAfterCutsFreesTheRemovedBlocksOnly) {
+  TempDir dir;
+  auto store = Open(dir.path());
+  CommitInterleaved(store.get(), 40);
+  ASSERT_TRUE(store->CreateCheckpoint(dir.path() + "/copy").ok());
+  auto cut = store->ExpireHost("a", 130 * 1'000'000, kEarlyCutReason);
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  EXPECT_EQ(cut.value().events, 30u);
+  auto settled = store->SettleAfterCuts(cut.value().first_seq, cut.value().last_seq,
+                                        std::chrono::seconds(20), nullptr);
+  ASSERT_TRUE(settled.ok()) << settled.status().ToString();
+  EXPECT_TRUE(settled.value());
+  // Host b's blocks among the removed ones are all still there.
+  size_t a = 0, b = 0;
+  for (const v1::Event& e : ScanAll(*store)) (e.host() == "a" ? a : b)++;
+  EXPECT_EQ(a, 10u);
+  EXPECT_EQ(b, 40u);
+  auto sizes = store->ApproximateHostBytes();
+  ASSERT_TRUE(sizes.ok());
+  uint64_t a_bytes = 0;
+  for (const HostBlockBytes& h : sizes.value()) {
+    if (h.host != "a") continue;
+    EXPECT_EQ(h.blocks.size(), 10u);
+    for (const auto& blk : h.blocks) a_bytes += blk.bytes;
+  }
+  EXPECT_GT(a_bytes, 150000u);
+  EXPECT_LT(a_bytes, 300000u);
+}
+
+TEST(CommitterTest, RunsBetweenCommitsWhileAStoreRefusesAndStopsPromptly) {
+  TempDir dir;
+  auto store = Open(dir.path());
+  store->SetReserveBytes(UINT64_MAX);  // every commit refused: "the disk is full"
+  Committer committer(store.get(), {1 << 20, 64});
+  committer.Start();
+  std::vector<v1::Event> b = {MakeEvent("a", 1, "x")};
+  ASSERT_TRUE(committer.Offer(&b));
+  std::atomic<bool> ran{false};
+  // Queued behind the refused batch, RunInOrder would never run; this does,
+  // and frees what the commit waits for.
+  committer.RunBetweenCommits([&] {
+    ran = true;
+    store->SetReserveBytes(0);
+  });
+  for (int i = 0; i < 100 && store->LastSeq() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(store->LastSeq(), 1u);
+  // Refused again: Stop() abandons the batch (never acknowledged) at once.
+  store->SetReserveBytes(UINT64_MAX);
+  std::vector<v1::Event> c = {MakeEvent("a", 2, "y")};
+  ASSERT_TRUE(committer.Offer(&c));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto t0 = std::chrono::steady_clock::now();
+  committer.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  EXPECT_EQ(committer.stats().events_abandoned, 1u);
+  EXPECT_EQ(store->LastSeq(), 1u);
 }
 
 }  // namespace
