@@ -30,9 +30,6 @@ constexpr std::chrono::seconds kSettleTimeout{20};
 constexpr std::chrono::seconds kPendingPatience{30};
 constexpr std::chrono::seconds kPendingRecheck{2};
 
-// Room a flush needs beyond the memtables (as the store's own check).
-constexpr uint64_t kFlushSlack = 1u << 20;
-
 struct EngineSpace {
   uint64_t wal_bytes = 0;
   uint64_t memtable_bytes = 0;
@@ -71,16 +68,20 @@ void DiskRotation::Start() {
   committer_->RunBetweenCommits([this] { Pass(); });
 }
 
+void DiskRotation::Settle(uint64_t first_seq, uint64_t last_seq) {
+  if (auto settled = store_->SettleAfterCuts(first_seq, last_seq, kSettleTimeout,
+                                             [this] { return committer_->stopping(); });
+      !settled.ok()) {
+    spdlog::warn("disk_full_action rotate: {}", settled.status().ToString());
+  }
+}
+
 void DiskRotation::Pass() {
   bool more = false;
   // What RocksDB holds that is no event (its write-ahead logs) goes first:
   // it may be all that is needed.
   const uint64_t before = FreeDiskBytes(dir_).value_or(0);
-  if (auto settled =
-          store_->SettleAfterCuts(1, 0, kSettleTimeout, [this] { return committer_->stopping(); });
-      !settled.ok()) {
-    spdlog::warn("disk_full_action rotate: {}", settled.status().ToString());
-  }
+  Settle(1, 0);
   spdlog::info("disk_full_action rotate: {} free, {} after a flush ({})", DescribeBytes(before),
                DescribeBytes(FreeDiskBytes(dir_).value_or(0)), DescribeEngineSpace(*store_));
   for (int i = 0; i < kRoundsPerPass && !committer_->stopping(); ++i) {
@@ -116,11 +117,7 @@ bool DiskRotation::AwaitPending(uint64_t free_bytes) {
   }
   // Try again to give it back (a compaction the disk had no room for may
   // fit now), then wait for the watch's next check.
-  if (auto settled = store_->SettleAfterCuts(pending_.first_seq, pending_.last_seq, kSettleTimeout,
-                                             [this] { return committer_->stopping(); });
-      !settled.ok()) {
-    spdlog::warn("disk_full_action rotate: {}", settled.status().ToString());
-  }
+  Settle(pending_.first_seq, pending_.last_seq);
   spdlog::info(
       "disk_full_action rotate: {} free, {} needed, {} of earlier cuts not yet given back: no "
       "new cut for now",
@@ -136,9 +133,9 @@ bool DiskRotation::Round(uint64_t free_bytes) {
   // give back: when they would cover the rest, cut only what lets the
   // memtables flush (the settle after the cut flushes).
   const EngineSpace engine = ReadEngineSpace(*store_);
-  if (free_bytes <= engine.memtable_bytes + kFlushSlack &&
+  if (free_bytes <= engine.memtable_bytes + kFlushSlackBytes &&
       free_bytes + engine.wal_bytes > target_bytes_ + engine.memtable_bytes) {
-    needed = engine.memtable_bytes + kFlushSlack - free_bytes + 1;
+    needed = engine.memtable_bytes + kFlushSlackBytes - free_bytes + 1;
   }
   // Earlier cuts not yet given back count (AwaitPending left less than
   // `needed` of them).

@@ -65,6 +65,9 @@ class DiskRotation {
 
  private:
   void Pass();
+  // Store::SettleAfterCuts for [first_seq, last_seq] (none when first >
+  // last: a flush), a failure only logged: the disk is read again anyway.
+  void Settle(uint64_t first_seq, uint64_t last_seq);
   // One round: plan, cut, settle. False when nothing more can be done now.
   bool Round(uint64_t free_bytes);
   // True when earlier cuts not yet given back cover what is needed and have

@@ -150,9 +150,6 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::string& name,
 // SetReserveBytes: room for RocksDB's flushes and compactions, and for a WAL
 // append never to fail.
 constexpr uint64_t kDefaultReserveFreeBytes = 16u << 20;
-// Room a flush needs beyond what the memtables hold (file metadata, the
-// manifest's new record).
-constexpr uint64_t kFlushSlackBytes = 1u << 20;
 
 class RocksDbStore final : public Store {
  public:

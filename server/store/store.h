@@ -91,6 +91,11 @@ struct RetentionCut {
 // early to free disk space ([store] disk_full_action = "rotate").
 inline constexpr char kEarlyCutReason[] = "disk_full_rotate";
 
+// Free space a flush of the memtables needs beyond what they hold (file
+// metadata, the manifest's new record): SettleAfterCuts flushes only with
+// that much room, and the rotation sizes a cut that lets it flush by it.
+inline constexpr uint64_t kFlushSlackBytes = 1u << 20;
+
 // One stored block of a host: its first event's receive time (a cut at a
 // later time removes it, unless one of its events is later still) and
 // RocksDB's estimate of the disk space it takes.
