@@ -2,23 +2,25 @@
 
 A collector whose data folder is a tmpfs it can fill takes data from every
 source: TLS syslog (syslog-ng's loggen), a trailkeep agent (`trailkeep
-forward`), auditd's remote protocol on port 60 (a raw client speaking it
-byte for byte; a real `audisp-remote` is not driven here, see below) and
-plaintext UDP. The test fills
+forward`), auditd's remote protocol on port 60 (a real `audisp-remote`, and
+a raw client speaking it byte for byte) and plaintext UDP. The test fills
 the disk below [store] admin_space_left and checks that ingest stops with
 nothing acknowledged lost:
   - DISK_FULL is recorded once (free bytes, level, action);
   - nothing more is stored while full: loggen is pushed back by TCP, the
     agent is told to pause (it logs it, keeps its connection and spools),
-    port 60 answers DISKFULL at once (a heartbeat is still acknowledged),
+    port 60 answers DISKFULL at once (a heartbeat is still acknowledged;
+    audisp-remote keeps its records queued and stays up),
     UDP datagrams are dropped and counted (udp_syslog_dropped_total
     {reason="disk_full"}, trailkeep_store_disk_full 1 on /metrics);
 then frees the space: DISK_SPACE_RECOVERED (with the UDP drops), ingest
 resumes by itself, every loggen message and agent line is stored exactly
 once, the agent's chain verifies, the refused port-60 record resent is
-stored once. (audisp-remote 3.0.9, answered DISKFULL with its default
-disk_full_action, exits with status 1: its behaviour under "block" is left
-to its own configuration and is not asserted here.)
+stored once, and audisp-remote delivers what it queued while the disk was
+full, each record once, and exits 0 on EOF. (audisp-remote keeps a record
+answered DISKFULL with its default disk_full_action, warn_once, and sends it
+again after its next heartbeat: heartbeat_timeout must be above 0 for that,
+docs/operations.md, "A full disk".)
 
 Needs root (mount); under CI=true a missing capability fails, never skips.
 """
@@ -35,7 +37,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import RUN_DIR, Collector, free_port, log  # noqa: E402
 from agents import Agent, Writer, integrity_alarms, stored_lines, verify_db, wait_stored  # noqa: E402
-from audit_remote_test import ACK, DISKFULL, HEARTBEAT, MESSAGE, frame, read_reply, record, stored_records  # noqa: E402
+from audit_remote_test import ACK, AUDISP_REMOTE, DISKFULL, HEARTBEAT, MESSAGE, AudispRemote, frame, read_reply, \
+    record, stored_records  # noqa: E402
 from export_test import token_line  # noqa: E402
 from pki import collector_config, shared_pki as pki  # noqa: E402
 from plain_syslog_test import TOKEN, metrics  # noqa: E402
@@ -167,8 +170,14 @@ def send_udp(port, n, tag):
     s.close()
 
 
+def keyed_records(c, first, end):
+    """The port-60 records stored whose key is test-N, first <= N < end."""
+    return [e["msg"] for e in stored_records(c)
+            if first <= int(re.search(r'key="test-(\d+)"', e["msg"]).group(1)) < end]
+
+
 def test_block_stops_every_source_and_resumes():
-    for tool in ("loggen", "curl"):
+    for tool in ("loggen", "curl", "unshare", AUDISP_REMOTE):
         if shutil.which(tool) is None:
             harness.cannot_run("test_block_stops_every_source_and_resumes needs " + tool)
             return
@@ -179,8 +188,12 @@ def test_block_stops_every_source_and_resumes():
         return
     c = site.collector
     loggen = None
+    audisp = None
     try:
         c.start()
+        # audisp-remote's records are test-100.. (the raw client's test-1 and test-2).
+        audisp = AudispRemote(c.audit_port, site.work)
+        audisp.feed([record(i) for i in range(100, 150)], rate=200)
         agent = site.enroll("agent-block.test")
         host = agent.host
         # Before: every source stores.
@@ -191,6 +204,7 @@ def test_block_stops_every_source_and_resumes():
         s60 = connect60(c)
         s60.sendall(frame(MESSAGE, 2, record(1)))
         assert read_reply(s60)[:2] == (ACK, 2)
+        c.wait_for(lambda: len(keyed_records(c, 100, 150)) == 50, what="audisp-remote's first 50 records")
 
         # Full: below admin_space_left, above the reserve.
         filler = site.fill(leave_mib=100)
@@ -218,21 +232,28 @@ def test_block_stops_every_source_and_resumes():
         s60.sendall(frame(HEARTBEAT, 4))
         assert read_reply(s60)[:2] == (ACK, 4), "heartbeats are acknowledged while full"
         s60.close()
+        audisp.feed([record(i) for i in range(150, 200)], rate=200)
         send_udp(c.udp_port, 40, "while-full")
         m = c.wait_for(lambda: (lambda m: m if m.get('udp_syslog_dropped_total{reason="disk_full"}') == 40
                                 else None)(metrics(c)), what="40 UDP datagrams dropped and counted")
         assert m["store_disk_full"] == 1, m
+        c.wait_for(lambda: metrics(c).get("audit_remote_disk_full_replies_total", 0) >= 2,
+                   what="audisp-remote answered DISKFULL")
         writer.join()
         paused = c.wait_for(lambda: re.search(r"paused: .*disk is full", agent.read_log()), what="the agent paused")
         time.sleep(3)
         assert len(stored_lines(c, host)) == stored_agent, "agent lines stored while full"
         assert len(loggen_keys(c)) == stored_loggen, "loggen messages stored while full"
-        assert [e["msg"] for e in stored_records(c)] == [record(1).decode().rstrip("\n")], "port 60 stored while full"
+        assert keyed_records(c, 0, 100) == [record(1).decode().rstrip("\n")], "port 60 stored while full"
+        assert len(keyed_records(c, 100, 200)) == 50, "audisp-remote's records stored while full"
+        audisp.check_alive()
         assert loggen.poll() is None, "loggen finished: it was not pushed back"
         reconnects = agent.read_log().count("reconnecting in")
         assert reconnects == 0, "the paused agent reconnected %d times" % reconnects
         log("while full: nothing stored for 3 s (loggen pushed back, agent %s, port 60 DISKFULL "
-            "in %.2fs, heartbeat acknowledged, 40 UDP datagrams dropped and counted)" % (paused.group(0), waited))
+            "in %.2fs, heartbeat acknowledged, audisp-remote answered DISKFULL %d times and still up, "
+            "40 UDP datagrams dropped and counted)" % (paused.group(0), waited,
+                                                       metrics(c)["audit_remote_disk_full_replies_total"]))
 
         # Space returns: ingest resumes by itself.
         os.unlink(filler)
@@ -257,12 +278,23 @@ def test_block_stops_every_source_and_resumes():
         s60.close()
         want = [r.decode().rstrip("\n") for r in [record(1), record(2)]]
         got = c.wait_for(lambda: (lambda g: g if len(g) >= len(want) else None)(
-            [e["msg"] for e in stored_records(c)]), timeout=60, what="every port-60 record")
+            keyed_records(c, 0, 100)), timeout=60, what="every port-60 record")
         assert sorted(got) == sorted(want), "port 60: %d stored, %d expected" % (len(got), len(want))
+        # audisp-remote resends what it queued after its next heartbeat.
+        want = [record(i).decode().rstrip("\n") for i in range(100, 200)]
+        got = c.wait_for(lambda: (lambda g: g if len(g) >= len(want) else None)(
+            keyed_records(c, 100, 200)), timeout=60, what="audisp-remote's 100 records")
+        assert got == want, "audisp-remote: %d stored, %d distinct, of %d" % (len(got), len(set(got)), len(want))
+        rc = audisp.close()
+        audisp = None
+        assert rc == 0, "audisp-remote exited with %s" % rc
         log("%s; %d loggen messages (%d sent while full) stored once; 2000 agent lines once, chain "
-            "verifies; the refused port-60 record stored once when resent"
+            "verifies; the refused port-60 record stored once when resent; audisp-remote's 100 records "
+            "(50 queued while full) stored once, in order, exit status 0"
             % (rec[0]["msg"], before + sent, sent))
     finally:
+        if audisp is not None:
+            audisp.kill()
         if loggen is not None and loggen.poll() is None:
             loggen.kill()
             loggen.wait()

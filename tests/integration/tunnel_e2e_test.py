@@ -54,7 +54,7 @@ import harness
 from harness import BIN, free_port, log
 from pki import shared_pki as pki
 from agents import Agent, Writer, integrity_alarms, verify_db, wait_stored
-from audit_remote_test import AUDISP_REMOTE, record, start_audisp_remote, stored_records
+from audit_remote_test import AUDISP_REMOTE, AudispRemote, record, stored_records
 from tunnel_test import METRICS_TOKEN, SSHD, Sshd, collector, tunnel_events, tunnel_table
 
 
@@ -146,59 +146,6 @@ def kill_and_restart_node(c, name, sshd):
     assert again["sessions"] == 2 and again["since"] > up["since"], again
     assert again["consecutive_failures"] == 0 and again["last_error"] and not again["next_attempt"], again
     return down[-1]["msg"]
-
-
-class AudispRemote:
-    """audisp-remote run by hand: stdin is ours, its config bind-mounted in a
-    private mount namespace (it reads only /etc/audit/audisp-remote.conf)."""
-
-    CONFIG = ("remote_server = 127.0.0.1\nport = %d\nformat = managed\nmode = immediate\n"
-              "heartbeat_timeout = 1\nqueue_depth = 20000\n"
-              "network_retry_time = 1\nmax_tries_per_record = 120\nmax_time_per_record = 120\n"
-              "network_failure_action = warn_once\n")
-
-    def __init__(self, port, workdir):
-        conf = os.path.join(workdir, "audisp-remote.conf")
-        with open(conf, "w") as f:
-            f.write(self.CONFIG % port)
-        os.chmod(conf, 0o640)
-        self.stderr_path = os.path.join(workdir, "audisp-remote.err")
-        self.err = open(self.stderr_path, "w")
-        self.proc = start_audisp_remote(conf, stderr=self.err)
-
-    def feed(self, records, rate):
-        """Writes records (each followed by its EOE, which audisp-remote drops)
-        at about `rate` records per second."""
-        due = time.time()
-        for r in records:
-            self.proc.stdin.write(r + r.split(b" ", 1)[0].replace(b"SYSCALL", b"EOE") + b" " +
-                                  r.split(b" ")[1] + b" \n")
-            self.proc.stdin.flush()
-            due += 1.0 / rate
-            time.sleep(max(0.0, due - time.time()))
-
-    def check_alive(self):
-        """True while it runs; once it has exited, an AssertionError naming
-        its exit status (a negative one is the signal that killed it)."""
-        rc = self.proc.poll()
-        if rc is not None:
-            self.err.flush()
-            with open(self.stderr_path, errors="replace") as f:
-                raise AssertionError("audisp-remote exited early with %s: %s" % (rc, f.read()))
-        return True
-
-    def close(self, timeout=60):
-        """EOF on stdin: it drains its queue and exits; returns its exit code."""
-        self.proc.stdin.close()
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self.err.close()
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def test_audisp_remote_through_tunnel_across_sshd_restart():
