@@ -66,8 +66,10 @@ class Site:
                 % (keys, pki().cert("ca"), pki().key("ca")) +
                 '\n[export]\ntoken_file = "%s"\n' % tokens +
                 "\n[store]\n" + "".join("%s = %s\n" % kv for kv in store.items()) + extra)
-        # A fixed syslog port: agents find a restarted collector (halt) where they left it.
+        # Fixed syslog and port-60 ports: agents and audisp-remote find a restarted
+        # collector (halt) where they left it.
         self.collector = Collector(cdir, config_text=text, syslog_listen="127.0.0.1:%d" % free_port(),
+                                   audit_listen="127.0.0.1:%d" % free_port(),
                                    extra_args=["--listen-udp", "127.0.0.1:0"])
         self.config = os.path.join(cdir, "trailkeepd.toml")
         self.data = self.collector.data_dir
