@@ -3,18 +3,21 @@
 A collector whose data folder is a tmpfs it can fill takes data from every
 source: TLS syslog (syslog-ng's loggen), a trailkeep agent (`trailkeep
 forward`), auditd's remote protocol on port 60 (a real `audisp-remote`, and
-a raw client speaking it byte for byte) and plaintext UDP. The test fills
+a raw client speaking it byte for byte), plaintext TCP (RFC 6587,
+octet-counted) and plaintext UDP. The test fills
 the disk below [store] admin_space_left and checks that ingest stops with
 nothing acknowledged lost:
   - DISK_FULL is recorded once (free bytes, level, action);
-  - nothing more is stored while full: loggen is pushed back by TCP, the
+  - nothing more is stored while full: loggen and the plaintext TCP sender
+    are pushed back by TCP, the
     agent is told to pause (it logs it, keeps its connection and spools),
     port 60 answers DISKFULL at once (a heartbeat is still acknowledged;
     audisp-remote keeps its records queued and stays up),
     UDP datagrams are dropped and counted (udp_syslog_dropped_total
     {reason="disk_full"}, trailkeep_store_disk_full 1 on /metrics);
 then frees the space: DISK_SPACE_RECOVERED (with the UDP drops), ingest
-resumes by itself, every loggen message and agent line is stored exactly
+resumes by itself, every loggen message, plaintext TCP message and agent
+line is stored exactly
 once, the agent's chain verifies, the refused port-60 record resent is
 stored once, and audisp-remote delivers what it queued while the disk was
 full, each record once, and exits 0 on EOF. (audisp-remote keeps a record
@@ -31,6 +34,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -70,7 +74,7 @@ class Site:
         # collector (halt) where they left it.
         self.collector = Collector(cdir, config_text=text, syslog_listen="127.0.0.1:%d" % free_port(),
                                    audit_listen="127.0.0.1:%d" % free_port(),
-                                   extra_args=["--listen-udp", "127.0.0.1:0"])
+                                   extra_args=["--listen-udp", "127.0.0.1:0", "--listen-tcp", "127.0.0.1:0"])
         self.config = os.path.join(cdir, "trailkeepd.toml")
         self.data = self.collector.data_dir
         os.makedirs(self.data)
@@ -164,6 +168,30 @@ def connect60(c):
     return s
 
 
+class PlainTcp:
+    """One plaintext TCP syslog connection (RFC 6587, octet-counted) sending
+    "tcp-gear" messages of about 1 KiB numbered from 0; `send` returns once
+    the kernel took them (it blocks while the collector pushes back)."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=120)
+        self.sent = 0
+
+    def send(self, n):
+        pad = b"x" * 1000
+        msgs = [b"<13>1 - tcp-gear app - - - %s plain tcp %05d" % (pad, i) for i in range(self.sent, self.sent + n)]
+        self.sock.sendall(b"".join(b"%d %s" % (len(m), m) for m in msgs))
+        self.sent += n
+
+    def close(self):
+        self.sock.close()
+
+
+def plain_tcp_numbers(c):
+    return [int(e["msg"].rsplit(" ", 1)[1]) for e in c.query("--host", "127.0.0.1", "--limit", "1000000")
+            if e.get("transport") == "tcp-syslog" and " plain tcp " in (e.get("msg") or "")]
+
+
 def send_udp(port, n, tag):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for i in range(n):
@@ -191,6 +219,7 @@ def test_block_stops_every_source_and_resumes():
     c = site.collector
     loggen = None
     audisp = None
+    tcp = None
     try:
         c.start()
         # audisp-remote's records are test-100.. (the raw client's test-1 and test-2).
@@ -207,6 +236,9 @@ def test_block_stops_every_source_and_resumes():
         s60.sendall(frame(MESSAGE, 2, record(1)))
         assert read_reply(s60)[:2] == (ACK, 2)
         c.wait_for(lambda: len(keyed_records(c, 100, 150)) == 50, what="audisp-remote's first 50 records")
+        tcp = PlainTcp(c.tcp_port)
+        tcp.send(100)
+        c.wait_for(lambda: len(plain_tcp_numbers(c)) == 100, what="100 plaintext TCP messages")
 
         # Full: below admin_space_left, above the reserve.
         filler = site.fill(leave_mib=100)
@@ -225,6 +257,9 @@ def test_block_stops_every_source_and_resumes():
         loggen = start_loggen(c, 4000, 4000, size=4096)
         writer = Writer(agent.inputs[0][1], host, 1500, start_at=500)
         writer.start()
+        # 16 MiB of plaintext TCP: more than the socket buffers hold, so the send blocks.
+        tcp_sender = threading.Thread(target=tcp.send, args=(16000,), daemon=True)
+        tcp_sender.start()
         started = time.time()
         s60.sendall(frame(MESSAGE, 3, record(2)))
         kind, seq, _ = read_reply(s60)
@@ -250,9 +285,11 @@ def test_block_stops_every_source_and_resumes():
         assert len(keyed_records(c, 100, 200)) == 50, "audisp-remote's records stored while full"
         audisp.check_alive()
         assert loggen.poll() is None, "loggen finished: it was not pushed back"
+        assert len(plain_tcp_numbers(c)) == 100, "plaintext TCP stored while full"
+        assert tcp_sender.is_alive(), "the plaintext TCP sender was not pushed back"
         reconnects = agent.read_log().count("reconnecting in")
         assert reconnects == 0, "the paused agent reconnected %d times" % reconnects
-        log("while full: nothing stored for 3 s (loggen pushed back, agent %s, port 60 DISKFULL "
+        log("while full: nothing stored for 3 s (loggen and plaintext TCP pushed back, agent %s, port 60 DISKFULL "
             "in %.2fs, heartbeat acknowledged, audisp-remote answered DISKFULL %d times and still up, "
             "40 UDP datagrams dropped and counted)" % (paused.group(0), waited,
                                                        metrics(c)["audit_remote_disk_full_replies_total"]))
@@ -270,6 +307,11 @@ def test_block_stops_every_source_and_resumes():
             len(keys), len(set(keys)), before + sent)
         nums = wait_stored(c, host, 2000, timeout=60)
         assert sorted(nums) == list(range(2000)), "agent lines lost or stored twice"
+        tcp_sender.join(60)
+        got = c.wait_for(lambda: (lambda n: n if len(n) >= tcp.sent else None)(plain_tcp_numbers(c)),
+                         timeout=60, what="every plaintext TCP message")
+        assert sorted(got) == list(range(tcp.sent)), "plaintext TCP: %d stored, %d distinct, of %d" % (
+            len(got), len(set(got)), tcp.sent)
         rc, out = verify_db(c, host)
         assert rc == 0, out
         assert integrity_alarms(c, host) == [], integrity_alarms(c, host)
@@ -291,12 +333,14 @@ def test_block_stops_every_source_and_resumes():
         audisp = None
         assert rc == 0, "audisp-remote exited with %s" % rc
         log("%s; %d loggen messages (%d sent while full) stored once; 2000 agent lines once, chain "
-            "verifies; the refused port-60 record stored once when resent; audisp-remote's 100 records "
-            "(50 queued while full) stored once, in order, exit status 0"
-            % (rec[0]["msg"], before + sent, sent))
+            "verifies; %d plaintext TCP messages (%d sent into back-pressure) once; the refused port-60 "
+            "record stored once when resent; audisp-remote's 100 records (50 queued while full) stored "
+            "once, in order, exit status 0" % (rec[0]["msg"], before + sent, sent, tcp.sent, tcp.sent - 100))
     finally:
         if audisp is not None:
             audisp.kill()
+        if tcp is not None:
+            tcp.close()
         if loggen is not None and loggen.poll() is None:
             loggen.kill()
             loggen.wait()
