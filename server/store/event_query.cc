@@ -12,7 +12,6 @@ namespace {
 
 // Receive times are not strictly monotonic across connections; a scan over
 // ingest order stops this long after `until` (see docs/formats/record_store.md).
-constexpr int64_t kScanSlackUs = 60'000'000;
 
 int64_t IndexSince(const EventFilter& f) {
   return f.since_us == INT64_MIN ? INT64_MIN / 2 : f.since_us;
@@ -29,7 +28,8 @@ Status ScanAll(const Store& store, const EventFilter& f, uint64_t after, uint64_
   if (after >= max_seq) return Status::Ok();
   return store.ScanEvents(after, [&](const v1::Event& e) {
     if (e.ingest_seq() > max_seq) return false;
-    if (f.until_us != INT64_MAX && e.receive_time_us() > f.until_us + kScanSlackUs) return false;
+    if (f.until_us != INT64_MAX && e.receive_time_us() > f.until_us + kReceiveOrderSlackUs)
+      return false;
     return !f.Matches(e) || fn(e);
   });
 }

@@ -541,8 +541,12 @@ Status RocksDbStore::Commit(std::vector<v1::Event>* events, const CommitExtras* 
     block.SerializeToString(&value);
     wb.Put(cf(kEvents), keys::EventsKey(block_first), value);
     PutChainEntries(block, block_first, &wb, cf(kChain));
-    wb.Put(cf(kByHost), keys::ByHostKey(hs->id(), block.events(0).receive_time_us(), block_first),
-           "");
+    // Never before the host's previous key: its keys stay in commit order even
+    // when receive times run backwards, so every cut (ExpireHost) removes a
+    // prefix of the host's commits, which its seal and agent chains can show.
+    const int64_t key_us = std::max(block.events(0).receive_time_us(), hs->block_key_us());
+    hs->set_block_key_us(key_us);
+    wb.Put(cf(kByHost), keys::ByHostKey(hs->id(), key_us, block_first), "");
     // Hand the events back to the caller block by block: ingest_seq order.
     for (auto& e : *block.mutable_events()) ordered.emplace_back().Swap(&e);
     put_host(host, hs);
@@ -715,11 +719,15 @@ Status RocksDbStore::ScanHostBlocks(uint64_t host_id, int64_t since_us, int64_t 
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cf(kByHost)));
   std::string prefix;
   PutFixed64BE(&prefix, host_id);
-  // A block's key carries its first event's time; start a little early so a
-  // block that began before `since` but holds later events is not missed.
-  it->Seek(keys::ByHostKey(host_id, since_us - 60'000'000, 0));
+  // A block's key carries its first event's time, raised to the host's
+  // previous key: start a little early so a block that began before `since`
+  // but holds later events is not missed, and stop a little late for one
+  // whose key was raised past `until`.
+  it->Seek(keys::ByHostKey(host_id, since_us - kReceiveOrderSlackUs, 0));
+  const int64_t stop_us =
+      until_us > INT64_MAX - kReceiveOrderSlackUs ? INT64_MAX : until_us + kReceiveOrderSlackUs;
   for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    if (keys::DecodeByHostTime(it->key().ToStringView()) > until_us) break;
+    if (keys::DecodeByHostTime(it->key().ToStringView()) > stop_us) break;
     if (!fn(keys::DecodeByHostSeq(it->key().ToStringView()))) break;
   }
   return FromRocks(it->status(), "scanning by_host");
@@ -755,8 +763,10 @@ Result<RetentionCut> RocksDbStore::ExpireHost(const std::string& host, int64_t c
   v1::HostState* hs = HostFor(host, nullptr, &unused);
   const uint64_t host_id = hs->id();
 
-  // The host's blocks in receive-time order: only those below the cut are
-  // read (to count them and find their by_ndcpp keys and chain positions).
+  // The host's blocks in by_host order, which is its commit order (Commit
+  // keeps its key times from running backwards): only those below the cut
+  // are read (to count them and find their by_ndcpp keys and chain
+  // positions), and what is removed is a prefix of the host's commits.
   rocksdb::WriteBatch wb;
   std::string prefix;
   PutFixed64BE(&prefix, host_id);
@@ -858,9 +868,6 @@ Result<RetentionCut> RocksDbStore::ExpireHost(const std::string& host, int64_t c
   const rocksdb::Slice db(dedupe_begin), de(dedupe_end), ie(integrity_end);
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  // The cut is made and must be reported as made: a compaction RocksDB
-  // refuses (a disk too full for its output) only leaves the keys to a later
-  // one, which the filters drop them from.
   Status s = FromRocks(db_->CompactRange(co, cf(kDedupe), &db, &de), "compacting dedupe");
   if (s.ok())
     s = FromRocks(db_->CompactRange(co, cf(kIntegrity), nullptr, &ie), "compacting integrity");

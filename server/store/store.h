@@ -96,6 +96,11 @@ inline constexpr char kEarlyCutReason[] = "disk_full_rotate";
 // that much room, and the rotation sizes a cut that lets it flush by it.
 inline constexpr uint64_t kFlushSlackBytes = 1u << 20;
 
+// How far receive times may run backwards in commit order (a record held
+// while the disk was full, an audit group closed late): scans by time read
+// this far past their bounds, and filter event by event.
+inline constexpr int64_t kReceiveOrderSlackUs = 60'000'000;
+
 // One stored block of a host: its first event's receive time (a cut at a
 // later time removes it, unless one of its events is later still) and
 // RocksDB's estimate of the disk space it takes.

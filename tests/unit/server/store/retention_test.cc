@@ -369,6 +369,44 @@ TEST_F(RetentionTest, QueriesFromBeforeAHostsCutNameTheHost) {
             "web-1 before " + FormatRfc3339Micros(cut) + ", and 1 more hosts");
 }
 
+// Receive times can run backwards in commit order (a record held while the
+// disk was full, committed after a group stamped later): a cut still removes
+// a prefix of the host's commits, never a younger commit before an older
+// one, and a query up to a time still finds the late block.
+TEST_F(RetentionTest, ACutRemovesAPrefixOfAHostsCommitsWhenReceiveTimesRunBackwards) {
+  const int64_t t0 = clock_.NowMicros();
+  constexpr int64_t kSec = 1'000'000;
+  Commit({Plain("a", t0 + 10 * kSec, "stamped late, committed first")});
+  Commit({Plain("a", t0 + 5 * kSec, "received first, committed second")});
+  Commit({Plain("a", t0 + 20 * kSec, "newest")});
+
+  std::vector<std::string> found;
+  EventFilter until;
+  until.host = "a";
+  until.until_us = t0 + 6 * kSec;
+  ASSERT_TRUE(QueryEvents(*store_, until, 0, store_->LastSeq(), [&](const v1::Event& e) {
+                found.push_back(e.msg());
+                return true;
+              }).ok());
+  EXPECT_EQ(found, std::vector<std::string>{"received first, committed second"});
+
+  // Before the second commit's event but after the first's: the first commit
+  // is not below the cut, so neither is removed.
+  auto cut = store_->ExpireHost("a", t0 + 8 * kSec, "");
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  EXPECT_EQ(cut.value().events, 0u);
+  EXPECT_EQ(All().size(), 3u);
+
+  cut = store_->ExpireHost("a", t0 + 15 * kSec, "");
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  EXPECT_EQ(cut.value().events, 2u);
+  EXPECT_EQ(cut.value().first_seq, 1u);
+  EXPECT_EQ(cut.value().last_seq, 2u);
+  auto kept = All();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].msg(), "newest");
+}
+
 TEST_F(RetentionTest, SeqsGoOnAfterEveryEventExpiredAndTheFirstKeptCursorIsKnown) {
   const int64_t t0 = clock_.NowMicros();
   Commit({Plain("a", t0, "1"), Plain("b", t0, "2")});
