@@ -43,8 +43,10 @@ unit: build
 integration: build peers
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L integration
 
+# One table: trailkeepd, syslog-ng and rsyslog on the same loads (tests/bench/bench_table.py);
+# QUICK=1 for small counts (under 2 minutes).
 bench: build peers
-	@sh tests/bench/run.sh $(BUILD)
+	@QUICK=$(QUICK) sh tests/bench/run.sh $(BUILD)
 
 # The agent -> collector benchmark (tests/bench/agent_bench.py).
 bench-agent: build peers

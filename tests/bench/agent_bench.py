@@ -13,11 +13,13 @@ Three measurements (real processes, folders under BENCH_DIR on the real disk):
            the agent's CPU (% of one core, over the steady part) and its
            RSS (VmRSS at the end, VmHWM).
   verify   The collector's own rate with verification on versus unsigned:
-           4 agents spool LINES lines each while the collector is down, then
-           the collector is started and drains them (the agents only read
-           their spool and send, so the collector is the bottleneck). Same
-           run: the foundation's unsigned path, loggen over 4 TLS connections
-           with the same number of 200-byte messages (bench.py's run).
+           4 agents spool LINES lines each while the collector is down and
+           are stopped; the collector is started, then the agents, which
+           drain their spools (drain_backlog: they only read their spool and
+           send, so the collector is the bottleneck; `make bench` runs it with
+           4 and 64 agents). Same run: the foundation's unsigned path, loggen
+           over 4 TLS connections with the same number of 200-byte messages
+           (bench.py's run). Stored events are counted from /metrics.
 
 Usage: agent_bench.py BUILD_DIR      (or: make bench-agent)
 Environment: LINES=100000 (per agent), RATE=1000, SECONDS=60,
@@ -38,7 +40,7 @@ if BUILD is None:
 os.environ.setdefault("TRAILKEEP_BIN", os.path.join(BUILD, "bin"))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-import bench  # noqa: E402  (process helpers, the unsigned loggen run, the WAL counter)
+import bench  # noqa: E402  (process helpers, the unsigned loggen run, the /metrics counter)
 from bench import log, proc_cpu_seconds, proc_status_kib  # noqa: E402
 import harness  # noqa: E402
 from agents import Agent, Writer, enroll, spool_segments, read_records  # noqa: E402
@@ -78,20 +80,37 @@ class Fleet:
         for h in self.hosts:
             bundle = enroll(self.collector, h)
             self.agents.append(Agent(h, bundle, self.collector.port, os.path.join(work, h)))
-        self.counter = bench.TrailkeepCounter(os.path.join(BUILD, "bin", "trailkeepd"),
-                                              self.collector.data_dir)
+        self.counter = self.metrics_counter()
+
+    def metrics_counter(self):
+        """A new count of stored events from the collector's /metrics (after each start)."""
+        dev = os.path.join(self.collector.workdir, "dev")
+        with open(os.path.join(dev, "admin.token")) as f:
+            token = f.read().strip()
+        client = bench.MetricsClient("127.0.0.1:%d" % self.collector.export_port, token,
+                                     os.path.join(dev, "pki", "ca.pem"))
+        return bench.MetricsCounter(client, self.collector.data_dir)
 
     def wait_stored(self, expected, stall=60):
         """Blocks until `expected` events are stored; returns the last WAL write time."""
         return self.counter.wait_for(expected, stall)
+
+    def stop_agents(self):
+        """SIGTERM to every agent at once, then waits for each (an agent may take a few
+        seconds to give up on a collector that is down)."""
+        for a in self.agents:
+            if a.proc is not None and a.proc.poll() is None:
+                a.proc.terminate()
+        for a in self.agents:
+            a.stop()
 
     def agent_figures(self):
         return (sum(proc_cpu_seconds(a.proc.pid) for a in self.agents),
                 max(proc_status_kib(a.proc.pid, "VmHWM") for a in self.agents) / 1024.0)
 
     def close(self):
-        for a in self.agents:
-            a.stop()
+        self.stop_agents()
+        self.counter.client.close()
         self.collector.stop()
         if not KEEP:
             shutil.rmtree(self.work, ignore_errors=True)
@@ -160,33 +179,57 @@ def spooled(agent):
         return 0
 
 
-def phase_verify():
-    agents = 4
-    fleet = Fleet(os.path.join(WORK, "agent-verify"), agents, "verify")
+def drain_backlog(agents, lines, work=None, stall=60):
+    """`agents` enrolled agents read `lines` lines each and spool them while the collector is
+    down, and are stopped; the collector is started, then the agents, which send what they
+    spooled: every event is signed, and the collector verifies the chain, commits with the WAL
+    synced and acknowledges. The agents only read their spool and send, so the collector is the
+    bottleneck. Rate = events stored / (agents started -> last WAL write); the collector's CPU is
+    counted from the agents' start (its own start-up is left out). Counts come from /metrics."""
+    fleet = Fleet(work or os.path.join(WORK, "agent-drain-%d" % agents), agents, "drain%d" % agents)
     try:
         fleet.collector.stop()  # the agents spool everything first
         for a in fleet.agents:
-            prefill(a.inputs[0][1], a.host, LINES)
+            prefill(a.inputs[0][1], a.host, lines)
             a.start()
         deadline = time.time() + 600
-        while any(spooled(a) < LINES + 1 for a in fleet.agents):
+        while any(spooled(a) < lines + 1 for a in fleet.agents):
             if time.time() > deadline:
-                raise RuntimeError("agents did not spool %d events in 600s" % (LINES + 1))
-            time.sleep(1.0)
+                raise RuntimeError("agents did not spool %d events in 600s" % (lines + 1))
+            time.sleep(0.5)
+        fleet.stop_agents()
+        backlog = sum(spooled(a) for a in fleet.agents)
+        fleet.counter.client.close()
         fleet.collector.start()
+        fleet.counter = fleet.metrics_counter()
         cpid = fleet.collector.proc.pid
+        before = fleet.counter.n
+        cpu0 = proc_cpu_seconds(cpid)
         t0 = time.time()
-        end = fleet.wait_stored(expected_events(agents))
+        for a in fleet.agents:
+            a.start()
+        # Each agent sends its spool and the inventory event it makes at every start.
+        end = fleet.wait_stored(before + backlog + agents, stall)
+        cpu = proc_cpu_seconds(cpid) - cpu0
+        events = fleet.counter.n - before
         elapsed = end - t0
-        r = {"phase": "verify", "events": agents * LINES, "elapsed": elapsed, "rate": agents * LINES / elapsed,
-             "collector_cpu": proc_cpu_seconds(cpid), "agent_cpu": fleet.agent_figures()[0],
-             "threads": bench.thread_cpu(cpid)[:6]}
-        log("verify: collector drained %d signed events from 4 spools in %.2fs = %.0f events/s "
-            "(collector %.2f CPU-s: %s; agents %.2f CPU-s)"
-            % (r["events"], elapsed, r["rate"], r["collector_cpu"], bench.fmt_threads(r["threads"], cpid),
-               r["agent_cpu"]))
+        r = {"phase": "drain", "agents": agents, "events": events, "expected": backlog + agents,
+             "elapsed": elapsed, "rate": events / elapsed, "collector_cpu": cpu,
+             "hwm_mib": proc_status_kib(cpid, "VmHWM") / 1024.0, "agent_cpu": fleet.agent_figures()[0],
+             "threads": bench.thread_cpu(cpid)[:6], "pid": cpid}
+        r.update(fleet.counter.summary())
+        log("drain %d agents: collector stored %d signed events from their spools in %.2fs = %.0f events/s "
+            "(collector %.2f CPU-s = %.1f us/event: %s; agents %.2f CPU-s)"
+            % (agents, events, elapsed, r["rate"], cpu, 1e6 * cpu / max(events, 1),
+               bench.fmt_threads(r["threads"], cpid), r["agent_cpu"]))
+        return r
     finally:
         fleet.close()
+
+
+def phase_verify():
+    agents = 4
+    r = dict(drain_backlog(agents, LINES), phase="verify")
     run_dir = os.path.join(WORK, "agent-unsigned")
     shutil.rmtree(run_dir, ignore_errors=True)
     # bench.py's sealed collector on a certificate of its own, as in `make bench`.

@@ -24,12 +24,16 @@ Environment:
 
 Standard library only.
 """
+import hashlib
+import http.client
 import json
 import os
 import re
 import shutil
 import signal
+import resource
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -259,6 +263,24 @@ class LineCounter:
             return None
 
 
+def wal_state(store):
+    """(newest mtime, total size) of the RocksDB WAL files in `store`: a stat() each."""
+    latest, size = 0.0, 0
+    try:
+        names = os.listdir(store)
+    except FileNotFoundError:
+        return latest, size
+    for name in names:
+        if name.endswith(".log"):
+            try:
+                st = os.stat(os.path.join(store, name))
+            except FileNotFoundError:
+                continue
+            latest = max(latest, st.st_mtime)
+            size += st.st_size
+    return latest, size
+
+
 class TrailkeepCounter:
     """Sums per-host event counts of peer hosts (`trailkeepd hosts --format json`).
 
@@ -283,21 +305,7 @@ class TrailkeepCounter:
         self.counted_sig = None
 
     def wal(self):
-        """(newest mtime, total size) of the RocksDB WAL files."""
-        latest, size = 0.0, 0
-        try:
-            names = os.listdir(self.store)
-        except FileNotFoundError:
-            return latest, size
-        for name in names:
-            if name.endswith(".log"):
-                try:
-                    st = os.stat(os.path.join(self.store, name))
-                except FileNotFoundError:
-                    continue
-                latest = max(latest, st.st_mtime)
-                size += st.st_size
-        return latest, size
+        return wal_state(self.store)
 
     def count(self, sender_done):
         sig = self.wal()
@@ -345,6 +353,149 @@ class TrailkeepCounter:
                 raise RuntimeError("stored %d of %d, no progress for %ds" % (self.n, expected, stall))
             time.sleep(0.1)
         return self.last_write()
+
+
+# --- the collector's own counters (GET /metrics) -------------------------------
+
+def parse_metrics(text):
+    """{(name, labels): value} of a Prometheus text exposition."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^(\w+)(\{[^}]*\})? (\S+)$", line)
+        if m:
+            out[(m.group(1), m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+class MetricsClient:
+    """GET /metrics of a running trailkeepd over one keep-alive HTTPS connection (a new TLS
+    handshake per scrape would cost the collector more CPU than the scrape itself)."""
+
+    def __init__(self, address, token, cafile):
+        self.host, self.port = address.rsplit(":", 1)
+        self.token = token
+        self.ctx = ssl.create_default_context(cafile=cafile)
+        self.ctx.check_hostname = False
+        self.conn = None
+        self.scrapes = 0
+
+    def scrape(self):
+        for attempt in (1, 2):
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPSConnection(self.host, int(self.port), context=self.ctx,
+                                                            timeout=300)
+                self.conn.request("GET", "/metrics", headers={"Authorization": "Bearer " + self.token})
+                r = self.conn.getresponse()
+                body = r.read()
+                if r.status != 200:
+                    raise RuntimeError("GET /metrics: HTTP %d: %s" % (r.status, body[:200]))
+                self.scrapes += 1
+                return parse_metrics(body.decode())
+            except (OSError, http.client.HTTPException):
+                self.close()
+                if attempt == 2:
+                    raise
+        return {}
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def stored_events(metrics, host=None):
+    """trailkeep_source_events_total of `host`, or summed over every host but the collector's own."""
+    own = socket.gethostname()
+    n = 0
+    for (name, labels), v in metrics.items():
+        if name == "trailkeep_source_events_total":
+            h = re.search(r'host="([^"]*)"', labels).group(1)
+            if (host is not None and h == host) or (host is None and h != own):
+                n += int(v)
+    return n
+
+
+def histogram_quantile(before, after, family, q):
+    """The q-quantile (seconds) of what histogram `family` counted between two scrapes,
+    interpolated within its bucket as Prometheus's histogram_quantile does; None if empty."""
+    buckets = []
+    for (name, labels), v in after.items():
+        if name == family + "_bucket":
+            le = re.search(r'le="([^"]*)"', labels).group(1)
+            buckets.append((float(le), v - before.get((name, labels), 0.0)))
+    buckets.sort()
+    if not buckets or buckets[-1][1] <= 0:
+        return None
+    rank = q * buckets[-1][1]
+    lower, below = 0.0, 0.0
+    for bound, cumulative in buckets:
+        if cumulative >= rank:
+            if bound == float("inf"):
+                return lower  # above every finite bound: the largest one, as Prometheus says
+            return lower + (bound - lower) * (rank - below) / max(cumulative - below, 1e-12)
+        lower, below = bound, cumulative
+    return lower
+
+
+class MetricsCounter:
+    """Events stored, as the collector counts them (trailkeep_source_events_total of every host
+    but its own, or of `host`, from GET /metrics): the store is never opened while it runs. The
+    clock's end is the mtime of the newest WAL write (a stat()). summary() gives the group
+    commits' p50/p99 since this counter was made (commit_duration_seconds) and the scrapes'
+    count."""
+
+    POLL = 0.2  # seconds between scrapes in one_run
+
+    def __init__(self, client, data_dir, host=None):
+        self.client = client
+        self.store = os.path.join(data_dir, "store")
+        self.host = host
+        self.first = client.scrape()
+        self.last = self.first
+        self.n = stored_events(self.first, host)
+
+    def count(self, sender_done=False):
+        self.last = self.client.scrape()
+        self.n = stored_events(self.last, self.host)
+        return self.n
+
+    def progress(self):
+        return self.n
+
+    def last_write(self):
+        return wal_state(self.store)[0] or None
+
+    def wait_for(self, expected, stall=60, poll=0.2):
+        """Blocks until `expected` events are stored (RuntimeError after `stall` s without
+        progress); returns the last WAL write time."""
+        token, since = None, time.time()
+        while self.count(True) < expected:
+            if self.n != token:
+                token, since = self.n, time.time()
+            if time.time() - since > stall:
+                raise RuntimeError("stored %d of %d, no progress for %ds" % (self.n, expected, stall))
+            time.sleep(poll)
+        return self.last_write()
+
+    def summary(self):
+        d = "trailkeep_commit_duration_seconds"
+        commits = self.last.get(("trailkeep_commits_total", ""), 0) - self.first.get(("trailkeep_commits_total", ""), 0)
+        return {"commit_p50_ms": ms(histogram_quantile(self.first, self.last, d, 0.5)),
+                "commit_p99_ms": ms(histogram_quantile(self.first, self.last, d, 0.99)),
+                "commits": int(commits), "scrapes": self.client.scrapes}
+
+
+def ms(seconds):
+    return None if seconds is None else seconds * 1e3
+
+
+def raise_nofile():
+    """Soft RLIMIT_NOFILE up to the hard one: loggen, rsyslog and syslog-ng with 1,000
+    connections need more than the usual 1,024 descriptors (children inherit it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 # --- receivers ---------------------------------------------------------------
@@ -419,14 +570,27 @@ class Trailkeepd(Receiver):
         if not sealed:
             self.name = "trailkeepd-unsealed"
 
-    def start(self, run_dir):
+    def start(self, run_dir, conns=4):
         data = os.path.join(run_dir, "data")
         conf = os.path.join(run_dir, "trailkeepd.toml")
+        # An admin token for GET /metrics, which counts what is stored (docs/api.md, Auth).
+        token = "tk_" + os.urandom(32).hex()
+        tokens = os.path.join(run_dir, "api-tokens")
+        with open(tokens, "w") as f:
+            f.write("bench %s admin *\n" % hashlib.sha256(token.encode()).hexdigest())
         with open(conf, "w") as f:
             f.write("\n".join([
                 'data_dir = "%s"' % data,
                 "[[listen.syslog]]",
                 'address = "127.0.0.1:0"',
+                "[[listen.export]]",
+                'address = "127.0.0.1:0"',
+                "[export]",
+                'token_file = "%s"' % tokens,
+                # Every connection comes from 127.0.0.1, and loggen opens all of them at once.
+                "[limits]",
+                "max_handshakes = %d" % max(1000, conns + 16),
+                "max_handshakes_per_peer = %d" % max(64, conns + 16),
                 "[tls]",
                 'cert_file = "%s"' % self.cert,
                 'key_file = "%s"' % self.key,
@@ -454,7 +618,7 @@ class Trailkeepd(Receiver):
                     info = json.load(f)
                 if info.get("pid") == p.pid:
                     port = int(info["syslog"][0].rsplit(":", 1)[1])
-                    return p, port, TrailkeepCounter(self.bin, data)
+                    return p, port, MetricsCounter(MetricsClient(info["export"][0], token, self.cert), data)
             except (FileNotFoundError, ValueError, KeyError, IndexError):
                 pass
             time.sleep(0.05)
@@ -470,7 +634,7 @@ class Rsyslog(Receiver):
         self.moddir = os.path.join(root, "usr", "lib", "x86_64-linux-gnu", "rsyslog")
         self.cert, self.key, self.openssl_conf = pki
 
-    def start(self, run_dir):
+    def start(self, run_dir, conns=4):
         port = free_port()
         work = os.path.join(run_dir, "work")
         os.makedirs(work, exist_ok=True)
@@ -482,7 +646,8 @@ global(workDirectory="%(work)s"
        maxMessageSize="8k"
        DefaultNetstreamDriverCertFile="%(cert)s"
        DefaultNetstreamDriverKeyFile="%(key)s")
-module(load="imtcp" StreamDriver.Name="ossl" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
+module(load="imtcp" StreamDriver.Name="ossl" StreamDriver.Mode="1" StreamDriver.AuthMode="anon"
+       MaxSessions="%(sessions)d")
 input(type="imtcp" address="127.0.0.1" port="%(port)d" ruleset="bench")
 ruleset(name="bench") {
   action(type="omfile" file="%(out)s" template="RSYSLOG_SyslogProtocol23Format")
@@ -490,6 +655,7 @@ ruleset(name="bench") {
 # rsyslogd's own messages go elsewhere so the output holds only loggen's
 action(type="omfile" file="%(internal)s")
 """ % {"work": work, "cert": self.cert, "key": self.key, "port": port, "out": out,
+                "sessions": max(200, conns + 10),
                 "internal": os.path.join(run_dir, "rsyslog-internal.log")})
         env = dict(os.environ, OPENSSL_CONF=self.openssl_conf)
         logfile = os.path.join(run_dir, "rsyslogd.log")
@@ -506,21 +672,24 @@ class SyslogNg(Receiver):
         self.bin = "/usr/sbin/syslog-ng"
         self.cert, self.key, self.openssl_conf = pki
 
-    def start(self, run_dir):
+    def start(self, run_dir, conns=4):
         port = free_port()
         out = os.path.join(run_dir, "messages.log")
         conf = os.path.join(run_dir, "syslog-ng.conf")
+        # The window (log-iw-size) is shared by max-connections: 100 per connection at most.
+        max_conns = max(10, conns + 10)
         with open(conf, "w") as f:
             f.write("""@version: 3.38
 # trailkeep bench: syslog-ng as a TLS receiver (syslog() source), file output.
 # flow-control: a full destination queue slows the sender instead of dropping.
 source s_bench {
-  syslog(ip("127.0.0.1") port(%(port)d) transport("tls") max-connections(10)
+  syslog(ip("127.0.0.1") port(%(port)d) transport("tls") max-connections(%(max_conns)d)%(iw)s
          tls(key-file("%(key)s") cert-file("%(cert)s") peer-verify(optional-untrusted)));
 };
 destination d_bench { file("%(out)s"); };
 log { source(s_bench); destination(d_bench); flags(flow-control); };
-""" % {"port": port, "key": self.key, "cert": self.cert, "out": out})
+""" % {"port": port, "key": self.key, "cert": self.cert, "out": out, "max_conns": max_conns,
+                "iw": "" if max_conns == 10 else " log-iw-size(%d)" % (100 * max_conns)})
         env = dict(os.environ, OPENSSL_CONF=self.openssl_conf)
         logfile = os.path.join(run_dir, "syslog-ng.log")
         p = spawn([self.bin, "-F", "-e", "-f", conf,
@@ -536,7 +705,7 @@ log { source(s_bench); destination(d_bench); flags(flow-control); };
 def one_run(receiver, run_dir, per_conn, conns, size, stall_seconds):
     os.makedirs(run_dir, exist_ok=True)
     expected = per_conn * conns
-    p, port, counter = receiver.start(run_dir)
+    p, port, counter = receiver.start(run_dir, conns)
     aborts0 = abort_on_close()
     loggen_log = os.path.join(run_dir, "loggen.log")
     cpu0 = proc_cpu_seconds(p.pid)
@@ -576,8 +745,9 @@ def one_run(receiver, run_dir, per_conn, conns, size, stall_seconds):
                    "" if loggen_rc is not None else " while loggen was still sending"))
             break
         # Cheap polling: a file count reads only what was appended; trailkeepd's
-        # WAL is stat()ed and its count taken only when the sender is done and the WAL is quiet.
-        time.sleep(0.1)
+        # WAL is stat()ed and its count taken only when the sender is done and the WAL is quiet;
+        # the collector's /metrics is read over one keep-alive connection.
+        time.sleep(getattr(counter, "POLL", 0.1))
     # Read the receiver's figures before stopping it.
     cpu = proc_cpu_seconds(p.pid)
     busy = busy_cpu_seconds() - busy0
@@ -596,16 +766,22 @@ def one_run(receiver, run_dir, per_conn, conns, size, stall_seconds):
     time.sleep(0.2)
     aborts = abort_on_close() - aborts0
     rc = stop(p)
+    if hasattr(counter, "client"):
+        counter.client.close()
     elapsed = end - t0
     r = {
         "receiver": receiver.name, "expected": expected, "stored": stored, "elapsed": elapsed,
-        "rate": stored / elapsed if elapsed > 0 else 0.0, "cpu": cpu, "hwm_mib": hwm / 1024.0,
+        "rate": stored / elapsed if elapsed > 0 else 0.0, "cpu": cpu, "load_cpu": cpu - cpu0,
+        "hwm_mib": hwm / 1024.0,
         "aborts": aborts, "other_cpu": max(0.0, other), "steal": steal, "loggen_rc": loggen_rc, "loggen_cpu": loggen_cpu, "exit": rc,
         "threads": threads[:6], "pid": p.pid,
         "notes": receiver.notes(run_dir),
         "poll_cpu": getattr(counter, "poll_cpu", None), "polls": getattr(counter, "polls", None),
         "loggen_summary": tail(loggen_log, 3).strip().replace("\n", " | "),
     }
+    if hasattr(counter, "summary"):
+        r.update(counter.summary())
+        r["polls"] = r["scrapes"]
     return r
 
 

@@ -60,13 +60,10 @@ import os
 import re
 import shutil
 import signal
-import socket
-import ssl
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -251,29 +248,15 @@ class Collector:
 
     def metrics(self):
         """{(name, labels): value} from GET /metrics."""
-        ctx = ssl.create_default_context(cafile=os.path.join(self.dev, "pki", "ca.pem"))
-        ctx.check_hostname = False
-        req = urllib.request.Request("https://%s/metrics" % self.export,
-                                     headers={"Authorization": "Bearer " + self.token})
-        with urllib.request.urlopen(req, context=ctx, timeout=300) as r:
-            text = r.read().decode()
-        out = {}
-        for line in text.splitlines():
-            m = re.match(r"^(\w+)(\{[^}]*\})? (\S+)$", line)
-            if m:
-                out[(m.group(1), m.group(2) or "")] = float(m.group(3))
-        return out
+        client = bench.MetricsClient(self.export, self.token, os.path.join(self.dev, "pki", "ca.pem"))
+        try:
+            return client.scrape()
+        finally:
+            client.close()
 
     def stored(self, host=None, metrics=None):
         """trailkeep_source_events_total of `host`, or summed over every host but the collector's own."""
-        own = socket.gethostname()
-        n = 0
-        for (name, labels), v in (metrics or self.metrics()).items():
-            if name == "trailkeep_source_events_total":
-                h = re.search(r'host="([^"]*)"', labels).group(1)
-                if (host is not None and h == host) or (host is None and h != own):
-                    n += int(v)
-        return n
+        return bench.stored_events(metrics or self.metrics(), host)
 
     def stop(self):
         return self.p.stop()
