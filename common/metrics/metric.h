@@ -8,7 +8,8 @@
 
 namespace trailkeep {
 
-// name (without the trailkeep_ prefix), HELP text, "counter" or "gauge",
+// name (without the trailkeep_ prefix), HELP text, "counter", "gauge" or
+// "histogram" (then the name ends in _bucket, _sum or _count: one family),
 // value, and optional labels ("host=\"a\"", already escaped with
 // PrometheusLabel). Samples of one name must be adjacent in an exposition.
 // `source_host` names the one source host (or tunnel node) the sample is

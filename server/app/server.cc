@@ -1,5 +1,6 @@
 #include "server/app/server.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -111,6 +112,26 @@ struct IntegrityCounts {
   }
 };
 
+// commit_duration_seconds: the group commits' durations (WAL sync included)
+// as a Prometheus histogram, so that p50/p99 can be read from two scrapes.
+void AppendCommitDurationHistogram(const CommitterStats& c, std::vector<Metric>* out) {
+  const std::string help = "group commit durations (WAL sync included)";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < c.commit_duration_counts.size(); ++i) {
+    cumulative += c.commit_duration_counts[i];
+    char le[32] = "+Inf";
+    if (i < kCommitDurationBoundsMicros.size()) {
+      std::snprintf(le, sizeof le, "%g", static_cast<double>(kCommitDurationBoundsMicros[i]) / 1e6);
+    }
+    out->push_back({"commit_duration_seconds_bucket", help, "histogram",
+                    static_cast<double>(cumulative), PrometheusLabel("le", le)});
+  }
+  out->push_back({"commit_duration_seconds_sum", help, "histogram",
+                  static_cast<double>(c.commit_micros_total) / 1e6});
+  out->push_back(
+      {"commit_duration_seconds_count", help, "histogram", static_cast<double>(c.commits)});
+}
+
 // /metrics: what the committer, self-audit and the agent registry count (the
 // listeners and the API register their own counters).
 Status AppendCollectorMetrics(const CommitterStats& c, uint64_t self_audit_suppressed,
@@ -136,6 +157,7 @@ Status AppendCollectorMetrics(const CommitterStats& c, uint64_t self_audit_suppr
        d(c.last_commit_micros) / 1e6},
   };
   out->insert(out->end(), std::begin(samples), std::end(samples));
+  AppendCommitDurationHistogram(c, out);
   return Status::Ok();
 }
 

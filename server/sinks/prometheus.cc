@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <string_view>
+#include <utility>
 
 namespace trailkeep {
 namespace {
@@ -12,6 +14,17 @@ std::string FormatMetricValue(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
+}
+
+// The name HELP and TYPE are given for: a histogram's samples are
+// NAME_bucket, NAME_sum and NAME_count under the one family NAME.
+std::string FamilyName(const Metric& m) {
+  if (m.type == "histogram") {
+    for (const std::string_view suffix : {"_bucket", "_sum", "_count"}) {
+      if (m.name.ends_with(suffix)) return m.name.substr(0, m.name.size() - suffix.size());
+    }
+  }
+  return m.name;
 }
 
 }  // namespace
@@ -41,14 +54,15 @@ std::vector<Metric> VisibleMetrics(std::vector<Metric> metrics, bool restricted,
 
 std::string PrometheusText(const std::vector<Metric>& metrics) {
   std::string out;
-  const std::string* previous = nullptr;
+  std::string previous_family;
   for (const auto& m : metrics) {
     const std::string name = "trailkeep_" + m.name;
-    if (previous == nullptr || *previous != m.name) {
-      out += "# HELP " + name + " " + m.help + "\n";
-      out += "# TYPE " + name + " " + m.type + "\n";
+    std::string family = FamilyName(m);
+    if (out.empty() || family != previous_family) {
+      out += "# HELP trailkeep_" + family + " " + m.help + "\n";
+      out += "# TYPE trailkeep_" + family + " " + m.type + "\n";
     }
-    previous = &m.name;
+    previous_family = std::move(family);
     out += name;
     if (!m.labels.empty()) out += "{" + m.labels + "}";
     out += " " + FormatMetricValue(m.value) + "\n";

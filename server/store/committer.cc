@@ -217,6 +217,10 @@ bool Committer::CommitBatch(std::vector<v1::Event>* batch, size_t taken_bytes) {
     ++stats_.commits;
     stats_.commit_micros_total += static_cast<uint64_t>(took.count());
     stats_.last_commit_micros = static_cast<uint64_t>(took.count());
+    const auto bucket =
+        std::lower_bound(kCommitDurationBoundsMicros.begin(), kCommitDurationBoundsMicros.end(),
+                         static_cast<uint64_t>(took.count()));
+    ++stats_.commit_duration_counts[bucket - kCommitDurationBoundsMicros.begin()];
   }
   if (!batch->empty()) {
     for (const auto& l : listeners_) l(*batch);

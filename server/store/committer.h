@@ -30,6 +30,7 @@
 // committer thread and must not block.
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -63,6 +64,13 @@ struct CommitterOptions {
   size_t max_batch_events = 4096;
 };
 
+// Upper bounds (microseconds) of the group-commit duration histogram
+// (/metrics commit_duration_seconds): 1-2-5 steps from 100 us to 5 s, wide
+// enough for a synced WAL on a slow disk; one more bucket counts the rest.
+inline constexpr std::array<uint64_t, 16> kCommitDurationBoundsMicros = {
+    100,    200,     500,     1'000,   2'000,     5'000,     10'000,    20'000,
+    50'000, 100'000, 200'000, 500'000, 1'000'000, 2'000'000, 5'000'000, 10'000'000};
+
 struct CommitterStats {
   uint64_t events_committed = 0;
   uint64_t commits = 0;
@@ -74,6 +82,9 @@ struct CommitterStats {
   size_t queued_bytes = 0;
   uint64_t commit_micros_total = 0;  // time in successful Store::Commit calls (WAL sync included)
   uint64_t last_commit_micros = 0;
+  // Successful commits by duration: [i] counts those above bound i-1 and at
+  // most bound i (not cumulative); the last entry counts those above every bound.
+  std::array<uint64_t, kCommitDurationBoundsMicros.size() + 1> commit_duration_counts{};
 };
 
 class Committer {

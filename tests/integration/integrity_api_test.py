@@ -220,6 +220,13 @@ def test_verify_integrity_hosts_and_errors():
         assert samples["trailkeep_rocksdb_estimate_num_keys"] > 0, text
         assert samples["trailkeep_commit_seconds_total"] > 0, text
         assert text.count("# TYPE trailkeep_source_events_total ") == 1, text
+        # The group commits' durations: one histogram family from the same snapshot as
+        # commits_total and commit_seconds_total, its buckets cumulative.
+        assert text.count("# TYPE trailkeep_commit_duration_seconds histogram") == 1, text
+        buckets = [v for k, v in samples.items() if k.startswith("trailkeep_commit_duration_seconds_bucket")]
+        assert len(buckets) == 17 and buckets == sorted(buckets), text
+        assert buckets[-1] == samples["trailkeep_commit_duration_seconds_count"] == samples["trailkeep_commits_total"]
+        assert samples["trailkeep_commit_duration_seconds_sum"] == samples["trailkeep_commit_seconds_total"], text
     finally:
         t.close()
 

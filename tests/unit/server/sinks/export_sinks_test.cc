@@ -243,6 +243,28 @@ TEST(Prometheus, HelpOncePerNameAndEscapedLabels) {
             "trailkeep_commit_seconds_total 0.25\n");
 }
 
+TEST(Prometheus, HistogramSamplesShareOneFamilyHeader) {
+  const std::string text = PrometheusText({
+      {"commit_duration_seconds_bucket", "durations", "histogram", 2,
+       PrometheusLabel("le", "0.001")},
+      {"commit_duration_seconds_bucket", "durations", "histogram", 3,
+       PrometheusLabel("le", "+Inf")},
+      {"commit_duration_seconds_sum", "durations", "histogram", 0.5},
+      {"commit_duration_seconds_count", "durations", "histogram", 3},
+      {"events_count", "not a histogram", "counter", 1},
+  });
+  EXPECT_EQ(text,
+            "# HELP trailkeep_commit_duration_seconds durations\n"
+            "# TYPE trailkeep_commit_duration_seconds histogram\n"
+            "trailkeep_commit_duration_seconds_bucket{le=\"0.001\"} 2\n"
+            "trailkeep_commit_duration_seconds_bucket{le=\"+Inf\"} 3\n"
+            "trailkeep_commit_duration_seconds_sum 0.5\n"
+            "trailkeep_commit_duration_seconds_count 3\n"
+            "# HELP trailkeep_events_count not a histogram\n"
+            "# TYPE trailkeep_events_count counter\n"
+            "trailkeep_events_count 1\n");
+}
+
 TEST(Authorization, BearerSchemeIsCaseInsensitive) {
   for (const char* v : {"Bearer tk_abc", "bearer tk_abc", "BEARER tk_abc", "Bearer   tk_abc  "}) {
     SCOPED_TRACE(v);
