@@ -176,7 +176,8 @@ def idle_row(table, build, work):
     if rss is None:
         return table.add("idle", "trailkeepd", note="idle_bench.py: " + last[0])
     return table.add("idle", "trailkeepd", rss_mib=rss, conns=conns,
-                     note="%s idle TLS connections; %.1f KiB per connection (idle_bench.py)" % (fmt_int(conns), per or 0.0))
+                     note="RSS with %s idle TLS connections open; %.1f KiB per connection (idle_bench.py)"
+                     % (fmt_int(conns), per or 0.0))
 
 
 def idle_figures_from_text(text):
