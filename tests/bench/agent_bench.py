@@ -205,18 +205,22 @@ def drain_backlog(agents, lines, work=None, stall=60):
         cpid = fleet.collector.proc.pid
         before = fleet.counter.n
         cpu0 = proc_cpu_seconds(cpid)
+        busy0 = bench.busy_cpu_seconds()
         t0 = time.time()
         for a in fleet.agents:
             a.start()
         # Each agent sends its spool and the inventory event it makes at every start.
         end = fleet.wait_stored(before + backlog + agents, stall)
         cpu = proc_cpu_seconds(cpid) - cpu0
+        busy = bench.busy_cpu_seconds() - busy0
         events = fleet.counter.n - before
         elapsed = end - t0
         r = {"phase": "drain", "agents": agents, "events": events, "expected": backlog + agents,
              "elapsed": elapsed, "rate": events / elapsed, "collector_cpu": cpu,
              "hwm_mib": proc_status_kib(cpid, "VmHWM") / 1024.0, "agent_cpu": fleet.agent_figures()[0],
              "threads": bench.thread_cpu(cpid)[:6], "pid": cpid}
+        # CPU that neither the collector nor the agents used while the clock ran: the noise.
+        r["other_cpu"] = max(0.0, busy - cpu - r["agent_cpu"])
         r.update(fleet.counter.summary())
         log("drain %d agents: collector stored %d signed events from their spools in %.2fs = %.0f events/s "
             "(collector %.2f CPU-s = %.1f us/event: %s; agents %.2f CPU-s)"

@@ -136,7 +136,7 @@ def agents_row(table, agents, work):
         table.failed.append("%s stored %d of %d" % (load, r["events"], r["expected"]))
     table.add(load, "trailkeepd", events=r["events"], expected=r["expected"], conns=agents, rate=r["rate"],
               cpu_us=1e6 * r["collector_cpu"] / max(r["events"], 1), rss_mib=r["hwm_mib"],
-              p50=r.get("commit_p50_ms"), p99=r.get("commit_p99_ms"),
+              p50=r.get("commit_p50_ms"), p99=r.get("commit_p99_ms"), other_cpu=r["other_cpu"],
               note="verified: mutual TLS, acks, HMAC chain, WAL synced")
     return lines * agents
 
@@ -216,17 +216,17 @@ def ratio(a, b):
 
 def print_table(table):
     log("| load | receiver | stored / sent | events/s | CPU µs/event | peak RSS MiB | commit p50 / p99 ms "
-        "| ÷ syslog-ng: rate | CPU/event | RSS | note |")
-    log("|---|---|---|---|---|---|---|---|---|---|---|")
+        "| ÷ syslog-ng: rate | CPU/event | RSS | other CPU s | note |")
+    log("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in table.rows:
         ref = table.reference(r["load"]) if r["receiver"] != "syslog-ng" else None
         commit = "—" if r.get("p50") is None else "%.2f / %.2f" % (r["p50"], r["p99"])
         stored = "—" if r.get("events") is None else "%s / %s" % (fmt_int(r["events"]), fmt_int(r.get("expected")))
-        log("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        log("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             load_name(r), r["receiver"], stored, fmt_int(r.get("rate")), fmt(r.get("cpu_us"), "%.1f"),
             fmt(r.get("rss_mib"), "%.1f"), commit,
             ratio(r.get("rate"), ref and ref["rate"]), ratio(r.get("cpu_us"), ref and ref["cpu_us"]),
-            ratio(r.get("rss_mib"), ref and ref["rss_mib"]), r.get("note", "")))
+            ratio(r.get("rss_mib"), ref and ref["rss_mib"]), fmt(r.get("other_cpu"), "%.1f"), r.get("note", "")))
 
 
 def load_name(r):
