@@ -178,8 +178,11 @@ Status Spool::Read(uint64_t from_seq, size_t max_bytes, std::vector<SpooledMessa
     Status s = ReadSegment(segments_[seg_index], offset, &budget, out, &full);
     if (!s.ok() || full) return s;
   }
-  // Caught up: the next record will be appended at the end.
-  cursor_seq_ = out->empty() ? 0 : out->back().seq + 1;
+  // Caught up: the next record (next_seq()) will be appended at the end,
+  // also when nothing was read: the sender's next call then starts there
+  // rather than scanning the active segment's acknowledged records, which
+  // it keeps while it has room.
+  cursor_seq_ = segments_.empty() ? 0 : next_seq();
   if (!segments_.empty()) {
     cursor_segment_ = segments_.back().first_seq;
     cursor_offset_ = segments_.back().size;

@@ -16,6 +16,8 @@ Three measurements (real processes, folders under BENCH_DIR on the real disk):
            the agent's syncs by file (segment, checkpoint, directory) and per
            spool batch (an append is one segment fdatasync), and the time
            spent in them. strace slows the agent: its rate is not e2e's.
+           With SYNCS_RATE=N: the lines are written at N lines/s for SECONDS
+           while the agent follows the file (small batches) instead.
   spool    1 agent spools LINES waiting lines with the collector down: the
            agent's own rate (start -> last segment write), no network.
   verify   The collector's own rate with verification on versus unsigned:
@@ -187,21 +189,28 @@ def phase_syncs():
     fleet = Fleet(os.path.join(WORK, "agent-syncs"), 1, "syncs")
     try:
         agent = fleet.agents[0]
-        prefill(agent.inputs[0][1], agent.host, LINES)
+        rate = int(os.environ.get("SYNCS_RATE", "0"))
+        count = rate * SECONDS if rate else LINES
+        if rate:
+            open(agent.inputs[0][1], "w").close()
+        else:
+            prefill(agent.inputs[0][1], agent.host, LINES)
         trace = os.path.join(fleet.work, "strace.txt")
         t0 = time.time()
         start_traced(agent, trace)
-        end = fleet.wait_stored(expected_events(1))
+        if rate:
+            Writer(agent.inputs[0][1], agent.host, count, rate=rate, make_line=padded_line).run()
+        end = fleet.wait_stored(count + 1)
         stop_traced(agent)
         counts, seconds = count_syncs(trace, agent.spool_dir)
         batches = counts["fdatasync segment"]
         total = sum(counts.values())
-        r = {"phase": "syncs", "events": LINES, "elapsed_traced": end - t0, "batches": batches,
+        r = {"phase": "syncs", "events": count, "rate": rate, "elapsed_traced": end - t0, "batches": batches,
              "syncs": total, "syncs_per_batch": total / max(batches, 1), "by_file": dict(counts),
              "sync_seconds": seconds}
-        log("syncs: 1 agent under strace, %d events in %.2fs: %d spool batches, %d syncs = %.2f per batch, "
+        log("syncs: 1 agent under strace, %d events %s in %.2fs: %d spool batches, %d syncs = %.2f per batch, "
             "%.2fs in them = %.1f ms per batch (%s)"
-            % (LINES, end - t0, batches, total, r["syncs_per_batch"], seconds, 1000 * seconds / max(batches, 1),
+            % (count, "written at %d/s" % rate if rate else "waiting", end - t0, batches, total, r["syncs_per_batch"], seconds, 1000 * seconds / max(batches, 1),
                ", ".join("%s %d" % kv for kv in sorted(counts.items()))))
         return r
     finally:

@@ -512,6 +512,26 @@ TEST(SpoolTest, ReadsInBatchesAcrossSegments) {
   for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], i + 1);
 }
 
+// A sender that caught up and found nothing new reads on from the end: it
+// does not scan the records before again (the active segment keeps its
+// acknowledged records while it has room). A record damaged behind the
+// cursor shows it: it is not read, so not warned about.
+TEST(SpoolTest, ReadsOnFromTheEndAfterAnEmptyRead) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  auto spool = OpenSpool(tmp.path());
+  AppendEvents(spool.get(), 5, &offset);
+  EXPECT_EQ(ReadSeqs(spool.get(), 1).size(), 5u);
+  EXPECT_TRUE(ReadSeqs(spool.get(), 6).empty());
+  const std::string seg = Segments(tmp.path()).front();
+  std::string data = ReadAll(seg);
+  data[20] ^= 0x55;  // the first record's payload
+  WriteAll(seg, data);
+  AppendEvents(spool.get(), 1, &offset);
+  EXPECT_EQ(ReadSeqs(spool.get(), 6), std::vector<uint64_t>{6});
+  EXPECT_TRUE(spool->warnings().empty());
+}
+
 TEST(SpoolTest, FullWhenOverTheBound) {
   TempDir tmp;
   uint64_t offset = 0;
