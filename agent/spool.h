@@ -37,8 +37,9 @@
 // Space: size_bytes() counts segment bytes; Full() says when the owner must
 // stop reading its inputs (nothing is ever dropped). Acknowledge() deletes
 // segments whose every record is acknowledged, but for the active one while
-// it has room (up to half of max_bytes): it is deleted once full, or when an
-// append to it fails (a full disk).
+// it has room and segment_bytes is at most half of max_bytes (its bytes still
+// count): it is deleted once full, or when an append to it fails (a full
+// disk).
 //
 // Warnings are logged with spdlog and also kept in warnings() for tests.
 // Not thread-safe: one owner thread.
