@@ -76,9 +76,9 @@ TlsByteStream::TlsByteStream(std::unique_ptr<ByteStream> inner, std::shared_ptr<
   SSL_set_bio(ssl_, bio, bio);  // one reference, owned by ssl_
   SSL_set_app_data(ssl_, this);
   SSL_set_verify(ssl_, SSL_get_verify_mode(ssl_), &TlsByteStream::VerifyPeer);
-  // Records that arrived together are read with one call of the inner
-  // stream; the record buffer is still freed once it is empty.
-  SSL_set_read_ahead(ssl_, 1);
+  // No read-ahead: with it OpenSSL 3.0 moves what it buffered to the front
+  // of its record buffer before each record of 128 bytes or more (payload
+  // alignment), up to 16 KiB copied per small record. in_ batches instead.
   SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
   SSL_set_accept_state(ssl_);
 }
@@ -98,21 +98,33 @@ int TlsByteStream::VerifyPeer(int preverified, X509_STORE_CTX* store) {
   return preverified;
 }
 
-// The waiting read's bytes first, then what the inner stream has now.
+// OpenSSL reads a record's header, then its body: both come from in_, which
+// one read of the inner stream fills with as many records as have arrived.
+// The waiting read's bytes come first. in_ is freed once OpenSSL has taken
+// it all and the inner stream has nothing more (the connection is quiet).
 int TlsByteStream::BioRead(char* out, int len) {
   if (waiting_ || len <= 0) return -1;
-  size_t got = std::min(wait_end_ - wait_begin_, static_cast<size_t>(len));
-  std::memcpy(out, wait_buf_.data() + wait_begin_, got);
-  wait_begin_ += got;
-  if (got < static_cast<size_t>(len) && !input_eof_ && !input_error_) {
+  const auto want = static_cast<size_t>(len);
+  if (in_begin_ == in_.size() && wait_begin_ == wait_end_ && !input_eof_ && !input_error_) {
+    in_.resize(kInBytes);
     error_code ec;
-    got += inner_->ReadSomeNow(net::buffer(out + got, static_cast<size_t>(len) - got), ec);
+    const size_t n = inner_->ReadSomeNow(net::buffer(in_.data(), in_.size()), ec);
+    in_.resize(n);
+    in_begin_ = 0;
     if (ec == net::error::eof) {
       input_eof_ = true;
     } else if (ec && !WouldBlock(ec)) {
       input_error_ = ec;
     }
+    if (n == 0) std::string().swap(in_);
   }
+  size_t got = std::min(wait_end_ - wait_begin_, want);
+  std::memcpy(out, wait_buf_.data() + wait_begin_, got);
+  wait_begin_ += got;
+  const size_t more = std::min(in_.size() - in_begin_, want - got);
+  std::memcpy(out + got, in_.data() + in_begin_, more);
+  in_begin_ += more;
+  got += more;
   if (got > 0) return static_cast<int>(got);
   return input_eof_ ? 0 : -1;
 }
@@ -171,7 +183,7 @@ void TlsByteStream::Run(Call call, Handler done) {
 // Records OpenSSL holds count only while the last ReadSomeNow did not find
 // them incomplete; then the peer must send more first.
 bool TlsByteStream::ReadReady() const {
-  return wait_begin_ < wait_end_ || input_eof_ || input_error_ ||
+  return wait_begin_ < wait_end_ || in_begin_ < in_.size() || input_eof_ || input_error_ ||
          (!starved_ && SSL_has_pending(ssl_) == 1);
 }
 
@@ -187,7 +199,7 @@ void TlsByteStream::WaitInput(std::function<void()> then) {
     input_waiters_.reset();
     for (auto& w : *waiters) w();  // may end the owner, and this stream: touch nothing after
   };
-  if (wait_begin_ < wait_end_ || input_eof_ || input_error_) {
+  if (wait_begin_ < wait_end_ || in_begin_ < in_.size() || input_eof_ || input_error_) {
     // Input is already there: run the waiters from the executor, not from here.
     return net::post(executor(), [alive = std::weak_ptr<char>(alive_), run] {
       if (!alive.expired()) run();

@@ -5,10 +5,12 @@
 // Internal to server/net: names Asio and OpenSSL.
 //
 // Memory: a quiet connection holds no record-sized buffer. OpenSSL reads the
-// inner stream through a BIO of this class straight into its own record
-// buffer, which SSL_MODE_RELEASE_BUFFERS frees between records; while the
-// peer is quiet the only read pending on the inner stream is one into a
-// kWaitBytes array, the bytes of which OpenSSL is handed first. Ciphertext
+// inner stream through a BIO of this class, which reads what has arrived
+// into a buffer freed once OpenSSL took it all and the peer is quiet;
+// OpenSSL's own record buffer is freed between records
+// (SSL_MODE_RELEASE_BUFFERS). While the peer is quiet the only read pending
+// on the inner stream is one into a kWaitBytes array, the bytes of which
+// OpenSSL is handed first. Ciphertext
 // OpenSSL writes is kept until the inner stream has taken it, then freed.
 // AsyncWaitReadable lets a reader hold no buffer of its own either (it reads
 // with ReadSomeNow once woken). boost::asio::ssl::stream, which this
@@ -97,6 +99,10 @@ class TlsByteStream final : public ByteStream {
 
   // Input: the waiting read's bytes not yet handed to OpenSSL.
   std::array<char, kWaitBytes> wait_buf_{};
+  // Ciphertext read from inner_ after a wake-up, not yet taken by OpenSSL.
+  static constexpr size_t kInBytes = 16 * 1024 + 512;
+  std::string in_;
+  size_t in_begin_ = 0;
   size_t wait_begin_ = 0;
   size_t wait_end_ = 0;
   bool waiting_ = false;  // the waiting read is pending
