@@ -8,7 +8,7 @@ FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= $(basename $(notdir $(wildcard tests/fuzz/*_fuzz.cc)))
 
-.PHONY: all deps configure build binaries run test unit integration bench bench-agent bench-api bench-tunnel bench-callgrind peers format clean package test-install fuzz test-diskfull
+.PHONY: all deps configure build binaries run test unit integration bench bench-agent bench-idle bench-api bench-tunnel bench-callgrind peers format clean package test-install fuzz test-diskfull
 .PHONY: sanitize sanitize-asan sanitize-tsan sanitize-ci
 
 all: build
@@ -51,6 +51,10 @@ bench: build peers
 # The agent -> collector benchmark (tests/bench/agent_bench.py).
 bench-agent: build peers
 	@python3 tests/bench/agent_bench.py $(BUILD)
+
+# Collector RSS with IDLE (10000) idle mutual-TLS connections (tests/bench/idle_bench.py).
+bench-idle: binaries
+	@python3 tests/bench/idle_bench.py $(BUILD)
 
 # The HTTPS API benchmark: export, tail latency, RSS with 100 subscribers (tests/bench/api_bench.py).
 bench-api: build

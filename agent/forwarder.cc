@@ -35,6 +35,9 @@ constexpr size_t kPerLineOverhead = 320;
 // disk is retried piecewise, so it fits once acknowledged segments are gone.
 constexpr size_t kChunkBytes = 256 << 10;
 constexpr int kMaxBatchesPerPoll = 8;
+// The spool's checkpoint is written unsynced by every append (agent/spool.h)
+// and synced at most this long after: what a power loss can take back.
+constexpr std::chrono::seconds kCheckpointSyncInterval{1};
 
 bool SamePositions(const std::vector<FilePosition>& a, const std::vector<FilePosition>& b) {
   if (a.size() != b.size()) return false;
@@ -87,12 +90,16 @@ struct Forwarder::Impl {
   bool paused = false;
   bool append_failing = false;
   bool stopping = false;
+  std::chrono::steady_clock::time_point checkpoint_synced_at{};
 
   Batch Collect();
   bool SpoolBatch(Batch& batch);
   std::vector<FilePosition> PrefixPositions(const std::vector<SpoolEntry>& entries,
                                             const Batch& batch) const;
   void Tick();
+  // Syncs the spool's checkpoint when it was written unsynced and the last
+  // sync is kCheckpointSyncInterval ago (`always`: whenever it is unsynced).
+  void SyncCheckpoint(bool always);
   void SchedulePoll();
   void Shutdown(int signal);
   void WaitHangup();
@@ -293,11 +300,21 @@ void Forwarder::Impl::Tick() {
   }
 }
 
+void Forwarder::Impl::SyncCheckpoint(bool always) {
+  if (!spool->checkpoint_unsynced()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!always && now - checkpoint_synced_at < kCheckpointSyncInterval) return;
+  checkpoint_synced_at = now;
+  Status s = spool->SyncCheckpoint();
+  if (!s.ok()) spdlog::warn("spool checkpoint not synced: {}", s.message());
+}
+
 void Forwarder::Impl::SchedulePoll() {
   poll_timer.expires_after(std::chrono::milliseconds(config.poll_interval_ms));
   poll_timer.async_wait([this](error_code ec) {
     if (ec || stopping) return;
     Tick();
+    SyncCheckpoint(false);
     SchedulePoll();
   });
 }
@@ -333,6 +350,7 @@ void Forwarder::Impl::Shutdown(int signal) {
   if (stopping) return;
   spdlog::info("signal {}: spooling what is read, then stopping", signal);
   Tick();  // flush what the inputs have now
+  SyncCheckpoint(true);
   stopping = true;
   poll_timer.cancel();
   error_code ignored;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent/posix_file.h"
+#include "agent/spool_checkpoint_file.h"
 #include "agent/spool_recovery.h"
 
 namespace trailkeep::agent {
@@ -46,20 +47,29 @@ Result<std::unique_ptr<Spool>> Spool::Open(const SpoolOptions &options, const Cl
   spool->truncated_head_seq_ = r.truncated_head_seq;
   spool->truncated_head_mac_ = std::move(r.truncated_head_mac);
 
+  // Past generations stay below the new file's; Create() syncs it.
+  ++spool->head_.generation;
+  auto checkpoint = CheckpointFile::Create(options.dir, spool->head_);
+  if (!checkpoint.ok()) return checkpoint.status();
+  spool->checkpoint_.emplace(std::move(checkpoint).value());
+
   // Append to the last segment while it has room.
   if (!spool->segments_.empty() && spool->segments_.back().size < options.segment_bytes) {
     const SpoolSegment &seg = spool->segments_.back();
     spool->active_fd_.Reset(::open(seg.path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
     if (!spool->active_fd_.valid()) return Status::IoError(ErrnoMessage("open " + seg.path));
   }
-  Status s = spool->WriteCheckpoint();
-  if (!s.ok()) return s;
   return spool;
 }
 
-Status Spool::WriteCheckpoint() {
-  return ReplaceFile(options_.dir, kCheckpointName, kCheckpointTmpName, EncodeCheckpoint(head_));
+Status Spool::WriteCheckpoint(bool sync) {
+  ++head_.generation;
+  return checkpoint_->Write(head_, sync);
 }
+
+Status Spool::SyncCheckpoint() { return checkpoint_->Sync(); }
+
+bool Spool::checkpoint_unsynced() const { return checkpoint_->unsynced(); }
 
 Status Spool::OpenActive(uint64_t first_seq) {
   SpoolSegment seg;
@@ -114,7 +124,13 @@ Status Spool::Append(const std::vector<SpoolEntry> &entries, const std::string &
       if (::ftruncate(active_fd_.get(), static_cast<off_t>(seg.size)) != 0) {
         active_fd_.Reset();  // the next append starts a new segment
       }
-      return Status::IoError("spool append to " + seg.path + " failed: " + s.message());
+      const std::string failed = "spool append to " + seg.path + " failed: " + s.message();
+      // An acknowledged segment kept for appends gives its room back (a
+      // full disk), so that the retry starts a new one.
+      if (seg.last_seq != 0 && seg.last_seq <= head_.acked_seq) {
+        (void)DeleteSegments({segments_.size() - 1});
+      }
+      return Status::IoError(failed);
     }
     seg.size += buf.size();
     seg.last_seq = entries.back().seq;
@@ -124,7 +140,10 @@ Status Spool::Append(const std::vector<SpoolEntry> &entries, const std::string &
     head_.key_id = entries.back().key_id;
   }
   head_.positions = positions;
-  Status s = WriteCheckpoint();
+  // Not synced: the records are durable, the checkpoint is never ahead of
+  // them; it survives the agent's death, and a power loss takes it back at
+  // most to an older one, which Open() rolls forward from the records.
+  Status s = WriteCheckpoint(/*sync=*/false);
   if (!s.ok()) {
     // The records are durable; Open() rolls forward over them.
     spdlog::error("spool {}: checkpoint not written ({}); recovery will roll forward", options_.dir,
@@ -159,8 +178,11 @@ Status Spool::Read(uint64_t from_seq, size_t max_bytes, std::vector<SpooledMessa
     Status s = ReadSegment(segments_[seg_index], offset, &budget, out, &full);
     if (!s.ok() || full) return s;
   }
-  // Caught up: the next record will be appended at the end.
-  cursor_seq_ = out->empty() ? 0 : out->back().seq + 1;
+  // Caught up: the next record (next_seq()) will be appended at the end,
+  // also when nothing was read: the sender's next call then starts there
+  // rather than scanning the active segment's acknowledged records, which
+  // it keeps while it has room.
+  cursor_seq_ = segments_.empty() ? 0 : next_seq();
   if (!segments_.empty()) {
     cursor_segment_ = segments_.back().first_seq;
     cursor_offset_ = segments_.back().size;
@@ -238,7 +260,13 @@ Status Spool::Acknowledge(uint64_t seq) {
   head_.acked_seq = std::min(seq, head_.last_seq);
   const std::vector<size_t> done = AcknowledgedSegments();
   if (done.empty()) return Status::Ok();
-  Status s = WriteCheckpoint();
+  return DeleteSegments(done);
+}
+
+Status Spool::DeleteSegments(const std::vector<size_t> &done) {
+  // Synced first: once the records are gone, the checkpoint alone keeps
+  // their seqs from being handed out again.
+  Status s = WriteCheckpoint(/*sync=*/true);
   if (!s.ok()) {
     spdlog::warn(
         "spool {}: checkpoint not written before deleting "
@@ -255,15 +283,23 @@ Status Spool::Acknowledge(uint64_t seq) {
     spdlog::debug("spool: deleted acknowledged segment {}", seg.path);
     segments_.erase(segments_.begin() + static_cast<std::ptrdiff_t>(*it));
   }
-  if (!s.ok()) s = WriteCheckpoint();  // there may be room now
+  if (!s.ok()) s = WriteCheckpoint(/*sync=*/true);  // there may be room now
   return Status::Ok();
 }
 
 std::vector<size_t> Spool::AcknowledgedSegments() const {
   // A segment is done when nothing in it is newer than acked_seq: for all
-  // but the last, the next segment's first seq bounds it.
+  // but the last, the next segment's first seq bounds it. The active one is
+  // kept while it has room (and takes at most half the spool's bound):
+  // deleting it would cost a synced checkpoint, and its successor's creation
+  // a directory fsync, for every batch once the sender keeps up.
+  const bool keep_active = active_fd_.valid() && !segments_.empty() &&
+                           segments_.back().last_seq != 0 &&
+                           segments_.back().size < options_.segment_bytes &&
+                           2 * options_.segment_bytes <= options_.max_bytes;
   std::vector<size_t> done;
   for (size_t i = 0; i < segments_.size(); ++i) {
+    if (keep_active && i + 1 == segments_.size()) break;
     const uint64_t bound = i + 1 < segments_.size()
                                ? std::max(segments_[i].last_seq, segments_[i + 1].first_seq - 1)
                                : segments_[i].last_seq;

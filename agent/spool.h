@@ -2,19 +2,23 @@
 //
 // Layout of spool_dir (agent/spool_layout.h):
 //   seg-<first seq, 20 digits>.tks   segments, in seq order
-//   state                             the checkpoint
-// Every file is a sequence of framed records (agent/spool_record_codec.h).
-// A segment's records hold the signed RFC 5424 bytes exactly as they are
-// sent; `state` holds one record, the checkpoint: epoch, last seq, head MAC
-// and its key id, acknowledged seq and each input's file positions (a journal
-// input's: its cursor) as of the last appended record. It is replaced
-// atomically (write tmp, fsync, rename, fsync the directory).
+//   state                             the checkpoint (agent/spool_checkpoint_file.h)
+// A segment is a sequence of framed records (agent/spool_record_codec.h)
+// holding the signed RFC 5424 bytes exactly as they are sent. `state` holds
+// two slots, each one framed checkpoint: epoch, last seq, head MAC and its key
+// id, acknowledged seq and each input's file positions (a journal input's:
+// its cursor) as of the last appended record, and a generation; the newer
+// valid slot counts. Each write goes to the other slot, in place.
 //
-// Durability: Append() writes a whole batch to the active segment, fsyncs it,
-// then rewrites the checkpoint, before it returns; callers send nothing that
-// Append() has not returned. A crash between the segment fsync and the
-// checkpoint is repaired at Open() by rolling forward over the records after
-// the checkpoint's head.
+// Durability: Append() writes a whole batch to the active segment and
+// fdatasyncs it (the batch's one sync), then writes the checkpoint into its
+// slot without a sync, before it returns; callers send nothing that Append()
+// has not returned. The checkpoint is thus never ahead of durable records. It
+// survives the agent's death (kill -9) as written; SyncCheckpoint() makes it
+// survive a power loss (the owner calls it at most a second after a write),
+// and Acknowledge() syncs it before deleting segments. A checkpoint older
+// than the records (a crash or power loss before it was durable) is repaired
+// at Open() by rolling forward over the records after its head.
 //
 // Recovery (Open, agent/spool_recovery.h): the checkpoint is loaded, every
 // segment is scanned and CRC-checked, records after the checkpoint's head roll
@@ -32,7 +36,10 @@
 //
 // Space: size_bytes() counts segment bytes; Full() says when the owner must
 // stop reading its inputs (nothing is ever dropped). Acknowledge() deletes
-// segments whose every record is acknowledged.
+// segments whose every record is acknowledged, but for the active one while
+// it has room and segment_bytes is at most half of max_bytes (its bytes still
+// count): it is deleted once full, or when an append to it fails (a full
+// disk).
 //
 // Warnings are logged with spdlog and also kept in warnings() for tests.
 // Not thread-safe: one owner thread.
@@ -40,10 +47,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/file_position.h"
+#include "agent/spool_checkpoint_file.h"
 #include "agent/spool_layout.h"
 #include "agent/spool_record_codec.h"
 #include "agent/unique_fd.h"
@@ -97,7 +106,8 @@ class Spool {
   // Appends a batch (seqs next_seq(), next_seq()+1, ...) whose last event has
   // MAC `head_mac`, and checkpoints `positions` (the inputs' whole state after
   // the batch). On error nothing of the batch remains and the state is as
-  // before. An empty batch only rewrites the checkpoint.
+  // before. An empty batch only writes the checkpoint. One sync: the
+  // segment's; the checkpoint is written unsynced.
   Status Append(const std::vector<SpoolEntry> &entries, const std::string &head_mac,
                 const std::vector<FilePosition> &positions);
 
@@ -111,9 +121,17 @@ class Spool {
   // written, e.g. on a full disk, the segments are deleted all the same).
   Status Acknowledge(uint64_t seq);
 
+  // Makes the last checkpoint written durable (fdatasync of `state`); a
+  // no-op when it is.
+  Status SyncCheckpoint();
+  bool checkpoint_unsynced() const;
+
  private:
   explicit Spool(SpoolOptions options);
-  Status WriteCheckpoint();
+  // The next generation of head_ into the checkpoint's other slot.
+  Status WriteCheckpoint(bool sync);
+  // Deletes segments_[done...] (sorted), the checkpoint synced first.
+  Status DeleteSegments(const std::vector<size_t> &done);
   Status OpenActive(uint64_t first_seq);
   void Warn(std::string message);
   // Read()'s steps: the segment (index) and offset to start at, one
@@ -134,9 +152,10 @@ class Spool {
 
   SpoolOptions options_;
   bool created_ = false;
-  SpoolCheckpoint head_;                // what the checkpoint holds, kept current
-  std::vector<SpoolSegment> segments_;  // sorted by first_seq; the last one is appended to
-  UniqueFd active_fd_;                  // open on segments_.back() when appendable
+  SpoolCheckpoint head_;                      // what the checkpoint holds, kept current
+  std::optional<CheckpointFile> checkpoint_;  // set by Open()
+  std::vector<SpoolSegment> segments_;        // sorted by first_seq; the last one is appended to
+  UniqueFd active_fd_;                        // open on segments_.back() when appendable
   uint64_t total_bytes_ = 0;
   std::vector<std::string> warnings_;
   uint64_t truncated_head_seq_ = 0;

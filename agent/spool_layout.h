@@ -1,6 +1,7 @@
 // The files of a spool directory (agent/spool.h): segments named
 //   seg-<first seq, 20 digits>.tks
-// and the checkpoint "state", written through "state.tmp".
+// and the checkpoint "state" (agent/spool_checkpoint_file.h), created through
+// "state.tmp".
 #pragma once
 
 #include <cstdint>

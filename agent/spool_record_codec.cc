@@ -120,6 +120,7 @@ std::string EncodeCheckpoint(const SpoolCheckpoint& c) {
   st.set_head_mac(c.head_mac);
   st.set_key_id(c.key_id);
   st.set_acked_seq(c.acked_seq);
+  st.set_generation(c.generation);
   for (const auto& p : c.positions) {
     auto* out = st.add_positions();
     out->set_input(p.input);
@@ -149,6 +150,7 @@ std::optional<SpoolCheckpoint> DecodeCheckpoint(std::string_view data) {
   c.head_mac = st.head_mac();
   c.key_id = st.key_id();
   c.acked_seq = st.acked_seq();
+  c.generation = st.generation();
   for (const auto& p : st.positions()) {
     c.positions.push_back(
         {p.input(), p.path(), p.dev(), p.ino(), p.offset(), p.tail(), p.cursor()});

@@ -43,6 +43,7 @@ struct SpoolCheckpoint {
   std::string key_id;  // of the head's key
   uint64_t acked_seq = 0;
   std::vector<FilePosition> positions;
+  uint64_t generation = 0;  // of the checkpoint's write (agent/spool_checkpoint_file.h)
 };
 
 // Frames `payload` as a spool record (length, CRC, payload) onto *out.

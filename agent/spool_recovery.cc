@@ -11,6 +11,7 @@
 
 #include "agent/posix_file.h"
 #include "agent/signed_event_link.h"
+#include "agent/spool_checkpoint_file.h"
 #include "common/wire/hmac_chain.h"
 
 namespace trailkeep::agent {
@@ -38,7 +39,7 @@ Result<std::optional<SpoolCheckpoint>> LoadCheckpoint(const std::string& dir,
     if (bytes.status().code() == Status::Code::kNotFound) return std::optional<SpoolCheckpoint>();
     return bytes.status();
   }
-  std::optional<SpoolCheckpoint> checkpoint = DecodeCheckpoint(bytes.value());
+  std::optional<SpoolCheckpoint> checkpoint = DecodeCheckpointFile(bytes.value());
   if (!checkpoint) {
     warn("checkpoint " + dir + "/state is corrupt; rebuilding it from the segments");
   }

@@ -1,7 +1,8 @@
 // Spool recovery: what Spool::Open() rebuilds from a spool directory
 // (agent/spool.h states the guarantees; this is how they are kept).
 //
-//   1. The checkpoint is loaded; a corrupt one is rebuilt from the segments.
+//   1. The checkpoint is loaded (the newer valid slot of `state`); a corrupt
+//      one is rebuilt from the segments.
 //   2. Every segment is scanned and CRC-checked. A torn tail (an incomplete
 //      or bad record at the end of the last segment) is truncated away, the
 //      only write recovery makes; a corrupt record elsewhere is skipped.

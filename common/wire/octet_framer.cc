@@ -32,6 +32,12 @@ void OctetFramer::Compact() {
   pos_ = 0;
 }
 
+void OctetFramer::Trim() {
+  buf_.erase(0, pos_);
+  pos_ = 0;
+  buf_.shrink_to_fit();
+}
+
 std::string_view OctetFramer::Pending() const { return std::string_view(buf_).substr(pos_); }
 
 OctetFramer::Result OctetFramer::Fail(std::string why) {

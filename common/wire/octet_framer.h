@@ -37,6 +37,9 @@ class OctetFramer {
   // Bytes received but not yet part of a complete frame (a half-sent frame at
   // disconnect). Valid until the next mutating call.
   std::string_view Pending() const;
+  // Gives back the buffer's memory but what Pending() holds: a connection
+  // going quiet keeps no copy of its last burst. Invalidates frame views.
+  void Trim();
   const std::string& error() const { return error_; }
   size_t max_frame() const { return max_frame_; }
 

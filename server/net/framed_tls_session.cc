@@ -1,6 +1,8 @@
 #include "server/net/framed_tls_session.h"
 
+#include <array>
 #include <utility>
+#include <vector>
 
 #include "trailkeep/v1/record.pb.h"
 
@@ -21,6 +23,17 @@ constexpr size_t kDrainBytes = 256 * 1024;
 constexpr size_t kMaxFramesPerWakeup = 4096;
 constexpr auto kRetryDelay = std::chrono::milliseconds(2);
 constexpr auto kShutdownTimeout = std::chrono::seconds(2);
+// A frame vector larger than this is given back when the session waits.
+constexpr size_t kIdleFrameCapacity = 64;
+
+// What one ReadSomeNow fills: OpenSSL returns at most one record's 16 KiB.
+// The frames are copied out before the session waits again, so the sessions
+// of one I/O thread share it instead of holding one each.
+constexpr size_t kScratchBytes = 16 * 1024;
+char* ReadScratch() {
+  thread_local std::array<char, kScratchBytes> scratch;
+  return scratch.data();
+}
 
 }  // namespace
 
@@ -95,7 +108,7 @@ void FramedTlsSession::Queue(std::string framed, bool supersedes_last) {
 void FramedTlsSession::PopWritten() {
   outbox_bytes_ -= outbox_.front().size();
   counters_->outbox_bytes -= outbox_.front().size();
-  outbox_.pop_front();
+  outbox_.erase(outbox_.begin());
   if (outbox_.empty()) last_supersedable_ = false;
 }
 
@@ -132,28 +145,35 @@ void FramedTlsSession::WriteNext() {
 }
 
 void FramedTlsSession::ReadSome() {
+  ReleaseIdleMemory();
   Arm(std::chrono::milliseconds(options_->idle_timeout_ms), "idle timeout");
-  stream_->AsyncReadSome(
-      net::buffer(buf_),
-      [self = shared_from_this()](const error_code& ec, size_t n) { self->OnRead(ec, n); });
+  stream_->AsyncWaitReadable(
+      [self = shared_from_this()](const error_code& ec) { self->OnReadable(ec); });
+}
+
+void FramedTlsSession::ReleaseIdleMemory() {
+  framer_.Trim();
+  if (pending_.frames.capacity() > kIdleFrameCapacity) {
+    std::vector<RawFrame>().swap(pending_.frames);
+  }
 }
 
 // OpenSSL hands out one TLS record per read, and senders such as loggen put
 // each message in its own record: keep reading what is already there so one
 // Offer() carries many frames instead of one, up to kDrainBytes or
-// kMaxFramesPerWakeup.
+// kMaxFramesPerWakeup. TlsByteStream lets a synchronous read run beside a
+// pending asynchronous write (an agent's Ack going out).
 void FramedTlsSession::DrainReady(error_code* ec, int64_t now) {
-  // A synchronous read must not run beside a pending asynchronous write.
-  if (writing_) return;
+  char* buf = ReadScratch();
   size_t drained = 0;
   for (int i = 0; i < kMaxReadsPerWakeup && drained < kDrainBytes &&
                   pending_.frames.size() < kMaxFramesPerWakeup && !closing_;
        ++i) {
     error_code rec;
-    const size_t n = stream_->ReadSomeNow(net::buffer(buf_), rec);
+    const size_t n = stream_->ReadSomeNow(net::buffer(buf, kScratchBytes), rec);
     if (n > 0) {
       drained += n;
-      TakeFrames(n, now);
+      TakeFrames(std::string_view(buf, n), now);
     }
     if (rec == net::error::would_block || rec == net::error::try_again) return;
     if (rec) {
@@ -163,11 +183,11 @@ void FramedTlsSession::DrainReady(error_code* ec, int64_t now) {
   }
 }
 
-// Feeds the first n bytes of buf_ to the framer and moves every complete
-// frame into pending_; a framing error closes the connection.
-void FramedTlsSession::TakeFrames(size_t n, int64_t now) {
-  counters_->bytes += n;
-  framer_.Feed(std::string_view(buf_.data(), n));
+// Feeds `bytes` to the framer and moves every complete frame into pending_;
+// a framing error closes the connection.
+void FramedTlsSession::TakeFrames(std::string_view bytes, int64_t now) {
+  counters_->bytes += bytes.size();
+  framer_.Feed(bytes);
   std::string_view frame;
   OctetFramer::Kind kind;
   OctetFramer::Result r;
@@ -186,12 +206,8 @@ void FramedTlsSession::TakeFrames(size_t n, int64_t now) {
   }
 }
 
-void FramedTlsSession::OnRead(error_code ec, size_t n) {
-  if (n > 0) {
-    const int64_t now = options_->clock->NowMicros();
-    TakeFrames(n, now);
-    if (!ec) DrainReady(&ec, now);
-  }
+void FramedTlsSession::OnReadable(error_code ec) {
+  if (!ec) DrainReady(&ec, options_->clock->NowMicros());
   if (ec) {
     if (!framer_.Pending().empty() && !closing_) {
       reports_->ReportConnectionEvent(

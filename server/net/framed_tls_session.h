@@ -2,7 +2,9 @@
 // transport both RFC 5425 and trailkeep/1 sessions run on. Internal to
 // server/net (names Asio).
 //
-// Reading: reads run under the idle deadline; complete frames are offered to
+// Reading: waits for the peer under the idle deadline, holding no read
+// buffer (TlsByteStream::AsyncWaitReadable), then reads what is there into
+// the thread's scratch buffer; complete frames are offered to
 // the IngestSink after each read, and while the sink refuses them the session
 // stops reading and retries (back-pressure). A framing error closes the
 // connection after the frames before it were handed over. At EOF or reset a
@@ -15,15 +17,18 @@
 // still exceeds kMaxOutboxBytes closes the connection, recorded as a
 // connection-limit event (the agent resends what was not acknowledged).
 //
+// Memory: a session going back to waiting gives back the frame vector and
+// the framer's buffer grown by the burst before (ReleaseIdleMemory), so an
+// idle connection costs its TLS state and little more.
+//
 // Concurrency: every method on executor() (the stream's strand).
 #pragma once
 
-#include <array>
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
@@ -76,9 +81,10 @@ class FramedTlsSession : public std::enable_shared_from_this<FramedTlsSession> {
   void Arm(std::chrono::milliseconds after, const char* why);
   void WriteNext();
   void ReadSome();
+  void ReleaseIdleMemory();
   void DrainReady(boost::system::error_code* ec, int64_t now);
-  void TakeFrames(size_t n, int64_t now);
-  void OnRead(boost::system::error_code ec, size_t n);
+  void TakeFrames(std::string_view bytes, int64_t now);
+  void OnReadable(boost::system::error_code ec);
   void Deliver();
 
   std::unique_ptr<TlsByteStream> stream_;
@@ -92,13 +98,14 @@ class FramedTlsSession : public std::enable_shared_from_this<FramedTlsSession> {
   std::shared_ptr<void> tracked_;
   std::function<void()> on_end_;
   OctetFramer framer_;
-  std::array<char, 16 * 1024> buf_;
   IngestBatch pending_;  // syslog frames read, not yet taken
   std::string timeout_reason_;
   bool closing_ = false;
   bool eof_ = false;
   bool closed_ = false;
-  std::deque<std::string> outbox_;
+  // A vector, not a deque: libstdc++'s deque allocates 576 bytes as it is
+  // made, and this queue is empty or a few frames long.
+  std::vector<std::string> outbox_;
   size_t outbox_bytes_ = 0;
   bool last_supersedable_ = false;  // outbox_.back() came from SendLatest
   bool writing_ = false;

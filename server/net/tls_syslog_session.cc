@@ -50,6 +50,8 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
     if (handshaking_) --counters_->handshaking;
   }
 
+  net::any_io_executor executor() { return stream_->executor(); }
+
   void Start() {
     timer_.expires_after(std::chrono::milliseconds(options_->handshake_timeout_ms));
     timer_.async_wait([self = shared_from_this()](error_code ec) {
@@ -141,9 +143,13 @@ void StartTlsSyslogSession(std::unique_ptr<ByteStream> stream, std::shared_ptr<S
                            std::shared_ptr<const TlsSyslogOptions> options, IngestPorts ports,
                            std::shared_ptr<TlsSyslogCounters> counters, ChannelIdentity identity,
                            Protocols admitted, std::unique_ptr<ConnectionGate::Slot> slot) {
-  std::make_shared<Handshake>(std::move(stream), std::move(tls), std::move(options), ports,
-                              std::move(counters), identity, admitted, std::move(slot))
-      ->Start();
+  auto handshake =
+      std::make_shared<Handshake>(std::move(stream), std::move(tls), std::move(options), ports,
+                                  std::move(counters), identity, admitted, std::move(slot));
+  // The caller runs on its listener's strand, not on the connection's: the
+  // stream's operations must start on the latter.
+  auto executor = handshake->executor();
+  net::post(executor, [handshake = std::move(handshake)] { handshake->Start(); });
 }
 
 }  // namespace trailkeep

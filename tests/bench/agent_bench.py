@@ -12,6 +12,14 @@ Three measurements (real processes, folders under BENCH_DIR on the real disk):
   steady   One agent follows a file written at RATE lines/s for SECONDS:
            the agent's CPU (% of one core, over the steady part) and its
            RSS (VmRSS at the end, VmHWM).
+  syncs    e2e with 1 agent run under `strace -f -y -T -e trace=fsync,fdatasync`:
+           the agent's syncs by file (segment, checkpoint, directory) and per
+           spool batch (an append is one segment fdatasync), and the time
+           spent in them. strace slows the agent: its rate is not e2e's.
+           With SYNCS_RATE=N: the lines are written at N lines/s for SECONDS
+           while the agent follows the file (small batches) instead.
+  spool    1 agent spools LINES waiting lines with the collector down: the
+           agent's own rate (start -> last segment write), no network.
   verify   The collector's own rate with verification on versus unsigned:
            4 agents spool LINES lines each while the collector is down and
            are stopped; the collector is started, then the agents, which
@@ -23,12 +31,17 @@ Three measurements (real processes, folders under BENCH_DIR on the real disk):
 
 Usage: agent_bench.py BUILD_DIR      (or: make bench-agent)
 Environment: LINES=100000 (per agent), RATE=1000, SECONDS=60,
-             PHASES=e2e,steady,verify, BENCH_DIR=BUILD/bench-work, KEEP=0.
+             PHASES=e2e,steady,verify (also: e2e1, 1 agent only; syncs; spool),
+             BENCH_DIR=BUILD/bench-work, KEEP=0.
 Standard library only.
 """
+import collections
 import json
 import os
+import re
 import shutil
+import signal
+import subprocess
 import sys
 import time
 
@@ -145,6 +158,109 @@ def phase_e2e(agents):
         fleet.close()
 
 
+def start_traced(agent, out):
+    """Starts `agent` under strace, which logs its fsync/fdatasync calls with file names to `out`."""
+    agent.logf = open(agent.log_path, "a")
+    agent.proc = subprocess.Popen(["strace", "-f", "-qq", "-y", "-T", "-e", "trace=fsync,fdatasync", "-o", out,
+                                   os.path.join(harness.BIN, "trailkeep"), "forward", "--config", agent.config],
+                                  stdout=agent.logf, stderr=subprocess.STDOUT)
+
+
+def stop_traced(agent):
+    """SIGTERM to the traced agent (strace's child, by pid), then waits for strace to exit."""
+    with open("/proc/%d/task/%d/children" % (agent.proc.pid, agent.proc.pid)) as f:
+        children = [int(p) for p in f.read().split()]
+    for pid in children:
+        os.kill(pid, signal.SIGTERM)
+    agent.proc.wait(60)
+    agent.proc = None
+    agent.logf.close()
+
+
+def count_syncs(path, spool_dir):
+    """({kind: calls}, seconds in them) from an strace -T log; kinds: segment, checkpoint (state),
+    checkpoint tmp, directory, other."""
+    counts = collections.Counter()
+    seconds = 0.0
+    call = re.compile(r"(fsync|fdatasync)\(\d+<([^>]*)>\).*<([0-9.]+)>\s*$")
+    with open(path) as f:
+        for line in f:
+            m = call.search(line)
+            if not m:
+                continue
+            name = m.group(2)
+            if name.endswith(".tks"):
+                kind = "segment"
+            elif name.endswith("/state"):
+                kind = "state"
+            elif name.endswith("/state.tmp"):
+                kind = "state.tmp"
+            elif os.path.realpath(name) == os.path.realpath(spool_dir):
+                kind = "spool dir"
+            else:
+                kind = "other"
+            counts["%s %s" % (m.group(1), kind)] += 1
+            seconds += float(m.group(3))
+    return counts, seconds
+
+
+def phase_syncs():
+    fleet = Fleet(os.path.join(WORK, "agent-syncs"), 1, "syncs")
+    try:
+        agent = fleet.agents[0]
+        rate = int(os.environ.get("SYNCS_RATE", "0"))
+        count = rate * SECONDS if rate else LINES
+        if rate:
+            open(agent.inputs[0][1], "w").close()
+        else:
+            prefill(agent.inputs[0][1], agent.host, LINES)
+        trace = os.path.join(fleet.work, "strace.txt")
+        t0 = time.time()
+        start_traced(agent, trace)
+        if rate:
+            Writer(agent.inputs[0][1], agent.host, count, rate=rate, make_line=padded_line).run()
+        end = fleet.wait_stored(count + 1)
+        stop_traced(agent)
+        counts, seconds = count_syncs(trace, agent.spool_dir)
+        batches = counts["fdatasync segment"]
+        total = sum(counts.values())
+        r = {"phase": "syncs", "events": count, "rate": rate, "elapsed_traced": end - t0, "batches": batches,
+             "syncs": total, "syncs_per_batch": total / max(batches, 1), "by_file": dict(counts),
+             "sync_seconds": seconds}
+        log("syncs: 1 agent under strace, %d events %s in %.2fs: %d spool batches, %d syncs = %.2f per batch, "
+            "%.2fs in them = %.1f ms per batch (%s)"
+            % (count, "written at %d/s" % rate if rate else "waiting", end - t0, batches, total, r["syncs_per_batch"], seconds, 1000 * seconds / max(batches, 1),
+               ", ".join("%s %d" % kv for kv in sorted(counts.items()))))
+        return r
+    finally:
+        if fleet.agents[0].proc is not None:
+            stop_traced(fleet.agents[0])
+        fleet.close()
+
+
+def phase_spool():
+    fleet = Fleet(os.path.join(WORK, "agent-spool"), 1, "spool")
+    try:
+        fleet.collector.stop()
+        agent = fleet.agents[0]
+        prefill(agent.inputs[0][1], agent.host, LINES)
+        t0 = time.time()
+        agent.start()
+        deadline = t0 + 600
+        while spooled(agent) < LINES + 1:
+            if time.time() > deadline:
+                raise RuntimeError("the agent did not spool %d events in 600s" % (LINES + 1))
+            time.sleep(0.5)
+        end = max(os.stat(p).st_mtime for p in spool_segments(agent.spool_dir))
+        cpu = proc_cpu_seconds(agent.proc.pid)
+        r = {"phase": "spool", "events": LINES, "elapsed": end - t0, "rate": LINES / (end - t0), "agent_cpu": cpu}
+        log("spool: 1 agent spooled %d events in %.2fs = %.0f events/s (collector down); agent %.2f CPU-s"
+            % (LINES, r["elapsed"], r["rate"], cpu))
+        return r
+    finally:
+        fleet.close()
+
+
 def phase_steady():
     fleet = Fleet(os.path.join(WORK, "agent-steady"), 1, "steady")
     try:
@@ -252,6 +368,12 @@ def main():
     results = []
     if "e2e" in PHASES:
         results += [phase_e2e(1), phase_e2e(4)]
+    elif "e2e1" in PHASES:
+        results.append(phase_e2e(1))
+    if "syncs" in PHASES:
+        results.append(phase_syncs())
+    if "spool" in PHASES:
+        results.append(phase_spool())
     if "steady" in PHASES:
         results.append(phase_steady())
     if "verify" in PHASES:

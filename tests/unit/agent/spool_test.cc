@@ -256,13 +256,19 @@ TEST(SpoolTest, RollsForwardOverRecordsAfterTheCheckpoint) {
     old_state = ReadAll(tmp.File("state"));
     macs = AppendEvents(spool.get(), 3, &offset);
   }
-  // A crash after the segment's fsync, before the checkpoint's rename.
+  // A crash after the segment's fdatasync, before the checkpoint's pwrite
+  // (or a power loss before it was synced): both slots are older. The
+  // records roll them forward, and none is taken for deleted.
   WriteAll(tmp.File("state"), old_state);
   auto spool = OpenSpool(tmp.path());
   EXPECT_EQ(spool->last_seq(), 5u);
   EXPECT_EQ(spool->head_mac(), macs.back());
   ASSERT_EQ(spool->positions().size(), 1u);
   EXPECT_EQ(spool->positions()[0].offset, 50u);
+  EXPECT_EQ(spool->truncated_head_seq(), 0u);
+  EXPECT_TRUE(spool->warnings().empty());
+  AppendEvents(spool.get(), 1, &offset);
+  EXPECT_EQ(ReadSeqs(spool.get(), 1), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
 }
 
 TEST(SpoolTest, TruncatesATornTail) {
@@ -471,7 +477,7 @@ TEST(SpoolTest, DeletesSegmentsOnceAcknowledged) {
   EXPECT_EQ(spool->first_seq(), second + 5);
   EXPECT_EQ(ReadSeqs(spool.get(), second + 5).front(), second + 5);
 
-  ASSERT_TRUE(spool->Acknowledge(80).ok());  // everything, the active segment too
+  ASSERT_TRUE(spool->Acknowledge(80).ok());  // everything, the active (full) segment too
   EXPECT_TRUE(Segments(tmp.path()).empty());
   EXPECT_EQ(spool->size_bytes(), 0u);
   EXPECT_EQ(spool->first_seq(), 81u);
@@ -504,6 +510,26 @@ TEST(SpoolTest, ReadsInBatchesAcrossSegments) {
   }
   ASSERT_EQ(all.size(), 50u);
   for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], i + 1);
+}
+
+// A sender that caught up and found nothing new reads on from the end: it
+// does not scan the records before again (the active segment keeps its
+// acknowledged records while it has room). A record damaged behind the
+// cursor shows it: it is not read, so not warned about.
+TEST(SpoolTest, ReadsOnFromTheEndAfterAnEmptyRead) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  auto spool = OpenSpool(tmp.path());
+  AppendEvents(spool.get(), 5, &offset);
+  EXPECT_EQ(ReadSeqs(spool.get(), 1).size(), 5u);
+  EXPECT_TRUE(ReadSeqs(spool.get(), 6).empty());
+  const std::string seg = Segments(tmp.path()).front();
+  std::string data = ReadAll(seg);
+  data[20] ^= 0x55;  // the first record's payload
+  WriteAll(seg, data);
+  AppendEvents(spool.get(), 1, &offset);
+  EXPECT_EQ(ReadSeqs(spool.get(), 6), std::vector<uint64_t>{6});
+  EXPECT_TRUE(spool->warnings().empty());
 }
 
 TEST(SpoolTest, FullWhenOverTheBound) {
@@ -548,6 +574,190 @@ TEST(SpoolTest, RecordsAndTheHeadKeepTheirKeyId) {
   spool = OpenSpool(dir.path());
   EXPECT_EQ(spool->last_seq(), 2u);
   EXPECT_EQ(spool->head_key_id(), "2222222222222222");
+}
+
+}  // namespace
+}  // namespace trailkeep::agent
+
+// The checkpoint file (agent/spool_checkpoint_file.h): each append writes it
+// without a sync; the recovery cases of that layout.
+namespace trailkeep::agent {
+namespace {
+
+using testing::FileSize;
+using testing::ReadAll;
+using testing::TempDir;
+using testing::WriteAll;
+
+bool Warned(const Spool& spool, const std::string& text) {
+  for (const auto& w : spool.warnings()) {
+    if (w.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Drops the last `n` framed records of a segment, as an attacker would.
+void CutRecords(const std::string& path, int n) {
+  const std::string data = ReadAll(path);
+  std::vector<size_t> starts;
+  for (size_t at = 0; at + kSpoolFrameHeaderBytes <= data.size();) {
+    starts.push_back(at);
+    const auto* u = reinterpret_cast<const unsigned char*>(data.data() + at);
+    at += kSpoolFrameHeaderBytes +
+          (uint32_t{u[0]} << 24 | uint32_t{u[1]} << 16 | uint32_t{u[2]} << 8 | uint32_t{u[3]});
+  }
+  ASSERT_GE(starts.size(), static_cast<size_t>(n));
+  WriteAll(path, data.substr(0, starts[starts.size() - static_cast<size_t>(n)]));
+}
+
+TEST(SpoolCheckpointTest, AnAppendWritesTheCheckpointUnsynced) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  auto spool = OpenSpool(tmp.path());
+  EXPECT_FALSE(spool->checkpoint_unsynced());  // Open() created it synced
+  EXPECT_EQ(FileSize(tmp.File("state")), 2u * 4096);
+  AppendEvents(spool.get(), 3, &offset);
+  EXPECT_TRUE(spool->checkpoint_unsynced());
+  ASSERT_TRUE(spool->SyncCheckpoint().ok());
+  EXPECT_FALSE(spool->checkpoint_unsynced());
+  // In place: the file keeps its size and inode.
+  EXPECT_EQ(FileSize(tmp.File("state")), 2u * 4096);
+  EXPECT_FALSE(std::filesystem::exists(tmp.File("state.tmp")));
+}
+
+// kill -9 right after an append: the unsynced checkpoint is what the next
+// start reads, so the newest records deleted behind the agent's back are
+// noticed (agent_tamper_test's test_truncated_tail).
+TEST(SpoolCheckpointTest, UnsyncedCheckpointDetectsATruncatedTail) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  std::vector<std::string> macs;
+  {
+    auto spool = OpenSpool(tmp.path());
+    AppendEvents(spool.get(), 5, &offset);
+    macs = AppendEvents(spool.get(), 3, &offset);
+    EXPECT_TRUE(spool->checkpoint_unsynced());
+  }
+  CutRecords(Segments(tmp.path()).back(), 3);
+  auto spool = OpenSpool(tmp.path());
+  EXPECT_EQ(spool->truncated_head_seq(), 8u);
+  EXPECT_EQ(spool->truncated_head_mac(), macs.back());
+  EXPECT_EQ(spool->next_seq(), 9u);
+  EXPECT_TRUE(Warned(*spool, "DELETED"));
+  ASSERT_EQ(spool->positions().size(), 1u);
+  EXPECT_EQ(spool->positions()[0].offset, 50u);  // back to the last surviving record
+}
+
+// A power loss tears the slot being written: the other slot holds the
+// checkpoint before, and the records roll it forward.
+TEST(SpoolCheckpointTest, ATornSlotFallsBackToTheOtherOne) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  std::vector<std::string> macs;
+  {
+    auto spool = OpenSpool(tmp.path());            // generation 1 in slot 0
+    AppendEvents(spool.get(), 2, &offset);         // 2 in slot 1
+    macs = AppendEvents(spool.get(), 3, &offset);  // 3 in slot 0
+  }
+  std::string state = ReadAll(tmp.File("state"));
+  ASSERT_EQ(state.size(), 2u * 4096);
+  state[20] ^= 0x55;  // slot 0's payload
+  WriteAll(tmp.File("state"), state);
+  auto back = DecodeCheckpointFile(state);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->last_seq, 2u);
+  auto spool = OpenSpool(tmp.path());
+  EXPECT_EQ(spool->last_seq(), 5u);
+  EXPECT_EQ(spool->head_mac(), macs.back());
+  EXPECT_EQ(spool->truncated_head_seq(), 0u);
+  EXPECT_FALSE(Warned(*spool, "corrupt"));
+  ASSERT_EQ(spool->positions().size(), 1u);
+  EXPECT_EQ(spool->positions()[0].offset, 50u);
+}
+
+// The upgrade path: a spool whose `state` is the single frame older agents
+// wrote (rename-replaced) opens with its head, detects a truncated tail
+// against it, and is rewritten in two slots.
+TEST(SpoolCheckpointTest, ReadsTheSingleFrameStateOfOlderAgents) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  std::vector<std::string> macs;
+  SpoolCheckpoint head;
+  {
+    auto spool = OpenSpool(tmp.path());
+    AppendEvents(spool.get(), 4, &offset);
+    macs = AppendEvents(spool.get(), 2, &offset);
+    head.epoch = spool->epoch();
+    head.last_seq = spool->last_seq();
+    head.head_mac = spool->head_mac();
+    head.key_id = spool->head_key_id();
+    head.acked_seq = 1;
+    head.positions = spool->positions();
+  }
+  const std::string old_format = EncodeCheckpoint(head);  // generation 0: no field
+  WriteAll(tmp.File("state"), old_format);
+  {
+    auto spool = OpenSpool(tmp.path());
+    EXPECT_TRUE(spool->warnings().empty());
+    EXPECT_EQ(spool->last_seq(), 6u);
+    EXPECT_EQ(spool->acked_seq(), 1u);
+    EXPECT_EQ(spool->head_mac(), macs.back());
+    EXPECT_EQ(FileSize(tmp.File("state")), 2u * 4096);
+  }
+  WriteAll(tmp.File("state"), old_format);
+  CutRecords(Segments(tmp.path()).back(), 2);
+  auto spool = OpenSpool(tmp.path());
+  EXPECT_EQ(spool->truncated_head_seq(), 6u);
+  EXPECT_EQ(spool->next_seq(), 7u);
+}
+
+// Positions that outgrow a slot: the file is re-created with larger slots.
+TEST(SpoolCheckpointTest, GrowsItsSlotsForManyPositions) {
+  TempDir tmp;
+  auto spool = OpenSpool(tmp.path());
+  std::vector<FilePosition> positions;
+  for (int i = 0; i < 200; ++i) {
+    positions.push_back({"in" + std::to_string(i), "/var/log/app-" + std::to_string(i) + ".log", 1,
+                         static_cast<uint64_t>(100 + i), 4096, std::string(64, 't'), ""});
+  }
+  ASSERT_TRUE(spool->Append({}, spool->head_mac(), positions).ok());
+  EXPECT_GT(FileSize(tmp.File("state")), 2u * 4096);
+  positions[7].offset = 8192;
+  ASSERT_TRUE(spool->Append({}, spool->head_mac(), positions).ok());
+  spool.reset();
+  spool = OpenSpool(tmp.path());
+  ASSERT_EQ(spool->positions().size(), 200u);
+  EXPECT_EQ(spool->positions()[7].offset, 8192u);
+  EXPECT_TRUE(spool->warnings().empty());
+}
+
+// Acknowledge() syncs the checkpoint before it deletes: the deleted seqs are
+// never handed out again, whatever the page cache lost.
+TEST(SpoolCheckpointTest, DeletingSyncsTheCheckpointFirst) {
+  TempDir tmp;
+  uint64_t offset = 0;
+  auto spool = OpenSpool(tmp.path(), 4096);
+  for (int i = 0; i < 3; ++i) AppendEvents(spool.get(), 10, &offset);  // ~2.5 KiB each
+  const auto segs = Segments(tmp.path());
+  ASSERT_EQ(segs.size(), 2u);
+  EXPECT_TRUE(spool->checkpoint_unsynced());
+  ASSERT_TRUE(spool->Acknowledge(30).ok());
+  EXPECT_FALSE(spool->checkpoint_unsynced());
+  // The active one has room: kept for the next appends.
+  EXPECT_EQ(Segments(tmp.path()), std::vector<std::string>{segs.back()});
+  EXPECT_EQ(spool->size_bytes(), FileSize(segs.back()));
+  EXPECT_EQ(spool->first_seq(), 31u);
+  EXPECT_TRUE(ReadSeqs(spool.get(), 31).empty());
+  AppendEvents(spool.get(), 1, &offset);
+  EXPECT_EQ(ReadSeqs(spool.get(), 31), std::vector<uint64_t>{31});
+  EXPECT_EQ(Segments(tmp.path()), std::vector<std::string>{segs.back()});
+  // A spool bound too small to keep it: deleted with the rest.
+  TempDir small;
+  auto tight = Spool::Open({small.path(), 6000, 4096}, kClock).value();
+  AppendEvents(tight.get(), 5, &offset);
+  ASSERT_TRUE(tight->Acknowledge(5).ok());
+  EXPECT_TRUE(Segments(small.path()).empty());
+  EXPECT_EQ(tight->size_bytes(), 0u);
 }
 
 }  // namespace

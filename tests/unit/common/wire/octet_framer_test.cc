@@ -326,5 +326,31 @@ TEST(OctetCountedTest, TheFramerYieldsWhatTheEncoderWrote) {
   }
 }
 
+// Trim keeps the half-received frame (and a half-scanned line) and framing
+// goes on from it as if nothing happened.
+TEST(OctetFramerTest, TrimKeepsWhatIsPending) {
+  OctetFramer framer(kMax);
+  std::vector<Frame> frames;
+  framer.Feed(std::string(50, 'x') + "\n11 hello");
+  ASSERT_EQ(Drain(&framer, &frames), Result::kNeedMore);
+  framer.Trim();
+  EXPECT_EQ(framer.Pending(), "11 hello");
+  framer.Feed(" world6 abc");
+  framer.Trim();  // nothing consumed since: a no-op
+  framer.Feed("def");
+  ASSERT_EQ(Drain(&framer, &frames), Result::kNeedMore);
+  framer.Feed("partial line");
+  ASSERT_EQ(Drain(&framer, &frames), Result::kNeedMore);  // scanned, no LF yet
+  framer.Trim();
+  framer.Feed(" ends\n");
+  ASSERT_EQ(Drain(&framer, &frames), Result::kNeedMore);
+  framer.Trim();
+  EXPECT_EQ(framer.Pending(), "");
+  ASSERT_EQ(frames.size(), 4u);
+  EXPECT_EQ(frames[1].bytes, "hello world");
+  EXPECT_EQ(frames[2].bytes, "abcdef");
+  EXPECT_EQ(frames[3].bytes, "partial line ends");
+}
+
 }  // namespace
 }  // namespace trailkeep
