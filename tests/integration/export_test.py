@@ -279,8 +279,9 @@ def test_auth_refusals_are_recorded():
         for line in text.splitlines():
             if line.startswith("# TYPE "):
                 _, _, name, kind = line.split(" ")
-                assert kind in ("counter", "gauge"), line
-                typed.add(name)
+                assert kind in ("counter", "gauge", "histogram"), line
+                # A histogram's samples are NAME_bucket{le=...}, NAME_sum and NAME_count.
+                typed.update([name] if kind != "histogram" else [name + "_bucket", name + "_sum", name + "_count"])
             elif line.startswith("# HELP ") or not line:
                 continue
             else:
@@ -292,6 +293,8 @@ def test_auth_refusals_are_recorded():
         assert samples["trailkeep_events_committed_total"] >= 20, samples
         assert samples["trailkeep_api_denied_total"] >= refusals, samples
         assert samples["trailkeep_syslog_frames_total"] >= 20, samples
+        assert samples['trailkeep_commit_duration_seconds_bucket{le="+Inf"}'] == \
+            samples["trailkeep_commit_duration_seconds_count"] >= 1, samples
         # Every refusal and access is a collector event.
         denied = c.wait_for(lambda: (lambda d: len(d) >= refusals and d)(c.self_events("API_DENIED")), 30,
                             "API_DENIED events")
