@@ -54,11 +54,12 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import free_port, log  # noqa: E402
-from agents import Agent, Writer, integrity_alarms, stored_lines, verify_db, wait_stored  # noqa: E402
+from agents import Writer, integrity_alarms, stored_lines, verify_db, wait_stored  # noqa: E402
 from audit_remote_test import ACK, DISKFULL, DISKLOW, MESSAGE, AudispRemote, frame, port60_events, read_reply, \
     record, stored_records  # noqa: E402
 from disk_full_test import MiB, TRAILKEEPD, connect60, free_bytes, mounted_site, loggen_count, loggen_keys, sd, \
     start_loggen  # noqa: E402
+from tunnel_e2e_test import start_port60_agent  # noqa: E402
 from tunnel_test import Sshd, tunnel_events, tunnel_table  # noqa: E402
 
 UNIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "trailkeepd.service")
@@ -95,18 +96,6 @@ class Node:
         if self.audisp is not None:
             self.audisp.kill()
         self.sshd.kill()
-
-
-def start_port60_agent(site, host, port):
-    """`host` enrolled at the site's collector, its agent in port60 mode
-    sending to `port` (a tunnel's remote end on the node)."""
-    out = os.path.join(site.work, "enroll-" + host)
-    r = subprocess.run([TRAILKEEPD, "enroll", host, "--config", site.config, "--out", out],
-                       capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stderr.decode(errors="replace")
-    agent = Agent(host, out, port, os.path.join(site.work, host), collector_extra='transport = "port60"\n').start()
-    site.agents.append(agent)
-    return agent
 
 
 def now_record(i):
@@ -160,7 +149,9 @@ def test_block_through_tunnel():
         c.start()
         node.wait_up(c)
         audisp = node.start_audisp(site.work)
-        agent = start_port60_agent(site, node.name, node.port)  # the tunnel is named after its agent's host
+        # The tunnel is named after its agent's host.
+        agent = start_port60_agent(site.config, site.work, node.name, node.port)
+        site.agents.append(agent)
         audisp.feed([record(i) for i in range(0, 100)], rate=200)
         Writer(agent.inputs[0][1], agent.host, 300).run()
         wait_keys(c, node.name, 0, 100)
@@ -328,16 +319,6 @@ class Busy(threading.Thread):
             self.error = e
 
 
-def stored_busy(c):
-    """The numbers of the busy host's stored records, in store order."""
-    out = []
-    for e in stored_records(c):
-        m = KEY_RE.search(e.get("msg") or "")
-        if m:
-            out.append(int(m.group(1)))
-    return out
-
-
 class Trickle(threading.Thread):
     """Gives a node's audisp-remote one record stamped now (now_record) every
     `interval` seconds until stopped; `given` is how many."""
@@ -436,7 +417,7 @@ def test_rotate():
         busy.join(60)
         acked = busy.acked
         time.sleep(2)
-        kept = set(stored_busy(c))  # a record acknowledged after a refused one is sent again
+        kept = set(keys_of(c, "127.0.0.1"))  # a record acknowledged after a refused one is sent again
         assert kept, "every busy record removed"
         first_kept = min(kept)
         missing = sorted(set(range(first_kept, acked)) - kept)

@@ -113,13 +113,13 @@ def node_with_tunnel(name):
         yield sshd, rport, c, cleanup
 
 
-def start_port60_agent(c, host, rport):
-    """Enrols `host` with `trailkeepd enroll --config` and starts its agent in
-    port60 mode, sending to the tunnel's remote port on the node."""
-    bundle = os.path.join(c.workdir, "enroll-" + host)
-    harness.run([os.path.join(BIN, "trailkeepd"), "enroll", host, "--config",
-                 os.path.join(c.workdir, "trailkeepd.toml"), "--out", bundle], timeout=60)
-    return Agent(host, bundle, rport, os.path.join(c.workdir, "agent-" + host),
+def start_port60_agent(config, workdir, host, rport):
+    """Enrols `host` with `trailkeepd enroll --config CONFIG` and starts its
+    agent (in workdir) in port60 mode, sending to the tunnel's remote port on
+    the node."""
+    bundle = os.path.join(workdir, "enroll-" + host)
+    harness.run([os.path.join(BIN, "trailkeepd"), "enroll", host, "--config", config, "--out", bundle], timeout=60)
+    return Agent(host, bundle, rport, os.path.join(workdir, "agent-" + host),
                  collector_extra='transport = "port60"\n').start()
 
 
@@ -227,7 +227,7 @@ def test_agent_port60_through_tunnel_across_sshd_restart():
     # host the agent's certificate names.
     name = host = "agent-e2e.test"
     with node_with_tunnel(name) as (sshd, rport, c, cleanup):
-        agent = start_port60_agent(c, host, rport)
+        agent = start_port60_agent(os.path.join(c.workdir, "trailkeepd.toml"), c.workdir, host, rport)
         cleanup.callback(agent.stop)
         count = harness.scaled(3000)
         writer = Writer(agent.inputs[0][1], host, count, rate=500)
@@ -260,7 +260,7 @@ def test_agent_with_another_hosts_certificate_is_refused_through_tunnel():
     name = "node-e2e-check"
     other = "agent-other.test"
     with node_with_tunnel(name) as (sshd, rport, c, cleanup):
-        agent = start_port60_agent(c, other, rport)
+        agent = start_port60_agent(os.path.join(c.workdir, "trailkeepd.toml"), c.workdir, other, rport)
         cleanup.callback(agent.stop)
         Writer(agent.inputs[0][1], other, 20).run()
         refused = c.wait_for(lambda: [e for e in c.self_events("AGENT_REFUSED")
